@@ -1,0 +1,1 @@
+"""Sub-commands of ``carvana-tutorial``; see :mod:`carvana_tutorial.cli`."""
