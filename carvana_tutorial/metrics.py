@@ -1,0 +1,148 @@
+"""Dice and friends: the article's batch-global dice, the competition's per-image dice, IoU, BCE+dice.
+
+Two dice coefficients answer two different questions:
+
+* :func:`dice_coef` (the article's) pools every pixel of the batch into one
+  set, so large cars dominate and a missed small car barely counts. With its
+  smoothing term it is differentiable and makes a good *loss*.
+* :func:`per_image_dice` (the competition's) thresholds at 0.5, scores each
+  image on its own and averages: every image counts the same. Two empty masks
+  agree perfectly (dice 1).
+
+Each Keras function has a numpy twin (``np_*``) that the tests and the book use
+as the readable reference. The Keras functions are registered serializable, so
+a ``.keras`` file compiled with them loads without ``custom_objects``.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+#: The article's smoothing term: keeps 0/0 away, negligible next to a mask's area.
+SMOOTH = 1e-5
+#: The competition's binarisation threshold.
+THRESHOLD = 0.5
+
+_PACKAGE = "carvana_tutorial"
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def dice_coef(y_true, y_pred, smooth: float = SMOOTH):
+    """Batch-global soft dice: ``(2 sum(t*p) + s) / (sum(t) + sum(p) + s)`` over every pixel of the batch.
+
+    The article's metric and, as ``1 - dice``, its loss. Introduced in chapter 5.
+    """
+    y_true = ops.cast(y_true, "float32")
+    y_pred = ops.cast(y_pred, "float32")
+    intersection = ops.sum(y_true * y_pred)
+    return (2.0 * intersection + smooth) / (ops.sum(y_true) + ops.sum(y_pred) + smooth)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def dice_loss(y_true, y_pred):
+    """``1 - dice_coef``: the article's training loss. Introduced in chapter 4."""
+    return 1.0 - dice_coef(y_true, y_pred)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def bce_dice_loss(y_true, y_pred):
+    """Binary cross-entropy plus dice loss.
+
+    BCE gives every pixel a gradient from the first step (dice alone is flat
+    while predictions are all near 0 or all near 1); dice keeps the objective
+    aligned with the score. Introduced in chapter 6.
+    """
+    y_true = ops.cast(y_true, "float32")
+    y_pred = ops.cast(y_pred, "float32")
+    bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred))
+    return bce + dice_loss(y_true, y_pred)
+
+
+def _per_image_counts(y_true, y_pred, threshold: float):
+    """Intersection and the two areas of each image after thresholding the prediction."""
+    y_true = ops.cast(ops.greater_equal(ops.cast(y_true, "float32"), 0.5), "float32")
+    y_pred = ops.cast(ops.greater_equal(ops.cast(y_pred, "float32"), threshold), "float32")
+    axes = tuple(range(1, len(y_true.shape)))
+    return ops.sum(y_true * y_pred, axis=axes), ops.sum(y_true, axis=axes), ops.sum(y_pred, axis=axes)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def per_image_dice(y_true, y_pred, threshold: float = THRESHOLD):
+    """Dice of each image at ``threshold``, shape ``[batch]``; 1 where both masks are empty.
+
+    Averaged over images it is the Carvana competition's score. Introduced in chapter 5.
+    """
+    inter, true_area, pred_area = _per_image_counts(y_true, y_pred, threshold)
+    total = true_area + pred_area
+    return ops.where(total > 0, 2.0 * inter / ops.maximum(total, 1.0), 1.0)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def mean_dice(y_true, y_pred):
+    """Batch mean of :func:`per_image_dice`: the competition metric, as a Keras metric. Introduced in chapter 5."""
+    return ops.mean(per_image_dice(y_true, y_pred))
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def per_image_iou(y_true, y_pred, threshold: float = THRESHOLD):
+    """Intersection over union of each image at ``threshold``; 1 where both are empty.
+
+    IoU = dice / (2 - dice): the same ranking, harsher numbers. Introduced in chapter 5.
+    """
+    inter, true_area, pred_area = _per_image_counts(y_true, y_pred, threshold)
+    union = true_area + pred_area - inter
+    return ops.where(union > 0, inter / ops.maximum(union, 1.0), 1.0)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def mean_iou(y_true, y_pred):
+    """Batch mean of :func:`per_image_iou`, as a Keras metric. Introduced in chapter 5."""
+    return ops.mean(per_image_iou(y_true, y_pred))
+
+
+# --- numpy references: the same definitions, written to be read -------------------------------
+
+
+def np_dice_coef(y_true: np.ndarray, y_pred: np.ndarray, smooth: float = SMOOTH) -> float:
+    """Numpy twin of :func:`dice_coef` (batch-global, soft, smoothed). Introduced in chapter 5."""
+    t = np.asarray(y_true, dtype=np.float64).ravel()
+    p = np.asarray(y_pred, dtype=np.float64).ravel()
+    return float((2 * (t * p).sum() + smooth) / (t.sum() + p.sum() + smooth))
+
+
+def np_per_image_dice(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """Numpy twin of :func:`per_image_dice`: one dice per image, 1 for empty vs empty.
+
+    Introduced in chapter 5.
+    """
+    t = np.asarray(y_true) >= 0.5
+    p = np.asarray(y_pred) >= threshold
+    t = t.reshape(len(t), -1)
+    p = p.reshape(len(p), -1)
+    inter = (t & p).sum(axis=1)
+    total = t.sum(axis=1) + p.sum(axis=1)
+    return np.where(total > 0, 2 * inter / np.maximum(total, 1), 1.0)
+
+
+def np_per_image_iou(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """Numpy twin of :func:`per_image_iou`. Introduced in chapter 5."""
+    t = np.asarray(y_true) >= 0.5
+    p = np.asarray(y_pred) >= threshold
+    t = t.reshape(len(t), -1)
+    p = p.reshape(len(p), -1)
+    inter = (t & p).sum(axis=1)
+    union = (t | p).sum(axis=1)
+    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+
+def np_bce_dice_loss(y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-7) -> float:
+    """Numpy twin of :func:`bce_dice_loss` (Keras clips probabilities to ``[eps, 1-eps]``).
+
+    Introduced in chapter 6.
+    """
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.clip(np.asarray(y_pred, dtype=np.float64), eps, 1 - eps)
+    bce = -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean()
+    return float(bce + 1 - np_dice_coef(y_true, y_pred))
