@@ -1,0 +1,18 @@
+"""The Carvana data layer: find, download, extract, pair, split and check.
+
+Chapters call :func:`find_data` (or :func:`carvana_tutorial.chapter.setup`,
+which calls it) and get a folder in Kaggle's layout: the real data when it is
+available, otherwise a synthetic set made on the spot.  Introduced in chapter 1.
+"""
+
+from .pairs import Pair, pair_files, scan
+from .split import leaked_cars, random_split, split_by_car
+
+__all__ = [
+    "Pair",
+    "leaked_cars",
+    "pair_files",
+    "random_split",
+    "scan",
+    "split_by_car",
+]

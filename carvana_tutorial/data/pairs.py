@@ -1,0 +1,148 @@
+"""Pair every training image with its mask by the id in the file name.
+
+The article sorts two directory listings and zips them, which pairs
+correctly only while both folders hold exactly the same ids: one missing mask
+shifts every later pair by one, silently.  Here each file is parsed into its
+:class:`~carvana_tutorial.layout.ViewId` and the pairs are the ids present in
+both folders; anything else is an error that names the files.
+Introduced in chapter 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DataError
+from ..layout import TRAIN_IMAGES, TRAIN_MASKS, ViewId, parse_name
+
+#: How many offending file names an error message lists before "and N more".
+SHOWN = 5
+
+#: One sentence describing the layout we expect, reused by every error.
+EXPECTED_LAYOUT = (
+    f"expected Carvana's layout: {TRAIN_IMAGES}/<id>_<NN>.jpg and "
+    f"{TRAIN_MASKS}/<id>_<NN>_mask.gif (as in Kaggle's train_hq.zip and train_masks.zip)"
+)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One training example: the photo of one view of one car and its mask."""
+
+    vid: ViewId
+    image: Path
+    mask: Path
+
+    @property
+    def car(self) -> str:
+        return self.vid.car
+
+    @property
+    def view(self) -> int:
+        return self.vid.view
+
+
+@dataclass
+class Scan:
+    """What a Carvana folder holds, problems included, without raising.
+
+    ``pair_files`` raises on any problem; ``inspect`` reports all of them.
+    Paths in the problem lists are relative to the data root.
+    """
+
+    root: Path
+    pairs: list[Pair] = field(default_factory=list)
+    images_without_mask: list[str] = field(default_factory=list)
+    masks_without_image: list[str] = field(default_factory=list)
+    bad_names: list[str] = field(default_factory=list)
+
+    @property
+    def unpaired(self) -> list[str]:
+        return sorted(self.images_without_mask + self.masks_without_image)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.images_without_mask or self.masks_without_image or self.bad_names)
+
+    def problems(self) -> list[str]:
+        """One sentence per kind of problem, each naming the first few files."""
+        found = []
+        if self.images_without_mask:
+            found.append(f"{_count(self.images_without_mask, 'image')} without a mask: "
+                         f"{_names(self.images_without_mask)}")
+        if self.masks_without_image:
+            found.append(f"{_count(self.masks_without_image, 'mask')} without an image: "
+                         f"{_names(self.masks_without_image)}")
+        if self.bad_names:
+            found.append(f"{_count(self.bad_names, 'file')} not named <id>_<NN>.jpg / <id>_<NN>_mask.gif: "
+                         f"{_names(self.bad_names)}")
+        return found
+
+
+def _count(items: list[str], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _names(items: list[str]) -> str:
+    shown = ", ".join(items[:SHOWN])
+    return shown if len(items) <= SHOWN else f"{shown} and {len(items) - SHOWN} more"
+
+
+def _listing(folder: Path, want_mask: bool) -> tuple[dict[ViewId, Path], list[str]]:
+    """Files of one folder by id, plus the names that do not belong there."""
+    found: dict[ViewId, Path] = {}
+    bad: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):  # .DS_Store, .ipynb_checkpoints, our markers
+            continue
+        parsed = parse_name(path.name)
+        if parsed is None or parsed[1] != want_mask or not path.is_file():
+            bad.append(f"{folder.name}/{path.name}")
+            continue
+        found[parsed[0]] = path
+    return found, bad
+
+
+def check_layout(root: Path) -> Path:
+    """Raise a :class:`DataError` unless ``root`` has both Carvana training folders."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"no data folder at {root}: {EXPECTED_LAYOUT}")
+    missing = [name for name in (TRAIN_IMAGES, TRAIN_MASKS) if not (root / name).is_dir()]
+    if missing:
+        raise DataError(f"{root} has no {' or '.join(f'{m}/' for m in missing)} folder: {EXPECTED_LAYOUT}")
+    return root
+
+
+def scan(root: Path) -> Scan:
+    """List and pair the training files of ``root`` by id, collecting problems.
+
+    Introduced in chapter 1.
+    """
+    root = check_layout(root)
+    images, bad_images = _listing(root / TRAIN_IMAGES, want_mask=False)
+    masks, bad_masks = _listing(root / TRAIN_MASKS, want_mask=True)
+    both = sorted(images.keys() & masks.keys())
+    return Scan(
+        root=root,
+        pairs=[Pair(vid, images[vid], masks[vid]) for vid in both],
+        images_without_mask=[f"{TRAIN_IMAGES}/{images[v].name}" for v in sorted(images.keys() - masks.keys())],
+        masks_without_image=[f"{TRAIN_MASKS}/{masks[v].name}" for v in sorted(masks.keys() - images.keys())],
+        bad_names=bad_images + bad_masks,
+    )
+
+
+def pair_files(root: Path) -> list[Pair]:
+    """Every (image, mask) pair under ``root``, sorted by (car, view).
+
+    Raises :class:`DataError` naming the files when an image has no mask, a
+    mask has no image, a name is outside Carvana's scheme, or the folder is
+    empty.  Introduced in chapter 1.
+    """
+    found = scan(root)
+    if not found.ok:
+        raise DataError(f"{found.root}: " + "; ".join(found.problems()))
+    if not found.pairs:
+        raise DataError(f"{found.root}/{TRAIN_IMAGES} is empty: {EXPECTED_LAYOUT}")
+    return found.pairs
