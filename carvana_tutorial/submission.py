@@ -1,0 +1,289 @@
+"""Predicting the test set and writing Kaggle's submission CSV, as a stream.
+
+The real test set holds 100,064 photos of 1918x1280 pixels.  Kept in memory,
+their masks alone would take 245 GB, so nothing here collects predictions:
+file names flow through ``tf.data`` in batches, each batch is predicted at the
+model's input size, every probability map is upsampled (bilinear) to its photo's
+own size, thresholded at 0.5, run-length encoded, and written as one CSV row.
+The file is flushed after every batch, so an interrupted run loses at most one
+batch, and a rerun picks up where it stopped: rows already in the CSV are
+skipped and a half-written last line is cut off.  A photo that cannot be decoded
+is reported and skipped instead of ending a run of hours at image 60,000.
+
+Introduced in chapter 8.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CarvanaError, DataError, ModelError
+from .layout import FULL_SIZE, TEST_IMAGES
+from .rle import rle_encode
+
+#: The first line of every Carvana submission.
+HEADER = "img,rle_mask"
+THRESHOLD = 0.5
+
+
+@dataclass
+class SubmissionReport:
+    """What one call of :func:`write_submission` did.
+
+    ``failed`` lists ``(file name, reason)`` for photos that could not be read;
+    they have no row, so Kaggle will refuse the file until they are fixed and
+    the command is rerun (which then predicts only them).
+    """
+
+    path: Path
+    written: int = 0
+    already_done: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        return self.written / self.seconds if self.seconds > 0 else float("nan")
+
+
+def test_images(folder: str | os.PathLike) -> list[Path]:
+    """The ``.jpg`` photos in ``folder`` (or its ``test_hq/``), sorted by name.
+
+    Introduced in chapter 8.
+    """
+    folder = Path(folder)
+    if (folder / TEST_IMAGES).is_dir():
+        folder = folder / TEST_IMAGES
+    if not folder.is_dir():
+        raise DataError(f"image folder {folder} does not exist")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file())
+    if not paths:
+        raise DataError(f"no .jpg photos in {folder}")
+    return paths
+
+
+def read_done(path: str | os.PathLike) -> set[str]:
+    """Names that already have a row in the submission at ``path``, repairing it first.
+
+    A crash can leave a last line without its newline: that row is incomplete,
+    so it is cut off (and predicted again).  A file that is not a submission is
+    refused rather than appended to.  Introduced in chapter 8.
+    """
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return set()
+    data = path.read_bytes()
+    if not data.endswith(b"\n"):
+        with open(path, "r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+        data = data[: data.rfind(b"\n") + 1]
+    lines = data.decode("ascii", errors="replace").splitlines()
+    if not lines:
+        return set()
+    if lines[0].strip() != HEADER:
+        raise CarvanaError(
+            f"{path} exists but is not a submission (its first line is not {HEADER!r}); "
+            "pick another --submission path"
+        )
+    return {line.split(",", 1)[0] for line in lines[1:] if line}
+
+
+def model_input_size(model, image_size: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The (height, width) a model predicts at: its input shape, or ``image_size``."""
+    shape = tuple(model.input_shape[1:3])
+    if None not in shape:
+        return int(shape[0]), int(shape[1])
+    if image_size is None:
+        raise ModelError("the model accepts any input size; pass the size it was trained at")
+    return tuple(image_size)
+
+
+def predict_probabilities(model, images, tta: bool = False) -> np.ndarray:
+    """Probabilities ``[B,H,W,1]`` for a batch; with ``tta``, averaged with the flipped view.
+
+    Horizontal-flip test-time augmentation predicts the mirrored photo, mirrors
+    the prediction back and averages the two: a car seen from the left is as
+    much a car as one seen from the right.  Introduced in chapter 8.
+    """
+    probs = np.asarray(model.predict_on_batch(images))
+    if tta:
+        flipped = np.asarray(model.predict_on_batch(np.ascontiguousarray(np.asarray(images)[:, :, ::-1])))
+        probs = (probs + flipped[:, :, ::-1]) / 2.0
+    return probs
+
+
+def upsample_mask(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """One ``[h,w,1]`` probability map resized bilinear to ``size``, thresholded to bool ``[H,W]``.
+
+    Upsampling the probabilities (not the 0/1 mask) keeps the outline smooth at
+    1918x1280 instead of blocky.  Introduced in chapter 8.
+    """
+    import tensorflow as tf
+
+    full = tf.image.resize(probs, size, method="bilinear")
+    return (full[..., 0] > THRESHOLD).numpy()
+
+
+def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size: int):
+    """Batches of ``(index, image at image_size, original size)``; unreadable files are dropped.
+
+    The index travels with each photo, so a photo that ``ignore_errors`` drops
+    shows up as a gap in the indices and can be named.
+    """
+    import tensorflow as tf
+
+    def load(index, path):
+        raw = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
+        image = tf.image.convert_image_dtype(raw, tf.float32)
+        image = tf.image.resize(image, image_size, method="area", antialias=True)
+        return index, image, tf.shape(raw)[:2]
+
+    names = tf.data.Dataset.from_tensor_slices(
+        (tf.range(len(paths), dtype=tf.int64), [str(p) for p in paths])
+    )
+    return (
+        names.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .ignore_errors()
+        .batch(batch_size)
+        .prefetch(2)
+    )
+
+
+def _why_unreadable(path: Path) -> str:
+    """A short reason for a photo TensorFlow could not decode (only called on failures)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return f"not a JPEG ({image.format})" if image.format != "JPEG" else "TensorFlow cannot decode it"
+    except Exception as exc:  # any reason PIL gives is the message we want
+        return f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}"
+
+
+def iter_masks(
+    model,
+    paths: Sequence[Path],
+    *,
+    batch_size: int = 16,
+    tta: bool = False,
+    image_size: tuple[int, int] | None = None,
+    on_error: Callable[[Path, str], None] | None = None,
+) -> Iterator[list[tuple[Path, np.ndarray]]]:
+    """Yield, batch by batch, ``(path, boolean mask at the photo's size)`` pairs.
+
+    A generator, so the caller decides what to keep; unreadable photos are
+    passed to ``on_error(path, reason)`` and skipped.  Introduced in chapter 8.
+    """
+    size = model_input_size(model, image_size)
+    expected = 0
+    for indices, images, sizes in _load_dataset(paths, size, batch_size):
+        indices = indices.numpy()
+        for missing in range(expected, int(indices[0])):
+            if on_error is not None:
+                on_error(paths[missing], _why_unreadable(paths[missing]))
+        expected = int(indices[-1]) + 1
+        probs = predict_probabilities(model, images.numpy(), tta=tta)
+        yield [
+            (paths[i], upsample_mask(p, tuple(int(v) for v in s)))
+            for i, p, s in zip(indices, probs, sizes.numpy())
+        ]
+    for missing in range(expected, len(paths)):
+        if on_error is not None:
+            on_error(paths[missing], _why_unreadable(paths[missing]))
+
+
+def write_submission(
+    model,
+    images: str | os.PathLike | Sequence[Path],
+    out: str | os.PathLike,
+    *,
+    batch_size: int = 16,
+    tta: bool = False,
+    image_size: tuple[int, int] | None = None,
+    progress: bool = True,
+) -> SubmissionReport:
+    """Predict every photo in ``images`` and append its row to the CSV ``out``; resumable.
+
+    ``images`` is a folder (or a list of photo paths).  Rows already in ``out``
+    are skipped, each batch is flushed as soon as it is encoded, and unreadable
+    photos end up in ``report.failed`` (and on stderr) instead of stopping the
+    run.  Introduced in chapter 8.
+    """
+    from tqdm.auto import tqdm
+
+    paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = read_done(out)
+    todo = [p for p in paths if p.name not in done]
+    report = SubmissionReport(path=out, already_done=len(paths) - len(todo))
+    if not todo:
+        return report
+
+    bar = tqdm(total=len(todo), desc="predict", unit="img", disable=not progress)
+
+    def on_error(path: Path, reason: str) -> None:
+        report.failed.append((path.name, reason))
+        tqdm.write(f"skipped {path.name}: {reason}", file=sys.stderr)
+        bar.update(1)
+
+    start = time.perf_counter()
+    with open(out, "a", encoding="ascii", newline="\n") as handle:
+        if out.stat().st_size == 0:
+            handle.write(HEADER + "\n")
+        for batch in iter_masks(
+            model, todo, batch_size=batch_size, tta=tta, image_size=image_size, on_error=on_error
+        ):
+            handle.write("".join(f"{path.name},{rle_encode(mask)}\n" for path, mask in batch))
+            handle.flush()
+            report.written += len(batch)
+            bar.update(len(batch))
+    report.seconds = time.perf_counter() - start
+    bar.close()
+    return report
+
+
+def load_model(path: str | os.PathLike):
+    """Load a ``.keras`` model written by :func:`carvana_tutorial.training.train`.
+
+    Our losses and metrics are registered when :mod:`carvana_tutorial.metrics`
+    is imported, which Keras needs to rebuild the compiled model.  Introduced in
+    chapter 8.
+    """
+    import keras
+
+    from . import metrics  # noqa: F401  (registers the custom objects)
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file {path} does not exist")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as exc:  # Keras raises many types; the user needs one line
+        raise ModelError(f"cannot load {path.name} as a Keras model: {exc}") from exc
+
+
+def bench_rle(repeats: int = 50, size: tuple[int, int] = FULL_SIZE) -> float:
+    """Milliseconds to encode one car-like mask of ``size`` (median of ``repeats``).
+
+    The mask is an ellipse covering about a fifth of the frame, as a car does.
+    Introduced in chapter 8.
+    """
+    height, width = size
+    rows, cols = np.ogrid[:height, :width]
+    mask = ((rows - 0.55 * height) / (0.25 * height)) ** 2 + ((cols - 0.5 * width) / (0.36 * width)) ** 2 < 1
+    mask = mask.astype(np.uint8)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        rle_encode(mask)
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
