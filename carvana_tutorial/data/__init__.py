@@ -5,11 +5,14 @@ which calls it) and get a folder in Kaggle's layout: the real data when it is
 available, otherwise a synthetic set made on the spot.  Introduced in chapter 1.
 """
 
+from .locate import DataSource, find_data
 from .pairs import Pair, pair_files, scan
 from .split import leaked_cars, random_split, split_by_car
 
 __all__ = [
+    "DataSource",
     "Pair",
+    "find_data",
     "leaked_cars",
     "pair_files",
     "random_split",

@@ -1,0 +1,78 @@
+"""The first code cell of every chapter: seeds, profile, data, split.
+
+``ctx = chapter.setup()`` makes a chapter reproducible (Python, NumPy and
+TensorFlow seeded; TensorFlow ops deterministic), picks the profile, finds
+the data (or makes the synthetic set), pairs it by id and splits it by car,
+then prints one line saying what the chapter runs on.  Introduced in chapter 1.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .data import DataSource, Pair, find_data, pair_files, split_by_car
+from .settings import Profile, get_profile
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """What a chapter works with; ``train`` and ``val`` never share a car."""
+
+    profile: Profile
+    data: DataSource
+    pairs: list[Pair]
+    train: list[Pair]
+    val: list[Pair]
+    seed: int
+    device: str
+
+    @property
+    def summary(self) -> str:
+        """The line :func:`setup` prints: profile, device and data, no paths."""
+        return f"Profile: {self.profile.name} ({self.device}) | data: {self.data.description}"
+
+
+def _device() -> str:
+    import tensorflow as tf
+
+    for kind in ("GPU", "TPU"):
+        if tf.config.list_physical_devices(kind):
+            return kind
+    return "CPU"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and Keras, and make TensorFlow's ops deterministic.
+
+    Introduced in chapter 1.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def setup(
+    seed: int = 42,
+    profile: Profile | str | None = None,
+    data: DataSource | str | os.PathLike | None = None,
+) -> Chapter:
+    """Seed, choose the profile, find and split the data; print one line.
+
+    ``profile`` is a :class:`Profile` or its name (default: ``$CARVANA_PROFILE``
+    or by hardware); ``data`` is a :class:`DataSource` or a folder (default:
+    :func:`~carvana_tutorial.data.find_data`'s search).  The split is by car
+    with ``seed`` and the profile's ``limit``.  Cheap to call again: the data
+    is found, not remade.  Introduced in chapter 1.
+    """
+    seed_everything(seed)
+    if not isinstance(profile, Profile):
+        profile = get_profile(profile)
+    source = data if isinstance(data, DataSource) else find_data(data, profile=profile)
+    pairs = pair_files(source.root)
+    train, val = split_by_car(pairs, seed=seed, limit=profile.limit)
+    ctx = Chapter(profile=profile, data=source, pairs=pairs, train=train, val=val, seed=seed, device=_device())
+    print(ctx.summary)
+    return ctx
