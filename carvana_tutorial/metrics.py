@@ -138,11 +138,11 @@ def np_per_image_iou(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = 
 
 
 def np_bce_dice_loss(y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-7) -> float:
-    """Numpy twin of :func:`bce_dice_loss` (Keras clips probabilities to ``[eps, 1-eps]``).
+    """Numpy twin of :func:`bce_dice_loss` (Keras clips probabilities to ``[eps, 1-eps]`` in float32).
 
     Introduced in chapter 6.
     """
     t = np.asarray(y_true, dtype=np.float64)
-    p = np.clip(np.asarray(y_pred, dtype=np.float64), eps, 1 - eps)
+    p = np.clip(np.asarray(y_pred, dtype=np.float32), np.float32(eps), np.float32(1 - eps)).astype(np.float64)
     bce = -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean()
     return float(bce + 1 - np_dice_coef(y_true, y_pred))
