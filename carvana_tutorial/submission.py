@@ -239,6 +239,7 @@ def write_submission(
     with open(out, "a", encoding="ascii", newline="\n") as handle:
         if out.stat().st_size == 0:
             handle.write(HEADER + "\n")
+            handle.flush()
         for batch in iter_masks(
             model, todo, batch_size=batch_size, tta=tta, image_size=image_size, on_error=on_error
         ):
