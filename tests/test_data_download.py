@@ -1,0 +1,162 @@
+"""Downloading with the kaggle client, faked: never the network."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from carvana_tutorial.data import download as dl
+from carvana_tutorial.data.download import COMPETITION, RULES_URL, download, has_credentials, kaggle_client
+from carvana_tutorial.errors import DownloadError
+
+
+def zip_bytes(name: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{name.removesuffix('.zip')}/0123456789ab_01.jpg", name.encode() * 50)
+    return buffer.getvalue()
+
+
+class FakeKaggle:
+    """Writes what Kaggle would, or fails the way Kaggle does."""
+
+    def __init__(self, fail: dict[str, Exception] | None = None, half: bool = False, junk: bool = False):
+        self.calls: list[str] = []
+        self.fail = fail or {}
+        self.half = half
+        self.junk = junk
+
+    def competition_download_file(self, competition, file_name, path=None, force=False, quiet=False):
+        assert competition == COMPETITION
+        self.calls.append(file_name)
+        data = b"<html>oops</html>" if self.junk else zip_bytes(file_name)
+        out = Path(path) / file_name
+        if file_name in self.fail:
+            if self.half:
+                out.write_bytes(data[: len(data) // 2])
+            raise self.fail[file_name]
+        out.write_bytes(data)
+
+
+def http_error(status: int) -> requests.HTTPError:
+    response = requests.Response()
+    response.status_code = status
+    return requests.HTTPError(f"{status} Client Error", response=response)
+
+
+@pytest.fixture
+def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR", "KAGGLE_KERNEL_RUN_TYPE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+
+
+def test_downloads_only_the_training_zips(tmp_path: Path) -> None:
+    fake = FakeKaggle()
+    paths = download(tmp_path / "data", client=fake, progress=False)
+    assert fake.calls == ["train_hq.zip", "train_masks.zip"]
+    assert [p.name for p in paths] == ["train_hq.zip", "train_masks.zip"]
+    assert all(zipfile.is_zipfile(p) for p in paths)
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["train_hq.zip", "train_masks.zip"]
+
+
+def test_with_test_adds_the_test_zip(tmp_path: Path) -> None:
+    fake = FakeKaggle()
+    download(tmp_path, with_test=True, client=fake, progress=False)
+    assert fake.calls == ["train_hq.zip", "train_masks.zip", "test_hq.zip"]
+
+
+def test_complete_zips_are_not_fetched_again(tmp_path: Path) -> None:
+    download(tmp_path, client=FakeKaggle(), progress=False)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    again = FakeKaggle()
+    download(tmp_path, client=again, progress=False)
+    assert again.calls == []
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+
+
+def test_the_client_factory_is_only_called_when_needed(tmp_path: Path) -> None:
+    download(tmp_path, client=FakeKaggle(), progress=False)
+
+    def factory():
+        raise AssertionError("nothing to download, so no login")
+
+    download(tmp_path, client=factory, progress=False)
+
+
+def test_a_download_failing_half_way_keeps_what_was_there(tmp_path: Path) -> None:
+    download(tmp_path, client=FakeKaggle(), progress=False)
+    (tmp_path / "train_masks.zip").unlink()
+    kept = (tmp_path / "train_hq.zip").read_bytes()
+    fake = FakeKaggle(fail={"train_masks.zip": requests.ConnectionError("Connection reset by peer")}, half=True)
+    with pytest.raises(DownloadError, match="downloading train_masks.zip failed .*Connection reset.*run the command again"):
+        download(tmp_path, client=fake, progress=False)
+    assert (tmp_path / "train_hq.zip").read_bytes() == kept
+    assert not (tmp_path / "train_masks.zip").exists()  # no half file under the final name
+    # the client's partial file stays hidden, so a rerun can resume it
+    assert (tmp_path / ".train_masks.zip.partial").is_dir()
+    download(tmp_path, client=FakeKaggle(), progress=False)
+    assert zipfile.is_zipfile(tmp_path / "train_masks.zip")
+    assert not (tmp_path / ".train_masks.zip.partial").exists()
+
+
+def test_forbidden_means_accept_the_rules(tmp_path: Path) -> None:
+    fake = FakeKaggle(fail={"train_hq.zip": http_error(403)})
+    with pytest.raises(DownloadError, match="HTTP 403") as caught:
+        download(tmp_path, client=fake, progress=False)
+    assert RULES_URL in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "train_hq.zip").exists()
+
+
+def test_unauthorized_means_a_new_token(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="HTTP 401.*kaggle.json"):
+        download(tmp_path, client=FakeKaggle(fail={"train_hq.zip": http_error(401)}), progress=False)
+
+
+def test_a_damaged_file_is_not_kept(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="incomplete or damaged train_hq.zip"):
+        download(tmp_path, client=FakeKaggle(junk=True), progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_credentials_say_how_to_make_a_token(tmp_path: Path, no_credentials: None) -> None:
+    assert not has_credentials()
+    with pytest.raises(DownloadError, match="no Kaggle credentials: create an API token at https://www.kaggle.com/settings"):
+        download(tmp_path / "data", progress=False)
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("how", ["kaggle.json", "env", "token"])
+def test_credentials_are_found(tmp_path: Path, no_credentials: None, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    if how == "kaggle.json":
+        (tmp_path / "home" / ".kaggle").mkdir(parents=True)
+        (tmp_path / "home" / ".kaggle" / "kaggle.json").write_text('{"username": "u", "key": "k"}')
+    elif how == "env":
+        monkeypatch.setenv("KAGGLE_USERNAME", "u")
+        monkeypatch.setenv("KAGGLE_KEY", "k")
+    else:
+        monkeypatch.setenv("KAGGLE_API_TOKEN", "t")
+    assert has_credentials()
+
+
+def test_the_clients_sys_exit_becomes_one_sentence(
+    tmp_path: Path, no_credentials: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The real client, with no credentials, prints a page and calls sys.exit(1)."""
+    from kaggle.api.kaggle_api_extended import KaggleApi
+
+    # The client fixes its config folder when first imported, perhaps before HOME was patched.
+    config = tmp_path / "home" / ".kaggle"
+    monkeypatch.setattr(KaggleApi, "config_dir", str(config))
+    monkeypatch.setattr(KaggleApi, "config", str(config / "kaggle.json"))
+    monkeypatch.setattr(dl, "has_credentials", lambda: True)
+    capsys.readouterr()
+    with pytest.raises(DownloadError, match="no Kaggle credentials"):
+        kaggle_client()
+    assert "kaggle auth login" not in capsys.readouterr().out
