@@ -128,7 +128,7 @@ def upsample_mask(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     import tensorflow as tf
 
     full = tf.image.resize(probs, size, method="bilinear")
-    return (full[..., 0] > THRESHOLD).numpy()
+    return (full[..., 0] >= THRESHOLD).numpy()
 
 
 def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size: int):

@@ -1,0 +1,440 @@
+"""Chapter 7's experiments: a one-factor-at-a-time sweep and the article's mistakes, measured.
+
+Every run is a small U-Net trained with :func:`carvana_tutorial.training.train`
+on a fixed, seeded choice of cars.  The sweep changes one knob at a time around
+a baseline (filters, depth, input size, number of training cars, loss, Adam's
+epsilon); the *mistake pairs* change one thing the article did (image-only
+augmentation, a random image-level split, nearest-neighbour photo resizing)
+and compare with the fix on the same data and seed.  A fourth pair scores the
+same predictions with the article's batch-global dice and with the
+competition's per-image dice.
+
+Results are cached in a JSON file (committed for the quick profile as
+``book/results/sweep-quick.json``) so the chapter runs in CI in seconds.  Each
+entry is stored under a key that hashes exactly these things, and nothing else:
+
+* :data:`SWEEP_VERSION`: bump it whenever a change to training, the pipeline or
+  the models would change results (source hashes are deliberately *not* in the
+  key: any edit, even to a docstring, would invalidate the cache);
+* the run's full settings (:class:`RunSpec`);
+* the data: its description, the ids of every view, and the run-length
+  encoded masks from ``train_masks.csv`` when the folder has one;
+* the major.minor versions of Keras and TensorFlow.
+
+A run whose key is not in the file is trained (or, with ``mode="cache"``,
+reported as missing); ``carvana-tutorial tune --force`` retrains everything.
+Introduced in chapter 7.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .data import Pair, random_split
+from .errors import CarvanaError, DataError
+
+#: Bump when training, pipeline or model code changes in a way that changes results.
+SWEEP_VERSION = 1
+MODES = ("auto", "cache", "force")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines one training run of the sweep."""
+
+    name: str
+    group: str
+    filters: int
+    depth: int  # the U-Net's pooling steps; fixed at its default until ``train`` takes a depth
+    image_size: tuple[int, int]
+    train_cars: int
+    loss: str
+    epsilon: float
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    augment: str | None = "joint"
+    resize: str = "area"
+    split: str = "car"  # "car" (ours) or "random" (the article's leaky split)
+    seed: int = 42
+
+    def settings(self) -> dict:
+        """The fields that change results (the display name and group do not)."""
+        values = asdict(self)
+        del values["name"], values["group"]
+        values["image_size"] = list(self.image_size)
+        return values
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A baseline, the values to try for each knob, and the held-back cars."""
+
+    profile: str
+    baseline: RunSpec
+    val_cars: int
+    holdout_cars: int
+    variations: dict[str, tuple] = field(default_factory=dict)
+
+    def runs(self) -> list[RunSpec]:
+        """Baseline, one-factor-at-a-time variations, then the mistakes (fix = baseline)."""
+        base = self.baseline
+        runs = [base]
+        labels = {
+            "filters": lambda v: f"filters={v}",
+            "depth": lambda v: f"depth={v}",
+            "image_size": lambda v: f"size={v[0]}x{v[1]}",
+            "train_cars": lambda v: f"cars={v}",
+            "loss": lambda v: f"loss={v}",
+            "epsilon": lambda v: f"epsilon={v:g}",
+        }
+        for knob, values in self.variations.items():
+            for value in values:
+                if value != getattr(base, knob):
+                    runs.append(replace(base, name=labels[knob](value), group=knob, **{knob: value}))
+        runs += [
+            replace(base, name="image-only augmentation", group="mistake", augment="image_only"),
+            replace(base, name="random split", group="mistake", split="random"),
+            replace(base, name="nearest resize", group="mistake", resize="nearest"),
+        ]
+        return runs
+
+    def cars_needed(self) -> int:
+        most = max((self.baseline.train_cars, *self.variations.get("train_cars", ())))
+        return most + self.val_cars + self.holdout_cars
+
+
+#: Small enough for two shared CPU cores: ~16 runs of a few minutes in all.
+QUICK_PLAN = SweepPlan(
+    profile="quick",
+    baseline=RunSpec(
+        name="baseline", group="baseline", filters=8, depth=4, image_size=(64, 96), train_cars=8,
+        loss="bce_dice", epsilon=1e-6, epochs=6, batch_size=16, learning_rate=1e-3,
+    ),
+    val_cars=3,
+    holdout_cars=4,
+    variations={
+        "filters": (4, 16),
+        "image_size": ((32, 48), (96, 128)),
+        "train_cars": (4, 16),
+        "loss": ("dice",),
+        "epsilon": (1e-7, 1e-4, 1e-1),
+    },
+)
+
+#: The same study at the article's scale, for a GPU and the real data.
+FULL_PLAN = SweepPlan(
+    profile="full",
+    baseline=RunSpec(
+        name="baseline", group="baseline", filters=32, depth=4, image_size=(128, 192), train_cars=48,
+        loss="bce_dice", epsilon=1e-6, epochs=20, batch_size=32, learning_rate=1e-3,
+    ),
+    val_cars=16,
+    holdout_cars=16,
+    variations={
+        "filters": (16, 64),
+        "image_size": ((96, 128), (256, 384)),
+        "train_cars": (24, 96),
+        "loss": ("dice",),
+        "epsilon": (1e-7, 1e-4, 1e-1),
+    },
+)
+
+PLANS = {plan.profile: plan for plan in (QUICK_PLAN, FULL_PLAN)}
+
+
+@dataclass(frozen=True)
+class Cars:
+    """The fixed, seeded choice of cars every run draws from."""
+
+    holdout: list[Pair]
+    val: list[Pair]
+    pool: list[list[Pair]]  # training cars in order; a run takes the first ``train_cars``
+
+    def train(self, count: int) -> list[Pair]:
+        return [pair for car in self.pool[:count] for pair in car]
+
+
+def choose_cars(pairs: Sequence[Pair], plan: SweepPlan, seed: int = 42) -> Cars:
+    """Shuffle the cars once with ``seed``: holdout first, then validation, then training.
+
+    Introduced in chapter 7.
+    """
+    by_car: dict[str, list[Pair]] = {}
+    for pair in sorted(pairs, key=lambda p: p.vid):
+        by_car.setdefault(pair.car, []).append(pair)
+    if len(by_car) < plan.cars_needed():
+        raise DataError(
+            f"the {plan.profile} sweep needs {plan.cars_needed()} cars, the data has {len(by_car)}"
+        )
+    order = [str(c) for c in np.random.default_rng(seed).permutation(sorted(by_car))]
+    holdout, rest = order[: plan.holdout_cars], order[plan.holdout_cars :]
+    val, pool = rest[: plan.val_cars], rest[plan.val_cars :]
+    return Cars(
+        holdout=[p for car in sorted(holdout) for p in by_car[car]],
+        val=[p for car in sorted(val) for p in by_car[car]],
+        pool=[by_car[car] for car in pool],
+    )
+
+
+def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description: str) -> str:
+    """A hash of what the data *is*: its description, view ids and masks (via ``train_masks.csv``).
+
+    The CSV's run-length encoded masks are content, not file bytes, so the
+    fingerprint does not change when an image library re-encodes the files.
+    Introduced in chapter 7.
+    """
+    digest = hashlib.sha256(description.encode())
+    names = sorted(p.vid.image_name for p in pairs)
+    digest.update("\n".join(names).encode())
+    csv_path = Path(root) / "train_masks.csv"
+    if csv_path.is_file():
+        wanted = set(names)
+        rows = [line for line in csv_path.read_text().splitlines()[1:] if line.split(",", 1)[0] in wanted]
+        digest.update("\n".join(sorted(rows)).encode())
+    return digest.hexdigest()[:16]
+
+
+def library_versions() -> dict[str, str]:
+    """Major.minor of Keras and TensorFlow: patch releases do not change numerics we rely on."""
+    import keras
+    import tensorflow as tf
+
+    return {
+        "keras": ".".join(keras.__version__.split(".")[:2]),
+        "tensorflow": ".".join(tf.__version__.split(".")[:2]),
+    }
+
+
+def run_key(spec: RunSpec, data: str, versions: dict[str, str]) -> tuple[str, dict]:
+    """The cache key of one run and the fields it hashes. Introduced in chapter 7."""
+    fields = {"sweep_version": SWEEP_VERSION, "run": spec.settings(), "data": data, "versions": versions}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16], fields
+
+
+def read_cache(path: str | os.PathLike) -> dict:
+    """The cache file as ``{key: entry}`` (empty when there is none)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())["runs"]
+    except (ValueError, KeyError) as exc:
+        raise CarvanaError(f"{path.name} is not a sweep cache ({exc}); delete it or use --force") from None
+
+
+def write_cache(path: str | os.PathLike, profile: str, entries: dict) -> None:
+    """Write atomically, so an interrupted sweep never leaves a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    payload = {"sweep_version": SWEEP_VERSION, "profile": profile, "runs": entries}
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bool) -> dict:
+    """Train one run and score it (on the holdout cars too, for the split pair)."""
+    from .training import evaluate, train
+
+    if spec.split == "random":
+        # The article's split of the very images the car-wise baseline uses.
+        pool = cars.train(spec.train_cars) + cars.val
+        train_pairs, val_pairs = random_split(pool, val_fraction=len(cars.val) / len(pool), seed=spec.seed)
+    else:
+        train_pairs, val_pairs = cars.train(spec.train_cars), cars.val
+    result = train(
+        "unet", train_pairs, val_pairs, out_dir=out_dir, image_size=spec.image_size, filters=spec.filters,
+        epochs=spec.epochs, batch_size=spec.batch_size, loss=spec.loss,
+        learning_rate=spec.learning_rate, epsilon=spec.epsilon, seed=spec.seed, augment=spec.augment,
+        resize=spec.resize, verbose=0, reuse=reuse,
+    )
+    metrics = result.metrics
+    entry = {
+        "name": spec.name,
+        "group": spec.group,
+        "key_fields": fields,
+        "val_dice": metrics["val_dice"],
+        "val_dice_min": metrics["val_dice_min"],
+        "train_seconds": metrics["train_seconds"],
+        "params": metrics["params"],
+        "epochs_run": metrics["epochs_run"],
+        "best_epoch": metrics["best_epoch"],
+        "train_images": len(train_pairs),
+        "val_images": len(val_pairs),
+    }
+    if spec.group in ("baseline",) or spec.split == "random":
+        holdout = evaluate(result.best_path, cars.holdout, batch_size=spec.batch_size, resize=spec.resize)
+        entry["holdout_dice"] = float(holdout.mean())
+    if spec.group == "baseline":
+        entry["dice_definitions"] = dice_definitions(result.best_path, val_pairs, spec.batch_size, spec.resize)
+    return entry
+
+
+def dice_definitions(model_path: Path, pairs: Sequence[Pair], batch_size: int, resize: str = "area") -> dict:
+    """The same predictions scored the article's way and the competition's way.
+
+    The article's number is what Keras prints for its ``dice_coef`` metric: a
+    soft dice pooled over each batch, averaged over batches.  The competition
+    thresholds at 0.5 and averages a dice per image.  Introduced in chapter 7.
+    """
+    from .metrics import np_dice_coef, np_per_image_dice
+    from .training import load_model, predict
+
+    model = load_model(model_path)
+    batch_scores, batch_sizes, per_image = [], [], []
+    for _, masks, probs in predict(model, pairs, batch_size, resize=resize):
+        batch_scores.append(np_dice_coef(masks, probs))
+        batch_sizes.append(len(masks))
+        per_image.append(np_per_image_dice(masks, probs))
+    per_image = np.concatenate(per_image)
+    return {
+        "batch_global": float(np.average(batch_scores, weights=batch_sizes)),
+        "per_image": float(per_image.mean()),
+        "per_image_min": float(per_image.min()),
+    }
+
+
+@dataclass
+class SweepResult:
+    """The runs of a plan, in plan order, and how many came from the cache."""
+
+    plan: SweepPlan
+    entries: list[dict]
+    from_cache: int
+    trained: int
+
+    def by_name(self, name: str) -> dict:
+        return next(e for e in self.entries if e["name"] == name)
+
+
+def run_sweep(
+    pairs: Sequence[Pair],
+    *,
+    root: str | os.PathLike,
+    description: str,
+    cache: str | os.PathLike,
+    plan: SweepPlan = QUICK_PLAN,
+    mode: str = "auto",
+    out_dir: str | os.PathLike | None = None,
+    progress: Callable[[str], None] | None = print,
+) -> SweepResult:
+    """Run (or read back) every run of ``plan``; the cache is rewritten after each new run.
+
+    ``mode``: ``"auto"`` trains only runs missing from the cache, ``"cache"``
+    refuses to train (a clear error lists what is missing), ``"force"``
+    retrains everything.  Entries of other keys are dropped from the file.
+    Introduced in chapter 7.
+    """
+    if mode not in MODES:
+        raise CarvanaError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    from .training import runs_dir
+
+    cars = choose_cars(pairs, plan)
+    data = data_fingerprint(root, pairs, description)
+    versions = library_versions()
+    keyed = [(spec, *run_key(spec, data, versions)) for spec in plan.runs()]
+    cached = {} if mode == "force" else read_cache(cache)
+    missing = [spec.name for spec, key, _ in keyed if key not in cached]
+    if mode == "cache" and missing:
+        raise CarvanaError(
+            f"{len(missing)} of {len(keyed)} runs are not in {Path(cache).name} for this code version, data and "
+            f"libraries ({', '.join(missing)}); run 'carvana-tutorial tune' to compute them"
+        )
+    out_dir = Path(out_dir) if out_dir else runs_dir() / f"sweep-{plan.profile}"
+    entries: dict[str, dict] = {key: cached[key] for _, key, _ in keyed if key in cached}
+    trained = 0
+    for spec, key, fields in keyed:
+        if key in entries:
+            continue
+        if progress is not None:
+            progress(f"training {spec.name} ({trained + 1}/{len(missing)})")
+        start = time.perf_counter()
+        # A finished run folder of the same settings is read back, except under "force".
+        entries[key] = _train_run(spec, cars, out_dir / f"{spec.group}-{key}", fields, reuse=mode != "force")
+        entries[key]["wall_seconds"] = round(time.perf_counter() - start, 1)
+        trained += 1
+        write_cache(cache, plan.profile, entries)
+    ordered = [entries[key] for _, key, _ in keyed]
+    return SweepResult(plan=plan, entries=ordered, from_cache=len(keyed) - trained, trained=trained)
+
+
+def mistake_effects(result: SweepResult) -> dict[str, float]:
+    """The numbers chapter 7 states, each a difference on the same data and seed.
+
+    Introduced in chapter 7.
+    """
+    base = result.by_name("baseline")
+    leaky = result.by_name("random split")
+    definitions = base["dice_definitions"]
+    return {
+        "baseline_dice": base["val_dice"],
+        "image_only_dice": result.by_name("image-only augmentation")["val_dice"],
+        "augment_gain": base["val_dice"] - result.by_name("image-only augmentation")["val_dice"],
+        "leaky_val_dice": leaky["val_dice"],
+        "leaky_holdout_dice": leaky["holdout_dice"],
+        "leak_optimism": leaky["val_dice"] - leaky["holdout_dice"],
+        "carwise_val_dice": base["val_dice"],
+        "carwise_holdout_dice": base["holdout_dice"],
+        "carwise_gap": base["val_dice"] - base["holdout_dice"],
+        "nearest_dice": result.by_name("nearest resize")["val_dice"],
+        "resize_gain": base["val_dice"] - result.by_name("nearest resize")["val_dice"],
+        "batch_global_dice": definitions["batch_global"],
+        "per_image_dice": definitions["per_image"],
+        "per_image_min": definitions["per_image_min"],
+        "definition_gap": definitions["batch_global"] - definitions["per_image"],
+    }
+
+
+def results_table(result: SweepResult) -> str:
+    """A markdown table of every run: what changed, dice, change from baseline, cost.
+
+    Introduced in chapter 7.
+    """
+    base = result.by_name("baseline")["val_dice"]
+    lines = [
+        "| group | run | val dice (per image) | vs baseline | train s | parameters | epochs |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for e in result.entries:
+        lines.append(
+            f"| {e['group']} | {e['name']} | {e['val_dice']:.4f} | {e['val_dice'] - base:+.4f} | "
+            f"{e['train_seconds']:.0f} | {e['params']:,} | {e['epochs_run']} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_sweep(result: SweepResult):
+    """Validation per-image dice against training seconds, one colour per knob.
+
+    Introduced in chapter 7.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    groups = list(dict.fromkeys(e["group"] for e in result.entries))
+    colours = plt.get_cmap("tab10")
+    for index, group in enumerate(groups):
+        members = [e for e in result.entries if e["group"] == group]
+        ax.scatter([e["train_seconds"] for e in members], [e["val_dice"] for e in members],
+                   color=colours(index), label=group, s=60 if group == "baseline" else 30,
+                   marker="*" if group == "baseline" else "o")
+        for e in members:
+            ax.annotate(e["name"], (e["train_seconds"], e["val_dice"]), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("training time (s, log scale)")
+    ax.set_ylabel("validation dice (mean per image)")
+    ax.set_title(f"One knob at a time around the {result.plan.profile} baseline")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
