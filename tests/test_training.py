@@ -1,0 +1,190 @@
+"""Training on a tiny Carvana-shaped set: files written, the best checkpoint scored, strategies."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from carvana_tutorial import training
+from carvana_tutorial.data import pair_files, split_by_car
+from carvana_tutorial.errors import CarvanaError, ModelError
+
+SIZE = (64, 96)  # divisible by 16: both networks fit
+
+
+def write_tiny_carvana(root: Path, cars: int = 3, views: int = 4, size=(128, 192), seed: int = 0) -> Path:
+    """A Carvana-layout folder: noisy studio photos with one ellipse 'car' each, GIF masks {0,1}."""
+    rng = np.random.default_rng(seed)
+    (root / "train_hq").mkdir(parents=True)
+    (root / "train_masks").mkdir()
+    h, w = size
+    for c in range(cars):
+        car = f"{c:04x}cafe{c:04x}"
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        for v in range(1, views + 1):
+            box = [int(w * rng.uniform(0.1, 0.3)), int(h * rng.uniform(0.3, 0.45)),
+                   int(w * rng.uniform(0.7, 0.9)), int(h * rng.uniform(0.7, 0.85))]
+            photo = Image.fromarray(rng.integers(150, 230, (h, w, 3), dtype=np.uint8))
+            ImageDraw.Draw(photo).ellipse(box, fill=colour)
+            photo.save(root / "train_hq" / f"{car}_{v:02d}.jpg", quality=90)
+            mask = Image.new("P", (w, h), 0)
+            mask.putpalette([0, 0, 0, 255, 255, 255])
+            ImageDraw.Draw(mask).ellipse(box, fill=1)
+            mask.save(root / "train_masks" / f"{car}_{v:02d}_mask.gif")
+    return root
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("carvana")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARVANA_CACHE", str(root / "cache"))  # the pipeline caches decoded pairs there
+        yield write_tiny_carvana(root / "data")
+
+
+@pytest.fixture(scope="module")
+def split(data):
+    return split_by_car(pair_files(data), seed=0)
+
+
+@pytest.fixture(scope="module")
+def run(split, tmp_path_factory):
+    train, val = split
+    out = tmp_path_factory.mktemp("run")
+    result = training.train("simple", train, val, out_dir=out, image_size=SIZE, filters=4, epochs=3,
+                            batch_size=4, learning_rate=3e-3, seed=1, verbose=0)
+    return result
+
+
+def test_run_writes_its_three_files(run):
+    assert sorted(p.name for p in run.out_dir.iterdir()) == ["best.keras", "history.csv", "metrics.json"]
+    saved = json.loads((run.out_dir / "metrics.json").read_text())
+    assert saved["metrics"] == run.metrics
+    assert saved["config"]["model"] == "simple" and saved["config"]["image_size"] == list(SIZE)
+    assert len(run.history["val_loss"]) == run.metrics["epochs_run"] <= 3
+    assert {"loss", "val_loss", "dice_coef", "val_mean_dice"} <= set(run.history)
+
+
+def test_val_dice_is_the_reloaded_best_checkpoint_scored_per_image(run, split):
+    _, val = split
+    dice = training.evaluate(run.best_path, val, batch_size=3)
+    assert dice.shape == (len(val),)
+    assert run.metrics["val_dice"] == pytest.approx(float(dice.mean()), abs=1e-6)
+    assert run.metrics["val_dice_min"] == pytest.approx(float(dice.min()), abs=1e-6)
+
+
+def test_checkpoint_holds_the_best_epoch(run, split):
+    from carvana_tutorial.pipeline import make_dataset
+
+    _, val = split
+    val_loss = run.history["val_loss"]
+    assert run.metrics["best_epoch"] == int(np.argmin(val_loss)) + 1
+    model = keras.models.load_model(run.best_path)
+    loss = model.evaluate(make_dataset(val, SIZE, batch_size=4), verbose=0, return_dict=True)["loss"]
+    assert loss == pytest.approx(min(val_loss), rel=1e-4)
+
+
+def test_early_stopping_restores_best_weights(split, tmp_path, monkeypatch):
+    seen = []
+
+    class Spy(keras.callbacks.EarlyStopping):
+        def __init__(self, **kwargs):
+            seen.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(training.keras.callbacks, "EarlyStopping", Spy)
+    train, val = split
+    training.train("simple", train[:4], val[:2], out_dir=tmp_path, image_size=SIZE, filters=2, epochs=1,
+                   batch_size=4, verbose=0)
+    assert seen == [dict(monitor="val_loss", patience=2, restore_best_weights=True)]
+
+
+def test_reuse_reads_a_finished_run_back(run, split):
+    train, val = split
+    stamp = run.best_path.stat().st_mtime_ns
+    again = training.train("simple", train, val, out_dir=run.out_dir, image_size=SIZE, filters=4, epochs=3,
+                           batch_size=4, learning_rate=3e-3, seed=1, verbose=0, reuse=True)
+    assert again.metrics == run.metrics and again.history == run.history
+    assert run.best_path.stat().st_mtime_ns == stamp
+
+
+def test_unet_trains_with_bce_dice_and_same_seed_gives_same_run(split, tmp_path):
+    train, val = split
+    kwargs = dict(image_size=SIZE, filters=2, epochs=1, batch_size=4, loss="bce_dice", seed=3, verbose=0,
+                  limit=4)
+    a = training.train("unet", train, val, out_dir=tmp_path / "a", **kwargs)
+    b = training.train("unet", train, val, out_dir=tmp_path / "b", **kwargs)
+    assert a.config["train_images"] == 4
+    assert 0 <= a.val_dice <= 1
+    assert a.history == b.history
+
+
+def test_bad_arguments_are_one_line_errors(split, tmp_path):
+    train, val = split
+    with pytest.raises(CarvanaError, match="unknown model"):
+        training.train("resnet", train, val, out_dir=tmp_path)
+    with pytest.raises(CarvanaError, match="unknown loss"):
+        training.train("unet", train, val, out_dir=tmp_path, loss="mse")
+    with pytest.raises(CarvanaError, match="both sides"):
+        training.train("unet", train, [], out_dir=tmp_path)
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_load_model_refuses_what_is_not_a_keras_model(tmp_path):
+    with pytest.raises(ModelError, match="no model file"):
+        training.load_model(tmp_path / "missing.keras")
+    (tmp_path / "model.h5").write_bytes(b"x")
+    with pytest.raises(ModelError, match="not a .keras file"):
+        training.load_model(tmp_path / "model.h5")
+    (tmp_path / "junk.keras").write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="cannot load junk.keras"):
+        training.load_model(tmp_path / "junk.keras")
+
+
+def test_cpu_uses_float32_and_the_default_strategy():
+    import tensorflow as tf
+
+    assert training.precision_policy() == "float32"
+    assert training.choose_strategy().num_replicas_in_sync == 1
+    assert not isinstance(training.choose_strategy(), tf.distribute.MirroredStrategy)
+    before = keras.config.dtype_policy().name
+    with training.dtype_policy("mixed_float16"):
+        from carvana_tutorial.models import simple_unet
+
+        model = simple_unet((16, 16, 3), filters=2, depth=1)
+    assert keras.config.dtype_policy().name == before
+    assert model.get_layer("down1_strided").compute_dtype == "float16"
+    assert model.get_layer("mask").compute_dtype == "float32"  # sigmoid stays float32
+
+
+def test_mirrored_strategy_over_two_logical_cpus(data, tmp_path):
+    # Logical devices must be configured before TensorFlow initialises them: a fresh interpreter.
+    script = textwrap.dedent(f"""
+        import json, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from carvana_tutorial import training
+        from carvana_tutorial.data import pair_files, split_by_car
+        strategy = training.choose_strategy("CPU")
+        assert isinstance(strategy, tf.distribute.MirroredStrategy), type(strategy)
+        train, val = split_by_car(pair_files({str(data)!r}), seed=0)
+        result = training.train("simple", train[:4], val[:2], out_dir={str(tmp_path)!r}, image_size={SIZE},
+                                filters=2, epochs=1, batch_size=4, strategy=strategy, verbose=0)
+        print(json.dumps(result.metrics))
+    """)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert metrics["replicas"] == 2
+    assert 0 <= metrics["val_dice"] <= 1
+    assert (tmp_path / "best.keras").is_file()
