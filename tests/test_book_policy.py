@@ -324,3 +324,15 @@ def test_api_page_documents_every_public_module() -> None:
     modules = {f"carvana_tutorial.{n}" for n in names if not n.startswith("_") and n not in {"cli", "commands"}}
     documented = set(re.findall(r"automodule:: (carvana_tutorial\.\w+)", (BOOK / "api.md").read_text()))
     assert sorted(modules - documented) == []
+
+
+def test_nbval_reads_every_sanitize_rule() -> None:
+    from nbval.plugin import get_sanitize_patterns
+
+    text = (BOOK / "sanitize.cfg").read_text()
+    rules = get_sanitize_patterns(text)
+    assert len(rules) == len(re.findall(r"^\[", text, re.M)) > 0
+    cleaned = "data in /work/main/.cache/synthetic at 0x7f3a2b1c4d50, 2026-11-25 12:00:01.123\n"
+    for regex, replace in rules:
+        cleaned = re.sub(regex, replace, cleaned)
+    assert cleaned == "data in PATH at ADDRESS, TIMESTAMP\n"
