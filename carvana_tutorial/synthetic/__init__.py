@@ -1,0 +1,12 @@
+"""A synthetic Carvana set: studio photos of rendered cars, in Kaggle's exact layout.
+
+Kaggle is not reachable everywhere (CI, a laptop without an account), so the
+book's default data is drawn here: 16 turntable views per car on a studio
+background like Carvana's, with exact masks, written as ``train_hq/``,
+``train_masks/``, ``test_hq/``, the three zips and ``train_masks.csv``.  Every
+chapter runs unchanged on it.  Introduced in chapter 1 (*Getting the data*).
+"""
+
+from .writer import MARKER, SyntheticSummary, car_ids, ensure_dataset, make_dataset, read_marker
+
+__all__ = ["MARKER", "SyntheticSummary", "car_ids", "ensure_dataset", "make_dataset", "read_marker"]

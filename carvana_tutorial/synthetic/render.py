@@ -1,0 +1,314 @@
+"""Render a studio photo of a synthetic car and its exact silhouette mask.
+
+The studio (curved light wall with giant dealer lettering, gray floor,
+lighter turntable disc) is painted once per car with separable numpy
+gradients.  Each view then rotates the car's mesh on the turntable, projects
+it through a pinhole camera, shades every polygon with a small studio model
+(soft key light, an environment of bright ceiling / light wall / gray floor
+reflected in the clear coat, Fresnel), and fills the polygons back to front
+with PIL.  The mask is the union of the same polygons, so it is exact, and the
+soft contact shadow on the floor is drawn before the car and never enters it.
+Lens softness, sensor noise and JPEG finish the photo.  Introduced in chapter 1.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from .mesh import Material, Mesh, build_car
+from .scene import Car, Studio
+
+#: Degrees the turntable turns between two views (16 views, full circle).
+VIEW_STEP = 22.5
+_REFERENCE_WIDTH = 1918.0
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera on the studio's axis, looking down at the turntable."""
+
+    position: np.ndarray
+    basis: np.ndarray  # rows: right, up, forward
+    focal: float
+    centre: tuple[float, float]
+
+    @classmethod
+    def for_studio(cls, studio: Studio, size: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0)) -> "Camera":
+        height, width = size
+        position = np.array([0.0, studio.camera_height, studio.camera_distance])
+        forward = np.array([0.0, studio.target_height, 0.0]) - position
+        forward /= np.linalg.norm(forward)
+        right = np.cross(forward, [0.0, 1.0, 0.0])
+        right /= np.linalg.norm(right)
+        up = np.cross(right, forward)
+        centre = (width / 2 + shift[0] * width, height / 2 + shift[1] * height)
+        return cls(position, np.stack([right, up, forward]), studio.zoom * width, centre)
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel coordinates (..., 2) and depth (...) of world points (..., 3)."""
+        cam = (points - self.position) @ self.basis.T
+        depth = cam[..., 2]
+        xy = np.stack([self.centre[0] + self.focal * cam[..., 0] / depth,
+                       self.centre[1] - self.focal * cam[..., 1] / depth], axis=-1)
+        return xy, depth
+
+    def ray_rows(self, height: int) -> np.ndarray:
+        """World direction of the ray through the centre column of each row."""
+        v = (np.arange(height) + 0.5 - self.centre[1]) / self.focal
+        cam = np.stack([np.zeros_like(v), -v, np.ones_like(v)], axis=1)
+        return cam @ self.basis
+
+
+def _smoothstep(a: float, b: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - a) / (b - a), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _scale(size: tuple[int, int]) -> float:
+    return size[1] / _REFERENCE_WIDTH
+
+
+@lru_cache(maxsize=4)
+def _font(pixels: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A bold sans font: matplotlib's DejaVu Sans Bold, else Pillow's built-in."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
+        if path.is_file():
+            return ImageFont.truetype(str(path), pixels)
+    return ImageFont.load_default(size=pixels)
+
+
+def render_studio(studio: Studio, size: tuple[int, int]) -> np.ndarray:
+    """The empty studio as float32 (H, W, 3) in [0, 255]: wall, lettering, floor, disc."""
+    height, width = size
+    cam = Camera.for_studio(studio, size)
+    rays = cam.ray_rows(height)
+    # Floor point hit by each row's ray, and how far it lies in front of the wall.
+    down = np.minimum(rays[:, 1], -1e-6)
+    t = cam.position[1] / -down
+    floor_z = cam.position[2] + t * rays[:, 2]
+    ahead = np.where(rays[:, 1] < 0, floor_z + studio.wall_distance, -1.0)
+    on_wall = 1.0 - _smoothstep(0.0, 1.2, ahead)  # the cove blends floor into wall
+    rows_v = np.arange(height) / height
+    wall_shade = 1.02 - 0.1 * (1 - rows_v) ** 2
+    floor_shade = 0.86 + 0.22 * np.exp(-np.clip(ahead, 0, None) / 5.0)
+    wall = np.array(studio.wall) * wall_shade[:, None]
+    floor = np.array(studio.floor) * floor_shade[:, None]
+    rows = on_wall[:, None] * wall + (1 - on_wall[:, None]) * floor
+    cols = 1.0 - 0.1 * ((np.arange(width) + 0.5 - width / 2) / (width / 2)) ** 2
+    image = (rows[:, None, :] * cols[None, :, None] * (255.0 * studio.exposure)).astype(np.float32)
+    _paint_letters(image, studio, size)
+    _paint_disc(image, studio, cam, size)
+    return np.clip(image, 0, 255)
+
+
+def _paint_letters(image: np.ndarray, studio: Studio, size: tuple[int, int]) -> None:
+    height, width = size
+    cap = max(4, int(studio.letter_height * height))
+    font = _font(int(cap / 0.73))
+    left, top, right, bottom = font.getbbox(studio.letters, stroke_width=max(1, cap // 40))
+    canvas = Image.new("L", (right - left + 8, bottom - top + 8))
+    ImageDraw.Draw(canvas).text((4 - left, 4 - top), studio.letters, fill=255, font=font, stroke_width=max(1, cap // 40), stroke_fill=255)
+    blur = 1.6 * _scale(size)
+    if blur > 0.3:
+        canvas = canvas.filter(ImageFilter.GaussianBlur(blur))
+    x0 = int(width / 2 + studio.letter_shift * width - canvas.width / 2)
+    y0 = int(studio.letter_top * height)
+    _blend(image, np.asarray(canvas, dtype=np.float32) / 255.0, x0, y0, studio.letter_tone * 255.0 * studio.exposure, mode="over")
+
+
+def _paint_disc(image: np.ndarray, studio: Studio, cam: Camera, size: tuple[int, int]) -> None:
+    height, width = size
+    a = np.linspace(0, 2 * np.pi, 180, endpoint=False)
+    rim = np.stack([studio.disc_radius * np.cos(a), np.full_like(a, 0.001), studio.disc_radius * np.sin(a)], 1)
+    xy, _ = cam.project(rim)
+    canvas = Image.new("L", (width, height))
+    draw = ImageDraw.Draw(canvas)
+    draw.polygon(xy.ravel().tolist(), fill=255)
+    edge = Image.new("L", (width, height))
+    ImageDraw.Draw(edge).line(np.concatenate([xy, xy[:1]]).ravel().tolist(), fill=255, width=max(1, round(5 * _scale(size))))
+    blur = 1.2 * _scale(size)
+    if blur > 0.3:
+        canvas = canvas.filter(ImageFilter.GaussianBlur(blur))
+        edge = edge.filter(ImageFilter.GaussianBlur(blur))
+    gain = np.asarray(canvas, dtype=np.float32) / 255.0 * (studio.disc_gain - 1.0) + 1.0
+    gain *= 1.0 - 0.3 * np.asarray(edge, dtype=np.float32) / 255.0
+    image *= gain[..., None]
+
+
+def _blend(image: np.ndarray, alpha: np.ndarray, x0: int, y0: int, value: float, mode: str) -> None:
+    """Composite ``alpha`` (h, w) into ``image`` at (x0, y0), clipped to the frame."""
+    height, width = image.shape[:2]
+    xs, ys = max(0, x0), max(0, y0)
+    xe, ye = min(width, x0 + alpha.shape[1]), min(height, y0 + alpha.shape[0])
+    if xe <= xs or ye <= ys:
+        return
+    a = alpha[ys - y0 : ye - y0, xs - x0 : xe - x0, None]
+    region = image[ys:ye, xs:xe]
+    if mode == "over":
+        region[...] = region * (1 - a) + value * a
+    else:  # darken by a factor, for shadows
+        region[...] = region * (1 - value * a)
+
+
+def _rotation(angle: float) -> np.ndarray:
+    """Turntable rotation: at 0 the car's nose (+x) points at the camera (+z)."""
+    a = np.radians(angle) - np.pi / 2
+    c, s = np.cos(a), np.sin(a)
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+
+
+def _shadow(image: np.ndarray, car: Car, cam: Camera, rot: np.ndarray, size: tuple[int, int]) -> None:
+    """Darken the floor under the car: a wide soft pool plus tight contact patches."""
+    height, width = size
+    q = 4
+    small = Image.new("L", (max(1, width // q), max(1, height // q)))
+    draw = ImageDraw.Draw(small)
+    hl, hw = 0.5 * car.length * 1.0, 0.5 * car.width * 1.02
+    foot = np.array([[hl, 0, hw], [-hl, 0, hw], [-hl, 0, -hw], [hl, 0, -hw]]) @ rot.T
+    xy, _ = cam.project(foot)
+    draw.polygon((xy / q).ravel().tolist(), fill=150)
+    r = car.wheel_radius
+    for axle in (car.rear_overhang, 1.0 - car.front_overhang):
+        xw = (axle - 0.5) * car.length
+        for s in (1.0, -1.0):
+            zc = s * (0.5 * car.width - 0.16)
+            patch = np.array([[xw + 0.5 * r, 0, zc + 0.14], [xw - 0.5 * r, 0, zc + 0.14],
+                              [xw - 0.5 * r, 0, zc - 0.14], [xw + 0.5 * r, 0, zc - 0.14]]) @ rot.T
+            pxy, _ = cam.project(patch)
+            draw.polygon((pxy / q).ravel().tolist(), fill=255)
+    small = small.filter(ImageFilter.GaussianBlur(max(0.5, 0.028 * width / q)))
+    box = small.getbbox()
+    if box is None:
+        return
+    l, t, rr, b = box
+    crop = small.crop(box).resize(((rr - l) * q, (b - t) * q), Image.Resampling.BILINEAR)
+    _blend(image, np.asarray(crop, dtype=np.float32) / 255.0, l * q, t * q, 0.62, mode="darken")
+
+
+def _environment(r: np.ndarray, studio: Studio) -> np.ndarray:
+    """What the clear coat reflects in direction ``r``: floor, wall, bright ceiling."""
+    wall = np.array(studio.wall) * 1.05
+    floor = np.array(studio.floor) * 0.8
+    t = _smoothstep(-0.12, 0.06, r[:, 1])[:, None]
+    env = floor * (1 - t) + wall * t
+    top = _smoothstep(0.3, 0.65, r[:, 1])[:, None]
+    env = env * (1 - top) + 1.2 * top
+    behind = _smoothstep(0.2, 0.9, r[:, 2])[:, None]  # the dark side of the studio, behind the camera
+    return env * (1 - 0.45 * behind)
+
+
+def _shade(mesh: Mesh, normals: np.ndarray, centroids: np.ndarray, car: Car, studio: Studio, cam: Camera) -> np.ndarray:
+    """Colour (N, 3) in [0, 255] of each polygon under the studio's lights."""
+    view = cam.position - centroids
+    view /= np.linalg.norm(view, axis=1, keepdims=True)
+    ndv = np.clip(np.einsum("ij,ij->i", normals, view), 0.0, 1.0)
+    key = np.array([0.5 * np.sin(studio.key_azimuth), 1.0, 0.7 * np.cos(studio.key_azimuth)])
+    key /= np.linalg.norm(key)
+    ndl = np.clip(normals @ key, 0.0, 1.0)
+    diffuse = 0.42 + 0.5 * ndl + 0.12 * np.clip(normals[:, 1], 0, 1)
+    refl_dir = 2 * ndv[:, None] * normals - view
+    env = _environment(refl_dir, studio)
+    fresnel = 0.04 + 0.96 * (1 - ndv) ** 5
+    highlight = np.clip(refl_dir @ key, 0, 1) ** 60
+
+    base = np.zeros((len(normals), 3))
+    reflect = np.zeros(len(normals))
+    specular = np.zeros(len(normals))
+    table = {
+        Material.PAINT: (car.paint, car.gloss * (0.1 + 0.75 * fresnel), 0.9 * car.gloss),
+        Material.TRIM: (car.trim, 0.1 + 0.6 * fresnel, 0.6),
+        Material.GLASS: ((0.035, 0.04, 0.045), 0.16 + 0.7 * fresnel, 1.0),
+        Material.RUBBER: ((0.05, 0.05, 0.055), 0.03 + 0.1 * fresnel, 0.05),
+        Material.RIM: (car.rim, 0.35 + 0.3 * fresnel, 0.8),
+        Material.HOLE: ((0.025, 0.025, 0.028), 0.02 + 0.0 * fresnel, 0.0),
+        Material.HEADLIGHT: ((0.78, 0.8, 0.82), 0.3 + 0.3 * fresnel, 1.0),
+        Material.TAILLIGHT: ((0.55, 0.04, 0.05), 0.15 + 0.5 * fresnel, 0.8),
+        Material.PLATE: ((0.82, 0.82, 0.8), 0.05 + 0.2 * fresnel, 0.2),
+        Material.UNDER: ((0.05, 0.05, 0.05), 0.0 * fresnel, 0.0),
+    }
+    for material, (colour, refl, spec) in table.items():
+        sel = mesh.materials == material
+        if not sel.any():
+            continue
+        base[sel] = colour
+        reflect[sel] = np.broadcast_to(refl, ndv.shape)[sel]
+        specular[sel] = spec
+    colour = base * diffuse[:, None] * (1 - reflect[:, None]) + env * reflect[:, None]
+    colour += (specular * highlight * 0.9)[:, None]
+    return np.clip(colour * 255.0 * studio.exposure, 0, 255)
+
+
+def render_view(
+    car: Car,
+    mesh: Mesh,
+    studio: Studio,
+    background: np.ndarray,
+    angle: float,
+    rng: np.random.Generator,
+) -> tuple[Image.Image, np.ndarray]:
+    """One photo of ``car`` turned ``angle`` degrees, and its {0,1} mask.
+
+    ``background`` is :func:`render_studio`'s output for this studio and size;
+    ``rng`` jitters the camera and the sensor noise of this one view.
+    """
+    size = background.shape[:2]
+    height, width = size
+    cam = Camera.for_studio(studio, size, shift=tuple(rng.normal(0, 0.004, 2)))
+    rot = _rotation(angle)
+    image = background.copy()
+    _shadow(image, car, cam, rot, size)
+    photo = Image.fromarray(image.astype(np.uint8), "RGB")
+    mask = Image.new("L", (width, height))
+
+    verts = mesh.vertices @ rot.T
+    normals = mesh.normals @ rot.T
+    centroids = mesh.centroids @ rot.T
+    xy, depth = cam.project(verts)
+    facing = np.einsum("ij,ij->i", normals, cam.position - centroids) > 0
+    visible = (facing | mesh.two_sided)[mesh.parents]
+    order_depth = np.linalg.norm(centroids - cam.position, axis=1)[mesh.parents]
+    order = np.lexsort((mesh.layers, mesh.parents, -order_depth))
+    order = order[visible[order]]
+    colours = np.rint(_shade(mesh, normals, centroids, car, studio, cam)).astype(int)
+    draw, mdraw = ImageDraw.Draw(photo), ImageDraw.Draw(mask)
+    for i in order.tolist():
+        points = xy[i, : mesh.counts[i]].ravel().tolist()
+        draw.polygon(points, fill=tuple(colours[i]))
+        mdraw.polygon(points, fill=1)
+    if len(mesh.antenna):
+        axy, _ = cam.project(mesh.antenna @ rot.T)
+        line = axy.ravel().tolist()
+        thickness = max(1, round(3 * _scale(size)))
+        draw.line(line, fill=(20, 20, 22), width=thickness)
+        mdraw.line(line, fill=1, width=thickness)
+
+    blur = studio.blur * _scale(size)
+    if blur > 0.3:
+        photo = photo.filter(ImageFilter.GaussianBlur(blur))
+    pixels = np.asarray(photo, dtype=np.int16)
+    noise = rng.normal(0.0, studio.noise, size=(height // 2 + 1, width // 2 + 1, 1)).astype(np.int16)
+    noise = np.repeat(np.repeat(noise, 2, axis=0), 2, axis=1)[:height, :width]
+    pixels = np.clip(pixels + noise, 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels, "RGB"), np.asarray(mask, dtype=np.uint8)
+
+
+def render_car(car: Car, studio: Studio, size: tuple[int, int], views: list[int], seed: list[int]):
+    """Yield (view, photo, mask) for the given 1-based views of one car.
+
+    View ``v`` draws its jitter from ``default_rng([*seed, v])``, so a view
+    looks the same whichever other views are rendered with it.
+    """
+    mesh = build_car(car)
+    background = render_studio(studio, size)
+    for view in views:
+        rng = np.random.default_rng([*seed, view])
+        angle = (view - 1) * VIEW_STEP + rng.normal(0, 1.0)
+        yield view, *render_view(car, mesh, studio, background, angle, rng)
