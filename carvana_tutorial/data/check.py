@@ -51,7 +51,7 @@ class Report:
 
     @property
     def invalid(self) -> list[str]:
-        return sorted([c.name for c in self.images + self.masks if c.invalid] + self.mismatched)
+        return sorted({c.name for c in self.images + self.masks if c.invalid} | set(self.mismatched))
 
     @property
     def ok(self) -> bool:
@@ -127,10 +127,14 @@ def check_mask(root: Path, path: Path) -> FileCheck:
             values = np.asarray(image)
             if image.format != "GIF" or image.mode != "P":
                 return FileCheck(name, size, invalid=f"{image.format} {image.mode}, expected a palette GIF")
+            palette = image.getpalette() or []
     except Exception as exc:
         return FileCheck(name, unreadable=f"cannot be decoded ({' '.join(str(exc).split())[:120]})")
     if not np.isin(values, (0, 1)).all():
         return FileCheck(name, size, invalid="mask values other than 0 and 1")
+    # Readers that go through the palette (TensorFlow's decode_gif) see colours, not indices.
+    if any(palette[3 * i: 3 * i + 3] != [255 * i] * 3 for i in np.unique(values).tolist()):
+        return FileCheck(name, size, invalid="palette does not map 0 to black and 1 to white")
     return FileCheck(name, size, foreground=float(values.mean()))
 
 

@@ -71,8 +71,9 @@ def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = F
     Returns ``None`` when ``folder`` holds neither the training folders nor
     their zips.  Folders already there are used as they are (and re-extracted
     only when we extracted them from a zip that has changed since).  Missing
-    folders are unpacked from their zips next to them, or, when ``folder`` is
-    read-only (Kaggle's input), into ``extract_to`` (default: the cache).
+    folders are unpacked from their zips into ``extract_to`` when given (for
+    Kaggle's read-only input), else next to the zips when ``folder`` is
+    writable, else into the cache.
     Introduced in chapter 1.
     """
     folder = Path(folder)
@@ -83,7 +84,7 @@ def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = F
     missing = [n for n in needed if not (folder / n).is_dir()]
     if any(n not in zips for n in missing):
         return None
-    if _writable(folder):
+    if extract_to is None and _writable(folder):
         for name in needed:
             if name in missing or (name in zips and (folder / name / MARKER).is_file()):
                 extract_zip(zips[name], folder, progress=progress)  # a no-op when up to date
@@ -160,7 +161,7 @@ def find_data(path: str | os.PathLike | None = None, *, profile=None, synthesize
             )
         return found
     if KAGGLE_INPUT.is_dir():
-        target = KAGGLE_WORKING / "carvana" if _writable(KAGGLE_WORKING) else None
+        target = KAGGLE_WORKING / "carvana" if _writable(KAGGLE_WORKING) else cache_dir() / "kaggle"
         found = _from_folder(KAGGLE_INPUT, "kaggle", "Kaggle's Carvana data", extract_to=target, **opts)
         if found is not None:
             return found

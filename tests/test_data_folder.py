@@ -1,0 +1,292 @@
+"""Finding the data (find_data) and checking a folder (inspect), on tiny real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from carvana_tutorial.data import find_data, locate
+from carvana_tutorial.data.check import inspect_folder
+from carvana_tutorial.errors import DataError
+from carvana_tutorial.layout import TRAIN_IMAGES, TRAIN_MASKS
+from carvana_tutorial.settings import QUICK
+
+SIZE = (32, 48)  # height, width
+CARS = ("0123456789ab", "fedcba987654")
+
+
+def write_set(root: Path, size: tuple[int, int] = SIZE, zips: bool = False) -> Path:
+    """Two cars in Carvana's formats: RGB JPEGs and {0,1} palette GIFs."""
+    rng = np.random.default_rng(0)
+    (root / TRAIN_IMAGES).mkdir(parents=True)
+    (root / TRAIN_MASKS).mkdir()
+    height, width = size
+    for car in CARS:
+        for view in range(1, 17):
+            pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / TRAIN_IMAGES / f"{car}_{view:02d}.jpg", quality=90)
+            mask = np.zeros(size, np.uint8)
+            mask[height // 4: 3 * height // 4, width // 4: width // 4 + view + 8] = 1
+            gif = Image.fromarray(mask, mode="P")
+            gif.putpalette([0, 0, 0, 255, 255, 255])
+            gif.save(root / TRAIN_MASKS / f"{car}_{view:02d}_mask.gif")
+    if zips:
+        for folder in (TRAIN_IMAGES, TRAIN_MASKS):
+            with zipfile.ZipFile(root / f"{folder}.zip", "w") as archive:
+                for path in sorted((root / folder).iterdir()):
+                    archive.write(path, f"{folder}/{path.name}")
+            shutil.rmtree(root / folder)
+    return root
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_set(tmp_path_factory.mktemp("pristine") / "carvana")
+
+
+@pytest.fixture
+def data(pristine: Path, tmp_path: Path) -> Path:
+    """A fresh copy each test may damage."""
+    return Path(shutil.copytree(pristine, tmp_path / "carvana"))
+
+
+@pytest.fixture
+def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No data anywhere: no $CARVANA_DATA, no Kaggle input, no ./data, a private cache."""
+    monkeypatch.delenv(locate.ENV_DATA, raising=False)
+    monkeypatch.setenv(locate.ENV_CACHE, str(tmp_path / "cache"))
+    monkeypatch.setattr(locate, "KAGGLE_INPUT", tmp_path / "kaggle" / "input" / "carvana-image-masking-challenge")
+    monkeypatch.setattr(locate, "KAGGLE_WORKING", tmp_path / "kaggle" / "working")
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return tmp_path
+
+
+# --- find_data --------------------------------------------------------------
+
+
+def test_explicit_folder(data: Path, nowhere: Path) -> None:
+    source = find_data(data)
+    assert (source.root, source.origin) == (data, "argument")
+    assert source.description == "Carvana data from the folder given, 2 cars x 16 views, 32x48"
+
+
+def test_explicit_folder_of_zips_is_extracted_once(nowhere: Path) -> None:
+    folder = write_set(nowhere / "zips", zips=True)
+    source = find_data(folder)
+    assert source.root == folder
+    assert len(list((folder / TRAIN_MASKS).glob("*.gif"))) == 32
+    before = snapshot(folder)
+    assert find_data(folder) == source
+    assert snapshot(folder) == before
+
+
+def test_explicit_folder_without_data_is_an_error_not_a_fallback(nowhere: Path) -> None:
+    (nowhere / "empty").mkdir()
+    with pytest.raises(DataError, match="the folder given.*holds no Carvana data: expected Carvana's layout"):
+        find_data(nowhere / "empty")
+
+
+def test_environment_variable(data: Path, nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(locate.ENV_DATA, str(data))
+    source = find_data()
+    assert (source.root, source.origin) == (data, "env")
+    assert str(data) not in source.description
+    monkeypatch.setenv(locate.ENV_DATA, str(nowhere / "missing"))
+    with pytest.raises(DataError, match=r"\$CARVANA_DATA"):
+        find_data()
+
+
+def test_argument_beats_environment(data: Path, nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(locate.ENV_DATA, str(nowhere / "missing"))
+    assert find_data(data).origin == "argument"
+
+
+def test_kaggle_zips_are_extracted_into_the_working_folder(nowhere: Path) -> None:
+    write_set(locate.KAGGLE_INPUT, zips=True)
+    with zipfile.ZipFile(locate.KAGGLE_INPUT / "train.zip", "w") as archive:
+        archive.writestr("train/0123456789ab_01.jpg", b"low quality")
+    locate.KAGGLE_WORKING.mkdir(parents=True)
+    before = snapshot(locate.KAGGLE_INPUT)
+    source = find_data()
+    assert (source.root, source.origin) == (locate.KAGGLE_WORKING / "carvana", "kaggle")
+    assert sorted(p.name for p in source.root.iterdir()) == [TRAIN_IMAGES, TRAIN_MASKS]  # not train.zip
+    assert snapshot(locate.KAGGLE_INPUT) == before
+    assert source.description == "Kaggle's Carvana data, 2 cars x 16 views, 32x48"
+
+
+def test_kaggle_folders_already_extracted_are_used_in_place(nowhere: Path) -> None:
+    write_set(locate.KAGGLE_INPUT)
+    source = find_data()
+    assert (source.root, source.origin) == (locate.KAGGLE_INPUT, "kaggle")
+
+
+def test_local_data_folder(nowhere: Path) -> None:
+    write_set(Path("data"))
+    source = find_data()
+    assert (source.root, source.origin) == (Path("data").resolve(), "local")
+
+
+def test_local_folder_without_carvana_layout_is_skipped(nowhere: Path) -> None:
+    Path("data").mkdir()
+    (Path("data") / "notes.txt").write_text("not Carvana")
+    with pytest.raises(DataError, match="no Carvana data found: run `carvana-tutorial download`"):
+        find_data(synthesize=False)
+
+
+def test_synthetic_fallback_is_cached_per_settings(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import carvana_tutorial.synthetic as synthetic
+
+    calls = []
+
+    def fake_ensure(out, *, cars, size, seed, test_cars, progress):
+        calls.append((cars, size, seed, test_cars))
+        if not Path(out).exists():
+            write_set(Path(out), size=size)
+
+    monkeypatch.setattr(synthetic, "ensure_dataset", fake_ensure)
+    profile = QUICK.with_overrides(synthetic_cars=2, synthetic_test_cars=1, synthetic_size=(40, 60))
+    source = find_data(profile=profile)
+    assert source.origin == "synthetic"
+    assert source.root == nowhere / "cache" / "synthetic" / "2cars-1test-40x60-seed0"
+    assert source.description == "synthetic Carvana, 2 cars x 16 views, 40x60"
+    assert find_data(profile=profile) == source
+    assert calls == [(2, (40, 60), 0, 1)] * 2
+
+
+# --- inspect ------------------------------------------------------------------
+
+
+def test_inspect_a_good_folder(data: Path) -> None:
+    before = snapshot(data)
+    report = inspect_folder(data)
+    assert report.ok
+    assert (report.pairs, report.cars) == (32, 2)
+    assert {c.size for c in report.images + report.masks} == {SIZE}
+    # write_set's masks cover half the height and (view + 8) columns
+    assert [c.foreground for c in report.masks] == pytest.approx(
+        [(SIZE[0] // 2) * (view + 8) / (SIZE[0] * SIZE[1]) for _ in CARS for view in range(1, 17)]
+    )
+    lines = report.lines()
+    assert json.loads(lines[-1]) == {
+        "pairs": 32, "cars": 2, "unpaired": [], "unreadable": [], "invalid": [], "bad_names": []
+    }
+    assert any(line.startswith("foreground fraction: mean ") for line in lines)
+    assert snapshot(data) == before
+
+
+def damage(data: Path) -> dict[str, str]:
+    """Break one file of each kind; returns {name: how}."""
+    images = sorted((data / TRAIN_IMAGES).iterdir())
+    masks = sorted((data / TRAIN_MASKS).iterdir())
+    images[0].write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")  # corrupt JPEG
+    jpeg = images[1].read_bytes()
+    images[1].write_bytes(jpeg[: len(jpeg) // 3])  # truncated JPEG
+    gif = masks[2].read_bytes()
+    masks[2].write_bytes(gif[: len(gif) // 2])  # truncated GIF
+    masks[3].unlink()  # missing mask
+    wide = Image.fromarray(np.eye(SIZE[0], SIZE[1] + 2, dtype=np.uint8), mode="P")
+    wide.putpalette([0, 0, 0, 255, 255, 255])
+    wide.save(masks[4])  # wrong size
+    gray = Image.fromarray(np.full(SIZE, 200, np.uint8), mode="L")
+    gray.save(masks[5], format="GIF")  # not a {0,1} palette mask
+    return {
+        "unreadable": sorted([f"{TRAIN_IMAGES}/{images[0].name}", f"{TRAIN_IMAGES}/{images[1].name}",
+                              f"{TRAIN_MASKS}/{masks[2].name}"]),
+        "unpaired": [f"{TRAIN_IMAGES}/{images[3].name}"],
+        "invalid": sorted([f"{TRAIN_MASKS}/{masks[4].name}", f"{TRAIN_MASKS}/{masks[5].name}"]),
+    }
+
+
+def test_inspect_names_every_bad_file_and_changes_nothing(data: Path) -> None:
+    expected = damage(data)
+    before = snapshot(data)
+    report = inspect_folder(data)
+    assert not report.ok
+    summary = report.summary()
+    assert summary["unreadable"] == expected["unreadable"]
+    assert summary["unpaired"] == expected["unpaired"]
+    assert summary["invalid"] == expected["invalid"]
+    assert summary["pairs"] == 31
+    assert report.problem() == "found 1 unpaired, 3 unreadable, 2 invalid"
+    assert snapshot(data) == before
+
+
+# --- the command line -------------------------------------------------------------
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    from carvana_tutorial.cli import main
+
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_inspect_ok(data: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, err = run_cli(["inspect", str(data)], capsys)
+    assert code == 0, err
+    assert json.loads(out.splitlines()[-1])["pairs"] == 32
+    assert "image sizes (height x width): 32x48 (32)" in out
+    assert err == ""
+
+
+def test_cli_inspect_bad_folder(data: Path, capsys: pytest.CaptureFixture) -> None:
+    expected = damage(data)
+    before = snapshot(data)
+    code, out, err = run_cli(["inspect", str(data)], capsys)
+    assert code == 2
+    assert json.loads(out.splitlines()[-1])["unreadable"] == expected["unreadable"]
+    assert err.count("\n") == 1 and err.startswith("carvana-tutorial: error: ")
+    assert "1 unpaired, 3 unreadable, 2 invalid" in err
+    assert snapshot(data) == before
+
+
+def test_cli_inspect_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, err = run_cli(["inspect", str(tmp_path)], capsys)
+    assert code == 2
+    assert "expected Carvana's layout" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_download_without_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR", "KAGGLE_KERNEL_RUN_TYPE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    code, out, err = run_cli(["download", "--dest", str(tmp_path / "data")], capsys)
+    assert code == 2
+    assert err.startswith("carvana-tutorial: error: no Kaggle credentials") and err.count("\n") == 1
+    assert not (tmp_path / "data").exists()
+
+
+def test_cli_download_extracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from carvana_tutorial.data import download as dl
+
+    source = write_set(tmp_path / "kaggle", zips=True)
+
+    class Mirror:
+        def competition_download_file(self, competition, file_name, path=None, force=False, quiet=False):
+            shutil.copy(source / file_name, Path(path) / file_name)
+
+    monkeypatch.setattr(dl, "kaggle_client", Mirror)
+    dest = tmp_path / "data"
+    code, out, err = run_cli(["download", "--dest", str(dest)], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in dest.iterdir()) == ["train_hq", "train_hq.zip", "train_masks", "train_masks.zip"]
+    assert inspect_folder(dest).ok
+    assert "carvana-tutorial inspect" in out.splitlines()[-1]
