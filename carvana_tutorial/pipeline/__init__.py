@@ -1,0 +1,23 @@
+"""The input pipeline: decode, resize, cache, shuffle, augment, batch.
+
+Everything a chapter needs is importable from here; the submodules say how
+each step works.  Importing this package imports TensorFlow.  Introduced in
+chapter 2.
+"""
+
+from .augment import augment
+from .cache import cache_root, clear_cache, ensure_cached
+from .dataset import image_dataset, load_image, make_dataset
+from .decode import dct_ratio, read_mask
+
+__all__ = [
+    "augment",
+    "cache_root",
+    "clear_cache",
+    "dct_ratio",
+    "ensure_cached",
+    "image_dataset",
+    "load_image",
+    "make_dataset",
+    "read_mask",
+]
