@@ -1,0 +1,85 @@
+"""chapter.setup(): seeds, profile, data, split by car, one printed line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from carvana_tutorial import chapter
+from carvana_tutorial.data import leaked_cars, locate
+from carvana_tutorial.settings import QUICK
+from carvana_tutorial.synthetic import make_dataset
+
+TINY = QUICK.with_overrides(synthetic_cars=3, synthetic_test_cars=1, synthetic_size=(64, 96))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tiny") / "carvana"
+    make_dataset(root, cars=3, size=(64, 96), test_cars=1)
+    return root
+
+
+@pytest.fixture
+def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No real data to be found: the chapter must make the synthetic set."""
+    for var in (locate.ENV_DATA, "CARVANA_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv(locate.ENV_CACHE, str(tmp_path / "cache"))
+    monkeypatch.setattr(locate, "KAGGLE_INPUT", tmp_path / "no-kaggle")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_setup_prints_one_line_without_paths(tiny: Path, capsys: pytest.CaptureFixture) -> None:
+    ctx = chapter.setup(profile=TINY, data=tiny)
+    out = capsys.readouterr().out
+    assert out == "Profile: quick (CPU) | data: Carvana data from the folder given, 3 cars x 16 views, 64x96\n"
+    assert out.strip() == ctx.summary
+
+
+def test_setup_splits_by_car(tiny: Path) -> None:
+    ctx = chapter.setup(profile=TINY, data=tiny)
+    assert len(ctx.pairs) == 48
+    assert sorted(ctx.train + ctx.val, key=lambda p: p.vid) == ctx.pairs
+    assert leaked_cars(ctx.train, ctx.val) == []
+    assert (len({p.car for p in ctx.train}), len({p.car for p in ctx.val})) == (2, 1)
+    assert ctx.seed == 42 and ctx.profile is TINY and ctx.data.origin == "argument"
+
+
+def test_setup_applies_the_profile_limit(tiny: Path) -> None:
+    ctx = chapter.setup(profile=TINY.with_overrides(limit=40), data=tiny)
+    assert len(ctx.train + ctx.val) == 32  # two whole cars fit in 40 images
+
+
+def test_setup_seeds_numpy_and_keras(tiny: Path) -> None:
+    import keras
+
+    chapter.setup(seed=3, profile=TINY, data=tiny)
+    first = (np.random.rand(), float(keras.random.uniform((), seed=None)))
+    chapter.setup(seed=3, profile=TINY, data=tiny)
+    again = (np.random.rand(), float(keras.random.uniform((), seed=None)))
+    chapter.setup(seed=4, profile=TINY, data=tiny)
+    other = np.random.rand()
+    assert first == again
+    assert other != first[0]
+
+
+def test_profile_from_the_environment(tiny: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("CARVANA_PROFILE", "full")
+    ctx = chapter.setup(data=tiny)
+    assert ctx.profile.name == "full"
+    assert capsys.readouterr().out.startswith("Profile: full (CPU) | ")
+
+
+def test_setup_makes_the_synthetic_set_once(nowhere: Path, capsys: pytest.CaptureFixture) -> None:
+    ctx = chapter.setup(profile=TINY)
+    assert ctx.data.origin == "synthetic"
+    assert ctx.data.root.is_relative_to(nowhere / "cache")
+    assert capsys.readouterr().out == "Profile: quick (CPU) | data: synthetic Carvana, 3 cars x 16 views, 64x96\n"
+    stamps = {p: p.stat().st_mtime_ns for p in ctx.data.root.rglob("*")}
+    again = chapter.setup(profile=TINY)
+    assert again.data == ctx.data and again.pairs == ctx.pairs
+    assert {p: p.stat().st_mtime_ns for p in ctx.data.root.rglob("*")} == stamps
