@@ -131,19 +131,22 @@ def upsample_mask(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (full[..., 0] >= THRESHOLD).numpy()
 
 
-def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size: int):
+def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size: int, resize: str):
     """Batches of ``(index, image at image_size, original size)``; unreadable files are dropped.
 
-    The index travels with each photo, so a photo that ``ignore_errors`` drops
-    shows up as a gap in the indices and can be named.
+    Photos go through the training pipeline's own decoder, so the model sees
+    test photos exactly as it saw training photos.  The index travels with
+    each photo: one that ``ignore_errors`` drops shows up as a gap and can be
+    named.
     """
     import tensorflow as tf
 
+    from .pipeline.decode import decode_photo
+
     def load(index, path):
-        raw = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
-        image = tf.image.convert_image_dtype(raw, tf.float32)
-        image = tf.image.resize(image, image_size, method="area", antialias=True)
-        return index, image, tf.shape(raw)[:2]
+        data = tf.io.read_file(path)
+        image = tf.cast(decode_photo(data, image_size, resize), tf.float32) / 255.0
+        return index, image, tf.image.extract_jpeg_shape(data)[:2]
 
     names = tf.data.Dataset.from_tensor_slices(
         (tf.range(len(paths), dtype=tf.int64), [str(p) for p in paths])
@@ -175,6 +178,7 @@ def iter_masks(
     batch_size: int = 16,
     tta: bool = False,
     image_size: tuple[int, int] | None = None,
+    resize: str = "area",
     on_error: Callable[[Path, str], None] | None = None,
 ) -> Iterator[list[tuple[Path, np.ndarray]]]:
     """Yield, batch by batch, ``(path, boolean mask at the photo's size)`` pairs.
@@ -184,7 +188,7 @@ def iter_masks(
     """
     size = model_input_size(model, image_size)
     expected = 0
-    for indices, images, sizes in _load_dataset(paths, size, batch_size):
+    for indices, images, sizes in _load_dataset(paths, size, batch_size, resize):
         indices = indices.numpy()
         for missing in range(expected, int(indices[0])):
             if on_error is not None:
@@ -208,6 +212,7 @@ def write_submission(
     batch_size: int = 16,
     tta: bool = False,
     image_size: tuple[int, int] | None = None,
+    resize: str = "area",
     progress: bool = True,
 ) -> SubmissionReport:
     """Predict every photo in ``images`` and append its row to the CSV ``out``; resumable.
@@ -241,7 +246,7 @@ def write_submission(
             handle.write(HEADER + "\n")
             handle.flush()
         for batch in iter_masks(
-            model, todo, batch_size=batch_size, tta=tta, image_size=image_size, on_error=on_error
+            model, todo, batch_size=batch_size, tta=tta, image_size=image_size, resize=resize, on_error=on_error
         ):
             handle.write("".join(f"{path.name},{rle_encode(mask)}\n" for path, mask in batch))
             handle.flush()
@@ -252,24 +257,63 @@ def write_submission(
     return report
 
 
-def load_model(path: str | os.PathLike):
-    """Load a ``.keras`` model written by :func:`carvana_tutorial.training.train`.
+def full_size_dice(
+    model,
+    pairs: Sequence,
+    *,
+    batch_size: int = 16,
+    tta: bool = False,
+    image_size: tuple[int, int] | None = None,
+    resize: str = "area",
+) -> np.ndarray:
+    """Per-image dice of the submission's masks against the true masks, both at full size.
 
-    Our losses and metrics are registered when :mod:`carvana_tutorial.metrics`
-    is imported, which Keras needs to rebuild the compiled model.  Introduced in
+    This is what Kaggle scores: the prediction made at the model's size and
+    upsampled, compared with the original mask (not a downscaled one).  One
+    dice per pair, in order.  Introduced in chapter 8.
+    """
+    from PIL import Image
+
+    from .metrics import np_per_image_dice
+
+    def fail(path: Path, reason: str) -> None:
+        raise DataError(f"cannot read {path.name}: {reason}")
+
+    mask_of = {pair.image: pair.mask for pair in pairs}
+    scores = []
+    for batch in iter_masks(model, [pair.image for pair in pairs], batch_size=batch_size, tta=tta,
+                            image_size=image_size, resize=resize, on_error=fail):
+        for path, predicted in batch:
+            with Image.open(mask_of[path]) as gif:
+                truth = np.asarray(gif.convert("L")) > 127
+            scores.append(np_per_image_dice(truth[None], predicted[None])[0])
+    return np.asarray(scores)
+
+
+def verify_masks_csv(root: str | os.PathLike) -> int:
+    """Decode every row of ``train_masks.csv`` and compare it with its GIF; return the count.
+
+    Raises :class:`DataError` naming the first mask that disagrees: a check
+    that our RLE reads Kaggle's file the way Kaggle wrote it.  Introduced in
     chapter 8.
     """
-    import keras
+    import csv
 
-    from . import metrics  # noqa: F401  (registers the custom objects)
+    from PIL import Image
 
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"model file {path} does not exist")
-    try:
-        return keras.saving.load_model(path)
-    except Exception as exc:  # Keras raises many types; the user needs one line
-        raise ModelError(f"cannot load {path.name} as a Keras model: {exc}") from exc
+    from .layout import MASKS_CSV, TRAIN_MASKS
+    from .rle import rle_decode
+
+    root = Path(root)
+    with open(root / MASKS_CSV, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        gif_path = root / TRAIN_MASKS / row["img"].replace(".jpg", "_mask.gif")
+        with Image.open(gif_path) as gif:
+            truth = (np.asarray(gif.convert("L")) > 127).astype(np.uint8)
+        if not np.array_equal(rle_decode(row["rle_mask"], truth.shape), truth):
+            raise DataError(f"{MASKS_CSV} disagrees with {gif_path.name}")
+    return len(rows)
 
 
 def bench_rle(repeats: int = 50, size: tuple[int, int] = FULL_SIZE) -> float:

@@ -212,7 +212,7 @@ def test_predict_command_writes_a_submission(tmp_path, brightness_model, capsys)
 
 @pytest.mark.parametrize(
     "model, images, message",
-    [("missing.keras", "data", "does not exist"), ("model.keras", "nowhere", "does not exist")],
+    [("missing.keras", "data", "no model file"), ("model.keras", "nowhere", "does not exist")],
 )
 def test_predict_command_explains_bad_input_in_one_line(tmp_path, capsys, model, images, message):
     (tmp_path / "model.keras").write_bytes(b"garbage")
@@ -230,3 +230,41 @@ def test_a_corrupt_model_file_is_a_model_error(tmp_path, capsys):
                      str(tmp_path / "s.csv")])
     assert code == 2 and "cannot load model.keras" in capsys.readouterr().err
 
+
+
+def _pairs_with_masks(folder, count: int, flip_truth: bool = False) -> list:
+    """Photos with half-bright frames and GIF masks of the bright (or, flipped, the dark) half."""
+    from carvana_tutorial.data import Pair
+    from carvana_tutorial.layout import parse_name
+
+    pairs = []
+    for path in _write_photos(folder, count, size=(64, 96)):
+        truth = _photo(64, 96, bright_left=(int(path.name[:12], 16) % 2 == 0) != flip_truth)[..., 0] > 0
+        gif = Image.fromarray(truth.astype(np.uint8), mode="P")
+        gif.putpalette([0, 0, 0, 255, 255, 255])
+        mask = path.with_name(path.stem + "_mask.gif")
+        gif.save(mask)
+        pairs.append(Pair(parse_name(path.name)[0], path, mask))
+    return pairs
+
+
+def test_full_size_dice_scores_the_upsampled_masks(tmp_path, brightness_model):
+    right = submission.full_size_dice(brightness_model, _pairs_with_masks(tmp_path / "a", 4), batch_size=3)
+    wrong = submission.full_size_dice(brightness_model, _pairs_with_masks(tmp_path / "b", 4, flip_truth=True))
+    assert right.shape == (4,) and right.min() > 0.95
+    assert wrong.max() < 0.1
+    with_tta = submission.full_size_dice(brightness_model, _pairs_with_masks(tmp_path / "c", 4), tta=True)
+    assert with_tta.min() > 0.95
+
+
+def test_masks_csv_check_finds_a_disagreeing_row(tmp_path):
+    from carvana_tutorial.rle import rle_encode
+
+    pairs = _pairs_with_masks(tmp_path / "train_masks", 3)
+    rows = [f"{p.image.name},{rle_encode(np.asarray(Image.open(p.mask)))}" for p in pairs]
+    (tmp_path / "train_masks.csv").write_text("img,rle_mask\n" + "\n".join(rows) + "\n")
+    assert submission.verify_masks_csv(tmp_path) == 3
+    rows[1] = rows[1].split(",")[0] + ",1 10"
+    (tmp_path / "train_masks.csv").write_text("img,rle_mask\n" + "\n".join(rows) + "\n")
+    with pytest.raises(CarvanaError, match=pairs[1].mask.name):
+        submission.verify_masks_csv(tmp_path)

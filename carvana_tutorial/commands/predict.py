@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import CarvanaError
-    from ..submission import load_model, test_images, write_submission
+    from ..submission import test_images, write_submission
+    from ..training import load_model
 
     if args.batch < 1:
         raise CarvanaError("--batch must be at least 1")
