@@ -7,7 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from carvana_tutorial.data import leaked_cars, pair_files, random_split, scan, split_by_car
+from carvana_tutorial.data import (
+    count_misaligned,
+    leaked_cars,
+    pair_by_sorting,
+    pair_files,
+    random_split,
+    scan,
+    split_by_car,
+    split_summary,
+)
 from carvana_tutorial.errors import DataError
 from carvana_tutorial.layout import TRAIN_IMAGES, TRAIN_MASKS, VIEWS
 
@@ -110,13 +119,13 @@ def test_missing_folder(tmp_path: Path) -> None:
 
 def test_sorting_two_lists_breaks_where_pairing_by_id_does_not(folder: Path) -> None:
     """The article's pairing: one missing mask shifts every later pair."""
+    assert count_misaligned(pair_by_sorting(folder)) == 0
     victim = sorted((folder / TRAIN_MASKS).iterdir())[3]
     victim.unlink()
-    images = sorted((folder / TRAIN_IMAGES).iterdir())
-    masks = sorted((folder / TRAIN_MASKS).iterdir())
-    wrong = sum(i.name[:15] != m.name[:15] for i, m in zip(images, masks))
-    assert wrong == len(masks) - 3  # everything after the gap is misaligned
-    assert all(p.image.name[:15] == p.mask.name[:15] for p in scan(folder).pairs)
+    by_sorting = pair_by_sorting(folder)
+    assert len(by_sorting) == 3 * VIEWS - 1
+    assert count_misaligned(by_sorting) == 3 * VIEWS - 1 - 3  # every pair after the gap
+    assert count_misaligned([(p.image, p.mask) for p in scan(folder).pairs]) == 0
 
 
 # --- splits ---------------------------------------------------------------
@@ -185,3 +194,13 @@ def test_random_split_is_the_articles_and_leaks(many_pairs: list) -> None:
     assert {p.image for p in train} == set(x_train) and {p.mask for p in val} == set(y_val)
     assert len(val) == 40
     assert len(leaked_cars(train, val)) > 0
+
+
+def test_split_summary_counts_cars_on_both_sides(many_pairs: list) -> None:
+    clean = split_summary(*split_by_car(many_pairs))
+    assert clean == {"train_images": 512, "train_cars": 32, "val_images": 128, "val_cars": 8,
+                     "leaked_cars": 0, "val_images_of_seen_cars": 0}
+    train, val = random_split(many_pairs)
+    leaky = split_summary(train, val)
+    assert leaky["leaked_cars"] == len(leaked_cars(train, val)) > 0
+    assert leaky["val_images_of_seen_cars"] == sum(p.car in {t.car for t in train} for p in val)

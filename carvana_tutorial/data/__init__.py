@@ -6,16 +6,19 @@ available, otherwise a synthetic set made on the spot.  Introduced in chapter 1.
 """
 
 from .locate import DataSource, find_data
-from .pairs import Pair, pair_files, scan
-from .split import leaked_cars, random_split, split_by_car
+from .pairs import Pair, count_misaligned, pair_by_sorting, pair_files, scan
+from .split import leaked_cars, random_split, split_by_car, split_summary
 
 __all__ = [
     "DataSource",
     "Pair",
+    "count_misaligned",
     "find_data",
     "leaked_cars",
+    "pair_by_sorting",
     "pair_files",
     "random_split",
     "scan",
     "split_by_car",
+    "split_summary",
 ]

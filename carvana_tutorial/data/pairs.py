@@ -146,3 +146,21 @@ def pair_files(root: Path) -> list[Pair]:
     if not found.pairs:
         raise DataError(f"{found.root}/{TRAIN_IMAGES} is empty: {EXPECTED_LAYOUT}")
     return found.pairs
+
+
+def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
+    """The article's pairing, kept only to show how it fails: sort both listings, zip.
+
+    Nothing checks that the two files of a pair share an id; see
+    :func:`count_misaligned`.  Use :func:`pair_files`.  Introduced in chapter 1.
+    """
+    root = check_layout(root)
+    images = sorted((root / TRAIN_IMAGES).iterdir(), key=lambda p: p.name.split(".")[0])
+    masks = sorted((root / TRAIN_MASKS).iterdir(), key=lambda p: p.name.split(".")[0])
+    return list(zip(images, masks))
+
+
+def count_misaligned(pairs: list[tuple[Path, Path]]) -> int:
+    """How many (image, mask) pairs name two different views. Introduced in chapter 1."""
+    return sum(parse_name(image.name) is None or parse_name(mask.name) is None
+               or parse_name(image.name)[0] != parse_name(mask.name)[0] for image, mask in pairs)

@@ -103,3 +103,19 @@ def leaked_cars(train: Sequence[Pair], val: Sequence[Pair]) -> list[str]:
     Introduced in chapter 1.
     """
     return sorted({p.car for p in train} & {p.car for p in val})
+
+
+def split_summary(train: Sequence[Pair], val: Sequence[Pair]) -> dict[str, int]:
+    """Images and cars on each side of a split, and the cars on both sides.
+
+    Introduced in chapter 1.
+    """
+    leaked = set(leaked_cars(train, val))
+    return {
+        "train_images": len(train),
+        "train_cars": len({p.car for p in train}),
+        "val_images": len(val),
+        "val_cars": len({p.car for p in val}),
+        "leaked_cars": len(leaked),
+        "val_images_of_seen_cars": sum(p.car in leaked for p in val),
+    }
