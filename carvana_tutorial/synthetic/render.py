@@ -27,6 +27,7 @@ from .scene import Car, Studio
 #: Degrees the turntable turns between two views (16 views, full circle).
 VIEW_STEP = 22.5
 _REFERENCE_WIDTH = 1918.0
+_NOISE_PAD = 16
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def _font(pixels: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def render_studio(studio: Studio, size: tuple[int, int]) -> np.ndarray:
-    """The empty studio as float32 (H, W, 3) in [0, 255]: wall, lettering, floor, disc."""
+    """The empty studio as uint8 (H, W, 3): wall, lettering, floor, disc."""
     height, width = size
     cam = Camera.for_studio(studio, size)
     rays = cam.ray_rows(height)
@@ -106,7 +107,7 @@ def render_studio(studio: Studio, size: tuple[int, int]) -> np.ndarray:
     image = (rows[:, None, :] * cols[None, :, None] * (255.0 * studio.exposure)).astype(np.float32)
     _paint_letters(image, studio, size)
     _paint_disc(image, studio, cam, size)
-    return np.clip(image, 0, 255)
+    return np.clip(image + 0.5, 0, 255).astype(np.uint8)
 
 
 def _paint_letters(image: np.ndarray, studio: Studio, size: tuple[int, int]) -> None:
@@ -153,9 +154,10 @@ def _blend(image: np.ndarray, alpha: np.ndarray, x0: int, y0: int, value: float,
     a = alpha[ys - y0 : ye - y0, xs - x0 : xe - x0, None]
     region = image[ys:ye, xs:xe]
     if mode == "over":
-        region[...] = region * (1 - a) + value * a
+        out = region * (1 - a) + value * a
     else:  # darken by a factor, for shadows
-        region[...] = region * (1 - value * a)
+        out = region * (1 - value * a)
+    region[...] = out if image.dtype.kind == "f" else np.clip(out + 0.5, 0, 255)
 
 
 def _rotation(angle: float) -> np.ndarray:
@@ -251,13 +253,15 @@ def render_view(
     mesh: Mesh,
     studio: Studio,
     background: np.ndarray,
+    noise: np.ndarray,
     angle: float,
     rng: np.random.Generator,
 ) -> tuple[Image.Image, np.ndarray]:
     """One photo of ``car`` turned ``angle`` degrees, and its {0,1} mask.
 
-    ``background`` is :func:`render_studio`'s output for this studio and size;
-    ``rng`` jitters the camera and the sensor noise of this one view.
+    ``background`` is :func:`render_studio`'s output for this studio and size,
+    ``noise`` a slightly larger int16 field of sensor noise; ``rng`` jitters
+    the camera and picks this view's window of the noise.
     """
     size = background.shape[:2]
     height, width = size
@@ -265,7 +269,7 @@ def render_view(
     rot = _rotation(angle)
     image = background.copy()
     _shadow(image, car, cam, rot, size)
-    photo = Image.fromarray(image.astype(np.uint8), "RGB")
+    photo = Image.fromarray(image)
     mask = Image.new("L", (width, height))
 
     verts = mesh.vertices @ rot.T
@@ -290,14 +294,17 @@ def render_view(
         draw.line(line, fill=(20, 20, 22), width=thickness)
         mdraw.line(line, fill=1, width=thickness)
 
-    blur = studio.blur * _scale(size)
-    if blur > 0.3:
-        photo = photo.filter(ImageFilter.GaussianBlur(blur))
+    box = mask.getbbox()
+    if box is not None and _scale(size) >= 0.5:
+        # Lens softness where there are edges to soften; the studio is smooth already.
+        box = (max(0, box[0] - 2), max(0, box[1] - 2), min(width, box[2] + 2), min(height, box[3] + 2))
+        b = studio.blur
+        kernel = ImageFilter.Kernel((3, 3), [1, b, 1, b, b * b, b, 1, b, 1], scale=(b + 2) ** 2)
+        photo.paste(photo.crop(box).filter(kernel), box[:2])
     pixels = np.asarray(photo, dtype=np.int16)
-    noise = rng.normal(0.0, studio.noise, size=(height // 2 + 1, width // 2 + 1, 1)).astype(np.int16)
-    noise = np.repeat(np.repeat(noise, 2, axis=0), 2, axis=1)[:height, :width]
-    pixels = np.clip(pixels + noise, 0, 255).astype(np.uint8)
-    return Image.fromarray(pixels, "RGB"), np.asarray(mask, dtype=np.uint8)
+    dy, dx = rng.integers(0, _NOISE_PAD, 2)
+    pixels += noise[dy : dy + height, dx : dx + width, None]
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)), np.asarray(mask, dtype=np.uint8)
 
 
 def render_car(car: Car, studio: Studio, size: tuple[int, int], views: list[int], seed: list[int]):
@@ -308,7 +315,9 @@ def render_car(car: Car, studio: Studio, size: tuple[int, int], views: list[int]
     """
     mesh = build_car(car)
     background = render_studio(studio, size)
+    grain = np.random.default_rng([*seed, 0]).standard_normal((size[0] + _NOISE_PAD, size[1] + _NOISE_PAD), np.float32)
+    noise = np.rint(grain * studio.noise).astype(np.int16)
     for view in views:
         rng = np.random.default_rng([*seed, view])
         angle = (view - 1) * VIEW_STEP + rng.normal(0, 1.0)
-        yield view, *render_view(car, mesh, studio, background, angle, rng)
+        yield view, *render_view(car, mesh, studio, background, noise, angle, rng)

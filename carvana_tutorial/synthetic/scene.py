@@ -92,7 +92,7 @@ class Studio:
     key_azimuth: float  # radians; where the main softbox sits
     exposure: float
     noise: float  # sensor noise, grey levels
-    blur: float  # lens softness, pixels at full size
+    blur: float  # lens softness: centre weight of a 3x3 kernel (smaller is softer)
     jpeg_quality: int
 
 
@@ -153,13 +153,13 @@ def random_studio(rng: np.random.Generator) -> Studio:
     """Draw one studio session: a light wall, a mid-gray floor, a fixed camera."""
     u = rng.uniform
     wall = u(0.76, 0.9)
-    tint = rng.normal(0, 0.008, 3)
-    floor = u(0.42, 0.58)
+    tint = rng.normal(0, 0.006, 3)
+    floor = u(0.46, 0.64)
     words = rng.choice(DEALER_WORDS, size=2, replace=False)
     letters = str(words[0]) if rng.random() < 0.6 else f"{words[0]} {words[1]}"
     return Studio(
         wall=tuple(np.clip(wall + tint, 0, 1).tolist()),
-        floor=tuple(np.clip(floor + tint * 2, 0, 1).tolist()),
+        floor=tuple(np.clip(floor + tint, 0, 1).tolist()),
         disc_gain=u(1.1, 1.3),
         disc_radius=u(2.7, 3.2),
         wall_distance=u(3.8, 5.0),
@@ -175,6 +175,6 @@ def random_studio(rng: np.random.Generator) -> Studio:
         key_azimuth=u(-0.6, 0.6),
         exposure=u(0.96, 1.04),
         noise=u(1.5, 3.0),
-        blur=u(0.6, 1.0),
+        blur=u(2.0, 4.0),
         jpeg_quality=int(rng.integers(90, 96)),
     )
