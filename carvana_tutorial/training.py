@@ -323,3 +323,78 @@ def runs_dir() -> Path:
     from .data.locate import cache_dir
 
     return cache_dir() / "runs"
+
+
+# --- speed -----------------------------------------------------------------------------------------
+
+
+def _step_speed(model: keras.Model, images: np.ndarray, masks: np.ndarray, steps: int, jit_compile: bool,
+                start_weights: list) -> tuple[float, float]:
+    """Images/s of ``train_on_batch`` after one warm-up step, and the loss of the first step."""
+    model.set_weights(start_weights)
+    model.compile(optimizer=keras.optimizers.Adam(1e-4, epsilon=1e-6), loss=M.dice_loss, jit_compile=jit_compile)
+    first_loss = float(model.train_on_batch(images, masks))  # traces (and, with XLA, compiles)
+    start = time.perf_counter()
+    for _ in range(steps):
+        float(model.train_on_batch(images, masks))  # float() waits for the step to finish
+    return steps * len(images) / (time.perf_counter() - start), first_loss
+
+
+def benchmark(
+    settings: Sequence[str] = ("quick", "article"),
+    models: Sequence[str] = MODEL_NAMES,
+    steps: dict[str, int] | None = None,
+    xla: bool = True,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict:
+    """Images per second of one training step, per model, at the quick profile's settings and the article's.
+
+    Each configuration is timed plain and, with ``xla``, compiled by XLA
+    (``jit_compile=True``) from the same starting weights on the same batch:
+    ``xla_loss_diff`` is how far the first step's losses differ (the numerics
+    are the same when it is at float32 rounding level). Batches are random
+    (no data needed). The article's full U-Net is slow on a CPU, hence few
+    steps there. Introduced in chapter 6.
+    """
+    from .settings import FULL, QUICK
+
+    steps = {"quick": 5, "article": 2, **(steps or {})}
+    profiles = {"quick": QUICK, "article": FULL}
+    rng = np.random.default_rng(seed)
+    results = []
+    todo = [(s, m) for s in settings for m in models]
+    if progress:
+        from tqdm.auto import tqdm
+
+        todo = tqdm(todo, desc="bench", unit="model")
+    for setting, name in todo:
+        profile = profiles[setting]
+        height, width = profile.image_size
+        filters = profile.simple_filters if name == "simple" else profile.unet_filters
+        batch = profile.batch_size
+        images = rng.random((batch, height, width, 3), dtype=np.float32)
+        masks = (images[..., :1] > 0.5).astype(np.float32)
+        keras.utils.set_random_seed(seed)
+        model = build_model(name, (height, width, 3), filters=filters)
+        weights = model.get_weights()
+        row = dict(setting=setting, model=name, filters=filters, batch_size=batch, image_size=[height, width],
+                   params=int(model.count_params()), steps=steps[setting])
+        row["images_per_s"], plain_loss = _step_speed(model, images, masks, steps[setting], False, weights)
+        if xla:
+            row["xla_images_per_s"], xla_loss = _step_speed(model, images, masks, steps[setting], True, weights)
+            row["xla_speedup"] = row["xla_images_per_s"] / row["images_per_s"]
+            row["xla_loss_diff"] = abs(xla_loss - plain_loss)
+        results.append(row)
+        keras.backend.clear_session()
+    return dict(
+        cores=os.cpu_count(), device=_device_name(), intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+        inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(), results=results,
+    )
+
+
+def _device_name() -> str:
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+    return "CPU"

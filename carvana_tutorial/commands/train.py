@@ -1,0 +1,167 @@
+"""``carvana-tutorial train`` and ``carvana-tutorial evaluate``: fit a network, score a model file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+#: How many of the worst images ``evaluate`` lists by default.
+WORST = 5
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"96x128"`` -> ``(96, 128)``: height first, as Keras writes sizes."""
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW such as 96x128, got {text!r}") from None
+    if height < 1 or width < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return height, width
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train",
+        help="train the simple network or the U-Net; write best.keras, history.csv, metrics.json",
+        description=(
+            "Split DATA by car, train, keep the best epoch (validation loss) in RUN/best.keras and score it: "
+            "RUN/metrics.json holds val_dice, the mean per-image dice at 0.5 of the validation cars. "
+            "Defaults are the article's settings (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, "
+            "dice loss); --profile quick (or CARVANA_PROFILE=quick) takes the quick profile's instead. "
+            "The last line printed is the metrics as JSON."
+        ),
+    )
+    train.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
+    train.add_argument("--model", choices=("simple", "unet"), required=True, help="which network")
+    train.add_argument("--out", type=Path, required=True, metavar="RUN", help="folder for the run's files")
+    train.add_argument("--profile", choices=("quick", "full"), help="defaults to take (default: full, the article's)")
+    train.add_argument("--filters", type=_positive, metavar="F", help="filters of the first level")
+    train.add_argument("--size", type=parse_size, metavar="HxW", help="input size (default 96x128)")
+    train.add_argument("--epochs", type=_positive, metavar="E", help="most epochs (early stopping may end sooner)")
+    train.add_argument("--batch", type=_positive, metavar="B", help="batch size")
+    train.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
+    train.add_argument("--limit", type=_positive, metavar="N", help="images kept before the split (whole cars)")
+    train.add_argument("--loss", choices=("dice", "bce_dice"), default="dice", help="training loss (default dice)")
+    train.add_argument("--augment", choices=("joint", "image_only", "none"), default="joint",
+                       help="augmentation (default joint: photo and mask move together)")
+    train.add_argument("--resize", choices=("area", "nearest"), default="area", help="downscaling (default area)")
+    train.add_argument("--seed", type=int, default=42, help="seed of the split, the weights and the shuffling")
+    train.add_argument("--overwrite", action="store_true", help="replace a finished run in RUN")
+    train.set_defaults(func=run_train)
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="score a .keras model on every pair of a data folder (mean per-image dice at 0.5)",
+        description=(
+            "Score every image/mask pair of DATA at the model's input size with the competition's metric, "
+            "print the distribution and the worst images; the last line is JSON "
+            '{"images": N, "dice_mean": x, "dice_min": y}.'
+        ),
+    )
+    evaluate.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
+    evaluate.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
+    evaluate.add_argument("--size", type=parse_size, metavar="HxW", help="check that the model expects this size")
+    evaluate.add_argument("--batch", type=_positive, default=32, metavar="B", help="images per batch (default 32)")
+    evaluate.add_argument("--worst", type=int, default=WORST, metavar="K", help=f"worst images listed ({WORST})")
+    evaluate.set_defaults(func=run_evaluate)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..data import pair_files, split_by_car
+    from ..errors import CarvanaError
+    from ..settings import ENV_PROFILE, get_profile
+
+    profile = get_profile(args.profile or os.environ.get(ENV_PROFILE) or "full")
+    best = args.out / "best.keras"
+    if best.exists() and not args.overwrite:
+        raise CarvanaError(f"{args.out} already holds a trained model: pass --overwrite or another --out")
+    if args.out.exists() and not args.out.is_dir():
+        raise CarvanaError(f"--out {args.out} is a file, not a folder")
+    pairs = pair_files(args.data)
+    limit = args.limit or profile.limit
+    train_pairs, val_pairs = split_by_car(pairs, seed=args.seed, limit=limit)
+    filters = args.filters or (profile.simple_filters if args.model == "simple" else profile.unet_filters)
+    size = args.size or profile.image_size
+    progress = sys.stderr.isatty()
+    print(
+        f"{args.model}, {filters} filters, {size[0]}x{size[1]}, profile {profile.name}: "
+        f"{len(train_pairs)} training and {len(val_pairs)} validation images "
+        f"({len({p.car for p in train_pairs})} + {len({p.car for p in val_pairs})} cars)",
+        flush=True,
+    )
+
+    from ..training import train
+
+    result = train(
+        args.model, train_pairs, val_pairs, out_dir=args.out, image_size=size, filters=filters,
+        epochs=args.epochs or profile.epochs, batch_size=args.batch or profile.batch_size, loss=args.loss,
+        learning_rate=args.lr or profile.learning_rate, seed=args.seed,
+        augment=None if args.augment == "none" else args.augment, resize=args.resize,
+        verbose=0 if progress else 2, progress=progress,
+    )
+    m = result.metrics
+    print(
+        f"best epoch {m['best_epoch']} of {m['epochs_run']} ({m['train_seconds']:.0f} s); "
+        f"validation per-image dice {m['val_dice']:.4f} (median {m['val_dice_median']:.4f}, "
+        f"min {m['val_dice_min']:.4f}) -> {args.out}/best.keras"
+    )
+    print(json.dumps(m))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..data import pair_files
+    from ..errors import ModelError
+    from ..training import evaluate, load_model, model_image_size
+
+    pairs = pair_files(args.data)  # fails first: cheaper than loading a model
+    model = load_model(args.model)
+    size = model_image_size(model)
+    if args.size and tuple(args.size) != size:
+        raise ModelError(
+            f"{args.model.name} was trained at {size[0]}x{size[1]}, not {args.size[0]}x{args.size[1]}: "
+            "evaluate at the model's own size"
+        )
+    dice = evaluate(model, pairs, batch_size=args.batch, progress=sys.stderr.isatty())
+    print(f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}")
+    for line in describe(dice):
+        print(line)
+    order = np.argsort(dice, kind="stable")[: max(args.worst, 0)]
+    if len(order):
+        print("worst images:")
+        for i in order:
+            print(f"  {pairs[i].image.name}  {dice[i]:.4f}")
+    print(json.dumps({"images": int(len(dice)), "dice_mean": round(float(dice.mean()), 6),
+                      "dice_min": round(float(dice.min()), 6)}))
+    return 0
+
+
+def describe(dice) -> list[str]:
+    """The distribution of per-image dice as a few printable lines: quantiles and a text histogram."""
+    import numpy as np
+
+    q = np.quantile(dice, [0, 0.05, 0.25, 0.5, 0.75, 1])
+    lines = [
+        f"per-image dice: mean {dice.mean():.4f}  min {q[0]:.4f}  5% {q[1]:.4f}  25% {q[2]:.4f}  "
+        f"median {q[3]:.4f}  75% {q[4]:.4f}  max {q[5]:.4f}"
+    ]
+    edges = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0000001]
+    counts, _ = np.histogram(dice, bins=edges)
+    width = max(counts.max(), 1)
+    for lo, hi, n in zip(edges[:-1], edges[1:], counts):
+        label = f"[{lo:.2f}, {min(hi, 1):.2f}{']' if hi > 1 else ')'}"
+        lines.append(f"  {label:<13}{n:>6}  {'#' * round(40 * n / width)}")
+    return lines

@@ -1,0 +1,116 @@
+"""``carvana-tutorial train`` and ``evaluate`` end to end on a tiny set, and their one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_training import write_tiny_carvana
+
+from carvana_tutorial.cli import main
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARVANA_CACHE", str(root / "cache"))
+        yield write_tiny_carvana(root / "data", cars=3, views=3)
+
+
+@pytest.fixture(scope="module")
+def run(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "RUN"
+    argv = ["train", str(data), "--model", "simple", "--profile", "quick", "--filters", "2", "--size", "64x96",
+            "--epochs", "2", "--batch", "4", "--seed", "5", "--out", str(out)]
+    return out, argv
+
+
+def last_json(text: str) -> dict:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_train_writes_the_run_and_prints_its_metrics(run, capsys):
+    out, argv = run
+    assert main(argv) == 0
+    printed = last_json(capsys.readouterr().out)
+    saved = json.loads((out / "metrics.json").read_text())
+    assert sorted(p.name for p in out.iterdir()) == ["best.keras", "history.csv", "metrics.json"]
+    assert printed == saved["metrics"]
+    config = saved["config"]
+    assert (config["model"], config["filters"], config["image_size"], config["batch_size"]) == ("simple", 2, [64, 96], 4)
+    assert config["loss"] == "dice" and config["augment"] == "joint" and config["seed"] == 5
+
+
+def test_train_refuses_to_overwrite_a_finished_run(run, capsys):
+    out, argv = run
+    stamp = (out / "best.keras").stat().st_mtime_ns
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--overwrite" in err
+    assert (out / "best.keras").stat().st_mtime_ns == stamp
+
+
+def test_evaluate_scores_every_pair(run, data, capsys):
+    from carvana_tutorial.data import pair_files
+    from carvana_tutorial.training import evaluate
+
+    out, _ = run
+    assert main(["evaluate", str(out / "best.keras"), str(data), "--worst", "2"]) == 0
+    text = capsys.readouterr().out
+    summary = last_json(text)
+    dice = evaluate(out / "best.keras", pair_files(data))
+    assert summary == {"images": 9, "dice_mean": round(float(dice.mean()), 6), "dice_min": round(float(dice.min()), 6)}
+    assert "per-image dice: mean" in text
+    worst = text.split("worst images:\n")[1].splitlines()[:2]
+    assert worst[0].split()[-1] == f"{np.sort(dice)[0]:.4f}"
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_evaluate_wrong_model_file(data, tmp_path, capsys):
+    junk = tmp_path / "junk.keras"
+    junk.write_text("not a model")
+    assert main(["evaluate", str(junk), str(data)]) == 2
+    assert "cannot load junk.keras" in one_line_error(capsys)
+    assert main(["evaluate", str(tmp_path / "none.keras"), str(data)]) == 2
+    assert "no model file" in one_line_error(capsys)
+
+
+def test_evaluate_size_mismatch(run, data, capsys):
+    out, _ = run
+    assert main(["evaluate", str(out / "best.keras"), str(data), "--size", "96x128"]) == 2
+    assert "trained at 64x96, not 96x128" in one_line_error(capsys)
+
+
+def test_empty_folder(run, tmp_path, capsys):
+    out, _ = run
+    (tmp_path / "train_hq").mkdir()
+    (tmp_path / "train_masks").mkdir()
+    assert main(["evaluate", str(out / "best.keras"), str(tmp_path)]) == 2
+    assert "is empty" in one_line_error(capsys)
+    assert main(["train", str(tmp_path), "--model", "unet", "--out", str(tmp_path / "run")]) == 2
+    assert "is empty" in one_line_error(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_size_is_an_argument_error(data, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(data), "--model", "unet", "--size", "96by128", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "expected HxW" in capsys.readouterr().err
+
+
+def test_bench_train_prints_speeds_and_the_same_numerics_under_xla(capsys):
+    assert main(["bench", "train", "--only", "quick", "--model", "simple", "--steps", "1"]) == 0
+    result = last_json(capsys.readouterr().out)
+    (row,) = result["results"]
+    assert (row["setting"], row["model"], row["params"]) == ("quick", "simple", 180_737)
+    assert row["images_per_s"] > 0 and row["xla_images_per_s"] > 0
+    assert row["xla_speedup"] == pytest.approx(row["xla_images_per_s"] / row["images_per_s"])
+    assert row["xla_loss_diff"] < 1e-4  # XLA fuses ops but computes the same step
