@@ -256,8 +256,8 @@ def make_dataset(
     seconds = time.perf_counter() - started
     marker = {
         **_parameters(cars, (height, width), seed, test_cars, zips),
-        "train_cars": train_ids,
-        "test_cars": test_ids,
+        "train_ids": train_ids,
+        "test_ids": test_ids,
         "foreground": round(foreground, 6),
     }
     _write_bytes(root / MARKER, (json.dumps(marker, indent=2) + "\n").encode())
@@ -299,7 +299,7 @@ def ensure_dataset(
     wanted = _parameters(int(cars), (height, width), int(seed), int(test_cars), zips)
     if marker is not None and all(marker.get(k) == v for k, v in wanted.items()) and _complete(root, marker):
         return SyntheticSummary(
-            root, (height, width), int(seed), tuple(marker["train_cars"]), tuple(marker["test_cars"]),
+            root, (height, width), int(seed), tuple(marker["train_ids"]), tuple(marker["test_ids"]),
             float(marker["foreground"]), 0.0, True,
         )
     return make_dataset(root, cars=cars, size=size, seed=seed, test_cars=test_cars, zips=zips, progress=progress)
@@ -308,7 +308,7 @@ def ensure_dataset(
 def _complete(root: Path, marker: dict) -> bool:
     """Cheap check that the files the marker promises are there (names only)."""
     try:
-        train, test = list(marker["train_cars"]), list(marker["test_cars"])
+        train, test = list(marker["train_ids"]), list(marker["test_ids"])
         for cars, folder, suffix in ((train, TRAIN_IMAGES, ".jpg"), (train, TRAIN_MASKS, "_mask.gif"), (test, TEST_IMAGES, ".jpg")):
             names = {p.name for p in (root / folder).iterdir()}
             if any(f"{c}_{v:02d}{suffix}" not in names for c in cars for v in range(1, VIEWS + 1)):
