@@ -290,3 +290,31 @@ def test_cli_download_extracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     assert sorted(p.name for p in dest.iterdir()) == ["train_hq", "train_hq.zip", "train_masks", "train_masks.zip"]
     assert inspect_folder(dest).ok
     assert "carvana-tutorial inspect" in out.splitlines()[-1]
+
+
+def test_two_chapters_at_once_make_the_synthetic_set_one_at_a_time(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    import carvana_tutorial.synthetic as synthetic
+
+    active, overlaps = [], []
+
+    def slow_ensure(out, **kwargs):
+        active.append(1)
+        overlaps.append(len(active))
+        time.sleep(0.2)
+        if not Path(out).exists():
+            write_set(Path(out), size=kwargs["size"])
+        active.pop()
+
+    monkeypatch.setattr(synthetic, "ensure_dataset", slow_ensure)
+    profile = QUICK.with_overrides(synthetic_cars=2, synthetic_size=(40, 60))
+    threads = [threading.Thread(target=locate.make_synthetic, args=(profile,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [1, 1, 1]

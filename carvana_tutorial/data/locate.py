@@ -14,9 +14,11 @@ Kaggle ships them in.  Introduced in chapter 1.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,12 +190,30 @@ def make_synthetic(profile=None, *, progress: bool = False) -> DataSource:
     if not isinstance(profile, Profile):
         profile = get_profile(profile)
     root = synthetic_root(profile)
-    ensure_dataset(
-        root,
-        cars=profile.synthetic_cars,
-        size=profile.synthetic_size,
-        seed=SYNTHETIC_SEED,
-        test_cars=profile.synthetic_test_cars,
-        progress=progress,
-    )
+    with _exclusive(root.with_name(root.name + ".lock")):  # two chapters at once make it once
+        ensure_dataset(
+            root,
+            cars=profile.synthetic_cars,
+            size=profile.synthetic_size,
+            seed=SYNTHETIC_SEED,
+            test_cars=profile.synthetic_test_cars,
+            progress=progress,
+        )
     return DataSource(root, "synthetic", describe(root, "synthetic Carvana"))
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock`` (POSIX; elsewhere no lock is taken)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one process at a time is the user's job
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
