@@ -131,3 +131,17 @@ def build_model(
     if model_name not in builders:
         raise ValueError(f"unknown model {model_name!r}: use one of {', '.join(MODEL_NAMES)}")
     return builders[model_name](input_shape=input_shape, filters=filters, **kwargs)
+
+
+def layer_table(model: keras.Model) -> str:
+    """One line per layer: name, output shape (without the batch) and parameters.
+
+    A deterministic stand-in for ``model.summary()``, whose boxes and widths
+    depend on the terminal. Introduced in chapter 4.
+    """
+    rows = [f"{'layer':<20}{'output shape':<18}{'parameters':>12}"]
+    for layer in model.layers:
+        shape = "x".join(str(d) for d in layer.output.shape[1:])
+        rows.append(f"{layer.name:<20}{shape:<18}{layer.count_params():>12,}")
+    rows.append(f"{'total':<38}{model.count_params():>12,}")
+    return "\n".join(rows)

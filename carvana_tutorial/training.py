@@ -315,6 +315,27 @@ def train(
     return TrainResult(out_dir=out_dir, config=config, history=read_history(out_dir / HISTORY), metrics=metrics)
 
 
+def train_profile(ctx, model_name: str, *, name: str | None = None, **overrides) -> TrainResult:
+    """Train ``model_name`` on a chapter's split with its profile's settings, or reuse the finished run.
+
+    ``ctx`` is what :func:`carvana_tutorial.chapter.setup` returns. The run lives
+    in ``runs_dir()/<name>`` (default ``<model>-<profile>``), so chapter 5 reads
+    back chapter 4's model instead of training it again; ``overrides`` go to
+    :func:`train` (and into the configuration a reused run must match).
+    Introduced in chapter 4.
+    """
+    profile = ctx.profile
+    settings = dict(
+        image_size=profile.image_size,
+        filters=profile.simple_filters if model_name == "simple" else profile.unet_filters,
+        epochs=profile.epochs, batch_size=profile.batch_size, learning_rate=profile.learning_rate,
+        seed=ctx.seed, verbose=2,
+    )
+    settings.update(overrides)
+    out_dir = runs_dir() / (name or f"{model_name}-{profile.name}")
+    return train(model_name, ctx.train, ctx.val, out_dir=out_dir, reuse=True, **settings)
+
+
 def runs_dir() -> Path:
     """Where chapters keep trained runs, so a later chapter can reuse an earlier one's model.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from carvana_tutorial.models import build_model, simple_unet, unet
+from carvana_tutorial.models import build_model, layer_table, simple_unet, unet
 
 
 def test_article_parameter_counts():
@@ -79,3 +79,11 @@ def test_build_model_by_name():
     assert build_model("unet", (32, 32, 3), filters=4).name == "unet"
     with pytest.raises(ValueError, match="unknown model"):
         build_model("resnet")
+
+
+def test_layer_table_lists_every_layer_and_the_total():
+    model = simple_unet(input_shape=(32, 32, 3), filters=2, depth=1)
+    lines = layer_table(model).splitlines()
+    assert [line.split()[0] for line in lines[1:-1]] == [layer.name for layer in model.layers]
+    assert lines[1].split()[1] == "32x32x3" and lines[2].split()[1] == "16x16x2"
+    assert lines[-1].split()[-1] == f"{model.count_params():,}"
