@@ -266,7 +266,7 @@ def _mirrors(b: _Builder, car: Car, prof: dict[str, np.ndarray], u: np.ndarray, 
     half = float(np.interp(um, u, prof["half"]))
     for s in (1.0, -1.0):
         lo = np.array([xm - 0.06, ym + 0.03, s * (car.tumblehome * half)])
-        hi = np.array([xm + 0.08, ym + 0.17, s * (half + 0.17)])
+        hi = np.array([xm + 0.07, ym + 0.16, s * (half + 0.13)])
         b.add(_box(lo, hi), Material.TRIM, outward_from=((lo + hi) / 2)[None])
 
 

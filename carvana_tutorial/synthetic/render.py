@@ -96,7 +96,7 @@ def render_studio(studio: Studio, size: tuple[int, int]) -> np.ndarray:
     t = cam.position[1] / -down
     floor_z = cam.position[2] + t * rays[:, 2]
     ahead = np.where(rays[:, 1] < 0, floor_z + studio.wall_distance, -1.0)
-    on_wall = 1.0 - _smoothstep(0.0, 1.2, ahead)  # the cove blends floor into wall
+    on_wall = 1.0 - _smoothstep(-0.2, 2.2, ahead)  # the cove blends floor into wall
     rows_v = np.arange(height) / height
     wall_shade = 1.02 - 0.1 * (1 - rows_v) ** 2
     floor_shade = 0.86 + 0.22 * np.exp(-np.clip(ahead, 0, None) / 5.0)
@@ -140,7 +140,7 @@ def _paint_disc(image: np.ndarray, studio: Studio, cam: Camera, size: tuple[int,
         canvas = canvas.filter(ImageFilter.GaussianBlur(blur))
         edge = edge.filter(ImageFilter.GaussianBlur(blur))
     gain = np.asarray(canvas, dtype=np.float32) / 255.0 * (studio.disc_gain - 1.0) + 1.0
-    gain *= 1.0 - 0.3 * np.asarray(edge, dtype=np.float32) / 255.0
+    gain *= 1.0 - 0.16 * np.asarray(edge, dtype=np.float32) / 255.0
     image *= gain[..., None]
 
 
@@ -225,7 +225,7 @@ def _shade(mesh: Mesh, normals: np.ndarray, centroids: np.ndarray, car: Car, stu
     reflect = np.zeros(len(normals))
     specular = np.zeros(len(normals))
     table = {
-        Material.PAINT: (car.paint, car.gloss * (0.1 + 0.75 * fresnel), 0.9 * car.gloss),
+        Material.PAINT: (car.paint, car.gloss * (0.15 + 0.7 * fresnel), 0.9 * car.gloss),
         Material.TRIM: (car.trim, 0.1 + 0.6 * fresnel, 0.6),
         Material.GLASS: ((0.035, 0.04, 0.045), 0.16 + 0.7 * fresnel, 1.0),
         Material.RUBBER: ((0.05, 0.05, 0.055), 0.03 + 0.1 * fresnel, 0.05),
@@ -282,11 +282,13 @@ def render_view(
     order = np.lexsort((mesh.layers, mesh.parents, -order_depth))
     order = order[visible[order]]
     colours = np.rint(_shade(mesh, normals, centroids, car, studio, cam)).astype(int)
-    draw, mdraw = ImageDraw.Draw(photo), ImageDraw.Draw(mask)
+    surface = Image.new("L", (width, height))  # which material shows where
+    draw, mdraw, sdraw = ImageDraw.Draw(photo), ImageDraw.Draw(mask), ImageDraw.Draw(surface)
     for i in order.tolist():
         points = xy[i, : mesh.counts[i]].ravel().tolist()
         draw.polygon(points, fill=tuple(colours[i]))
         mdraw.polygon(points, fill=1)
+        sdraw.polygon(points, fill=int(mesh.materials[i]) + 1)
     if len(mesh.antenna):
         axy, _ = cam.project(mesh.antenna @ rot.T)
         line = axy.ravel().tolist()
@@ -295,16 +297,40 @@ def render_view(
         mdraw.line(line, fill=1, width=thickness)
 
     box = mask.getbbox()
-    if box is not None and _scale(size) >= 0.5:
-        # Lens softness where there are edges to soften; the studio is smooth already.
+    if box is not None:
         box = (max(0, box[0] - 2), max(0, box[1] - 2), min(width, box[2] + 2), min(height, box[3] + 2))
-        b = studio.blur
-        kernel = ImageFilter.Kernel((3, 3), [1, b, 1, b, b * b, b, 1, b, 1], scale=(b + 2) ** 2)
-        photo.paste(photo.crop(box).filter(kernel), box[:2])
+        crop = _gloss(np.asarray(photo.crop(box), dtype=np.float32), np.asarray(surface.crop(box)), rng)
+        finished = Image.fromarray(np.clip(crop + 0.5, 0, 255).astype(np.uint8))
+        if _scale(size) >= 0.5:
+            # Lens softness where there are edges to soften; the studio is smooth already.
+            b = studio.blur
+            finished = finished.filter(ImageFilter.Kernel((3, 3), [1, b, 1, b, b * b, b, 1, b, 1], scale=(b + 2) ** 2))
+        photo.paste(finished, box[:2])
     pixels = np.asarray(photo, dtype=np.int16)
     dy, dx = rng.integers(0, _NOISE_PAD, 2)
     pixels += noise[dy : dy + height, dx : dx + width, None]
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)), np.asarray(mask, dtype=np.uint8)
+
+
+def _gloss(crop: np.ndarray, surface: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Per-pixel life on flat-shaded polygons: paint gets a top-lit gradient and
+    slow, blotchy reflections; glass gets a soft diagonal streak of a softbox."""
+    height, width = surface.shape
+    rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    blotches = rng.normal(0.0, 1.0, (3, 5)).astype(np.float32)
+    field = np.asarray(Image.fromarray(blotches).resize((width, height), Image.Resampling.BICUBIC))
+    paint = surface == Material.PAINT + 1
+    factor = (1.1 - 0.22 * rows) * (1.0 + 0.07 * field)
+    crop[paint] *= factor[paint][:, None]
+    glass = surface == Material.GLASS + 1
+    if glass.any():
+        angle = rng.uniform(0.6, 1.2)
+        cols = np.linspace(0.0, width / max(height, 1), width, dtype=np.float32)[None, :]
+        along = cols * np.cos(angle) + rows * np.sin(angle)
+        centre, spread = rng.uniform(0.2, 1.2), rng.uniform(0.04, 0.12)
+        streak = 70.0 * np.exp(-(((along - centre) / spread) ** 2))
+        crop[glass] += streak[glass][:, None]
+    return crop
 
 
 def render_car(car: Car, studio: Studio, size: tuple[int, int], views: list[int], seed: list[int]):
