@@ -6,12 +6,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import keras
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-from carvana_tutorial import viz  # noqa: E402
+from carvana_tutorial import viz
 
 RNG = np.random.default_rng(0)
 H, W = 12, 16

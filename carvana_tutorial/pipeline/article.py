@@ -15,14 +15,14 @@ import tensorflow as tf
 
 
 def article_image(path: tf.Tensor, image_size: tuple[int, int] = (96, 128)) -> tf.Tensor:
-    """The article's ``preprocess_image``: full decode, float, nearest resize."""
+    """The article's ``preprocess_image``: full decode, float, nearest resize.  Introduced in chapter 2."""
     image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
     image = tf.image.convert_image_dtype(image, tf.float32)
     return tf.image.resize(image, image_size, method="nearest")
 
 
 def article_mask(path: tf.Tensor, image_size: tuple[int, int] = (96, 128)) -> tf.Tensor:
-    """The article's ``preprocess_target``: RGB decode, ``reduce_max``, nearest resize."""
+    """The article's ``preprocess_target``: RGB decode, ``reduce_max``, nearest resize.  Introduced in chapter 2."""
     mask = tf.image.decode_image(tf.io.read_file(path), expand_animations=False, dtype=tf.float32)
     mask = tf.math.reduce_max(mask, axis=-1, keepdims=True)
     return tf.image.resize(mask, image_size, method="nearest")
@@ -32,7 +32,7 @@ def article_dataset(pairs: Sequence, image_size: tuple[int, int] = (96, 128), ba
     """Two sequentially mapped datasets zipped, batched and prefetched, as in the article.
 
     (The article zips two separately sorted lists; here the pairs are already
-    matched, so only its speed is reproduced, not its pairing risk.)
+    matched, so only its speed is reproduced, not its pairing risk.)  Introduced in chapter 2.
     """
     images = tf.data.Dataset.from_tensor_slices([str(p.image) for p in pairs])
     masks = tf.data.Dataset.from_tensor_slices([str(p.mask) for p in pairs])

@@ -35,7 +35,7 @@ def _rate(n: int, seconds: float) -> float:
 
 
 def available_cores() -> int:
-    """CPU cores this process may use (respects affinity masks and containers)."""
+    """CPU cores this process may use (respects affinity masks).  Introduced in chapter 2."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -38,7 +38,7 @@ CODE_VERSION = 1
 
 
 def cache_root() -> Path:
-    """``$CARVANA_CACHE/pipeline``, or ``~/.cache/carvana-tutorial/pipeline``."""
+    """``$CARVANA_CACHE/pipeline``, or ``~/.cache/carvana-tutorial/pipeline``.  Introduced in chapter 2."""
     return cache_dir() / "pipeline"
 
 
@@ -51,7 +51,7 @@ def _fingerprint(path: Path) -> list:
 
 
 def entry_path(pair, image_size: tuple[int, int], resize: str, root: Path | None = None) -> Path:
-    """Where the cached arrays of ``pair`` at this size and method live."""
+    """Where the cached arrays of ``pair`` at this size and method live.  Introduced in chapter 2."""
     height, width = image_size
     key = json.dumps(
         [CODE_VERSION, _fingerprint(Path(pair.image)), _fingerprint(Path(pair.mask)), height, width, resize]
@@ -123,7 +123,7 @@ def ensure_cached(
 
 
 def read_entry(path: tf.Tensor, image_size: tuple[int, int]) -> tuple[tf.Tensor, tf.Tensor]:
-    """In-graph: a cache entry -> ``(uint8 image [H,W,3], uint8 mask [H,W,1])``."""
+    """In-graph: a cache entry -> ``(uint8 image [H,W,3], uint8 mask [H,W,1])``.  Introduced in chapter 2."""
     height, width = image_size
     raw = tf.io.decode_raw(tf.io.read_file(path), tf.uint8)
     split = height * width * 3

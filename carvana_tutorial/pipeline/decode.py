@@ -26,12 +26,17 @@ DCT_RATIOS = (1, 2, 4, 8)
 
 
 def check_resize(resize: str) -> str:
+    """``resize`` if it names a method we support, else a :class:`DataError`.  Introduced in chapter 2."""
     if resize not in RESIZE_METHODS:
         raise DataError(f"unknown resize method {resize!r}: use one of {', '.join(RESIZE_METHODS)}")
     return resize
 
 
 def check_size(image_size) -> tuple[int, int]:
+    """``image_size`` as a ``(height, width)`` pair of positive ints, else a :class:`DataError`.
+
+    Introduced in chapter 2.
+    """
     try:
         height, width = (int(v) for v in image_size)
     except (TypeError, ValueError):
@@ -107,7 +112,12 @@ def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
 
 
 def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """In-graph wrapper of :func:`read_mask` (stateless, so maps stay parallel)."""
+    """In-graph wrapper of :func:`read_mask`.
+
+    Declared stateless: with op determinism on (``chapter.setup``), TensorFlow
+    runs a map holding a *stateful* Python function sequentially.
+    Introduced in chapter 2.
+    """
     height, width = image_size
 
     def read(p: bytes) -> np.ndarray:
@@ -118,11 +128,11 @@ def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
 
 
 def decode_pair(image_path: tf.Tensor, mask_path: tf.Tensor, image_size, resize: str):
-    """Paths -> ``(uint8 image [H,W,3], uint8 mask [H,W,1] in {0,1})``."""
+    """Paths -> ``(uint8 image [H,W,3], uint8 mask [H,W,1] in {0,1})``.  Introduced in chapter 2."""
     image = decode_photo(tf.io.read_file(image_path), image_size, resize)
     return image, decode_mask(mask_path, image_size)
 
 
 def to_float(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """uint8 pair -> float32 image in [0, 1] and float32 mask in {0, 1}."""
+    """uint8 pair -> float32 image in [0, 1] and float32 mask in {0, 1}.  Introduced in chapter 2."""
     return tf.cast(image, tf.float32) / 255.0, tf.cast(mask, tf.float32)
