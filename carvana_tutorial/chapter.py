@@ -61,8 +61,8 @@ def setup(
 ) -> Chapter:
     """Seed, choose the profile, find and split the data; print one line.
 
-    ``profile`` is a :class:`Profile` or its name (default: ``$CARVANA_PROFILE``
-    or by hardware); ``data`` is a :class:`DataSource` or a folder (default:
+    ``profile`` is a :class:`~carvana_tutorial.settings.Profile` or its name (default: ``$CARVANA_PROFILE``
+    or by hardware); ``data`` is a :class:`~carvana_tutorial.data.DataSource` or a folder (default:
     :func:`~carvana_tutorial.data.find_data`'s search).  The split is by car
     with ``seed`` and the profile's ``limit``.  Cheap to call again: the data
     is found, not remade.  Introduced in chapter 1.

@@ -94,7 +94,8 @@ def test_a_download_failing_half_way_keeps_what_was_there(tmp_path: Path) -> Non
     (tmp_path / "train_masks.zip").unlink()
     kept = (tmp_path / "train_hq.zip").read_bytes()
     fake = FakeKaggle(fail={"train_masks.zip": requests.ConnectionError("Connection reset by peer")}, half=True)
-    with pytest.raises(DownloadError, match="downloading train_masks.zip failed .*Connection reset.*run the command again"):
+    failed = "downloading train_masks.zip failed .*Connection reset.*run the command again"
+    with pytest.raises(DownloadError, match=failed):
         download(tmp_path, client=fake, progress=False)
     assert (tmp_path / "train_hq.zip").read_bytes() == kept
     assert not (tmp_path / "train_masks.zip").exists()  # no half file under the final name
@@ -127,13 +128,15 @@ def test_a_damaged_file_is_not_kept(tmp_path: Path) -> None:
 
 def test_missing_credentials_say_how_to_make_a_token(tmp_path: Path, no_credentials: None) -> None:
     assert not has_credentials()
-    with pytest.raises(DownloadError, match="no Kaggle credentials: create an API token at https://www.kaggle.com/settings"):
+    with pytest.raises(DownloadError, match="no Kaggle credentials: create an API token at https://www.kaggle.com"):
         download(tmp_path / "data", progress=False)
     assert not (tmp_path / "data").exists()
 
 
 @pytest.mark.parametrize("how", ["kaggle.json", "env", "token"])
-def test_credentials_are_found(tmp_path: Path, no_credentials: None, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+def test_credentials_are_found(
+    tmp_path: Path, no_credentials: None, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
     if how == "kaggle.json":
         (tmp_path / "home" / ".kaggle").mkdir(parents=True)
         (tmp_path / "home" / ".kaggle" / "kaggle.json").write_text('{"username": "u", "key": "k"}')

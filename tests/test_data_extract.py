@@ -140,7 +140,8 @@ def test_only_the_wanted_zips(tmp_path: Path) -> None:
     for name in ("train.zip", "test.zip", "train_hq.zip", "train_masks.zip", "test_hq.zip", "sample.zip"):
         make_zip(tmp_path / name, {"a": b"a"})
     assert [p.name for p in wanted_zips(tmp_path)] == ["train_hq.zip", "train_masks.zip"]
-    assert [p.name for p in wanted_zips(tmp_path, with_test=True)] == ["train_hq.zip", "train_masks.zip", "test_hq.zip"]
+    with_test = [p.name for p in wanted_zips(tmp_path, with_test=True)]
+    assert with_test == ["train_hq.zip", "train_masks.zip", "test_hq.zip"]
     folders = extract_all(wanted_zips(tmp_path), tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["train_hq", "train_masks"]
     assert all(is_extracted(f) for f in folders)

@@ -80,7 +80,9 @@ def test_many_problems_are_listed_with_a_count(folder: Path) -> None:
         pair_files(folder)
 
 
-@pytest.mark.parametrize("name", ["notes.txt", "0123456789ab_17.jpg", "0123456789ab_01_mask.gif", "ABCDEF012345_01.jpg"])
+@pytest.mark.parametrize(
+    "name", ["notes.txt", "0123456789ab_17.jpg", "0123456789ab_01_mask.gif", "ABCDEF012345_01.jpg"]
+)
 def test_unreadable_names_in_images_are_errors(folder: Path, name: str) -> None:
     (folder / TRAIN_IMAGES / name).write_bytes(b"")
     with pytest.raises(DataError, match=f"not named .*{TRAIN_IMAGES}/{name}"):

@@ -25,10 +25,11 @@ from .extract import TEST_ZIP, TRAIN_ZIPS
 
 COMPETITION = "carvana-image-masking-challenge"
 RULES_URL = f"https://www.kaggle.com/competitions/{COMPETITION}/rules"
-TOKEN_HELP = (
-    "no Kaggle credentials: create an API token at https://www.kaggle.com/settings (section API) and save "
-    "kaggle.json as ~/.kaggle/kaggle.json (or set KAGGLE_USERNAME and KAGGLE_KEY, or KAGGLE_API_TOKEN)"
+HOW_TO_LOG_IN = (
+    "create an API token at https://www.kaggle.com/settings (section API) and save kaggle.json as "
+    "~/.kaggle/kaggle.json (or set KAGGLE_USERNAME and KAGGLE_KEY, or KAGGLE_API_TOKEN)"
 )
+TOKEN_HELP = f"no Kaggle credentials: {HOW_TO_LOG_IN}"
 
 
 class KaggleClient(Protocol):
@@ -61,7 +62,7 @@ def has_credentials() -> bool:
 
 
 def kaggle_client() -> KaggleClient:
-    """An authenticated ``KaggleApi``, or a :class:`DownloadError` saying how to get one.
+    """An authenticated ``KaggleApi``, or a :class:`~carvana_tutorial.errors.DownloadError` saying how to get one.
 
     Introduced in chapter 1.
     """
@@ -95,7 +96,7 @@ def _explain(exc: Exception, name: str) -> DownloadError:
             "with the account of your API token, then run the command again"
         )
     if status == 401:
-        return DownloadError(f"Kaggle rejected the credentials (HTTP 401): {TOKEN_HELP.removeprefix('no Kaggle credentials: ')}")
+        return DownloadError(f"Kaggle rejected the credentials (HTTP 401): {HOW_TO_LOG_IN}")
     detail = " ".join(str(exc).split()) or type(exc).__name__
     return DownloadError(
         f"downloading {name} failed ({detail[:200]}); files already downloaded are kept, "

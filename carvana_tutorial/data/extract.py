@@ -49,7 +49,7 @@ def _members(archive: zipfile.ZipFile, prefix: str) -> list[tuple[zipfile.ZipInf
     """Each file entry with its path relative to the destination folder.
 
     Kaggle's zips hold ``train_hq/<name>``; a zip of bare files works too.
-    Raises :class:`DataError` for any entry that would escape the folder.
+    Raises :class:`~carvana_tutorial.errors.DataError` for any entry that would escape the folder.
     """
     entries = []
     for info in archive.infolist():
@@ -121,13 +121,15 @@ def _extract_into(zip_path: Path, target: Path, prefix: str, progress: bool) -> 
                 with archive.open(info) as src, open(out, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
             except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-                raise DataError(f"{zip_path.name} is damaged at {info.filename} ({exc}): download it again") from None
+                raise DataError(
+                    f"{zip_path.name} is damaged at {info.filename} ({exc}): download it again"
+                ) from None
 
 
 def wanted_zips(folder: Path, *, with_test: bool = False) -> list[Path]:
     """The zips of ``folder`` worth extracting, never ``train.zip``/``test.zip``.
 
-    Kaggle also ships low-resolution copies (``train.zip``, ``test.zip``); the
+    Kaggle also ships more compressed copies (``train.zip``, ``test.zip``); the
     article skips them to stay within Kaggle's 20 GB of working space, and so
     do we.  Introduced in chapter 1.
     """

@@ -157,10 +157,8 @@ def find_data(path: str | os.PathLike | None = None, *, profile=None, synthesize
             continue
         found = _from_folder(Path(value).expanduser(), origin, label, **opts)
         if found is None:
-            raise DataError(
-                f"{value} ({'the folder given' if origin == 'argument' else '$' + ENV_DATA}) holds no Carvana data: "
-                f"{EXPECTED_LAYOUT}, or those two zips"
-            )
+            where = "the folder given" if origin == "argument" else f"${ENV_DATA}"
+            raise DataError(f"{value} ({where}) holds no Carvana data: {EXPECTED_LAYOUT}, or those two zips")
         return found
     if KAGGLE_INPUT.is_dir():
         target = KAGGLE_WORKING / "carvana" if _writable(KAGGLE_WORKING) else cache_dir() / "kaggle"

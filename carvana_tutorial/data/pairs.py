@@ -105,7 +105,9 @@ def _listing(folder: Path, want_mask: bool) -> tuple[dict[ViewId, Path], list[st
 
 
 def check_layout(root: Path) -> Path:
-    """Raise a :class:`DataError` unless ``root`` has both Carvana training folders."""
+    """Raise a :class:`~carvana_tutorial.errors.DataError` unless ``root`` has
+    both Carvana training folders; return it.  Introduced in chapter 1.
+    """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"no data folder at {root}: {EXPECTED_LAYOUT}")
@@ -136,7 +138,7 @@ def scan(root: Path) -> Scan:
 def pair_files(root: Path) -> list[Pair]:
     """Every (image, mask) pair under ``root``, sorted by (car, view).
 
-    Raises :class:`DataError` naming the files when an image has no mask, a
+    Raises :class:`~carvana_tutorial.errors.DataError` naming the files when an image has no mask, a
     mask has no image, a name is outside Carvana's scheme, or the folder is
     empty.  Introduced in chapter 1.
     """
