@@ -319,17 +319,14 @@ def _gloss(crop: np.ndarray, surface: np.ndarray, rng: np.random.Generator) -> n
     rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
     blotches = rng.normal(0.0, 1.0, (3, 5)).astype(np.float32)
     field = np.asarray(Image.fromarray(blotches).resize((width, height), Image.Resampling.BICUBIC))
-    paint = surface == Material.PAINT + 1
     factor = (1.1 - 0.22 * rows) * (1.0 + 0.07 * field)
-    crop[paint] *= factor[paint][:, None]
-    glass = surface == Material.GLASS + 1
-    if glass.any():
-        angle = rng.uniform(0.6, 1.2)
-        cols = np.linspace(0.0, width / max(height, 1), width, dtype=np.float32)[None, :]
-        along = cols * np.cos(angle) + rows * np.sin(angle)
-        centre, spread = rng.uniform(0.2, 1.2), rng.uniform(0.04, 0.12)
-        streak = 70.0 * np.exp(-(((along - centre) / spread) ** 2))
-        crop[glass] += streak[glass][:, None]
+    crop *= np.where(surface == Material.PAINT + 1, factor, np.float32(1.0))[..., None]
+    angle = rng.uniform(0.6, 1.2)
+    cols = np.linspace(0.0, width / max(height, 1), width, dtype=np.float32)[None, :]
+    along = cols * np.float32(np.cos(angle)) + rows * np.float32(np.sin(angle))
+    centre, spread = rng.uniform(0.2, 1.2), rng.uniform(0.04, 0.12)
+    streak = np.float32(70.0) * np.exp(-np.square((along - np.float32(centre)) / np.float32(spread)))
+    crop += np.where(surface == Material.GLASS + 1, streak, np.float32(0.0))[..., None]
     return crop
 
 
