@@ -49,6 +49,9 @@ class Mesh:
     layers: np.ndarray  # (N,) drawing order among a parent's decals
     two_sided: np.ndarray  # (N,) never culled
     antenna: np.ndarray  # (2, 3) mast base and tip, or (0, 3)
+    seams: np.ndarray  # (n, 3, 3) door gaps as polylines on the flanks
+    handles: np.ndarray  # (n, 4, 3) door handles
+    line_sides: np.ndarray  # (n,) +1 right flank, -1 left: drawn only when that flank faces the camera
 
 
 class _Builder:
@@ -94,9 +97,9 @@ class _Builder:
         self.size += n
         return ids
 
-    def build(self, antenna: np.ndarray) -> Mesh:
+    def build(self, **lines: np.ndarray) -> Mesh:
         cat = {key: np.concatenate([p[key] for p in self.parts]) for key in self.parts[0]}
-        return Mesh(antenna=antenna, **cat)
+        return Mesh(**lines, **cat)
 
 
 def _newell(v: np.ndarray) -> np.ndarray:
@@ -194,7 +197,28 @@ def build_car(car: Car) -> Mesh:
     _end_caps(b, car, x, sec)
     _wheels(b, car, axles)
     _mirrors(b, car, prof, u, x)
-    return b.build(_antenna(car, prof, u, x))
+    seams, handles, sides = _doors(car)
+    return b.build(antenna=_antenna(car, prof, u, x), seams=seams, handles=handles, line_sides=sides)
+
+
+def _doors(car: Car) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Door gaps and handles: two doors a side, or one on coupes-like hatches and pickups."""
+    front, back = car.windshield[0] - 0.02, car.backlight[0] + 0.015
+    cuts = [front, back] if car.style in ("hatch", "pickup") else [front, 0.5 * (front + back), back]
+    cuts_u = np.array(cuts)
+    prof = _profile(car, cuts_u)
+    sec = _sections(car, prof)[:, 2:5]  # (n, 3, 2): lower flank, crease, shoulder as (z, y)
+    seams, handles, sides = [], [], []
+    for s in (1.0, -1.0):
+        for k, uc in enumerate(cuts_u):
+            xc = (uc - 0.5) * car.length
+            seams.append(np.stack([np.full(3, xc), sec[k, :, 1], s * sec[k, :, 0] * 1.004], axis=1))
+            sides.append(s)
+        for k in range(len(cuts_u) - 1):
+            xh = (cuts_u[k] - 0.5) * car.length - 0.12
+            yh, zh = sec[k, 1, 1] + 0.6 * (sec[k, 2, 1] - sec[k, 1, 1]), s * sec[k, 1, 0] * 1.006
+            handles.append(np.array([[xh - 0.13, yh, zh], [xh, yh, zh], [xh, yh + 0.035, zh], [xh - 0.13, yh + 0.035, zh]]))
+    return np.array(seams), np.array(handles), np.array(sides)
 
 
 def _cap_outline(xc: float, section: np.ndarray) -> np.ndarray:

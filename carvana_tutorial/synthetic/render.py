@@ -289,6 +289,7 @@ def render_view(
         draw.polygon(points, fill=tuple(colours[i]))
         mdraw.polygon(points, fill=1)
         sdraw.polygon(points, fill=int(mesh.materials[i]) + 1)
+    _door_lines(draw, mesh, car, cam, rot, size)
     if len(mesh.antenna):
         axy, _ = cam.project(mesh.antenna @ rot.T)
         line = axy.ravel().tolist()
@@ -310,6 +311,24 @@ def render_view(
     dy, dx = rng.integers(0, _NOISE_PAD, 2)
     pixels += noise[dy : dy + height, dx : dx + width, None]
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)), np.asarray(mask, dtype=np.uint8)
+
+
+def _door_lines(draw: ImageDraw.ImageDraw, mesh: Mesh, car: Car, cam: Camera, rot: np.ndarray, size: tuple[int, int]) -> None:
+    """Door gaps and handles on the flank that faces the camera (inside the mask already)."""
+    width = max(1, round(2 * _scale(size)))
+    gap = tuple(int(c * 255 * 0.35) for c in car.paint)
+    handle = tuple(int(min(255, c * 255 * 0.75 + 20)) for c in car.paint)
+    handle_sides = np.repeat([1.0, -1.0], len(mesh.handles) // 2)
+    for lines, sides, is_gap in ((mesh.seams, mesh.line_sides, True), (mesh.handles, handle_sides, False)):
+        for points, side in zip(lines, sides):
+            world = points @ rot.T
+            if np.dot(rot @ np.array([0.0, 0.0, side]), cam.position - world.mean(axis=0)) <= 0:
+                continue
+            xy, _ = cam.project(world)
+            if is_gap:
+                draw.line(xy.ravel().tolist(), fill=gap, width=width)
+            else:
+                draw.polygon(xy.ravel().tolist(), fill=handle)
 
 
 def _gloss(crop: np.ndarray, surface: np.ndarray, rng: np.random.Generator) -> np.ndarray:
