@@ -241,16 +241,22 @@ def write_cache(path: str | os.PathLike, profile: str, entries: dict) -> None:
     os.replace(tmp, path)
 
 
+def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
+    """The (train, val) pairs of a run: car-wise, or the article's random split of the same images.
+
+    Introduced in chapter 7.
+    """
+    if spec.split == "random":
+        pool = cars.train(spec.train_cars) + cars.val
+        return random_split(pool, val_fraction=len(cars.val) / len(pool), seed=spec.seed)
+    return cars.train(spec.train_cars), cars.val
+
+
 def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bool) -> dict:
     """Train one run and score it (on the holdout cars too, for the split pair)."""
     from .training import evaluate, train
 
-    if spec.split == "random":
-        # The article's split of the very images the car-wise baseline uses.
-        pool = cars.train(spec.train_cars) + cars.val
-        train_pairs, val_pairs = random_split(pool, val_fraction=len(cars.val) / len(pool), seed=spec.seed)
-    else:
-        train_pairs, val_pairs = cars.train(spec.train_cars), cars.val
+    train_pairs, val_pairs = split_for(spec, cars)
     result = train(
         "unet", train_pairs, val_pairs, out_dir=out_dir, image_size=spec.image_size, filters=spec.filters,
         epochs=spec.epochs, batch_size=spec.batch_size, loss=spec.loss,
@@ -271,7 +277,7 @@ def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bo
         "train_images": len(train_pairs),
         "val_images": len(val_pairs),
     }
-    if spec.group in ("baseline",) or spec.split == "random":
+    if spec.group == "baseline" or spec.split == "random":
         holdout = evaluate(result.best_path, cars.holdout, batch_size=spec.batch_size, resize=spec.resize)
         entry["holdout_dice"] = float(holdout.mean())
     if spec.group == "baseline":

@@ -268,3 +268,11 @@ def test_masks_csv_check_finds_a_disagreeing_row(tmp_path):
     (tmp_path / "train_masks.csv").write_text("img,rle_mask\n" + "\n".join(rows) + "\n")
     with pytest.raises(CarvanaError, match=pairs[1].mask.name):
         submission.verify_masks_csv(tmp_path)
+
+
+def test_the_benchmark_times_every_photo_and_leaves_no_file(tmp_path, brightness_model):
+    paths = _write_photos(tmp_path / "imgs", 5)
+    speed = submission.bench_submission(brightness_model, tmp_path / "imgs", batch_size=2)
+    assert speed["images"] == len(paths)
+    assert speed["ms_per_image"] == pytest.approx(1e3 / speed["images_per_second"])
+    assert sorted(p.name for p in (tmp_path / "imgs").iterdir()) == sorted(p.name for p in paths)

@@ -99,6 +99,27 @@ def test_fingerprint_follows_the_masks(dataset, tmp_path):
     assert tuning.data_fingerprint(copy, pairs, "synthetic") != first
 
 
+def test_the_leaky_split_reuses_the_baselines_images(dataset):
+    _, pairs = dataset
+    cars = tuning.choose_cars(pairs, TINY)
+    base_train, base_val = tuning.split_for(TINY.baseline, cars)
+    leaky_train, leaky_val = tuning.split_for(replace(TINY.baseline, split="random"), cars)
+    assert {p.car for p in base_train}.isdisjoint({p.car for p in base_val})
+    assert sorted(p.vid for p in base_train + base_val) == sorted(p.vid for p in leaky_train + leaky_val)
+    assert (len(leaky_train), len(leaky_val)) == (len(base_train), len(base_val))
+    assert {p.car for p in leaky_train} & {p.car for p in leaky_val}  # the leak itself
+
+
+def _fake_entry(spec, fields, val_dice):
+    entry = {"name": spec.name, "group": spec.group, "key_fields": fields, "val_dice": val_dice,
+             "train_seconds": 1.0 + len(spec.name), "params": 10 * spec.filters, "epochs_run": 1}
+    if spec.group == "baseline" or spec.split == "random":
+        entry["holdout_dice"] = val_dice - 0.1
+    if spec.group == "baseline":
+        entry["dice_definitions"] = {"batch_global": 0.9, "per_image": 0.8, "per_image_min": 0.5}
+    return entry
+
+
 @pytest.fixture
 def fake_training(monkeypatch):
     """Replace training by a deterministic stub that counts its calls."""
@@ -106,8 +127,7 @@ def fake_training(monkeypatch):
 
     def fake(spec, cars, out_dir, fields, reuse):
         calls.append(spec.name)
-        return {"name": spec.name, "group": spec.group, "key_fields": fields, "val_dice": 0.5,
-                "train_seconds": 1.0, "params": 10, "epochs_run": 1}
+        return _fake_entry(spec, fields, 0.7 + 0.01 * len(calls))
 
     monkeypatch.setattr(tuning, "_train_run", fake)
     return calls
@@ -147,34 +167,34 @@ def test_a_damaged_cache_is_reported(dataset, tmp_path):
         tuning.run_sweep(pairs, root=root, description="d", cache=cache, plan=TINY, progress=None)
 
 
-@pytest.fixture(scope="module")
-def real_sweep(dataset, tmp_path_factory):
-    """The tiny plan trained for real (one epoch each), so the numbers have meaning."""
+def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_training):
     root, pairs = dataset
-    out = tmp_path_factory.mktemp("sweep")
-    plan = replace(TINY, variations={})
-    return tuning.run_sweep(pairs, root=root, description="synthetic", cache=out / "sweep.json", plan=plan,
-                            out_dir=out / "runs", progress=None)
+    result = tuning.run_sweep(pairs, root=root, description="d", cache=tmp_path / "s.json", plan=TINY,
+                              out_dir=tmp_path / "runs", progress=None)
+    effects = tuning.mistake_effects(result)
+    base, leaky = result.by_name("baseline"), result.by_name("random split")
+    assert effects["leak_optimism"] == pytest.approx(leaky["val_dice"] - leaky["holdout_dice"])
+    assert effects["augment_gain"] == pytest.approx(
+        base["val_dice"] - result.by_name("image-only augmentation")["val_dice"])
+    assert effects["definition_gap"] == pytest.approx(0.1)
+    table = tuning.results_table(result).splitlines()
+    assert len(table) == 2 + len(result.entries)
+    assert table[2].startswith("| baseline | baseline |") and "+0.0000" in table[2]
+    assert "| loss | loss=dice | 0.7200 | +0.0100 |" in table[3]
+    fig = tuning.plot_sweep(result)
+    assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(result.entries)
 
 
-def test_a_real_sweep_reports_every_effect(real_sweep):
-    assert [e["name"] for e in real_sweep.entries] == [
-        "baseline", "image-only augmentation", "random split", "nearest resize"]
-    effects = tuning.mistake_effects(real_sweep)
-    assert all(np.isfinite(v) for v in effects.values())
-    assert all(0 <= effects[k] <= 1 for k in ("baseline_dice", "leaky_val_dice", "per_image_dice",
-                                                "batch_global_dice", "per_image_min"))
-    assert effects["per_image_min"] <= effects["per_image_dice"]
-    assert effects["leak_optimism"] == pytest.approx(effects["leaky_val_dice"] - effects["leaky_holdout_dice"])
-    base = real_sweep.by_name("baseline")
-    random_run = real_sweep.by_name("random split")
-    assert random_run["train_images"] == base["train_images"] and random_run["val_images"] == base["val_images"]
-
-
-def test_table_and_plot_show_every_run(real_sweep):
-    table = tuning.results_table(real_sweep).splitlines()
-    assert len(table) == 2 + len(real_sweep.entries)
-    assert "| baseline | baseline |" in table[2] and "+0.0000" in table[2]
-    fig = tuning.plot_sweep(real_sweep)
-    points = sum(len(c.get_offsets()) for c in fig.axes[0].collections)
-    assert points == len(real_sweep.entries)
+def test_one_real_run_scores_its_checkpoint_consistently(dataset, tmp_path):
+    """The baseline trained for real (one epoch): its dice definitions use the same predictions."""
+    _, pairs = dataset
+    cars = tuning.choose_cars(pairs, TINY)
+    _, fields = tuning.run_key(TINY.baseline, "d", {})
+    entry = tuning._train_run(TINY.baseline, cars, tmp_path / "run", fields, reuse=False)
+    assert entry["train_images"] == 32 and entry["val_images"] == 16
+    assert 0 <= entry["val_dice"] <= 1 and 0 <= entry["holdout_dice"] <= 1
+    definitions = entry["dice_definitions"]
+    assert definitions["per_image"] == pytest.approx(entry["val_dice"], abs=1e-6)
+    assert definitions["per_image_min"] <= definitions["per_image"]
+    assert 0 <= definitions["batch_global"] <= 1
+    assert (tmp_path / "run" / "best.keras").is_file()
