@@ -215,7 +215,7 @@ def _shade(mesh: Mesh, normals: np.ndarray, centroids: np.ndarray, car: Car, stu
     key = np.array([0.5 * np.sin(studio.key_azimuth), 1.0, 0.7 * np.cos(studio.key_azimuth)])
     key /= np.linalg.norm(key)
     ndl = np.clip(normals @ key, 0.0, 1.0)
-    diffuse = 0.42 + 0.5 * ndl + 0.12 * np.clip(normals[:, 1], 0, 1)
+    diffuse = 0.5 + 0.55 * ndl + 0.12 * np.clip(normals[:, 1], 0, 1)
     refl_dir = 2 * ndv[:, None] * normals - view
     env = _environment(refl_dir, studio)
     fresnel = 0.04 + 0.96 * (1 - ndv) ** 5

@@ -109,22 +109,26 @@ def random_car(rng: np.random.Generator) -> Car:
     if style == "sedan":
         length, width, roof = u(4.45, 5.0), u(1.78, 1.9), u(1.38, 1.5)
         belt = roof - u(0.44, 0.52)
-        windshield, backlight = (u(0.64, 0.69), u(0.52, 0.56)), (u(0.30, 0.35), u(0.18, 0.22))
+        ws = u(0.64, 0.69)
+        windshield, backlight = (ws, ws - u(0.15, 0.19)), (u(0.28, 0.32), u(0.15, 0.19))
         clearance, wheel = u(0.13, 0.18), u(0.31, 0.35)
     elif style == "suv":
         length, width, roof = u(4.4, 5.1), u(1.82, 2.0), u(1.65, 1.85)
         belt = roof - u(0.5, 0.6)
-        windshield, backlight = (u(0.70, 0.74), u(0.61, 0.65)), (u(0.06, 0.09), u(0.02, 0.04))
+        ws = u(0.70, 0.74)
+        windshield, backlight = (ws, ws - u(0.10, 0.13)), (u(0.06, 0.09), u(0.02, 0.04))
         clearance, wheel = u(0.19, 0.25), u(0.35, 0.40)
     elif style == "hatch":
         length, width, roof = u(3.9, 4.4), u(1.7, 1.8), u(1.42, 1.55)
         belt = roof - u(0.48, 0.55)
-        windshield, backlight = (u(0.68, 0.72), u(0.55, 0.59)), (u(0.15, 0.19), u(0.04, 0.07))
+        ws = u(0.68, 0.72)
+        windshield, backlight = (ws, ws - u(0.14, 0.17)), (u(0.15, 0.19), u(0.04, 0.07))
         clearance, wheel = u(0.13, 0.17), u(0.30, 0.33)
     else:  # pickup: a cab and a covered bed
-        length, width, roof = u(5.2, 5.9), u(1.9, 2.05), u(1.8, 1.95)
+        length, width, roof = u(5.0, 5.5), u(1.88, 2.02), u(1.78, 1.92)
         belt = roof - u(0.55, 0.62)
-        windshield, backlight = (u(0.72, 0.75), u(0.64, 0.67)), (u(0.45, 0.47), u(0.43, 0.44))
+        ws = u(0.72, 0.75)
+        windshield, backlight = (ws, ws - u(0.09, 0.11)), (u(0.45, 0.47), u(0.43, 0.44))
         clearance, wheel = u(0.22, 0.28), u(0.38, 0.43)
     hood = belt - u(0.05, 0.14)
     deck = belt - u(0.0, 0.08) if style in ("sedan", "pickup") else belt
