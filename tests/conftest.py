@@ -25,6 +25,9 @@ def built_book() -> Path:
     """
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
+    # Jupyter Book finds local extensions relative to the config file, which moves here.
+    extensions = config["sphinx"].get("local_extensions", {})
+    config["sphinx"]["local_extensions"] = {name: str(ROOT / path) for name, path in extensions.items()}
     TEST_BUILD.mkdir(parents=True, exist_ok=True)
     config_path = TEST_BUILD / "_config.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
