@@ -3,7 +3,8 @@
 ``ctx = chapter.setup()`` makes a chapter reproducible (Python, NumPy and
 TensorFlow seeded; TensorFlow ops deterministic), picks the profile, finds
 the data (or makes the synthetic set), pairs it by id and splits it by car,
-then prints one line saying what the chapter runs on.  Introduced in chapter 1.
+then prints one line saying what the chapter runs on.  In a notebook it also
+makes the figures of :mod:`carvana_tutorial.viz` display.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -42,6 +43,24 @@ def _device() -> str:
     return "CPU"
 
 
+def show_figures_inline() -> None:
+    """In a notebook, display a returned matplotlib ``Figure`` as a PNG.
+
+    :mod:`carvana_tutorial.viz` builds figures without ``pyplot`` (no global
+    state), and IPython only renders those once a formatter is registered;
+    without it a cell shows ``<Figure size ...>``.  Outside IPython this does
+    nothing.  Introduced in chapter 1.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        select_figure_formats(shell, {"png"})
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and Keras, and make TensorFlow's ops deterministic.
 
@@ -68,6 +87,7 @@ def setup(
     is found, not remade.  Introduced in chapter 1.
     """
     seed_everything(seed)
+    show_figures_inline()
     if not isinstance(profile, Profile):
         profile = get_profile(profile)
     source = data if isinstance(data, DataSource) else find_data(data, profile=profile)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,25 @@ def test_setup_makes_the_synthetic_set_once(nowhere: Path, capsys: pytest.Captur
     again = chapter.setup(profile=TINY)
     assert again.data == ctx.data and again.pairs == ctx.pairs
     assert {p: p.stat().st_mtime_ns for p in ctx.data.root.rglob("*")} == stamps
+
+
+def test_figures_display_as_png_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    shell = InteractiveShell()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    figure = Figure()
+    figure.subplots().plot([0, 1])
+    assert "image/png" not in shell.display_formatter.format(figure)[0]
+    chapter.show_figures_inline()
+    png = shell.display_formatter.format(figure)[0]["image/png"]
+    assert base64.b64decode(png).startswith(b"\x89PNG") if isinstance(png, str) else png.startswith(b"\x89PNG")
+
+
+def test_no_notebook_no_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    chapter.show_figures_inline()  # must not raise outside IPython

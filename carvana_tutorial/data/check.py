@@ -94,20 +94,35 @@ class Report:
         return "found " + ", ".join(parts) if parts else "found no image/mask pairs"
 
 
-def _open(path: Path):
+def _open(path: Path, draft: bool = False):
+    """Open and decode ``path``; a truncated or corrupt file fails here, not at open.
+
+    With ``draft``, a JPEG is decoded at 1/8 scale in the DCT domain (about 3x
+    faster): every byte of the stream is still read and entropy-decoded, so
+    damage is still found.  ``size`` of the result is then the reduced one.
+    """
     from PIL import Image
 
     image = Image.open(path)
-    image.load()  # decode fully: a truncated file fails here, not at open
+    if draft and image.format == "JPEG":
+        image.draft("RGB", (image.width // 8, image.height // 8))
+    image.load()
     return image
+
+
+def _header_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.height, image.width
 
 
 def check_image(root: Path, path: Path) -> FileCheck:
     """Decode one training photo; Carvana's are RGB JPEGs. Introduced in chapter 1."""
     name = path.relative_to(root).as_posix()
     try:
-        with _open(path) as image:
-            size = (image.height, image.width)
+        with _open(path, draft=True) as image:
+            size = _header_size(path)
             if image.format != "JPEG" or image.mode != "RGB":
                 return FileCheck(name, size, invalid=f"{image.format} {image.mode}, expected an RGB JPEG")
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad files
@@ -130,12 +145,14 @@ def check_mask(root: Path, path: Path) -> FileCheck:
             palette = image.getpalette() or []
     except Exception as exc:
         return FileCheck(name, unreadable=f"cannot be decoded ({' '.join(str(exc).split())[:120]})")
-    if not np.isin(values, (0, 1)).all():
+    if values.max(initial=0) > 1:
         return FileCheck(name, size, invalid="mask values other than 0 and 1")
+    ones = np.count_nonzero(values)
+    used = [i for i, present in ((0, ones < values.size), (1, ones > 0)) if present]
     # Readers that go through the palette (TensorFlow's decode_gif) see colours, not indices.
-    if any(palette[3 * i: 3 * i + 3] != [255 * i] * 3 for i in np.unique(values).tolist()):
+    if any(palette[3 * i: 3 * i + 3] != [255 * i] * 3 for i in used):
         return FileCheck(name, size, invalid="palette does not map 0 to black and 1 to white")
-    return FileCheck(name, size, foreground=float(values.mean()))
+    return FileCheck(name, size, foreground=ones / values.size)
 
 
 def inspect_folder(root: Path, *, progress: bool = False, workers: int | None = None) -> Report:
@@ -143,7 +160,7 @@ def inspect_folder(root: Path, *, progress: bool = False, workers: int | None = 
 
     Introduced in chapter 1.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     root = Path(root)
     found = scan(root)  # raises DataError for a missing folder or layout

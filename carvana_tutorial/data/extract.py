@@ -105,7 +105,7 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
 
 
 def _extract_into(zip_path: Path, target: Path, prefix: str, progress: bool) -> None:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     try:
         archive = zipfile.ZipFile(zip_path)
