@@ -93,6 +93,24 @@ def test_explicit_folder_of_zips_is_extracted_once(nowhere: Path) -> None:
     assert snapshot(folder) == before
 
 
+def test_read_only_folder_of_zips_is_extracted_into_the_cache(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = write_set(nowhere / "zips", zips=True)
+    monkeypatch.setattr(locate, "_writable", lambda path: False)
+    before = snapshot(folder)
+    source = find_data(folder)
+    assert source.root.parent == nowhere / "cache" / "extracted"
+    assert sorted(p.name for p in source.root.iterdir()) == [TRAIN_IMAGES, TRAIN_MASKS]
+    assert snapshot(folder) == before
+
+
+def test_with_test_unpacks_the_test_zip_too(nowhere: Path) -> None:
+    folder = write_set(nowhere / "zips", zips=True)
+    with zipfile.ZipFile(folder / "test_hq.zip", "w") as archive:
+        archive.writestr("test_hq/00aa00aa00aa_01.jpg", b"jpeg")
+    assert not (find_data(folder).root / "test_hq").exists()
+    assert (find_data(folder, with_test=True).root / "test_hq" / "00aa00aa00aa_01.jpg").is_file()
+
+
 def test_explicit_folder_without_data_is_an_error_not_a_fallback(nowhere: Path) -> None:
     (nowhere / "empty").mkdir()
     with pytest.raises(DataError, match="the folder given.*holds no Carvana data: expected Carvana's layout"):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..layout import TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, VIEWS, parse_name
+from ..settings import Profile, get_profile
 from .extract import MARKER, extract_zip, wanted_zips
 from .pairs import EXPECTED_LAYOUT
 
@@ -62,12 +63,9 @@ def _writable(folder: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
-def _has_folder(folder: Path, name: str) -> bool:
-    return (folder / name).is_dir()
-
-
-def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = False,
-            progress: bool = False) -> Path | None:
+def prepare(
+    folder: Path, *, extract_to: Path | None = None, with_test: bool = False, progress: bool = False
+) -> Path | None:
     """The Carvana root for ``folder``, unpacking its zips if need be.
 
     Returns ``None`` when ``folder`` holds neither the training folders nor
@@ -123,8 +121,11 @@ def describe(root: Path, label: str) -> str:
     return f"{label}, {counts}, {height}x{width}"
 
 
-def synthetic_root(profile) -> Path:
-    """Where the profile's synthetic set lives in the cache (one folder per settings)."""
+def synthetic_root(profile: Profile) -> Path:
+    """Where the profile's synthetic set lives in the cache, one folder per settings.
+
+    Introduced in chapter 1.
+    """
     height, width = profile.synthetic_size
     key = f"{profile.synthetic_cars}cars-{profile.synthetic_test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
     return cache_dir() / "synthetic" / key
@@ -135,8 +136,14 @@ def _from_folder(folder: Path, origin: str, label: str, **kwargs) -> DataSource 
     return None if root is None else DataSource(root, origin, describe(root, label))
 
 
-def find_data(path: str | os.PathLike | None = None, *, profile=None, synthesize: bool = True,
-              with_test: bool = False, progress: bool | None = None) -> DataSource:
+def find_data(
+    path: str | os.PathLike | None = None,
+    *,
+    profile: Profile | str | None = None,
+    synthesize: bool = True,
+    with_test: bool = False,
+    progress: bool | None = None,
+) -> DataSource:
     """Locate the Carvana data (see the module docstring for the order).
 
     ``profile`` (a :class:`~carvana_tutorial.settings.Profile` or its name)
@@ -177,12 +184,11 @@ def find_data(path: str | os.PathLike | None = None, *, profile=None, synthesize
     return make_synthetic(profile, progress=progress)
 
 
-def make_synthetic(profile=None, *, progress: bool = False) -> DataSource:
+def make_synthetic(profile: Profile | str | None = None, *, progress: bool = False) -> DataSource:
     """The profile's synthetic set, made on first use and reused afterwards.
 
     Introduced in chapter 1.
     """
-    from ..settings import Profile, get_profile
     from ..synthetic import ensure_dataset
 
     if not isinstance(profile, Profile):
