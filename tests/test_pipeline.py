@@ -30,10 +30,14 @@ VIEWS = (1, 2)
 
 
 def _mask(rng: np.random.Generator) -> np.ndarray:
-    """An asymmetric blob (so a horizontal flip moves it), indices {0, 1}."""
+    """An asymmetric blob (so a horizontal flip moves it), indices {0, 1}.
+
+    Its edges fall on multiples of the 4x shrink, so the resized photo is
+    exactly 0 or 1 and any disagreement with the mask comes from augmentation.
+    """
     h, w = SOURCE
     mask = np.zeros(SOURCE, np.uint8)
-    top, left = rng.integers(10, 30), rng.integers(5, 25)
+    top, left = 4 * rng.integers(2, 8), 4 * rng.integers(1, 6)
     mask[top : top + h // 2, left : left + w // 3] = 1
     mask[top + h // 4 : top + h // 2, left : left + w // 2] = 1
     return mask
@@ -139,6 +143,12 @@ def _agreement(image: np.ndarray, mask: np.ndarray) -> float:
     return (a & b).sum() / max((a | b).sum(), 1)
 
 
+def _centroid_gap(image: np.ndarray, mask: np.ndarray) -> float:
+    """Distance in pixels between the centres of the photo's bright pixels and of the mask."""
+    centres = [np.argwhere(a).mean(axis=0) for a in (image.mean(-1) > 0.5, mask[..., 0] > 0.5)]
+    return float(np.linalg.norm(centres[0] - centres[1]))
+
+
 def _augmented(pairs, cache, mode, epochs=3):
     ds = make_dataset(pairs, SIZE, batch_size=3, shuffle=True, augment=mode, seed=7, cache_root=cache)
     return [(x, y) for _ in range(epochs) for xb, yb in batches(ds) for x, y in zip(xb, yb)]
@@ -149,14 +159,17 @@ def test_joint_augmentation_moves_photo_and_mask_together(pairs, cache):
     plain = stacked(make_dataset(pairs, SIZE, cache_root=cache))[0]
     # Something did change (flips and rotations happened) ...
     assert sum(not any(np.allclose(x, p) for p in plain) for x, _ in samples) > len(samples) // 2
-    # ... yet every photo still lies exactly on its mask, and the mask is still binary.
-    assert min(_agreement(x, y) for x, y in samples) > 0.9
+    # ... yet every photo still lies on its mask (rotations blur only the outline),
+    # and the mask is still binary.
+    assert min(_agreement(x, y) for x, y in samples) > 0.97
+    assert max(_centroid_gap(x, y) for x, y in samples) < 0.25
     assert all(set(np.unique(y)) <= {0.0, 1.0} for _, y in samples)
 
 
 def test_image_only_augmentation_reproduces_the_articles_misalignment(pairs, cache):
     samples = _augmented(pairs, cache, "image_only")
     assert min(_agreement(x, y) for x, y in samples) < 0.5
+    assert max(_centroid_gap(x, y) for x, y in samples) > 5
 
 
 def test_same_seed_gives_same_batches_and_epochs_differ(pairs, cache):

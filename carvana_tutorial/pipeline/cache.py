@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..data.locate import cache_dir
 from ..errors import DataError

@@ -3,7 +3,7 @@
 The training pipeline, in order::
 
     cached entry paths -> shuffle (seeded, new order each epoch)
-      -> read + float (parallel) -> augment (parallel, seeded) -> batch -> prefetch
+      -> read + float (parallel) -> batch -> augment (per batch, seeded) -> prefetch
 
 The cache sits before shuffling and augmentation, so both stay random per
 epoch while no epoch after the first decodes a JPEG or a GIF.
@@ -74,16 +74,14 @@ def make_dataset(
     if shuffle:
         # Only paths are shuffled, so the buffer can hold the whole list.
         ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).batch(batch_size)
     if augment is not None:
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        ds = tf.data.Dataset.zip(ds, seeds.batch(2))
-        ds = ds.map(
-            lambda pair, s: augment_pair(*pair, s, augment),
-            num_parallel_calls=AUTOTUNE,
-            deterministic=True,
+        # One seed per batch, fresh each epoch, the same in every run.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds).map(
+            lambda pair, s: augment_pair(*pair, s, augment), num_parallel_calls=AUTOTUNE, deterministic=True
         )
-    return ds.batch(batch_size).prefetch(AUTOTUNE)
+    return ds.prefetch(AUTOTUNE)
 
 
 def load_image(path: str | Path, image_size: tuple[int, int] = (96, 128), resize: str = "area") -> np.ndarray:
