@@ -11,6 +11,8 @@ imported only when needed: it reads credentials at import and calls
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 from collections.abc import Callable
@@ -29,8 +31,8 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CHAPTER_RE = re.compile(r"^(\d{2})_([a-z0-9_]+)\.ipynb$")
 
 CREDENTIALS_HINT = (
-    "Kaggle credentials not found: create an API token on your Kaggle account page and save it as "
-    "~/.kaggle/kaggle.json (or set KAGGLE_USERNAME and KAGGLE_KEY)"
+    "Kaggle credentials not found: save an API token from https://www.kaggle.com/settings/api as "
+    "~/.kaggle/access_token or in KAGGLE_API_TOKEN (a legacy ~/.kaggle/kaggle.json also works)"
 )
 
 
@@ -149,13 +151,17 @@ def _kaggle_api() -> Any:
 
 
 def authenticated_api(make_api: Callable[[], Any] | None = None) -> Any:
-    """A Kaggle client with credentials loaded, or a :class:`DownloadError` saying how to add them.
+    """A Kaggle client with credentials loaded, or a :class:`~carvana_tutorial.errors.DownloadError` saying how to add them.
 
     Introduced in the book's introduction.
     """
-    api = (make_api or _kaggle_api)()
+    # Importing the client already tries to authenticate; without credentials it
+    # prints a page of help, then exits.  Our one sentence replaces that page.
+    help_text = io.StringIO()
     try:
-        api.authenticate()
+        with contextlib.redirect_stdout(help_text), contextlib.redirect_stderr(help_text):
+            api = (make_api or _kaggle_api)()
+            api.authenticate()
     except SystemExit:  # the client's answer to missing credentials
         raise DownloadError(CREDENTIALS_HINT) from None
     return api

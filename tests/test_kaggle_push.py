@@ -154,11 +154,11 @@ def test_missing_credentials_is_one_clear_sentence(book: Path, tmp_path: Path, m
     use_api(monkeypatch, FakeApi(credentials=False))
     with pytest.raises(DownloadError) as info:
         run_cli(["6", "--book", str(book), "--out", str(tmp_path / "o")])
-    assert "kaggle.json" in str(info.value) and "\n" not in str(info.value)
+    assert "access_token" in str(info.value) and "\n" not in str(info.value)
     assert not (tmp_path / "o").exists()
 
 
-def test_real_client_without_credentials_exits_and_is_caught(tmp_path: Path, monkeypatch) -> None:
+def test_real_client_without_credentials_exits_and_is_caught(tmp_path: Path, monkeypatch, capsys) -> None:
     for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
 
@@ -169,6 +169,7 @@ def test_real_client_without_credentials_exits_and_is_caught(tmp_path: Path, mon
 
     with pytest.raises(DownloadError, match="credentials"):
         kaggle_kernel.authenticated_api(empty_client)
+    assert capsys.readouterr().out == "", "the client's page of help is not shown"
 
 
 def test_push_prints_the_address(book: Path, tmp_path: Path, monkeypatch, capsys) -> None:
