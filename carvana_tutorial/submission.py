@@ -96,7 +96,10 @@ def read_done(path: str | os.PathLike) -> set[str]:
 
 
 def model_input_size(model, image_size: tuple[int, int] | None = None) -> tuple[int, int]:
-    """The (height, width) a model predicts at: its input shape, or ``image_size``."""
+    """The (height, width) a model predicts at: its input shape, or ``image_size``.
+
+    Introduced in chapter 8.
+    """
     shape = tuple(model.input_shape[1:3])
     if None not in shape:
         return int(shape[0]), int(shape[1])
@@ -188,20 +191,22 @@ def iter_masks(
     """
     size = model_input_size(model, image_size)
     expected = 0
-    for indices, images, sizes in _load_dataset(paths, size, batch_size, resize):
-        indices = indices.numpy()
-        for missing in range(expected, int(indices[0])):
+
+    def report_missing(upto: int, present) -> None:
+        for missing in sorted(set(range(expected, upto)) - set(present)):
             if on_error is not None:
                 on_error(paths[missing], _why_unreadable(paths[missing]))
-        expected = int(indices[-1]) + 1
+
+    for indices, images, sizes in _load_dataset(paths, size, batch_size, resize):
+        indices = indices.numpy().tolist()
+        report_missing(indices[-1] + 1, indices)
+        expected = indices[-1] + 1
         probs = predict_probabilities(model, images.numpy(), tta=tta)
         yield [
             (paths[i], upsample_mask(p, tuple(int(v) for v in s)))
             for i, p, s in zip(indices, probs, sizes.numpy())
         ]
-    for missing in range(expected, len(paths)):
-        if on_error is not None:
-            on_error(paths[missing], _why_unreadable(paths[missing]))
+    report_missing(len(paths), ())
 
 
 def write_submission(

@@ -423,11 +423,13 @@ def plot_sweep(result: SweepResult):
 
     Introduced in chapter 7.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    ax = fig.subplots()
     groups = list(dict.fromkeys(e["group"] for e in result.entries))
-    colours = plt.get_cmap("tab10")
+    colours = colormaps["tab10"]
     for index, group in enumerate(groups):
         members = [e for e in result.entries if e["group"] == group]
         ax.scatter([e["train_seconds"] for e in members], [e["val_dice"] for e in members],
@@ -442,5 +444,4 @@ def plot_sweep(result: SweepResult):
     ax.set_title(f"One knob at a time around the {result.plan.profile} baseline")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
     return fig

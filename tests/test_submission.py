@@ -179,9 +179,10 @@ def test_unreadable_photos_are_reported_and_skipped(tmp_path, brightness_model, 
     (folder / "bbbbbbbbbbbb_01.jpg").write_bytes(b"")
     whole = good[0].read_bytes()
     (folder / "ffffffffffff_16.jpg").write_bytes(whole[: len(whole) // 3])  # cut off mid-file
+    (folder / "000000000002_05.jpg").write_bytes(b"GIF89a")  # sorts between good photos, mid-batch
     report = submission.write_submission(brightness_model, folder, tmp_path / "sub.csv",
                                          batch_size=4, progress=False)
-    bad = ["aaaaaaaaaaaa_01.jpg", "bbbbbbbbbbbb_01.jpg", "ffffffffffff_16.jpg"]
+    bad = ["000000000002_05.jpg", "aaaaaaaaaaaa_01.jpg", "bbbbbbbbbbbb_01.jpg", "ffffffffffff_16.jpg"]
     assert sorted(name for name, _ in report.failed) == bad
     assert [row["img"] for row in _rows(tmp_path / "sub.csv")] == [p.name for p in good]
     err = capsys.readouterr().err
