@@ -112,7 +112,7 @@ def predict(model: keras.Model, pairs: Sequence[Pair], batch_size: int = 32, *, 
     if not pairs:
         raise CarvanaError("nothing to predict: the list of image/mask pairs is empty")
     ds = make_dataset(list(pairs), image_size=model_image_size(model), batch_size=batch_size, shuffle=False,
-                      augment=None, resize=resize)
+                      augment=None, resize=resize, progress=progress)
     batches = ds
     if progress:
         from tqdm.auto import tqdm
@@ -151,7 +151,8 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     try:
         return keras.models.load_model(path)
     except Exception as exc:  # Keras raises many types (ValueError, zipfile.BadZipFile, TypeError...)
-        raise ModelError(f"cannot load {path.name} as a Keras model: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise ModelError(f"cannot load {path.name} as a Keras model: {reason}") from exc
 
 
 # --- training --------------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ class TrainResult:
         return load_model(self.best_path)
 
     @classmethod
-    def load(cls, out_dir: str | os.PathLike) -> "TrainResult":
+    def load(cls, out_dir: str | os.PathLike) -> TrainResult:
         """Read a finished run back (``metrics.json`` and ``history.csv``)."""
         out_dir = Path(out_dir)
         saved = json.loads((out_dir / METRICS).read_text())
@@ -297,10 +298,10 @@ def train(
     ]
     if progress:
         callbacks.append(_TqdmEpochs(epochs))
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
                         verbose=verbose, shuffle=False)  # the pipeline shuffles
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
 
     best = load_model(out_dir / BEST)  # score what was saved, not what is in memory
     dice = evaluate(best, val_pairs, batch_size=batch_size)
@@ -308,8 +309,8 @@ def train(
     metrics = dict(
         val_dice=float(dice.mean()), val_dice_median=float(np.median(dice)), val_dice_min=float(dice.min()),
         best_epoch=int(np.argmin(val_loss)) + 1, epochs_run=len(val_loss), best_val_loss=float(min(val_loss)),
-        train_seconds=round(seconds, 1), replicas=replicas, precision=precision_policy(),
-        params=int(best.count_params()),
+        train_seconds=round(seconds, 1), train_cpu_seconds=round(cpu_seconds, 1), replicas=replicas,
+        precision=precision_policy(), params=int(best.count_params()),
     )
     (out_dir / METRICS).write_text(json.dumps({"config": config, "metrics": metrics}, indent=2) + "\n")
     return TrainResult(out_dir=out_dir, config=config, history=read_history(out_dir / HISTORY), metrics=metrics)
@@ -409,7 +410,8 @@ def benchmark(
         results.append(row)
         keras.backend.clear_session()
     return dict(
-        cores=os.cpu_count(), device=_device_name(), intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+        cores=os.cpu_count(), device=_device_name(),
+        intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
         inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(), results=results,
     )
 

@@ -20,7 +20,8 @@ def register_bench(targets: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--only", choices=("quick", "article"), help="time one of the two settings")
     parser.add_argument("--model", choices=("simple", "unet"), help="time one network")
-    parser.add_argument("--steps", type=int, metavar="N", help="timed steps per configuration (default 5 quick, 2 article)")
+    parser.add_argument("--steps", type=int, metavar="N",
+                        help="timed steps per configuration (default 5 quick, 2 article)")
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA comparison")
     parser.set_defaults(func=run)
 
