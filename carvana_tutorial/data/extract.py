@@ -129,7 +129,7 @@ def _extract_into(zip_path: Path, target: Path, prefix: str, progress: bool) -> 
 def wanted_zips(folder: Path, *, with_test: bool = False) -> list[Path]:
     """The zips of ``folder`` worth extracting, never ``train.zip``/``test.zip``.
 
-    Kaggle also ships more compressed copies (``train.zip``, ``test.zip``); the
+    Kaggle also ships lower-quality copies (``train.zip``, ``test.zip``); the
     article skips them to stay within Kaggle's 20 GB of working space, and so
     do we.  Introduced in chapter 1.
     """
