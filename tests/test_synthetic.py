@@ -17,8 +17,7 @@ from carvana_tutorial import cli
 from carvana_tutorial.errors import CarvanaError, DataError
 from carvana_tutorial.layout import FULL_SIZE, parse_name
 from carvana_tutorial.rle import rle_decode
-from carvana_tutorial.synthetic import MARKER, car_ids, ensure_dataset, make_dataset, read_marker
-from carvana_tutorial.synthetic import writer
+from carvana_tutorial.synthetic import MARKER, car_ids, ensure_dataset, make_dataset, read_marker, writer
 from carvana_tutorial.synthetic.render import render_car, render_studio
 from carvana_tutorial.synthetic.scene import random_car, random_studio
 
@@ -115,6 +114,12 @@ def test_same_arguments_give_byte_identical_files(tiny: Path, tmp_path: Path) ->
     assert _files(tmp_path / "again") == _files(tiny)
 
 
+def test_one_process_writes_what_a_pool_writes(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer, "_workers", lambda tasks: 1)
+    make_dataset(tmp_path / "serial", **ARGS)
+    assert _files(tmp_path / "serial") == _files(tiny)
+
+
 def test_cars_do_not_depend_on_how_many_are_made(tiny: Path, tmp_path: Path) -> None:
     make_dataset(tmp_path / "more", **{**ARGS, "cars": 3, "zips": False})
     first = car_ids(2, 7, 1)[0][0]
@@ -148,7 +153,7 @@ def test_shadow_darkens_the_floor_but_is_not_in_the_mask() -> None:
     rng = np.random.default_rng([11, 0, 0])
     car, studio = random_car(rng), random_studio(rng)
     empty = render_studio(studio, size).astype(float).mean(axis=2)
-    (_, photo, mask), = render_car(car, studio, size, [3], [11, 0, 0])
+    ((_, photo, mask),) = render_car(car, studio, size, [3], [11, 0, 0])
     darker = empty - np.asarray(photo, dtype=float).mean(axis=2) > 20
     rows = np.flatnonzero(mask.any(axis=1))
     below = np.zeros_like(mask, dtype=bool)
@@ -160,7 +165,7 @@ def test_shadow_darkens_the_floor_but_is_not_in_the_mask() -> None:
 def test_default_size_is_carvanas() -> None:
     rng = np.random.default_rng([0, 0, 0])
     car, studio = random_car(rng), random_studio(rng)
-    (_, photo, mask), = render_car(car, studio, FULL_SIZE, [5], [0, 0, 0])
+    ((_, photo, mask),) = render_car(car, studio, FULL_SIZE, [5], [0, 0, 0])
     assert photo.size == (1918, 1280) and mask.shape == (1280, 1918)
     assert 0.1 < mask.mean() < 0.4
     gif = writer._gif_bytes(mask)
@@ -226,7 +231,15 @@ def test_refuses_a_folder_that_is_not_ours(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"cars": 0}, {"cars": 2.5}, {"test_cars": -1}, {"seed": -3}, {"size": (20, 30)}, {"size": "big"}, {"size": (128,)}],
+    [
+        {"cars": 0},
+        {"cars": 2.5},
+        {"test_cars": -1},
+        {"seed": -3},
+        {"size": (20, 30)},
+        {"size": "big"},
+        {"size": (128,)},
+    ],
 )
 def test_bad_arguments_are_one_clear_error(tmp_path: Path, bad: dict) -> None:
     with pytest.raises(CarvanaError):

@@ -24,15 +24,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("out", type=Path, metavar="OUT", help="output folder (new, empty, or a synthetic set of ours)")
     parser.add_argument("--cars", default="8", help="training cars, 16 views each (default: 8)")
     parser.add_argument("--test-cars", default="2", help="test cars, images only (default: 2)")
-    parser.add_argument("--size", default=f"{FULL_SIZE[0]}x{FULL_SIZE[1]}",
-                        help="HEIGHTxWIDTH of every image (default: Carvana's %(default)s)")
+    parser.add_argument(
+        "--size",
+        default=f"{FULL_SIZE[0]}x{FULL_SIZE[1]}",
+        help="HEIGHTxWIDTH of every image (default: Carvana's %(default)s)",
+    )
     parser.add_argument("--seed", default="0", help="random seed (default: 0)")
     parser.add_argument("--no-zips", action="store_true", help="skip the three zips")
     parser.set_defaults(func=run)
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """``'1280x1918'`` -> ``(1280, 1918)``, as (height, width)."""
+    """``'1280x1918'`` -> ``(1280, 1918)``, as (height, width). Introduced in chapter 1."""
     match = _SIZE.match(text)
     if match is None:
         raise CarvanaError(f"--size {text!r} is not HEIGHTxWIDTH, e.g. 1280x1918")

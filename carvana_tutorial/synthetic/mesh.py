@@ -129,7 +129,9 @@ def _profile(car: Car, u: np.ndarray) -> dict[str, np.ndarray]:
     crown = 0.04 * np.sin(np.clip((u - bl1) / max(ws1 - bl1, 1e-3), 0, 1) * np.pi)
     height = np.interp(u, [bl0, bl1, ws1, ws0], [0.0, cabin, cabin, 0.0], left=0.0, right=0.0)
     height = np.where(height > 0, height + crown, 0.0)
-    bottom = np.interp(u, [0.0, 0.06, 0.94, 1.0], [car.clearance + 0.14, car.clearance, car.clearance, car.clearance + 0.12])
+    bottom = np.interp(
+        u, [0.0, 0.06, 0.94, 1.0], [car.clearance + 0.14, car.clearance, car.clearance, car.clearance + 0.12]
+    )
     r, gap = car.wheel_radius, 0.05
     for axle in (car.rear_overhang, 1.0 - car.front_overhang):
         dx = (u - axle) * car.length
@@ -147,7 +149,12 @@ def _sections(car: Car, prof: dict[str, np.ndarray]) -> np.ndarray:
     side = y1 - y0
     z = np.stack(
         [
-            0 * w, 0.9 * w, w, w, 0.97 * w, 0.88 * w,
+            0 * w,
+            0.9 * w,
+            w,
+            w,
+            0.97 * w,
+            0.88 * w,
             (1 - t) * 0.62 * w + t * wc,
             (1 - t) * 0.45 * w + t * 0.9 * wc,
             (1 - t) * 0.28 * w + t * 0.7 * wc,
@@ -157,8 +164,16 @@ def _sections(car: Car, prof: dict[str, np.ndarray]) -> np.ndarray:
     )
     y = np.stack(
         [
-            y0, y0, y0 + 0.22 * side, y0 + 0.68 * side, y1 - 0.035, y1,
-            y1 + 0.015, y1 + 0.015 + 0.84 * hc, y1 + 0.02 + 0.98 * hc, y1 + 0.025 + hc,
+            y0,
+            y0,
+            y0 + 0.22 * side,
+            y0 + 0.68 * side,
+            y1 - 0.035,
+            y1,
+            y1 + 0.015,
+            y1 + 0.015 + 0.84 * hc,
+            y1 + 0.02 + 0.98 * hc,
+            y1 + 0.025 + hc,
         ],
         axis=1,
     )
@@ -166,7 +181,10 @@ def _sections(car: Car, prof: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def build_car(car: Car) -> Mesh:
-    """The car as polygons: lofted body, end caps with lights, wheels, mirrors."""
+    """The car as polygons: lofted body, end caps with lights, wheels, mirrors.
+
+    Introduced in chapter 1.
+    """
     b = _Builder()
     ws0, ws1 = car.windshield
     bl1, bl0 = car.backlight
@@ -217,7 +235,9 @@ def _doors(car: Car) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         for k in range(len(cuts_u) - 1):
             xh = (cuts_u[k] - 0.5) * car.length - 0.12
             yh, zh = sec[k, 1, 1] + 0.6 * (sec[k, 2, 1] - sec[k, 1, 1]), s * sec[k, 1, 0] * 1.006
-            handles.append(np.array([[xh - 0.13, yh, zh], [xh, yh, zh], [xh, yh + 0.035, zh], [xh - 0.13, yh + 0.035, zh]]))
+            handles.append(
+                np.array([[xh - 0.13, yh, zh], [xh, yh, zh], [xh, yh + 0.035, zh], [xh - 0.13, yh + 0.035, zh]])
+            )
     return np.array(seams), np.array(handles), np.array(sides)
 
 
@@ -227,27 +247,31 @@ def _cap_outline(xc: float, section: np.ndarray) -> np.ndarray:
     return np.concatenate([right, left])
 
 
+#: Decals on the nose and tail: (z from, z to, y from, y to) as fractions of the
+#: end's half-width and height, and the material.
+_NOSE = (
+    ((0.5, 0.93, 0.62, 0.88), Material.HEADLIGHT),
+    ((-0.93, -0.5, 0.62, 0.88), Material.HEADLIGHT),
+    ((-0.42, 0.42, 0.34, 0.6), Material.HOLE),  # grille
+    ((-0.62, 0.62, 0.06, 0.2), Material.HOLE),  # lower intake
+)
+_TAIL = (
+    ((0.55, 0.96, 0.55, 0.85), Material.TAILLIGHT),
+    ((-0.96, -0.55, 0.55, 0.85), Material.TAILLIGHT),
+    ((-0.2, 0.2, 0.28, 0.48), Material.PLATE),
+)
+
+
 def _end_caps(b: _Builder, car: Car, x: np.ndarray, sec: np.ndarray) -> None:
-    for end, sign in ((-1, 1.0), (0, -1.0)):  # nose (+x), tail (-x)
-        xc = x[end]
-        section = sec[end]
+    for end, sign, decals in ((-1, 1.0, _NOSE), (0, -1.0, _TAIL)):
+        xc, section = x[end], sec[end]
         cap = b.add(_cap_outline(xc, section)[None], Material.PAINT, normal=(sign, 0, 0))
-        y0, y1 = section[0, 1], section[5, 1]
-        h, w = y1 - y0, section[2, 0]
-        dx = sign * 0.004
-
-        def rect(z0: float, z1: float, ya: float, yb: float) -> np.ndarray:
-            return np.array([[xc + dx, y0 + ya * h, z0 * w], [xc + dx, y0 + ya * h, z1 * w],
-                             [xc + dx, y0 + yb * h, z1 * w], [xc + dx, y0 + yb * h, z0 * w]])
-
-        if sign > 0:
-            decals = [(rect(0.5, 0.93, 0.62, 0.88), Material.HEADLIGHT), (rect(-0.93, -0.5, 0.62, 0.88), Material.HEADLIGHT),
-                      (rect(-0.42, 0.42, 0.34, 0.6), Material.HOLE), (rect(-0.62, 0.62, 0.06, 0.2), Material.HOLE)]
-        else:
-            decals = [(rect(0.55, 0.96, 0.55, 0.85), Material.TAILLIGHT), (rect(-0.96, -0.55, 0.55, 0.85), Material.TAILLIGHT),
-                      (rect(-0.2, 0.2, 0.28, 0.48), Material.PLATE)]
-        for layer, (poly, mat) in enumerate(decals, start=1):
-            b.add(poly[None], mat, normal=(sign, 0, 0), parent=cap, layer=layer)
+        y0, h, w = section[0, 1], section[5, 1] - section[0, 1], section[2, 0]
+        xd = xc + sign * 0.004  # just proud of the cap
+        for layer, ((z0, z1, ya, yb), material) in enumerate(decals, start=1):
+            ys, zs = y0 + np.array([ya, ya, yb, yb]) * h, np.array([z0, z1, z1, z0]) * w
+            quad = np.stack([np.full(4, xd), ys, zs], axis=1)
+            b.add(quad[None], material, normal=(sign, 0, 0), parent=cap, layer=layer)
 
 
 def _circle(cx: float, cy: float, z: float, r: float, n: int, phase: float = 0.0) -> np.ndarray:
@@ -268,7 +292,9 @@ def _wheels(b: _Builder, car: Car, axles: tuple[float, float]) -> None:
             b.add(inner[None], Material.RUBBER, normal=(0, 0, -s))
             # Wheel well: a dark arch behind the tyre, seen through the gap.
             a = np.linspace(0, np.pi, n)
-            arch = np.stack([xw + (r + 0.05) * np.cos(a), r + (r + 0.05) * np.sin(a), np.full(n, s * (0.5 * car.width - 0.3))], 1)
+            arch = np.stack(
+                [xw + (r + 0.05) * np.cos(a), r + (r + 0.05) * np.sin(a), np.full(n, s * (0.5 * car.width - 0.3))], 1
+            )
             b.add(arch[None], Material.HOLE, normal=(0, 0, s), two_sided=True)
             face = b.add(outer[None], Material.RUBBER, normal=(0, 0, s))
             z = zc + s * (tyre / 2 + 0.004)
@@ -276,8 +302,12 @@ def _wheels(b: _Builder, car: Car, axles: tuple[float, float]) -> None:
             step = 2 * np.pi / car.spokes
             for k in range(car.spokes):
                 a = k * step + np.linspace(0.18 * step, 0.82 * step, 4)
-                ring = np.concatenate([np.stack([np.cos(a), np.sin(a)], 1) * 0.6 * r,
-                                       np.stack([np.cos(a[::-1]), np.sin(a[::-1])], 1) * 0.26 * r])
+                ring = np.concatenate(
+                    [
+                        np.stack([np.cos(a), np.sin(a)], 1) * 0.6 * r,
+                        np.stack([np.cos(a[::-1]), np.sin(a[::-1])], 1) * 0.26 * r,
+                    ]
+                )
                 hole = np.concatenate([ring + [xw, r], np.full((8, 1), z)], axis=1)
                 b.add(hole[None], Material.HOLE, normal=(0, 0, s), parent=face, layer=2)
             b.add(_circle(xw, r, z, 0.16 * r, 10)[None], Material.RIM, normal=(0, 0, s), parent=face, layer=3)
@@ -295,8 +325,18 @@ def _mirrors(b: _Builder, car: Car, prof: dict[str, np.ndarray], u: np.ndarray, 
 
 
 def _box(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    c = np.array([[lo[0], lo[1], lo[2]], [hi[0], lo[1], lo[2]], [hi[0], hi[1], lo[2]], [lo[0], hi[1], lo[2]],
-                  [lo[0], lo[1], hi[2]], [hi[0], lo[1], hi[2]], [hi[0], hi[1], hi[2]], [lo[0], hi[1], hi[2]]])
+    c = np.array(
+        [
+            [lo[0], lo[1], lo[2]],
+            [hi[0], lo[1], lo[2]],
+            [hi[0], hi[1], lo[2]],
+            [lo[0], hi[1], lo[2]],
+            [lo[0], lo[1], hi[2]],
+            [hi[0], lo[1], hi[2]],
+            [hi[0], hi[1], hi[2]],
+            [lo[0], hi[1], hi[2]],
+        ]
+    )
     faces = [[0, 1, 2, 3], [4, 5, 6, 7], [0, 1, 5, 4], [3, 2, 6, 7], [0, 3, 7, 4], [1, 2, 6, 5]]
     return c[np.array(faces)]
 

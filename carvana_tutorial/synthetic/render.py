@@ -14,6 +14,7 @@ Lens softness, sensor noise and JPEG finish the photo.  Introduced in chapter 1.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -40,7 +41,7 @@ class Camera:
     centre: tuple[float, float]
 
     @classmethod
-    def for_studio(cls, studio: Studio, size: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0)) -> "Camera":
+    def for_studio(cls, studio: Studio, size: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0)) -> Camera:
         height, width = size
         position = np.array([0.0, studio.camera_height, studio.camera_distance])
         forward = np.array([0.0, studio.target_height, 0.0]) - position
@@ -55,8 +56,10 @@ class Camera:
         """Pixel coordinates (..., 2) and depth (...) of world points (..., 3)."""
         cam = (points - self.position) @ self.basis.T
         depth = cam[..., 2]
-        xy = np.stack([self.centre[0] + self.focal * cam[..., 0] / depth,
-                       self.centre[1] - self.focal * cam[..., 1] / depth], axis=-1)
+        xy = np.stack(
+            [self.centre[0] + self.focal * cam[..., 0] / depth, self.centre[1] - self.focal * cam[..., 1] / depth],
+            axis=-1,
+        )
         return xy, depth
 
     def ray_rows(self, height: int) -> np.ndarray:
@@ -87,7 +90,10 @@ def _font(pixels: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def render_studio(studio: Studio, size: tuple[int, int]) -> np.ndarray:
-    """The empty studio as uint8 (H, W, 3): wall, lettering, floor, disc."""
+    """The empty studio as uint8 (H, W, 3): wall, lettering, floor, disc.
+
+    Introduced in chapter 1.
+    """
     height, width = size
     cam = Camera.for_studio(studio, size)
     rays = cam.ray_rows(height)
@@ -116,13 +122,22 @@ def _paint_letters(image: np.ndarray, studio: Studio, size: tuple[int, int]) -> 
     font = _font(int(cap / 0.73))
     left, top, right, bottom = font.getbbox(studio.letters, stroke_width=max(1, cap // 40))
     canvas = Image.new("L", (right - left + 8, bottom - top + 8))
-    ImageDraw.Draw(canvas).text((4 - left, 4 - top), studio.letters, fill=255, font=font, stroke_width=max(1, cap // 40), stroke_fill=255)
+    ImageDraw.Draw(canvas).text(
+        (4 - left, 4 - top), studio.letters, fill=255, font=font, stroke_width=max(1, cap // 40), stroke_fill=255
+    )
     blur = 1.6 * _scale(size)
     if blur > 0.3:
         canvas = canvas.filter(ImageFilter.GaussianBlur(blur))
     x0 = int(width / 2 + studio.letter_shift * width - canvas.width / 2)
     y0 = int(studio.letter_top * height)
-    _blend(image, np.asarray(canvas, dtype=np.float32) / 255.0, x0, y0, studio.letter_tone * 255.0 * studio.exposure, mode="over")
+    _blend(
+        image,
+        np.asarray(canvas, dtype=np.float32) / 255.0,
+        x0,
+        y0,
+        studio.letter_tone * 255.0 * studio.exposure,
+        mode="over",
+    )
 
 
 def _paint_disc(image: np.ndarray, studio: Studio, cam: Camera, size: tuple[int, int]) -> None:
@@ -134,7 +149,9 @@ def _paint_disc(image: np.ndarray, studio: Studio, cam: Camera, size: tuple[int,
     draw = ImageDraw.Draw(canvas)
     draw.polygon(xy.ravel().tolist(), fill=255)
     edge = Image.new("L", (width, height))
-    ImageDraw.Draw(edge).line(np.concatenate([xy, xy[:1]]).ravel().tolist(), fill=255, width=max(1, round(5 * _scale(size))))
+    ImageDraw.Draw(edge).line(
+        np.concatenate([xy, xy[:1]]).ravel().tolist(), fill=255, width=max(1, round(5 * _scale(size)))
+    )
     blur = 1.2 * _scale(size)
     if blur > 0.3:
         canvas = canvas.filter(ImageFilter.GaussianBlur(blur))
@@ -182,17 +199,26 @@ def _shadow(image: np.ndarray, car: Car, cam: Camera, rot: np.ndarray, size: tup
         xw = (axle - 0.5) * car.length
         for s in (1.0, -1.0):
             zc = s * (0.5 * car.width - 0.16)
-            patch = np.array([[xw + 0.5 * r, 0, zc + 0.14], [xw - 0.5 * r, 0, zc + 0.14],
-                              [xw - 0.5 * r, 0, zc - 0.14], [xw + 0.5 * r, 0, zc - 0.14]]) @ rot.T
+            patch = (
+                np.array(
+                    [
+                        [xw + 0.5 * r, 0, zc + 0.14],
+                        [xw - 0.5 * r, 0, zc + 0.14],
+                        [xw - 0.5 * r, 0, zc - 0.14],
+                        [xw + 0.5 * r, 0, zc - 0.14],
+                    ]
+                )
+                @ rot.T
+            )
             pxy, _ = cam.project(patch)
             draw.polygon((pxy / q).ravel().tolist(), fill=255)
     small = small.filter(ImageFilter.GaussianBlur(max(0.5, 0.028 * width / q)))
     box = small.getbbox()
     if box is None:
         return
-    l, t, rr, b = box
-    crop = small.crop(box).resize(((rr - l) * q, (b - t) * q), Image.Resampling.BILINEAR)
-    _blend(image, np.asarray(crop, dtype=np.float32) / 255.0, l * q, t * q, 0.62, mode="darken")
+    left, top, right, bottom = box
+    crop = small.crop(box).resize(((right - left) * q, (bottom - top) * q), Image.Resampling.BILINEAR)
+    _blend(image, np.asarray(crop, dtype=np.float32) / 255.0, left * q, top * q, 0.62, mode="darken")
 
 
 def _environment(r: np.ndarray, studio: Studio) -> np.ndarray:
@@ -261,7 +287,8 @@ def render_view(
 
     ``background`` is :func:`render_studio`'s output for this studio and size,
     ``noise`` a slightly larger int16 field of sensor noise; ``rng`` jitters
-    the camera and picks this view's window of the noise.
+    the camera and picks this view's window of the noise.  Introduced in
+    chapter 1.
     """
     size = background.shape[:2]
     height, width = size
@@ -275,7 +302,7 @@ def render_view(
     verts = mesh.vertices @ rot.T
     normals = mesh.normals @ rot.T
     centroids = mesh.centroids @ rot.T
-    xy, depth = cam.project(verts)
+    xy, _ = cam.project(verts)
     facing = np.einsum("ij,ij->i", normals, cam.position - centroids) > 0
     visible = (facing | mesh.two_sided)[mesh.parents]
     order_depth = np.linalg.norm(centroids - cam.position, axis=1)[mesh.parents]
@@ -313,14 +340,16 @@ def render_view(
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)), np.asarray(mask, dtype=np.uint8)
 
 
-def _door_lines(draw: ImageDraw.ImageDraw, mesh: Mesh, car: Car, cam: Camera, rot: np.ndarray, size: tuple[int, int]) -> None:
+def _door_lines(
+    draw: ImageDraw.ImageDraw, mesh: Mesh, car: Car, cam: Camera, rot: np.ndarray, size: tuple[int, int]
+) -> None:
     """Door gaps and handles on the flank that faces the camera (inside the mask already)."""
     width = max(1, round(2 * _scale(size)))
     gap = tuple(int(c * 255 * 0.35) for c in car.paint)
     handle = tuple(int(min(255, c * 255 * 0.75 + 20)) for c in car.paint)
     handle_sides = np.repeat([1.0, -1.0], len(mesh.handles) // 2)
     for lines, sides, is_gap in ((mesh.seams, mesh.line_sides, True), (mesh.handles, handle_sides, False)):
-        for points, side in zip(lines, sides):
+        for points, side in zip(lines, sides, strict=True):
             world = points @ rot.T
             if np.dot(rot @ np.array([0.0, 0.0, side]), cam.position - world.mean(axis=0)) <= 0:
                 continue
@@ -349,11 +378,14 @@ def _gloss(crop: np.ndarray, surface: np.ndarray, rng: np.random.Generator) -> n
     return crop
 
 
-def render_car(car: Car, studio: Studio, size: tuple[int, int], views: list[int], seed: list[int]):
+def render_car(
+    car: Car, studio: Studio, size: tuple[int, int], views: list[int], seed: list[int]
+) -> Iterator[tuple[int, Image.Image, np.ndarray]]:
     """Yield (view, photo, mask) for the given 1-based views of one car.
 
     View ``v`` draws its jitter from ``default_rng([*seed, v])``, so a view
-    looks the same whichever other views are rendered with it.
+    looks the same whichever other views are rendered with it.  Introduced in
+    chapter 1.
     """
     mesh = build_car(car)
     background = render_studio(studio, size)

@@ -39,8 +39,20 @@ PAINTS: tuple[tuple[str, tuple[float, float, float], float], ...] = (
 
 #: Made-up dealer names for the giant letters on the studio wall.
 DEALER_WORDS = (
-    "AUTOHAUS", "MOTORS", "DRIVEWAY", "CARLOT", "AUTOWAY", "WHEELHOUSE", "ROADSIDE",
-    "MOTORWORKS", "AUTOMART", "CARHUB", "RIDEWELL", "TURNPIKE", "AUTOPLEX", "GARAGE",
+    "AUTOHAUS",
+    "MOTORS",
+    "DRIVEWAY",
+    "CARLOT",
+    "AUTOWAY",
+    "WHEELHOUSE",
+    "ROADSIDE",
+    "MOTORWORKS",
+    "AUTOMART",
+    "CARHUB",
+    "RIDEWELL",
+    "TURNPIKE",
+    "AUTOPLEX",
+    "GARAGE",
 )
 
 
@@ -103,7 +115,7 @@ def _pick(rng: np.random.Generator, table: dict[str, float]) -> str:
 
 
 def random_car(rng: np.random.Generator) -> Car:
-    """Draw one car: body style first, then proportions that fit it."""
+    """Draw one car: body style first, then proportions that fit it. Introduced in chapter 1."""
     style = _pick(rng, BODY_STYLES)
     u = rng.uniform
     if style == "sedan":
@@ -139,11 +151,26 @@ def random_car(rng: np.random.Generator) -> Car:
     rim = (u(0.66, 0.8),) * 3 if chrome else (u(0.1, 0.25),) * 3
     trim = paint if rng.random() < 0.5 else (0.04, 0.04, 0.045)
     return Car(
-        style=style, length=length, width=width, roof=roof, belt=belt, hood=hood, deck=deck,
-        clearance=clearance, wheel_radius=wheel, front_overhang=u(0.18, 0.23),
-        rear_overhang=u(0.17, 0.24), windshield=windshield, backlight=backlight,
-        tumblehome=u(0.8, 0.88), paint=paint, paint_name=name, gloss=u(0.55, 1.0),
-        rim=rim, spokes=int(rng.choice([5, 6, 7, 10])), trim=trim,
+        style=style,
+        length=length,
+        width=width,
+        roof=roof,
+        belt=belt,
+        hood=hood,
+        deck=deck,
+        clearance=clearance,
+        wheel_radius=wheel,
+        front_overhang=u(0.18, 0.23),
+        rear_overhang=u(0.17, 0.24),
+        windshield=windshield,
+        backlight=backlight,
+        tumblehome=u(0.8, 0.88),
+        paint=paint,
+        paint_name=name,
+        gloss=u(0.55, 1.0),
+        rim=rim,
+        spokes=int(rng.choice([5, 6, 7, 10])),
+        trim=trim,
         antenna=u(0.35, 0.75) if rng.random() < 0.35 else 0.0,
     )
 
@@ -154,7 +181,7 @@ def _paint_weights() -> np.ndarray:
 
 
 def random_studio(rng: np.random.Generator) -> Studio:
-    """Draw one studio session: a light wall, a mid-gray floor, a fixed camera."""
+    """Draw one studio session: light wall, gray floor, fixed camera. Introduced in chapter 1."""
     u = rng.uniform
     wall = u(0.76, 0.9)
     tint = rng.normal(0, 0.006, 3)

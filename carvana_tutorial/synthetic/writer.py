@@ -105,7 +105,10 @@ def _check_arguments(cars: int, size: tuple[int, int], seed: int, test_cars: int
 
 
 def car_ids(cars: int, seed: int, test_cars: int) -> tuple[list[str], list[str]]:
-    """The 12-hex ids of the training and test cars; car ``i`` depends on (seed, i) only."""
+    """The 12-hex ids of the training and test cars; car ``i`` depends on (seed, i) only.
+
+    Introduced in chapter 1.
+    """
     train = [_car_rng(seed, _TRAIN, i).bytes(6).hex() for i in range(cars)]
     test = [_car_rng(seed, _TEST, i).bytes(6).hex() for i in range(test_cars)]
     if len(set(train + test)) != len(train) + len(test):  # 1 in 2**48 per pair; say so if it ever happens
@@ -133,7 +136,9 @@ def _gif_bytes(mask: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _render_task(root: str, seed: int, split: int, index: int, car_id: str, size: tuple[int, int]) -> list[tuple[str, str, float]]:
+def _render_task(
+    root: str, seed: int, split: int, index: int, car_id: str, size: tuple[int, int]
+) -> list[tuple[str, str, float]]:
     """Render and write the 16 views of one car; return (image name, rle, foreground) per view."""
     rng = _car_rng(seed, split, index)
     rng.bytes(6)  # the id, drawn by car_ids
@@ -272,7 +277,10 @@ def _progress_bar(total: int, enabled: bool):
 
 
 def read_marker(out: str | os.PathLike) -> dict | None:
-    """The completion marker of a synthetic set, or ``None`` if it is missing or unreadable."""
+    """The completion marker of a synthetic set, or ``None`` if missing or unreadable.
+
+    Introduced in chapter 1.
+    """
     try:
         return json.loads((Path(out) / MARKER).read_text())
     except (OSError, ValueError):
@@ -299,8 +307,14 @@ def ensure_dataset(
     wanted = _parameters(int(cars), (height, width), int(seed), int(test_cars), zips)
     if marker is not None and all(marker.get(k) == v for k, v in wanted.items()) and _complete(root, marker):
         return SyntheticSummary(
-            root, (height, width), int(seed), tuple(marker["train_ids"]), tuple(marker["test_ids"]),
-            float(marker["foreground"]), 0.0, True,
+            root,
+            (height, width),
+            int(seed),
+            tuple(marker["train_ids"]),
+            tuple(marker["test_ids"]),
+            float(marker["foreground"]),
+            0.0,
+            True,
         )
     return make_dataset(root, cars=cars, size=size, seed=seed, test_cars=test_cars, zips=zips, progress=progress)
 
@@ -309,7 +323,11 @@ def _complete(root: Path, marker: dict) -> bool:
     """Cheap check that the files the marker promises are there (names only)."""
     try:
         train, test = list(marker["train_ids"]), list(marker["test_ids"])
-        for cars, folder, suffix in ((train, TRAIN_IMAGES, ".jpg"), (train, TRAIN_MASKS, "_mask.gif"), (test, TEST_IMAGES, ".jpg")):
+        for cars, folder, suffix in (
+            (train, TRAIN_IMAGES, ".jpg"),
+            (train, TRAIN_MASKS, "_mask.gif"),
+            (test, TEST_IMAGES, ".jpg"),
+        ):
             names = {p.name for p in (root / folder).iterdir()}
             if any(f"{c}_{v:02d}{suffix}" not in names for c in cars for v in range(1, VIEWS + 1)):
                 return False
