@@ -90,8 +90,8 @@ class Browser:
         response = self.page.goto(url, wait_until="load")
         assert response is not None and response.ok, f"{url} answered {response and response.status}"
 
-    def broken_images(self) -> list[str]:
-        """Images that do not decode to a picture (lazy ones are made eager first)."""
+    def images(self) -> list[tuple[str, bool]]:
+        """Every image of the page and whether it decodes to a picture (lazy ones are made eager first)."""
         results = self.page.evaluate(
             """async () => Promise.all([...document.images].map(async (img) => {
                    img.loading = "eager";
@@ -99,7 +99,7 @@ class Browser:
                    return [img.getAttribute("src"), img.complete && img.naturalWidth > 0];
                }))"""
         )
-        return [src for src, ok in results if not ok]
+        return [(src, ok) for src, ok in results]
 
 
 @pytest.fixture(scope="module")
@@ -136,17 +136,20 @@ def test_navigation_reaches_every_chapter(site: str, sidebar_links: list[str]) -
 
 def test_every_page_loads_clean_with_its_figures(site: str, browser: Browser, sidebar_links: list[str]) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    broken = {}
+    broken, figures = {}, 0
     for url in dict.fromkeys([site, *sidebar_links]):
         browser.visit(url)
         heading = browser.page.locator("main h1").first.inner_text()
         assert heading.strip(), f"{url} has no title"
-        if bad := browser.broken_images():
+        images = browser.images()
+        if bad := [src for src, ok in images if not ok]:
             broken[url] = bad
         path = urlsplit(url).path.lstrip("/")
+        figures += len(images) if path in chapter_pages() else 0
         if path in chapter_pages():
             browser.page.screenshot(path=str(SCREENSHOTS / f"{Path(path).stem}.png"), full_page=True)
     assert broken == {}
+    assert figures > 0, "no chapter shows a figure, so the figure check checked nothing"
     assert browser.errors == []
     outside = {urlsplit(u).hostname for u in browser.external}
     assert outside <= ALLOWED_EXTERNAL_HOSTS, f"pages fetch from unexpected hosts: {sorted(outside)}"
