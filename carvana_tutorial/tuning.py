@@ -17,8 +17,8 @@ entry is stored under a key that hashes exactly these things, and nothing else:
   the models would change results (source hashes are deliberately *not* in the
   key: any edit, even to a docstring, would invalidate the cache);
 * the run's full settings (:class:`RunSpec`);
-* the data: its description, the ids of every view, and the run-length
-  encoded masks from ``train_masks.csv`` when the folder has one;
+* the data: its description, the ids of every view and, for the synthetic
+  set, the generator's version and arguments;
 * the major.minor versions of Keras and TensorFlow.
 
 A run whose key is not in the file is trained (or, with ``mode="cache"``,
@@ -186,20 +186,21 @@ def choose_cars(pairs: Sequence[Pair], plan: SweepPlan, seed: int = 42) -> Cars:
 
 
 def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description: str) -> str:
-    """A hash of what the data *is*: its description, view ids and masks (via ``train_masks.csv``).
+    """A hash of which data a run saw: its description, its view ids and, for the synthetic set,
+    the generator's name, version and arguments.
 
-    The CSV's run-length encoded masks are content, not file bytes, so the
-    fingerprint does not change when an image library re-encodes the files.
-    Introduced in chapter 7.
+    File bytes and pixel values are deliberately left out: the synthetic set
+    is drawn with floating-point maths whose last bits can differ between
+    CPUs, and one flipped pixel must not invalidate a cache that is correct in
+    every way that matters.  Introduced in chapter 7.
     """
+    from .synthetic import read_marker
+
     digest = hashlib.sha256(description.encode())
-    names = sorted(p.vid.image_name for p in pairs)
-    digest.update("\n".join(names).encode())
-    csv_path = Path(root) / "train_masks.csv"
-    if csv_path.is_file():
-        wanted = set(names)
-        rows = [line for line in csv_path.read_text().splitlines()[1:] if line.split(",", 1)[0] in wanted]
-        digest.update("\n".join(sorted(rows)).encode())
+    digest.update("\n".join(sorted(p.vid.image_name for p in pairs)).encode())
+    marker = read_marker(root) or {}
+    generator = {k: marker.get(k) for k in ("generator", "version", "cars", "test_cars", "size", "seed")}
+    digest.update(json.dumps(generator, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 

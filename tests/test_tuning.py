@@ -11,7 +11,7 @@ import pytest
 from carvana_tutorial import tuning
 from carvana_tutorial.data import pair_files
 from carvana_tutorial.errors import CarvanaError, DataError
-from carvana_tutorial.synthetic import make_dataset
+from carvana_tutorial.synthetic import MARKER, make_dataset
 
 TINY = tuning.SweepPlan(
     profile="tiny",
@@ -84,7 +84,7 @@ def test_key_depends_on_settings_data_versions_and_sweep_version(monkeypatch):
     assert tuning.run_key(spec, "data", versions)[0] != key
 
 
-def test_fingerprint_follows_the_masks(dataset, tmp_path):
+def test_fingerprint_follows_the_data_not_its_bytes(dataset, tmp_path):
     root, pairs = dataset
     first = tuning.data_fingerprint(root, pairs, "synthetic")
     assert first == tuning.data_fingerprint(root, pairs, "synthetic")
@@ -92,10 +92,10 @@ def test_fingerprint_follows_the_masks(dataset, tmp_path):
     assert first != tuning.data_fingerprint(root, pairs[:-1], "synthetic")
     copy = tmp_path / "copy"
     copy.mkdir()
-    lines = (root / "train_masks.csv").read_text().splitlines()
-    name, rle = lines[1].split(",")
-    lines[1] = f"{name},{rle} {int(rle.split()[-2]) + int(rle.split()[-1]) + 5} 1"
-    (copy / "train_masks.csv").write_text("\n".join(lines) + "\n")
+    marker = json.loads((root / MARKER).read_text())
+    (copy / MARKER).write_text(json.dumps({**marker, "foreground": 0.5}))  # a measured float: ignored
+    assert tuning.data_fingerprint(copy, pairs, "synthetic") == first
+    (copy / MARKER).write_text(json.dumps({**marker, "version": marker["version"] + 1}))
     assert tuning.data_fingerprint(copy, pairs, "synthetic") != first
 
 
