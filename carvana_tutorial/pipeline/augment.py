@@ -35,17 +35,22 @@ def check_mode(mode: str | None) -> str | None:
     return mode
 
 
-def _rotations(angles: tf.Tensor, height: int, width: int) -> tf.Tensor:
-    """Projective transforms (output -> input coordinates) rotating each image about its centre."""
+def _transforms(flips: tf.Tensor, angles: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """Per-image projective transforms (output -> input pixel coordinates): a
+    rotation about the centre, preceded by a mirror where ``flips`` is true.
+
+    Folding the flip into the rotation means one resampling pass, not two.
+    """
     cos, sin = tf.cos(angles), tf.sin(angles)
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    a0, a1, a2 = cos, -sin, cx - cos * cx + sin * cy
+    sign = tf.where(flips, -1.0, 1.0)  # mirrored: x_in = (width - 1) - x_rotated
+    a0, a1, a2 = sign * a0, sign * a1, tf.where(flips, (width - 1) - a2, a2)
     zeros = tf.zeros_like(angles)
-    return tf.stack(
-        [cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, zeros, zeros], axis=1
-    )
+    return tf.stack([a0, a1, a2, sin, cos, cy - sin * cx - cos * cy, zeros, zeros], axis=1)
 
 
-def _transform(x: tf.Tensor, transforms: tf.Tensor, interpolation: str) -> tf.Tensor:
+def _resample(x: tf.Tensor, transforms: tf.Tensor, interpolation: str) -> tf.Tensor:
     return tf.raw_ops.ImageProjectiveTransformV3(
         images=x,
         transforms=transforms,
@@ -65,26 +70,24 @@ def augment(
     rotation: float = ROTATION_FACTOR,
     contrast: float = CONTRAST_FACTOR,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """Augment a batch of float pairs ``([B,H,W,3] in [0,1], [B,H,W,1] in {0,1})``.
+    """Augment a batch as read from the cache: uint8 ``[B,H,W,3]`` photos and
+    uint8 ``[B,H,W,1]`` masks in {0, 1} -> the float32 pair the model takes.
 
     Each image gets its own flip, angle and contrast factor, drawn from
-    ``seed`` (a shape-[2] integer tensor): the same seed gives the same
-    batch.  Working on whole batches keeps the per-sample overhead of
-    ``tf.data`` out of the epoch time.  Introduced in chapter 2.
+    ``seed`` (a shape-[2] integer tensor): the same seed gives the same batch.
+    Geometry runs on the uint8 arrays, in one resampling pass, before the
+    conversion to float: a quarter of the memory traffic.
+    Introduced in chapter 2.
     """
     batch = tf.shape(images)[0]
     height, width = images.shape[1], images.shape[2]
     draws = tf.random.stateless_uniform([batch, 3], seed)
-    flips = (draws[:, 0] < 0.5)[:, None, None, None]
     limit = rotation * 2.0 * math.pi
-    transforms = _rotations((2.0 * draws[:, 1] - 1.0) * limit, height, width)
+    transforms = _transforms(draws[:, 0] < 0.5, (2.0 * draws[:, 1] - 1.0) * limit, height, width)
     factors = (1.0 - contrast + 2.0 * contrast * draws[:, 2])[:, None, None, None]
 
-    def geometry(x: tf.Tensor, interpolation: str) -> tf.Tensor:
-        return _transform(tf.where(flips, tf.reverse(x, axis=[2]), x), transforms, interpolation)
-
-    new_images = geometry(images, "BILINEAR")
+    new_images = tf.cast(_resample(images, transforms, "BILINEAR"), tf.float32) / 255.0
     means = tf.reduce_mean(new_images, axis=[1, 2], keepdims=True)
-    new_images = tf.clip_by_value((new_images - means) * factors + means, 0.0, 1.0)
-    new_masks = geometry(masks, "NEAREST") if mode == "joint" else masks
-    return new_images, new_masks
+    new_images = tf.clip_by_value(new_images * factors + means * (1.0 - factors), 0.0, 1.0)
+    new_masks = _resample(masks, transforms, "NEAREST") if mode == "joint" else masks
+    return new_images, tf.cast(new_masks, tf.float32)

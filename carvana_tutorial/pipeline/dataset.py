@@ -3,7 +3,7 @@
 The training pipeline, in order::
 
     cached entry paths -> shuffle (seeded, new order each epoch)
-      -> read + float (parallel) -> batch -> augment (per batch, seeded) -> prefetch
+      -> read uint8 (parallel) -> batch -> augment or convert to float (per batch) -> prefetch
 
 The cache sits before shuffling and augmentation, so both stay random per
 epoch while no epoch after the first decodes a JPEG or a GIF.
@@ -63,19 +63,21 @@ def make_dataset(
         ds = tf.data.Dataset.from_tensor_slices([str(e) for e in entries])
 
         def load(entry):
-            return to_float(*read_entry(entry, image_size))
+            return read_entry(entry, image_size)
 
     else:
         ds = tf.data.Dataset.from_tensor_slices(([str(p.image) for p in pairs], [str(p.mask) for p in pairs]))
 
         def load(image, mask):
-            return to_float(*decode_pair(image, mask, image_size, resize))
+            return decode_pair(image, mask, image_size, resize)
 
     if shuffle:
         # Only paths are shuffled, so the buffer can hold the whole list.
         ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).batch(batch_size)
-    if augment is not None:
+    if augment is None:
+        ds = ds.map(to_float, num_parallel_calls=AUTOTUNE, deterministic=True)
+    else:
         # One seed per batch, fresh each epoch, the same in every run.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         ds = tf.data.Dataset.zip(ds, seeds).map(
