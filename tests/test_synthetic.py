@@ -227,6 +227,9 @@ def test_refuses_a_folder_that_is_not_ours(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(DataError, match="not a folder"):
         make_dataset(tmp_path / "file", **ARGS)
+    with pytest.raises(DataError, match="cannot write"):
+        make_dataset(tmp_path / "file" / "set", **ARGS)
+    assert (tmp_path / "file").read_text() == "x"
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,13 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import time
 import zipfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +174,11 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork")
 
 
+def _ignore_ctrl_c() -> None:
+    """Workers leave Ctrl-C to the parent, which then submits no more cars."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _claim(root: Path) -> None:
     """Make ``root`` ours to (re)write, or refuse if it holds someone else's files."""
     if root.exists() and not root.is_dir():
@@ -233,6 +240,16 @@ def make_dataset(
     height, width = _check_arguments(cars, size, seed, test_cars)
     cars, test_cars, seed = int(cars), int(test_cars), int(seed)
     root = Path(out).expanduser().resolve()
+    try:
+        return _write_set(root, cars, (height, width), seed, test_cars, zips, progress)
+    except OSError as exc:  # disk full, no permission, a file where a folder should be
+        raise DataError(f"cannot write the synthetic set to {root}: {exc.strerror or exc}") from exc
+
+
+def _write_set(
+    root: Path, cars: int, size: tuple[int, int], seed: int, test_cars: int, zips: bool, progress: bool
+) -> SyntheticSummary:
+    height, width = size
     train_ids, test_ids = car_ids(cars, seed, test_cars)
     started = time.perf_counter()
     _claim(root)
@@ -246,11 +263,22 @@ def make_dataset(
                 rows += _render_task(str(root), seed, split, i, cid, (height, width))
                 bar.update(VIEWS)
         else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-                futures = [pool.submit(_render_task, str(root), seed, s, i, cid, (height, width)) for s, i, cid in jobs]
-                for future in as_completed(futures):
-                    rows += future.result()
-                    bar.update(VIEWS)
+            # At most one car per worker in flight, so Ctrl-C or a failure stops
+            # after the cars being drawn instead of draining a queue of them.
+            queue = iter(jobs)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_ignore_ctrl_c) as pool:
+                running = {
+                    pool.submit(_render_task, str(root), seed, *job, (height, width)) for job in islice(queue, workers)
+                }
+                while running:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        rows += future.result()
+                        bar.update(VIEWS)
+                        running |= {
+                            pool.submit(_render_task, str(root), seed, *job, (height, width))
+                            for job in islice(queue, 1)
+                        }
     finally:
         bar.close()
     _write_csv(root, rows)
