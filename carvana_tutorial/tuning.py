@@ -85,9 +85,14 @@ class SweepPlan:
     variations: dict[str, tuple] = field(default_factory=dict)
 
     def runs(self) -> list[RunSpec]:
-        """Baseline, one-factor-at-a-time variations, then the mistakes (fix = baseline)."""
+        """Baseline, the mistakes (each fixed by the baseline), then one-factor-at-a-time variations."""
         base = self.baseline
-        runs = [base]
+        runs = [
+            base,
+            replace(base, name="image-only augmentation", group="mistake", augment="image_only"),
+            replace(base, name="random split", group="mistake", split="random"),
+            replace(base, name="nearest resize", group="mistake", resize="nearest"),
+        ]
         labels = {
             "filters": lambda v: f"filters={v}",
             "depth": lambda v: f"depth={v}",
@@ -100,11 +105,6 @@ class SweepPlan:
             for value in values:
                 if value != getattr(base, knob):
                     runs.append(replace(base, name=labels[knob](value), group=knob, **{knob: value}))
-        runs += [
-            replace(base, name="image-only augmentation", group="mistake", augment="image_only"),
-            replace(base, name="random split", group="mistake", split="random"),
-            replace(base, name="nearest resize", group="mistake", resize="nearest"),
-        ]
         return runs
 
     def cars_needed(self) -> int:
