@@ -187,9 +187,7 @@ def push_kernel(folder: Path, api: Any) -> str:
         response = api.kernels_push(str(folder))
     except ValueError as exc:  # the client's own validation of the folder
         raise CarvanaError(f"Kaggle's client rejected {folder}: {exc}") from None
-    except OSError as exc:
-        raise DownloadError(f"could not reach Kaggle: {exc}") from None
-    except Exception as exc:  # HTTP errors of the client's transport
+    except OSError as exc:  # requests' HTTP and connection errors are OSErrors
         status = getattr(getattr(exc, "response", None), "status_code", None)
         if status in (401, 403):
             raise DownloadError(

@@ -99,7 +99,11 @@ def test_chapter_has_a_colab_launch_button(built_book: Path, page: str) -> None:
 
 def test_api_page_documents_the_package(built_book: Path) -> None:
     ids = parse(built_book / "book" / "api.html").ids
-    for name in ("carvana_tutorial.rle.rle_encode", "carvana_tutorial.data.pair_files", "carvana_tutorial.errors.DataError"):
+    for name in (
+        "carvana_tutorial.rle.rle_encode",
+        "carvana_tutorial.data.pair_files",
+        "carvana_tutorial.errors.DataError",
+    ):
         assert name in ids, f"{name} is missing from the API page"
 
 

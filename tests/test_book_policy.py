@@ -77,7 +77,7 @@ def has_assert(source: str) -> bool:
     try:
         return any(isinstance(node, ast.Assert) for node in ast.walk(ast.parse(python)))
     except SyntaxError:
-        return bool(re.search(r"^\s*assert\b", python, re.M))
+        return bool(re.search(r"^\s*assert\b", python, re.MULTILINE))
 
 
 def unasserted_ignored_cells(nb: nbformat.NotebookNode) -> list[int]:
@@ -110,7 +110,9 @@ def execution_problems(nb: nbformat.NotebookNode) -> list[str]:
 
 
 #: Absolute paths of this or any developer's machine, which must not reach a page.
-MACHINE_PATH = re.compile(r"(?<![\w.:/])(?:/(?:work|home|root|tmp|Users|private|var/folders|content|kaggle/working)/|[A-Z]:\\\\)")
+MACHINE_PATH = re.compile(
+    r"(?<![\w.:/])(?:/(?:work|home|root|tmp|Users|private|var/folders|content|kaggle/working)/|[A-Z]:\\\\)"
+)
 
 
 def machine_paths(nb: nbformat.NotebookNode) -> list[str]:
@@ -137,32 +139,32 @@ NUMBER = re.compile(r"(?<![\w.])(?:\d+(?:\.\d+)?\s?(?:%|percent\b)|\d*\.\d+(?![\
 MEASURED = re.compile(
     r"dice|iou|jaccard|score|accura|loss|leaderboard|faster|slower|speed|throughput|images?/s|second|minute"
     r"|hour|improv|better|worse|gain|drop(?:s|ped)?\b|error|precision|recall|cover|fraction of (?:the )?pixels",
-    re.I,
+    re.IGNORECASE,
 )
 #: Words that make a number a chosen setting or a version, not a result.
 SETTING = re.compile(
     r"threshold|dropout|learning[ -]rate|epsilon|momentum|split|hold(?:s|ing)? out|held out|seed|version"
     r"|python|tensorflow|keras|jupyter[ -]book|sphinx|numpy|nbval|kaggle client",
-    re.I,
+    re.IGNORECASE,
 )
 #: Exact values that are definitions, not results: a probability half-way, the ends of [0, 1].
 TRIVIAL = {"0.5", "1.0", "0.0"}
 #: Units after a number that make it geometry derived from a setting (a rotation of 3.6 degrees).
-GEOMETRY = re.compile(r"^\s*(?:degrees?|°|pixels?|px)\b", re.I)
+GEOMETRY = re.compile(r"^\s*(?:degrees?|°|pixels?|px)\b", re.IGNORECASE)
 #: Marks a sentence as sourced: a glued value, a citation, or a link to a source.
 SOURCED = re.compile(r"\{glue(?::\w+)?\}|\{cite(?::\w+)?\}|\]\(https?://")
 
 
 def prose(markdown: str) -> str:
     """Markdown without what may legitimately hold numbers: code, math, roles' targets, links, headings' numbers."""
-    text = re.sub(r"(```|~~~|:::).*?\1", " ", markdown, flags=re.S)  # fenced code and directives
-    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)  # display math
+    text = re.sub(r"(```|~~~|:::).*?\1", " ", markdown, flags=re.DOTALL)  # fenced code and directives
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.DOTALL)  # display math
     text = re.sub(r"(?<!\\)\$[^$\n]+\$", " ", text)  # inline math
     text = re.sub(r"(\{[\w:-]+\})`[^`]*`", r"\1", text)  # role targets ({glue:text}`x:.3f`)
     text = re.sub(r"`[^`]*`", " ", text)  # code spans
     text = re.sub(r"\]\((?!https?://)[^)]*\)", "]", text)  # local link targets
     text = re.sub(r"<[^>]+>", " ", text)  # html tags
-    text = re.sub(r"^(#+\s*)[\d.]+\s", r"\1", text, flags=re.M)  # section numbers
+    text = re.sub(r"^(#+\s*)[\d.]+\s", r"\1", text, flags=re.MULTILINE)  # section numbers
     return text
 
 
@@ -342,7 +344,7 @@ def test_nbval_reads_every_sanitize_rule() -> None:
 
     text = (BOOK / "sanitize.cfg").read_text()
     rules = get_sanitize_patterns(text)
-    assert len(rules) == len(re.findall(r"^\[", text, re.M)) > 0
+    assert len(rules) == len(re.findall(r"^\[", text, re.MULTILINE)) > 0
     cleaned = "data in /work/main/.cache/synthetic at 0x7f3a2b1c4d50, 2026-11-25 12:00:01.123\n"
     for regex, replace in rules:
         cleaned = re.sub(regex, replace, cleaned)

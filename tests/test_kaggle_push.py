@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
+import requests
 from kaggle.api.kaggle_api_extended import KaggleApi
 
 from carvana_tutorial import kaggle_kernel
@@ -103,7 +104,7 @@ def test_the_kaggle_client_accepts_the_folder(book: Path, tmp_path: Path, monkey
 
     @contextlib.contextmanager
     def fake_client(self):
-        save = lambda request: sent.append(request) or SimpleNamespace(error="", url="u")  # noqa: E731
+        save = lambda request: sent.append(request) or SimpleNamespace(error="", url="u")
         yield SimpleNamespace(kernels=SimpleNamespace(kernels_api_client=SimpleNamespace(save_kernel=save)))
 
     monkeypatch.setattr(KaggleApi, "build_kaggle_client", fake_client)
@@ -186,10 +187,14 @@ def test_refused_push_is_a_download_error(book: Path, tmp_path: Path, monkeypatc
         run_cli(["6", "--book", str(book), "--out", str(tmp_path / "o")])
 
 
-def test_forbidden_push_points_at_the_rules(book: Path, tmp_path: Path, monkeypatch) -> None:
-    class Forbidden(Exception):
-        response = SimpleNamespace(status_code=403)
+def test_unreachable_kaggle_is_a_download_error(book: Path, tmp_path: Path, monkeypatch) -> None:
+    use_api(monkeypatch, FakeApi(response=requests.ConnectionError("Name or service not known")))
+    with pytest.raises(DownloadError, match="push failed: Name or service"):
+        run_cli(["6", "--book", str(book), "--out", str(tmp_path / "o")])
 
-    use_api(monkeypatch, FakeApi(response=Forbidden("403 Client Error")))
+
+def test_forbidden_push_points_at_the_rules(book: Path, tmp_path: Path, monkeypatch) -> None:
+    forbidden = requests.HTTPError("403 Client Error", response=SimpleNamespace(status_code=403))
+    use_api(monkeypatch, FakeApi(response=forbidden))
     with pytest.raises(DownloadError, match="accepted the rules"):
         run_cli(["6", "--book", str(book), "--out", str(tmp_path / "o")])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tomllib
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 
@@ -68,7 +68,7 @@ def test_console_script_resolves_to_cli_main() -> None:
 def readme_commands() -> list[str]:
     """The command lines of the README's first code block, comments dropped."""
     text = (ROOT / "README.md").read_text()
-    block = re.search(r"```[a-z]*\n(.*?)```", text, re.S)
+    block = re.search(r"```[a-z]*\n(.*?)```", text, re.DOTALL)
     assert block, "README.md has no code block"
     return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.split("#")[0].strip()]
 
