@@ -193,6 +193,7 @@ def test_inspect_a_good_folder(data: Path) -> None:
     assert report.ok
     assert (report.pairs, report.cars) == (32, 2)
     assert {c.size for c in report.images + report.masks} == {SIZE}
+    assert all(type(c.foreground) is float for c in report.masks)  # prints as a number, not np.float64(...)
     # write_set's masks cover half the height and (view + 8) columns
     assert [c.foreground for c in report.masks] == pytest.approx(
         [(SIZE[0] // 2) * (view + 8) / (SIZE[0] * SIZE[1]) for _ in CARS for view in range(1, 17)]

@@ -152,7 +152,7 @@ def check_mask(root: Path, path: Path) -> FileCheck:
     # Readers that go through the palette (TensorFlow's decode_gif) see colours, not indices.
     if any(palette[3 * i: 3 * i + 3] != [255 * i] * 3 for i in used):
         return FileCheck(name, size, invalid="palette does not map 0 to black and 1 to white")
-    return FileCheck(name, size, foreground=ones / values.size)
+    return FileCheck(name, size, foreground=float(ones / values.size))
 
 
 def inspect_folder(root: Path, *, progress: bool = False, workers: int | None = None) -> Report:
