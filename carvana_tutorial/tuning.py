@@ -2,8 +2,10 @@
 
 Every run is a small U-Net trained with :func:`carvana_tutorial.training.train`
 on a fixed, seeded choice of cars.  The sweep changes one knob at a time around
-a baseline (filters, depth, input size, number of training cars, loss, Adam's
-epsilon); the *mistake pairs* change one thing the article did (image-only
+a baseline (filters, input size, number of training cars, loss, Adam's
+epsilon; the depth is recorded but not varied, because
+:func:`~carvana_tutorial.training.train` builds every U-Net at its default
+depth); the *mistake pairs* change one thing the article did (image-only
 augmentation, a random image-level split, nearest-neighbour photo resizing)
 and compare with the fix on the same data and seed.  A fourth pair scores the
 same predictions with the article's batch-global dice and with the
@@ -53,7 +55,7 @@ class RunSpec:
     name: str
     group: str
     filters: int
-    depth: int  # the U-Net's pooling steps; fixed at its default until ``train`` takes a depth
+    depth: int  # the U-Net's pooling steps: recorded, not varied (``train`` builds the default depth)
     image_size: tuple[int, int]
     train_cars: int
     loss: str
@@ -95,7 +97,6 @@ class SweepPlan:
         ]
         labels = {
             "filters": lambda v: f"filters={v}",
-            "depth": lambda v: f"depth={v}",
             "image_size": lambda v: f"size={v[0]}x{v[1]}",
             "train_cars": lambda v: f"cars={v}",
             "loss": lambda v: f"loss={v}",
@@ -112,7 +113,7 @@ class SweepPlan:
         return most + self.val_cars + self.holdout_cars
 
 
-#: Small enough for two shared CPU cores: ~16 runs of a few minutes in all.
+#: Small enough for two CPU cores: each run trains for a few minutes at most.
 QUICK_PLAN = SweepPlan(
     profile="quick",
     baseline=RunSpec(
