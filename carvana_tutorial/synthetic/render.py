@@ -190,7 +190,7 @@ def _shadow(image: np.ndarray, car: Car, cam: Camera, rot: np.ndarray, size: tup
     q = 4
     small = Image.new("L", (max(1, width // q), max(1, height // q)))
     draw = ImageDraw.Draw(small)
-    hl, hw = 0.5 * car.length * 1.0, 0.5 * car.width * 1.02
+    hl, hw = 0.5 * car.length, 0.5 * car.width * 1.02
     foot = np.array([[hl, 0, hw], [-hl, 0, hw], [-hl, 0, -hw], [hl, 0, -hw]]) @ rot.T
     xy, _ = cam.project(foot)
     draw.polygon((xy / q).ravel().tolist(), fill=150)
