@@ -198,3 +198,17 @@ def test_one_real_run_scores_its_checkpoint_consistently(dataset, tmp_path):
     assert definitions["per_image_min"] <= definitions["per_image"]
     assert 0 <= definitions["batch_global"] <= 1
     assert (tmp_path / "run" / "best.keras").is_file()
+
+
+def test_tune_command_fills_then_reuses_the_cache(dataset, tmp_path, monkeypatch, fake_training, capsys):
+    from carvana_tutorial import cli
+
+    root, _ = dataset
+    monkeypatch.setitem(tuning.PLANS, "quick", TINY)
+    cache = tmp_path / "sweep.json"
+    argv = ["tune", "--profile", "quick", "--data", str(root), "--cache", str(cache)]
+    assert cli.main(argv) == 0
+    assert "5 runs trained, 0 read from the cache" in capsys.readouterr().out
+    assert cli.main(argv) == 0
+    assert "0 runs trained, 5 read from the cache" in capsys.readouterr().out
+    assert cli.main([*argv, "--force"]) == 0 and len(fake_training) == 10
