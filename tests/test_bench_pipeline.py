@@ -46,6 +46,8 @@ def test_benchmark_reports_rates_and_ratios_that_agree_with_its_timings(data_roo
         assert result[key] == pytest.approx(len(pairs) / seconds[timing])
     assert result["first_epoch_speedup"] == pytest.approx(seconds["seed_first"] / seconds["ours_first"])
     assert result["cached_epoch_speedup"] == pytest.approx(seconds["seed_second"] / seconds["ours_second"])
+    assert set(result["cpu_ms_per_pair"]) == {"seed_first", "seed_second", "ours_first", "ours_second"}
+    assert all(ms >= 0 for ms in result["cpu_ms_per_pair"].values())
     assert set(result["stages"]) == {"photo_decode_per_s", "mask_decode_per_s", "cached_augmented_per_s"}
     assert all(rate > 0 for rate in result["stages"].values())
     json.dumps(result)  # the command prints it as JSON

@@ -84,8 +84,11 @@ def stacked(ds) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def test_batches_have_the_promised_shapes_types_and_values(pairs, cache):
-    ds = make_dataset(pairs, SIZE, batch_size=4, cache_root=cache)
+@pytest.mark.parametrize("augment", [None, "joint"])
+def test_batches_have_the_promised_shapes_types_and_values(pairs, cache, augment):
+    ds = make_dataset(pairs, SIZE, batch_size=4, augment=augment, cache_root=cache)
+    image_spec, mask_spec = ds.element_spec
+    assert image_spec.shape.as_list() == [None, *SIZE, 3] and mask_spec.shape.as_list() == [None, *SIZE, 1]
     got = batches(ds)
     assert [x.shape[0] for x, _ in got] == [4, 2]
     for x, y in got:

@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
           f"cached epoch {result['ours_cached_pairs_per_s']:8.1f} pairs/s")
     print(f"speed-up first epoch {result['first_epoch_speedup']:.1f}x, "
           f"cached epoch {result['cached_epoch_speedup']:.1f}x")
+    cpu = result["cpu_ms_per_pair"]
+    print(f"CPU time per pair (all threads): article {cpu['seed_first']:.1f} / {cpu['seed_second']:.1f} ms, "
+          f"ours {cpu['ours_first']:.1f} / {cpu['ours_second']:.2f} ms (first / second epoch)")
     if "stages" in result:
         stages = result["stages"]
         print(f"ours, decoding alone: photos {stages['photo_decode_per_s']:.1f}/s, "

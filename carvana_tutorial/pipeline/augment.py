@@ -54,7 +54,7 @@ def _resample(x: tf.Tensor, transforms: tf.Tensor, interpolation: str) -> tf.Ten
     return tf.raw_ops.ImageProjectiveTransformV3(
         images=x,
         transforms=transforms,
-        output_shape=tf.shape(x)[1:3],
+        output_shape=tf.constant(x.shape[1:3].as_list(), tf.int32),  # static: batches keep their shape
         fill_value=tf.constant(0.0),
         interpolation=interpolation,
         fill_mode="REFLECT",
