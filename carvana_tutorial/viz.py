@@ -1,6 +1,6 @@
 """Figures for the book: samples, overlays, predictions, errors, curves, speed.
 
-Every function returns a :class:`matplotlib.figure.Figure` built without
+Every function returns a matplotlib ``Figure`` built without
 ``pyplot``, so nothing is shown, no global state leaks between calls and a
 notebook displays the figure once, where it is returned.  Masks are always
 drawn with a grey colormap pinned to [0, 1] (``vmin=0, vmax=1``): left to its
@@ -215,7 +215,7 @@ def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
 def throughput_chart(result: Mapping) -> Figure:
     """Pairs per second of the article's pipeline and ours, first and later epochs.
 
-    ``result`` is what :func:`carvana_tutorial.pipeline.bench.benchmark`
+    ``result`` is what ``carvana_tutorial.pipeline.bench.benchmark``
     returns.  The y axis is logarithmic: the cached epoch is one to two orders
     of magnitude faster.  Introduced in chapter 2.
     """

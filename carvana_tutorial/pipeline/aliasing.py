@@ -5,7 +5,7 @@ Nearest-neighbour keeps one of them and throws the rest away, so moving the
 photo by a single source pixel (1/15 of an output pixel) can swap which one
 survives: thin edges, wheel spokes and lettering flicker and break into
 staircases.  That is aliasing.  An averaging resize changes by about 1/15 of
-a pixel's worth.  :func:`shift_change` puts a number on it.
+a pixel's worth.  ``shift_change`` puts a number on it.
 Introduced in chapter 2.
 """
 

@@ -29,7 +29,8 @@ CONTRAST_FACTOR = 0.2
 
 
 def check_mode(mode: str | None) -> str | None:
-    """``mode`` if it is ``None`` or a known augmentation, else a :class:`DataError`.  Introduced in chapter 2."""
+    """``mode`` if it is ``None`` or a known augmentation, else a
+    :class:`~carvana_tutorial.errors.DataError`.  Introduced in chapter 2."""
     if mode is not None and mode not in MODES:
         raise DataError(f"unknown augmentation {mode!r}: use None or one of {', '.join(MODES)}")
     return mode

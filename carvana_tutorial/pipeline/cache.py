@@ -8,7 +8,7 @@ and other chapters read those instead.
 
 An entry's name hashes everything its content depends on: both source paths,
 their sizes and modification times, the target size, the resize method and
-:data:`CODE_VERSION`.  Editing a photo, re-extracting the zips or asking for
+``CODE_VERSION``.  Editing a photo, re-extracting the zips or asking for
 another size therefore misses the cache instead of returning stale pixels; a
 cache per pair (not per file list) lets any split or subset reuse it.  Entries
 are written to a temporary name and renamed, so an interrupted run leaves no
@@ -96,8 +96,8 @@ def ensure_cached(
 ) -> list[Path]:
     """Decode every pair not cached yet (in parallel) and return all entry paths.
 
-    Raises :class:`DataError` naming the first file that is missing or cannot be
-    decoded; entries written before it are kept.  Introduced in chapter 2.
+    Raises :class:`~carvana_tutorial.errors.DataError` naming the first file
+    that is missing or cannot be decoded; entries written before it are kept.  Introduced in chapter 2.
     """
     entries = [entry_path(p, image_size, resize, root) for p in pairs]
     todo = [i for i, entry in enumerate(entries) if not entry.exists()]

@@ -26,14 +26,16 @@ DCT_RATIOS = (1, 2, 4, 8)
 
 
 def check_resize(resize: str) -> str:
-    """``resize`` if it names a method we support, else a :class:`DataError`.  Introduced in chapter 2."""
+    """``resize`` if it names a method we support, else a
+    :class:`~carvana_tutorial.errors.DataError`.  Introduced in chapter 2."""
     if resize not in RESIZE_METHODS:
         raise DataError(f"unknown resize method {resize!r}: use one of {', '.join(RESIZE_METHODS)}")
     return resize
 
 
 def check_size(image_size) -> tuple[int, int]:
-    """``image_size`` as a ``(height, width)`` pair of positive ints, else a :class:`DataError`.
+    """``image_size`` as a ``(height, width)`` pair of positive ints, else a
+    :class:`~carvana_tutorial.errors.DataError`.
 
     Introduced in chapter 2.
     """
@@ -112,7 +114,7 @@ def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
 
 
 def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """In-graph wrapper of :func:`read_mask`.
+    """In-graph wrapper of ``read_mask``.
 
     Declared stateless: with op determinism on (``chapter.setup``), TensorFlow
     runs a map holding a *stateful* Python function sequentially.
