@@ -87,7 +87,11 @@ class SweepPlan:
     variations: dict[str, tuple] = field(default_factory=dict)
 
     def runs(self) -> list[RunSpec]:
-        """Baseline, the mistakes (each fixed by the baseline), then one-factor-at-a-time variations."""
+        """Baseline, the mistakes (each fixed by the baseline), then one-factor-at-a-time variations.
+
+        Variations come cheapest first (by filters x pixels x training cars),
+        so an interrupted sweep has finished as many runs as it could.
+        """
         base = self.baseline
         runs = [
             base,
@@ -102,11 +106,17 @@ class SweepPlan:
             "loss": lambda v: f"loss={v}",
             "epsilon": lambda v: f"epsilon={v:g}",
         }
-        for knob, values in self.variations.items():
-            for value in values:
-                if value != getattr(base, knob):
-                    runs.append(replace(base, name=labels[knob](value), group=knob, **{knob: value}))
-        return runs
+        variations = [
+            replace(base, name=labels[knob](value), group=knob, **{knob: value})
+            for knob, values in self.variations.items()
+            for value in values
+            if value != getattr(base, knob)
+        ]
+
+        def cost(run: RunSpec) -> int:
+            return run.filters * run.image_size[0] * run.image_size[1] * run.train_cars
+
+        return runs + sorted(variations, key=cost)
 
     def cars_needed(self) -> int:
         most = max((self.baseline.train_cars, *self.variations.get("train_cars", ())))
