@@ -121,6 +121,7 @@ def test_missing_folder(tmp_path: Path) -> None:
 
 def test_sorting_two_lists_breaks_where_pairing_by_id_does_not(folder: Path) -> None:
     """The article's pairing: one missing mask shifts every later pair."""
+    (folder / TRAIN_IMAGES / ".extracted.json").write_text("{}")  # our marker is not a photo
     assert count_misaligned(pair_by_sorting(folder)) == 0
     victim = sorted((folder / TRAIN_MASKS).iterdir())[3]
     victim.unlink()

@@ -157,8 +157,10 @@ def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
     :func:`count_misaligned`.  Use :func:`pair_files`.  Introduced in chapter 1.
     """
     root = check_layout(root)
-    images = sorted((root / TRAIN_IMAGES).iterdir(), key=lambda p: p.name.split(".")[0])
-    masks = sorted((root / TRAIN_MASKS).iterdir(), key=lambda p: p.name.split(".")[0])
+    images, masks = (
+        sorted((p for p in (root / folder).iterdir() if not p.name.startswith(".")), key=lambda p: p.name.split(".")[0])
+        for folder in (TRAIN_IMAGES, TRAIN_MASKS)
+    )
     return list(zip(images, masks))
 
 
