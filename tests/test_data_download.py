@@ -106,6 +106,15 @@ def test_a_download_failing_half_way_keeps_what_was_there(tmp_path: Path) -> Non
     assert not (tmp_path / ".train_masks.zip.partial").exists()
 
 
+def test_a_file_named_after_the_url_is_found(tmp_path: Path) -> None:
+    class Renaming(FakeKaggle):
+        def competition_download_file(self, competition, file_name, path=None, force=False, quiet=False):
+            (Path(path) / f"signed-{file_name}").write_bytes(zip_bytes(file_name))
+
+    download(tmp_path, client=Renaming(), progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train_hq.zip", "train_masks.zip"]
+
+
 def test_forbidden_means_accept_the_rules(tmp_path: Path) -> None:
     fake = FakeKaggle(fail={"train_hq.zip": http_error(403)})
     with pytest.raises(DownloadError, match="HTTP 403") as caught:

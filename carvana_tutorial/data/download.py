@@ -104,6 +104,14 @@ def _explain(exc: Exception, name: str) -> DownloadError:
     )
 
 
+def _downloaded(partial: Path, name: str) -> Path | None:
+    """The file the client wrote: ``name``, or the one zip it named after the URL."""
+    if (partial / name).is_file():
+        return partial / name
+    zips = [p for p in partial.glob("*.zip") if p.is_file()]
+    return zips[0] if len(zips) == 1 else None
+
+
 def download(
     dest: Path,
     *,
@@ -137,8 +145,8 @@ def download(
             raise
         except Exception as exc:  # the client raises requests/urllib3/OS errors alike
             raise _explain(exc, name) from None
-        got = partial / name
-        if not zipfile.is_zipfile(got):
+        got = _downloaded(partial, name)
+        if got is None or not zipfile.is_zipfile(got):
             shutil.rmtree(partial, ignore_errors=True)
             raise DownloadError(f"Kaggle sent an incomplete or damaged {name}: run the command again")
         os.replace(got, dest / name)
