@@ -37,7 +37,9 @@ def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_setup_prints_one_line_without_paths(tiny: Path, capsys: pytest.CaptureFixture) -> None:
     ctx = chapter.setup(profile=TINY, data=tiny)
     out = capsys.readouterr().out
-    assert out == "Profile: quick (CPU) | data: Carvana data from the folder given, 3 cars x 16 views, 64x96\n"
+    assert ctx.device in {"CPU", "GPU", "TPU"}
+    data = "Carvana data from the folder given, 3 cars x 16 views, 64x96"
+    assert out == f"Profile: quick ({ctx.device}) | data: {data}\n"
     assert out.strip() == ctx.summary
 
 
@@ -72,14 +74,15 @@ def test_profile_from_the_environment(tiny: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CARVANA_PROFILE", "full")
     ctx = chapter.setup(data=tiny)
     assert ctx.profile.name == "full"
-    assert capsys.readouterr().out.startswith("Profile: full (CPU) | ")
+    assert capsys.readouterr().out.startswith(f"Profile: full ({ctx.device}) | ")
 
 
 def test_setup_makes_the_synthetic_set_once(nowhere: Path, capsys: pytest.CaptureFixture) -> None:
     ctx = chapter.setup(profile=TINY)
     assert ctx.data.origin == "synthetic"
     assert ctx.data.root.is_relative_to(nowhere / "cache")
-    assert capsys.readouterr().out == "Profile: quick (CPU) | data: synthetic Carvana, 3 cars x 16 views, 64x96\n"
+    expected = f"Profile: quick ({ctx.device}) | data: synthetic Carvana, 3 cars x 16 views, 64x96\n"
+    assert capsys.readouterr().out == expected
     stamps = {p: p.stat().st_mtime_ns for p in ctx.data.root.rglob("*")}
     again = chapter.setup(profile=TINY)
     assert again.data == ctx.data and again.pairs == ctx.pairs
@@ -106,3 +109,12 @@ def test_no_notebook_no_change(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     chapter.show_figures_inline()  # must not raise outside IPython
+
+
+def test_the_device_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: ["x"] if kind == "GPU" else [])
+    assert chapter._device() == "GPU"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
+    assert chapter._device() == "CPU"
