@@ -116,7 +116,8 @@ def _fake_entry(spec, fields, val_dice):
     if spec.group == "baseline" or spec.split == "random":
         entry["holdout_dice"] = val_dice - 0.1
     if spec.group == "baseline":
-        entry["dice_definitions"] = {"batch_global": 0.9, "per_image": 0.8, "per_image_min": 0.5}
+        entry["dice_definitions"] = {"batch_global": 0.9, "batch_global_hard": 0.85, "per_image": 0.8,
+                                     "per_image_min": 0.5}
     return entry
 
 
@@ -173,10 +174,12 @@ def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_tr
                               out_dir=tmp_path / "runs", progress=None)
     effects = tuning.mistake_effects(result)
     base, leaky = result.by_name("baseline"), result.by_name("random split")
-    assert effects["leak_optimism"] == pytest.approx(leaky["val_dice"] - leaky["holdout_dice"])
+    assert effects["leak_optimism"] == pytest.approx(
+        (leaky["val_dice"] - base["val_dice"]) - (leaky["holdout_dice"] - base["holdout_dice"]))
     assert effects["augment_gain"] == pytest.approx(
         base["val_dice"] - result.by_name("image-only augmentation")["val_dice"])
     assert effects["definition_gap"] == pytest.approx(0.1)
+    assert effects["pooling_gap"] == pytest.approx(0.05)
     table = tuning.results_table(result).splitlines()
     assert len(table) == 2 + len(result.entries)
     assert table[2].startswith("| baseline | baseline |") and "+0.0000" in table[2]
@@ -196,7 +199,7 @@ def test_one_real_run_scores_its_checkpoint_consistently(dataset, tmp_path):
     definitions = entry["dice_definitions"]
     assert definitions["per_image"] == pytest.approx(entry["val_dice"], abs=1e-6)
     assert definitions["per_image_min"] <= definitions["per_image"]
-    assert 0 <= definitions["batch_global"] <= 1
+    assert 0 <= definitions["batch_global"] <= 1 and 0 <= definitions["batch_global_hard"] <= 1
     assert (tmp_path / "run" / "best.keras").is_file()
 
 
