@@ -94,35 +94,34 @@ class Report:
         return "found " + ", ".join(parts) if parts else "found no image/mask pairs"
 
 
-def _open(path: Path, draft: bool = False):
-    """Open and decode ``path``; a truncated or corrupt file fails here, not at open.
+def _decode(path: Path, draft: bool = False):
+    """Open and decode ``path``; return the image and its (height, width).
 
-    With ``draft``, a JPEG is decoded at 1/8 scale in the DCT domain (about 3x
-    faster): every byte of the stream is still read and entropy-decoded, so
-    damage is still found.  ``size`` of the result is then the reduced one.
+    A truncated or corrupt file fails here, not at open.  With ``draft``, a
+    JPEG is decoded at 1/8 scale in the DCT domain (about 3x faster): every
+    byte of the stream is still read and entropy-decoded, so damage is still
+    found, and the size returned is the one in the file.
     """
     from PIL import Image
 
     image = Image.open(path)
-    if draft and image.format == "JPEG":
-        image.draft("RGB", (image.width // 8, image.height // 8))
-    image.load()
-    return image
-
-
-def _header_size(path: Path) -> tuple[int, int]:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return image.height, image.width
+    try:
+        size = (image.height, image.width)
+        if draft and image.format == "JPEG":
+            image.draft("RGB", (image.width // 8, image.height // 8))
+        image.load()
+    except BaseException:
+        image.close()
+        raise
+    return image, size
 
 
 def check_image(root: Path, path: Path) -> FileCheck:
     """Decode one training photo; Carvana's are RGB JPEGs. Introduced in chapter 1."""
     name = path.relative_to(root).as_posix()
     try:
-        with _open(path, draft=True) as image:
-            size = _header_size(path)
+        image, size = _decode(path, draft=True)
+        with image:
             if image.format != "JPEG" or image.mode != "RGB":
                 return FileCheck(name, size, invalid=f"{image.format} {image.mode}, expected an RGB JPEG")
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad files
@@ -137,8 +136,8 @@ def check_mask(root: Path, path: Path) -> FileCheck:
     """
     name = path.relative_to(root).as_posix()
     try:
-        with _open(path) as image:
-            size = (image.height, image.width)
+        image, size = _decode(path)
+        with image:
             values = np.asarray(image)
             if image.format != "GIF" or image.mode != "P":
                 return FileCheck(name, size, invalid=f"{image.format} {image.mode}, expected a palette GIF")
