@@ -229,7 +229,7 @@ def throughput_chart(result: Mapping) -> Figure:
     ax.bar(x - 0.2, article, 0.4, label="article", color="0.6")
     bars = ax.bar(x + 0.2, ours, 0.4, label="ours", color=FALSE_NEGATIVE)
     for bar, speedup in zip(bars, speedups):
-        ax.annotate(f"{speedup:.0f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+        ax.annotate(f"{speedup:.1f}x" if speedup < 10 else f"{speedup:.0f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize="small")
     ax.set_xticks(x, groups)
     ax.set_yscale("log")

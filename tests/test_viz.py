@@ -164,5 +164,5 @@ def test_throughput_chart_draws_the_benchmark_it_is_given():
     assert heights == [10.0, 11.0, 50.0, 900.0]
     assert ax.get_yscale() == "log"
     assert ax.get_title() == "40 pairs to 96x128, 2 cores"
-    assert [t.get_text() for t in ax.texts] == ["5x", "82x"]
+    assert [t.get_text() for t in ax.texts] == ["5.0x", "82x"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["article", "ours"]
