@@ -105,6 +105,7 @@ class SweepPlan:
             "train_cars": lambda v: f"cars={v}",
             "loss": lambda v: f"loss={v}",
             "epsilon": lambda v: f"epsilon={v:g}",
+            "seed": lambda v: f"seed={v}",
         }
         variations = [
             replace(base, name=labels[knob](value), group=knob, **{knob: value})
@@ -138,6 +139,8 @@ QUICK_PLAN = SweepPlan(
         "train_cars": (4, 16),
         "loss": ("dice",),
         "epsilon": (1e-7, 1e-4, 1e-1),
+        # Not a knob: the baseline again from other seeds, to show how far chance alone moves a score.
+        "seed": (43, 44),
     },
 )
 
@@ -423,6 +426,17 @@ def mistake_effects(result: SweepResult) -> dict[str, float]:
         "definition_gap": definitions["batch_global"] - definitions["per_image"],
         "pooling_gap": definitions["batch_global_hard"] - definitions["per_image"],
     }
+
+
+def seed_range(result: SweepResult) -> tuple[float, float]:
+    """Lowest and highest validation dice of the baseline over its seeds.
+
+    Their distance is how much chance alone (initial weights, batch order,
+    augmentation draws) moves a score: a knob whose effect is smaller has not
+    been shown to matter.  Introduced in chapter 7.
+    """
+    scores = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]
+    return min(scores), max(scores)
 
 
 def results_table(result: SweepResult) -> str:

@@ -180,6 +180,12 @@ def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_tr
         base["val_dice"] - result.by_name("image-only augmentation")["val_dice"])
     assert effects["definition_gap"] == pytest.approx(0.1)
     assert effects["pooling_gap"] == pytest.approx(0.05)
+    assert tuning.seed_range(result) == (base["val_dice"], base["val_dice"])  # TINY has no seed runs
+    seeded = replace(TINY, variations={"seed": (7,)})
+    more = tuning.run_sweep(pairs, root=root, description="d", cache=tmp_path / "s.json", plan=seeded,
+                            out_dir=tmp_path / "runs", progress=None)
+    seed_dice = more.by_name("seed=7")["val_dice"]
+    assert tuning.seed_range(more) == (min(base["val_dice"], seed_dice), max(base["val_dice"], seed_dice))
     table = tuning.results_table(result).splitlines()
     assert len(table) == 2 + len(result.entries)
     assert table[2].startswith("| baseline | baseline |") and "+0.0000" in table[2]
