@@ -296,6 +296,7 @@ def test_chapter_opens_with_title_setup_cell_and_chapter_setup(chapter: nbformat
     first = chapter.cells[0]
     assert first.cell_type == "markdown" and first.source.startswith("# "), "the first cell is the title"
     cells = code_cells(chapter)
+    assert len(cells) >= 2, "a chapter has the set-up cell, then chapter.setup(), then its own cells"
     assert cells[0].source.rstrip() == SETUP_CELL.rstrip(), "the first code cell is the set-up cell"
     assert SKIP in tags(cells[0])
     assert "chapter.setup(" in cells[1].source, "the second code cell calls chapter.setup()"
