@@ -119,8 +119,9 @@ def predict(model: keras.Model, pairs: Sequence[Pair], batch_size: int = 32, *, 
 
         batches = tqdm(ds, total=-(-len(pairs) // batch_size), desc="predict", unit="batch")
     for images, masks in batches:
-        probs = model.predict_on_batch(images)
-        yield images.numpy(), masks.numpy(), np.asarray(probs, dtype=np.float32)
+        # A direct call: no tf.function to retrace for each model and batch size.
+        probs = keras.ops.convert_to_numpy(model(images, training=False))
+        yield images.numpy(), masks.numpy(), probs.astype(np.float32)
 
 
 def evaluate(model: keras.Model | str | os.PathLike, pairs: Sequence[Pair], batch_size: int = 32, *,
@@ -197,8 +198,13 @@ def read_history(path: Path) -> dict[str, list[float]]:
 
 
 def _fingerprint(pairs: Sequence[Pair]) -> str:
-    """Short hash of the view ids: tells whether a cached run used the same split."""
-    return hashlib.sha1(",".join(f"{p.car}_{p.view:02d}" for p in pairs).encode()).hexdigest()[:12]
+    """Short hash of the files (names, sizes, modification times): did a cached run see these very files?"""
+    def stamp(path: Path) -> str:
+        info = path.stat()
+        return f"{path.name}:{info.st_size}:{info.st_mtime_ns}"
+
+    text = ",".join(f"{stamp(Path(p.image))}|{stamp(Path(p.mask))}" for p in pairs)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 class _TqdmEpochs(keras.callbacks.Callback):
