@@ -460,6 +460,9 @@ def results_table(result: SweepResult) -> str:
 def plot_sweep(result: SweepResult):
     """Validation per-image dice against training seconds, one colour per knob.
 
+    A run that failed to learn would squash every other point into a line, so
+    the axis starts just below the lowest run that reached 0.5; runs under it
+    are drawn on the bottom edge as triangles, labelled with their score.
     Introduced in chapter 7.
     """
     from matplotlib import colormaps
@@ -467,16 +470,25 @@ def plot_sweep(result: SweepResult):
 
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
+    scores = [e["val_dice"] for e in result.entries]
+    floor = min([d for d in scores if d >= 0.5] or scores) - 0.02
     groups = list(dict.fromkeys(e["group"] for e in result.entries))
     colours = colormaps["tab10"]
     for index, group in enumerate(groups):
         members = [e for e in result.entries if e["group"] == group]
-        ax.scatter([e["train_seconds"] for e in members], [e["val_dice"] for e in members],
-                   color=colours(index), label=group, s=60 if group == "baseline" else 30,
-                   marker="*" if group == "baseline" else "o")
+        shown = [e for e in members if e["val_dice"] >= floor]
+        below = [e for e in members if e["val_dice"] < floor]
+        marker, size = ("*", 90) if group == "baseline" else ("o", 30)
+        ax.scatter([e["train_seconds"] for e in shown], [e["val_dice"] for e in shown], color=colours(index),
+                   label=group, s=size, marker=marker)
+        if below:
+            ax.scatter([e["train_seconds"] for e in below], [floor] * len(below), color=colours(index),
+                       s=size, marker="v")
         for e in members:
-            ax.annotate(e["name"], (e["train_seconds"], e["val_dice"]), fontsize=7,
+            label = e["name"] if e in shown else f"{e['name']} ({e['val_dice']:.2f})"
+            ax.annotate(label, (e["train_seconds"], max(e["val_dice"], floor)), fontsize=7,
                         xytext=(3, 3), textcoords="offset points")
+    ax.set_ylim(floor - 0.005, None)
     ax.set_xscale("log")
     ax.set_xlabel("training time (s, log scale)")
     ax.set_ylabel("validation dice (mean per image)")
