@@ -36,8 +36,9 @@ test: $(STAMP)
 
 # For authors: re-execute the chapters in place so the stored outputs are fresh.
 notebooks: $(STAMP)
-	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=1800 book/0*.ipynb
+	for nb in book/0*.ipynb; do \
+		$(VENV)/bin/jupyter execute --inplace --timeout=1800 "$$nb" || exit 1; \
+	done
 
 clean:
 	rm -rf _build .cache
