@@ -148,6 +148,10 @@ def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size
 
     def load(index, path):
         data = tf.io.read_file(path)
+        # Refuse a file without JPEG's start-of-image marker before libjpeg sees it (and prints to stderr).
+        is_jpeg = tf.debugging.assert_equal(tf.strings.substr(data, 0, 2), b"\xff\xd8", message="not a JPEG")
+        with tf.control_dependencies([is_jpeg]):
+            data = tf.identity(data)
         image = tf.cast(decode_photo(data, image_size, resize), tf.float32) / 255.0
         return index, image, tf.image.extract_jpeg_shape(data)[:2]
 
