@@ -212,6 +212,32 @@ def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
     return fig
 
 
+def dice_histogram(scores, bins: int = 30, *, xlabel: str = "per-image dice at threshold 0.5") -> Figure:
+    """How per-image dice spreads over the validation images, one histogram per model.
+
+    ``scores`` is one array of per-image dice (what
+    :func:`carvana_tutorial.training.evaluate` returns) or a mapping
+    ``{label: array}`` to compare models on the same bins, with a legend.  The
+    x axis runs from just below the lowest score to 1: a mean hides the few
+    images a model gets badly wrong, and this is where they show.
+    Introduced in chapter 4.
+    """
+    named = dict(scores) if isinstance(scores, Mapping) else {"": scores}
+    arrays = [np.asarray(v, dtype=float).ravel() for v in named.values()]
+    if not arrays or any(a.size == 0 for a in arrays):
+        raise ValueError("dice_histogram needs at least one non-empty array of scores")
+    low = max(0.0, min(a.min() for a in arrays) - 0.02)
+    greys = [f"{g:.2f}" for g in np.linspace(0.2, 0.7, len(arrays))[::-1]] if len(arrays) > 1 else ["0.3"]
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax = fig.subplots()
+    ax.hist(arrays, bins=bins, range=(low, 1.0), color=greys, label=list(named))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("validation images")
+    if isinstance(scores, Mapping):
+        ax.legend()
+    return fig
+
+
 def throughput_chart(result: Mapping) -> Figure:
     """Pairs per second of the article's pipeline and ours, first and later epochs.
 

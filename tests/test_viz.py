@@ -166,3 +166,30 @@ def test_throughput_chart_draws_the_benchmark_it_is_given():
     assert ax.get_title() == "40 pairs to 96x128, 2 cores"
     assert [t.get_text() for t in ax.texts] == ["5.0x", "82x"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["article", "ours"]
+
+
+def test_dice_histogram_of_one_model_counts_every_image():
+    scores = np.random.default_rng(0).uniform(0.8, 1.0, 50)
+    ax = viz.dice_histogram(scores, bins=12).axes[0]
+    heights = [bar.get_height() for bar in ax.patches]
+    assert len(heights) == 12 and sum(heights) == 50
+    assert ax.get_legend() is None
+    assert ax.get_xlim()[1] >= 1.0 and ax.get_xlim()[0] <= scores.min()
+
+
+def test_dice_histogram_compares_models_on_the_same_bins():
+    rng = np.random.default_rng(1)
+    scores = {"simple": rng.uniform(0.5, 1.0, 30), "U-Net": rng.uniform(0.9, 1.0, 20)}
+    fig = viz.dice_histogram(scores, bins=10)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert len(ax.containers) == 2
+    assert [sum(bar.get_height() for bar in bars) for bars in ax.containers] == [30, 20]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["simple", "U-Net"]
+    assert ax.get_xlabel() == "per-image dice at threshold 0.5"
+
+
+@pytest.mark.parametrize("bad", [np.array([]), {}, {"empty": []}])
+def test_dice_histogram_refuses_no_scores(bad):
+    with pytest.raises(ValueError, match="non-empty"):
+        viz.dice_histogram(bad)
