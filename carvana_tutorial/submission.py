@@ -231,7 +231,7 @@ def write_submission(
     photos end up in ``report.failed`` (and on stderr) instead of stopping the
     run.  Introduced in chapter 8.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
     out = Path(out)

@@ -299,7 +299,7 @@ def _write_set(
 
 
 def _progress_bar(total: int, enabled: bool):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(total=total, desc="synthetic Carvana", unit="view", disable=not enabled)
 
