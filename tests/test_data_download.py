@@ -10,7 +10,13 @@ import pytest
 import requests
 
 from carvana_tutorial.data import download as dl
-from carvana_tutorial.data.download import COMPETITION, RULES_URL, download, has_credentials, kaggle_client
+from carvana_tutorial.data.download import (
+    COMPETITION,
+    RULES_URL,
+    download,
+    has_credentials,
+    kaggle_client,
+)
 from carvana_tutorial.errors import DownloadError
 
 

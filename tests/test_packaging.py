@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tomllib
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import tomllib
 import yaml
 from packaging.requirements import Requirement
 

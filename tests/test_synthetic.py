@@ -17,7 +17,14 @@ from carvana_tutorial import cli
 from carvana_tutorial.errors import CarvanaError, DataError
 from carvana_tutorial.layout import FULL_SIZE, parse_name
 from carvana_tutorial.rle import rle_decode
-from carvana_tutorial.synthetic import MARKER, car_ids, ensure_dataset, make_dataset, read_marker, writer
+from carvana_tutorial.synthetic import (
+    MARKER,
+    car_ids,
+    ensure_dataset,
+    make_dataset,
+    read_marker,
+    writer,
+)
 from carvana_tutorial.synthetic.render import render_car, render_studio
 from carvana_tutorial.synthetic.scene import random_car, random_studio
 

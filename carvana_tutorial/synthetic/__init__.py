@@ -7,6 +7,13 @@ background like Carvana's, with exact masks, written as ``train_hq/``,
 chapter runs unchanged on it.  Introduced in chapter 1 (*Getting the data*).
 """
 
-from .writer import MARKER, SyntheticSummary, car_ids, ensure_dataset, make_dataset, read_marker
+from .writer import (
+    MARKER,
+    SyntheticSummary,
+    car_ids,
+    ensure_dataset,
+    make_dataset,
+    read_marker,
+)
 
 __all__ = ["MARKER", "SyntheticSummary", "car_ids", "ensure_dataset", "make_dataset", "read_marker"]

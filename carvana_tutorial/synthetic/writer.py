@@ -29,7 +29,15 @@ import numpy as np
 from PIL import Image
 
 from ..errors import CarvanaError, DataError
-from ..layout import FULL_SIZE, MASKS_CSV, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, VIEWS, ViewId
+from ..layout import (
+    FULL_SIZE,
+    MASKS_CSV,
+    TEST_IMAGES,
+    TRAIN_IMAGES,
+    TRAIN_MASKS,
+    VIEWS,
+    ViewId,
+)
 from ..rle import rle_encode
 from .render import render_car
 from .scene import random_car, random_studio
