@@ -93,6 +93,16 @@ def dtype_policy(name: str) -> Iterator[None]:
 # --- scoring ---------------------------------------------------------------------------------------
 
 
+def _default_depth(model_name: str) -> int:
+    """How many down/up blocks ``model_name`` has when no depth is given (recorded in ``metrics.json``)."""
+    import inspect
+
+    from .models import simple_unet, unet
+
+    builder = {"simple": simple_unet, "unet": unet}[model_name]
+    return int(inspect.signature(builder).parameters["depth"].default)
+
+
 def model_image_size(model: keras.Model) -> tuple[int, int]:
     """The (height, width) a model was built for. Introduced in chapter 4."""
     shape = model.inputs[0].shape
@@ -233,6 +243,7 @@ def train(
     out_dir: str | os.PathLike,
     image_size: tuple[int, int] = (96, 128),
     filters: int = 64,
+    depth: int | None = None,
     epochs: int = 20,
     batch_size: int = 32,
     loss: str = "dice",
@@ -252,7 +263,9 @@ def train(
 
     Defaults are the article's settings (Adam 1e-4 / eps 1e-6, dice loss,
     batch 32, 20 epochs, patience 2). ``augment`` and ``resize`` go to the input
-    pipeline (chapter 7 measures the article's choices with them); ``limit``
+    pipeline (chapter 7 measures the article's choices with them); ``depth``
+    is the number of down/up blocks (``None``: the network's default, left out
+    of the configuration so runs from before the option still match); ``limit``
     keeps the first ``limit`` training images. Writes ``best.keras``,
     ``history.csv`` and ``metrics.json`` to ``out_dir``. With ``reuse=True`` a
     finished run in ``out_dir`` with the same configuration and split is read
@@ -264,6 +277,11 @@ def train(
         raise CarvanaError(f"unknown model {model_name!r}: use one of {', '.join(MODEL_NAMES)}")
     if loss not in LOSSES:
         raise CarvanaError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
+    if depth is not None and (depth < 1 or image_size[0] % 2**depth or image_size[1] % 2**depth):
+        raise CarvanaError(
+            f"depth {depth} does not fit {image_size[0]}x{image_size[1]}: it must be at least 1 and both sides "
+            f"divisible by 2**depth = {2 ** max(depth, 0)}"
+        )
     train_pairs = list(train_pairs)[:limit] if limit else list(train_pairs)
     val_pairs = list(val_pairs)
     if not train_pairs or not val_pairs:
@@ -277,6 +295,8 @@ def train(
         resize=resize, train_images=len(train_pairs), val_images=len(val_pairs),
         train_split=_fingerprint(train_pairs), val_split=_fingerprint(val_pairs),
     )
+    if depth is not None:
+        config["depth"] = depth
     if reuse and (out_dir / METRICS).is_file() and (out_dir / BEST).is_file():
         cached = TrainResult.load(out_dir)
         if cached.config == config:
@@ -291,7 +311,8 @@ def train(
     val_ds = make_dataset(val_pairs, image_size=tuple(image_size), batch_size=batch_size, shuffle=False,
                           augment=None, seed=seed, resize=resize)
     with strategy.scope(), dtype_policy(precision_policy()):
-        model = build_model(model_name, (*image_size, 3), filters=filters)
+        model = build_model(model_name, (*image_size, 3), filters=filters,
+                            **({} if depth is None else {"depth": depth}))
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=learning_rate, epsilon=epsilon),
             loss=LOSSES[loss],
@@ -317,6 +338,7 @@ def train(
         best_epoch=int(np.argmin(val_loss)) + 1, epochs_run=len(val_loss), best_val_loss=float(min(val_loss)),
         train_seconds=round(seconds, 1), train_cpu_seconds=round(cpu_seconds, 1), replicas=replicas,
         precision=precision_policy(), params=int(best.count_params()),
+        depth=depth if depth is not None else _default_depth(model_name),
     )
     (out_dir / METRICS).write_text(json.dumps({"config": config, "metrics": metrics}, indent=2) + "\n")
     return TrainResult(out_dir=out_dir, config=config, history=read_history(out_dir / HISTORY), metrics=metrics)

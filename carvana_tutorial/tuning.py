@@ -2,10 +2,8 @@
 
 Every run is a small U-Net trained with :func:`carvana_tutorial.training.train`
 on a fixed, seeded choice of cars.  The sweep changes one knob at a time around
-a baseline (filters, input size, number of training cars, loss, Adam's
-epsilon; the depth is recorded but not varied, because
-:func:`~carvana_tutorial.training.train` builds every U-Net at its default
-depth); the *mistake pairs* change one thing the article did (image-only
+a baseline (filters, depth, input size, number of training cars, loss,
+Adam's epsilon); the *mistake pairs* change one thing the article did (image-only
 augmentation, a random image-level split, nearest-neighbour photo resizing)
 and compare with the fix on the same data and seed.  A fourth pair scores the
 same predictions with the article's batch-global dice and with the
@@ -55,7 +53,7 @@ class RunSpec:
     name: str
     group: str
     filters: int
-    depth: int  # the U-Net's pooling steps: recorded, not varied (``train`` builds the default depth)
+    depth: int  # the U-Net's down/up blocks (pooling steps)
     image_size: tuple[int, int]
     train_cars: int
     loss: str
@@ -101,6 +99,7 @@ class SweepPlan:
         ]
         labels = {
             "filters": lambda v: f"filters={v}",
+            "depth": lambda v: f"depth={v}",
             "image_size": lambda v: f"size={v[0]}x{v[1]}",
             "train_cars": lambda v: f"cars={v}",
             "loss": lambda v: f"loss={v}",
@@ -135,6 +134,8 @@ QUICK_PLAN = SweepPlan(
     holdout_cars=4,
     variations={
         "filters": (4, 16),
+        # 64x96 halves cleanly at most 5 times; 4 is the baseline (and the article's U-Net).
+        "depth": (2, 3),
         "image_size": ((32, 48), (96, 128)),
         "train_cars": (4, 16),
         "loss": ("dice",),
@@ -155,6 +156,7 @@ FULL_PLAN = SweepPlan(
     holdout_cars=16,
     variations={
         "filters": (16, 64),
+        "depth": (3, 5),
         "image_size": ((96, 128), (256, 384)),
         "train_cars": (24, 96),
         "loss": ("dice",),
@@ -274,7 +276,7 @@ def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bo
     train_pairs, val_pairs = split_for(spec, cars)
     result = train(
         "unet", train_pairs, val_pairs, out_dir=out_dir, image_size=spec.image_size, filters=spec.filters,
-        epochs=spec.epochs, batch_size=spec.batch_size, loss=spec.loss,
+        depth=spec.depth, epochs=spec.epochs, batch_size=spec.batch_size, loss=spec.loss,
         learning_rate=spec.learning_rate, epsilon=spec.epsilon, seed=spec.seed, augment=spec.augment,
         resize=spec.resize, verbose=0, reuse=reuse,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import keras
 import numpy as np
 import pytest
 from test_training import write_tiny_carvana
@@ -23,7 +24,7 @@ def data(tmp_path_factory):
 def run(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "RUN"
     argv = ["train", str(data), "--model", "simple", "--profile", "quick", "--filters", "2", "--size", "64x96",
-            "--epochs", "2", "--batch", "4", "--seed", "5", "--out", str(out)]
+            "--epochs", "2", "--batch", "4", "--seed", "5", "--depth", "2", "--out", str(out)]
     return out, argv
 
 
@@ -42,6 +43,9 @@ def test_train_writes_the_run_and_prints_its_metrics(run, capsys):
     assert (config["model"], config["filters"], config["batch_size"]) == ("simple", 2, 4)
     assert config["image_size"] == [64, 96]
     assert config["loss"] == "dice" and config["augment"] == "joint" and config["seed"] == 5
+    assert config["depth"] == printed["depth"] == 2
+    model = keras.models.load_model(out / "best.keras")
+    assert sum(isinstance(layer, keras.layers.Conv2DTranspose) for layer in model.layers) == 2 * 2
 
 
 def test_train_refuses_to_overwrite_a_finished_run(run, capsys):
@@ -105,6 +109,13 @@ def test_bad_size_is_an_argument_error(data, tmp_path, capsys):
         main(["train", str(data), "--model", "unet", "--size", "96by128", "--out", str(tmp_path)])
     assert exc.value.code == 2
     assert "expected HxW" in capsys.readouterr().err
+
+
+def test_depth_that_does_not_fit_the_size_is_a_one_line_error(data, tmp_path, capsys):
+    argv = ["train", str(data), "--model", "unet", "--size", "64x96", "--depth", "6", "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    assert "depth 6 does not fit 64x96" in one_line_error(capsys)
+    assert not (tmp_path / "r").exists()
 
 
 def test_bench_train_prints_speeds_and_the_same_numerics_under_xla(capsys):

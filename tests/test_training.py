@@ -128,6 +128,25 @@ def test_unet_trains_with_bce_dice_and_same_seed_gives_same_run(split, tmp_path)
     assert a.history == b.history
 
 
+def count_layers(model: keras.Model, kind: type) -> int:
+    return sum(isinstance(layer, kind) for layer in model.layers)
+
+
+def test_depth_reaches_the_saved_model(run, split, tmp_path):
+    train, val = split
+    shallow = training.train("unet", train, val, out_dir=tmp_path, image_size=SIZE, filters=2, depth=2, epochs=1,
+                             batch_size=4, limit=4, verbose=0)
+    model = shallow.model()
+    assert count_layers(model, keras.layers.MaxPooling2D) == 2
+    assert count_layers(model, keras.layers.Conv2DTranspose) == 2
+    assert shallow.config["depth"] == shallow.metrics["depth"] == 2
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["depth"] == 2
+    # No depth: the network's own default, recorded in the metrics but not in the configuration,
+    # so runs trained before the option existed are still reused.
+    assert "depth" not in run.config and run.metrics["depth"] == 3
+    assert count_layers(run.model(), keras.layers.Conv2DTranspose) == 2 * 3
+
+
 def test_bad_arguments_are_one_line_errors(split, tmp_path):
     train, val = split
     with pytest.raises(CarvanaError, match="unknown model"):
@@ -136,6 +155,10 @@ def test_bad_arguments_are_one_line_errors(split, tmp_path):
         training.train("unet", train, val, out_dir=tmp_path, loss="mse")
     with pytest.raises(CarvanaError, match="both sides"):
         training.train("unet", train, [], out_dir=tmp_path)
+    with pytest.raises(CarvanaError, match="depth 5 does not fit 64x96"):
+        training.train("unet", train, val, out_dir=tmp_path, image_size=SIZE, depth=5)
+    with pytest.raises(CarvanaError, match="at least 1"):
+        training.train("unet", train, val, out_dir=tmp_path, image_size=SIZE, depth=0)
     assert not any(tmp_path.iterdir())  # nothing written
 
 

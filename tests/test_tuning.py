@@ -43,6 +43,7 @@ def test_plan_changes_one_thing_per_run():
         assert len(changed) == 1, (run.name, changed)
         if run.group != "mistake":
             assert changed == {run.group}
+    assert {r.depth for r in runs if r.group == "depth"} - {base.depth}  # the issue asks for depth to vary
     assert {r.name for r in runs if r.group == "mistake"} == {
         "image-only augmentation", "random split", "nearest resize"}
     # A variation equal to the baseline's value is not run twice.
@@ -195,11 +196,17 @@ def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_tr
 
 
 def test_one_real_run_scores_its_checkpoint_consistently(dataset, tmp_path):
-    """The baseline trained for real (one epoch): its dice definitions use the same predictions."""
+    """The baseline trained for real (one epoch, at a depth other than the U-Net's default of 4): its dice
+    definitions use the same predictions, and the depth reaches the saved network."""
+    import keras
+
     _, pairs = dataset
     cars = tuning.choose_cars(pairs, TINY)
-    _, fields = tuning.run_key(TINY.baseline, "d", {})
-    entry = tuning._train_run(TINY.baseline, cars, tmp_path / "run", fields, reuse=False)
+    spec = replace(TINY.baseline, depth=2)
+    _, fields = tuning.run_key(spec, "d", {})
+    entry = tuning._train_run(spec, cars, tmp_path / "run", fields, reuse=False)
+    model = keras.models.load_model(tmp_path / "run" / "best.keras")
+    assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 2
     assert entry["train_images"] == 32 and entry["val_images"] == 16
     assert 0 <= entry["val_dice"] <= 1 and 0 <= entry["holdout_dice"] <= 1
     definitions = entry["dice_definitions"]

@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", type=Path, required=True, metavar="RUN", help="folder for the run's files")
     train.add_argument("--profile", choices=("quick", "full"), help="defaults to take (default: full, the article's)")
     train.add_argument("--filters", type=_positive, metavar="F", help="filters of the first level")
+    train.add_argument("--depth", type=_positive, metavar="D",
+                       help="down/up blocks (default: the network's own, 3 for simple and 4 for unet)")
     train.add_argument("--size", type=parse_size, metavar="HxW", help="input size (default 96x128)")
     train.add_argument("--epochs", type=_positive, metavar="E", help="most epochs (early stopping may end sooner)")
     train.add_argument("--batch", type=_positive, metavar="B", help="batch size")
@@ -104,7 +106,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..training import train
 
     result = train(
-        args.model, train_pairs, val_pairs, out_dir=args.out, image_size=size, filters=filters,
+        args.model, train_pairs, val_pairs, out_dir=args.out, image_size=size, filters=filters, depth=args.depth,
         epochs=args.epochs or profile.epochs, batch_size=args.batch or profile.batch_size, loss=args.loss,
         learning_rate=args.lr or profile.learning_rate, seed=args.seed,
         augment=None if args.augment == "none" else args.augment, resize=args.resize,
