@@ -155,8 +155,8 @@ def test_bad_arguments_are_one_line_errors(split, tmp_path):
         training.train("unet", train, val, out_dir=tmp_path, loss="mse")
     with pytest.raises(CarvanaError, match="both sides"):
         training.train("unet", train, [], out_dir=tmp_path)
-    with pytest.raises(CarvanaError, match="depth 5 does not fit 64x96"):
-        training.train("unet", train, val, out_dir=tmp_path, image_size=SIZE, depth=5)
+    with pytest.raises(CarvanaError, match="depth 6 does not fit 64x96"):
+        training.train("unet", train, val, out_dir=tmp_path, image_size=SIZE, depth=6)
     with pytest.raises(CarvanaError, match="at least 1"):
         training.train("unet", train, val, out_dir=tmp_path, image_size=SIZE, depth=0)
     assert not any(tmp_path.iterdir())  # nothing written
