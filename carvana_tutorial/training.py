@@ -125,7 +125,7 @@ def predict(model: keras.Model, pairs: Sequence[Pair], batch_size: int = 32, *, 
                       augment=None, resize=resize, progress=progress)
     batches = ds
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         batches = tqdm(ds, total=-(-len(pairs) // batch_size), desc="predict", unit="batch")
     for images, masks in batches:
@@ -222,7 +222,7 @@ class _TqdmEpochs(keras.callbacks.Callback):
 
     def __init__(self, epochs: int):
         super().__init__()
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         self.bar = tqdm(total=epochs, desc="train", unit="epoch")
 
@@ -415,7 +415,7 @@ def benchmark(
     results = []
     todo = [(s, m) for s in settings for m in models]
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         todo = tqdm(todo, desc="bench", unit="model")
     for setting, name in todo:
