@@ -382,12 +382,38 @@ def _step_speed(model: keras.Model, images: np.ndarray, masks: np.ndarray, steps
                 start_weights: list) -> tuple[float, float]:
     """Images/s of ``train_on_batch`` after one warm-up step, and the loss of the first step."""
     model.set_weights(start_weights)
-    model.compile(optimizer=keras.optimizers.Adam(1e-4, epsilon=1e-6), loss=M.dice_loss, jit_compile=jit_compile)
-    first_loss = float(model.train_on_batch(images, masks))  # traces (and, with XLA, compiles)
-    start = time.perf_counter()
-    for _ in range(steps):
-        float(model.train_on_batch(images, masks))  # float() waits for the step to finish
-    return steps * len(images) / (time.perf_counter() - start), first_loss
+    with _op_determinism(allowed=not jit_compile):
+        model.compile(optimizer=keras.optimizers.Adam(1e-4, epsilon=1e-6), loss=M.dice_loss,
+                      jit_compile=jit_compile)
+        if model.jit_compile != jit_compile:
+            raise CarvanaError("Keras would not compile the model with XLA, so there is nothing to compare")
+        first_loss = float(model.train_on_batch(images, masks))  # traces (and, with XLA, compiles)
+        start = time.perf_counter()
+        for _ in range(steps):
+            float(model.train_on_batch(images, masks))  # float() waits for the step to finish
+        seconds = time.perf_counter() - start
+    return steps * len(images) / seconds, first_loss
+
+
+@contextlib.contextmanager
+def _op_determinism(allowed: bool) -> Iterator[None]:
+    """Switch TensorFlow's op determinism off inside the block unless ``allowed``.
+
+    Keras silently drops ``jit_compile=True`` while determinism is on (chapters
+    turn it on in ``chapter.setup``), so the XLA timing needs it off; it is
+    restored afterwards. TensorFlow offers the switch only in its private
+    config module, the one Keras itself reads.
+    """
+    from tensorflow.python.framework import config as tf_config
+
+    switch = tf_config.is_op_determinism_enabled() and not allowed
+    if switch:
+        tf_config.disable_op_determinism()
+    try:
+        yield
+    finally:
+        if switch:
+            tf_config.enable_op_determinism()
 
 
 def benchmark(
