@@ -6,16 +6,7 @@ import argparse
 import json
 
 from ..errors import CarvanaError
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 96x128, got {text!r}") from None
-    if height < 1 or width < 1:
-        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
-    return height, width
+from ._args import parse_size
 
 
 def register_bench(targets: argparse._SubParsersAction) -> None:
@@ -27,7 +18,7 @@ def register_bench(targets: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("data", metavar="DATA", help="folder in Carvana's layout (train_hq/, train_masks/)")
     parser.add_argument("--limit", type=int, default=None, help="use the first N pairs (by car, view)")
-    parser.add_argument("--size", type=_size, default=(96, 128), help="target HEIGHTxWIDTH (default 96x128)")
+    parser.add_argument("--size", type=parse_size, default=(96, 128), help="target HEIGHTxWIDTH (default 96x128)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument(
         "--augment", choices=("none", "joint"), default="none",

@@ -8,19 +8,10 @@ import os
 import sys
 from pathlib import Path
 
+from ._args import parse_size
+
 #: How many of the worst images ``evaluate`` lists by default.
 WORST = 5
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"96x128"`` -> ``(96, 128)``: height first, as Keras writes sizes."""
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW such as 96x128, got {text!r}") from None
-    if height < 1 or width < 1:
-        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
-    return height, width
 
 
 def _positive(text: str) -> int:
