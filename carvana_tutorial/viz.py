@@ -238,6 +238,37 @@ def dice_histogram(scores, bins: int = 30, *, xlabel: str = "per-image dice at t
     return fig
 
 
+def dice_by_coverage(coverage, scores) -> Figure:
+    """Per-image dice against the share of the frame the car covers, one dot per image.
+
+    Dice forgives the same number of wrong pixels more on a big car than on a
+    small one; this scatter shows whether the small cars are where a model
+    loses.  Introduced in chapter 5.
+    """
+    fig = Figure(figsize=(6, 3.2), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(np.asarray(coverage, dtype=float), np.asarray(scores, dtype=float), s=12, color="0.25")
+    ax.set_xlabel("share of the frame covered by the car")
+    ax.set_ylabel("per-image dice at 0.5")
+    return fig
+
+
+def threshold_curve(thresholds, scores, mark: float = 0.5) -> Figure:
+    """Mean per-image dice as the probability threshold moves, with ``mark`` drawn dashed.
+
+    The competition thresholds at 0.5; the curve shows how much, if anything,
+    another threshold would buy.  Introduced in chapter 5.
+    """
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(np.asarray(thresholds, dtype=float), np.asarray(scores, dtype=float), marker="o", markersize=3,
+            color="0.25")
+    ax.axvline(mark, linestyle="--", color="0.6")
+    ax.set_xlabel("threshold")
+    ax.set_ylabel("mean per-image dice")
+    return fig
+
+
 def throughput_chart(result: Mapping) -> Figure:
     """Pairs per second of the article's pipeline and ours, first and later epochs.
 

@@ -193,3 +193,18 @@ def test_dice_histogram_compares_models_on_the_same_bins():
 def test_dice_histogram_refuses_no_scores(bad):
     with pytest.raises(ValueError, match="non-empty"):
         viz.dice_histogram(bad)
+
+
+def test_dice_by_coverage_plots_one_dot_per_image():
+    coverage, scores = np.array([0.1, 0.2, 0.25]), np.array([0.9, 0.95, 0.97])
+    ax = viz.dice_by_coverage(coverage, scores).axes[0]
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), np.column_stack([coverage, scores]))
+    assert ax.get_xlabel() == "share of the frame covered by the car"
+
+
+def test_threshold_curve_draws_the_scores_and_marks_the_threshold():
+    thresholds, scores = np.linspace(0.1, 0.9, 9), np.linspace(0.8, 0.9, 9)
+    ax = viz.threshold_curve(thresholds, scores, mark=0.5).axes[0]
+    curve, marker = ax.lines
+    np.testing.assert_allclose(curve.get_xydata(), np.column_stack([thresholds, scores]))
+    assert list(marker.get_xdata()) == [0.5, 0.5]
