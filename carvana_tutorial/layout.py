@@ -16,6 +16,8 @@ TRAIN_IMAGES = "train_hq"
 TRAIN_MASKS = "train_masks"
 TEST_IMAGES = "test_hq"
 MASKS_CSV = "train_masks.csv"
+#: Kaggle ships the masks' run-length table zipped; the pipeline reads masks from it (chapter 2).
+MASKS_CSV_ZIP = f"{MASKS_CSV}.zip"
 ZIPS = ("train_hq.zip", "train_masks.zip", "test_hq.zip")
 #: Kaggle also ships these low-quality zips; we never extract them (20 GB cap).
 SKIPPED_ZIPS = ("train.zip", "test.zip")
