@@ -19,11 +19,17 @@ from carvana_tutorial.data.download import (
 )
 from carvana_tutorial.errors import DownloadError
 
+TRAINING = ["train_hq.zip", "train_masks.zip", "train_masks.csv.zip"]
+
 
 def zip_bytes(name: str) -> bytes:
+    """A zip like Kaggle's: a folder of photos, or the one csv of ``train_masks.csv.zip``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(f"{name.removesuffix('.zip')}/0123456789ab_01.jpg", name.encode() * 50)
+        if name.endswith(".csv.zip"):
+            archive.writestr(name.removesuffix(".zip"), "img,rle_mask\n0123456789ab_01.jpg,1 5\n")
+        else:
+            archive.writestr(f"{name.removesuffix('.zip')}/0123456789ab_01.jpg", name.encode() * 50)
     return buffer.getvalue()
 
 
@@ -65,16 +71,37 @@ def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_downloads_only_the_training_zips(tmp_path: Path) -> None:
     fake = FakeKaggle()
     paths = download(tmp_path / "data", client=fake, progress=False)
-    assert fake.calls == ["train_hq.zip", "train_masks.zip"]
-    assert [p.name for p in paths] == ["train_hq.zip", "train_masks.zip"]
+    assert fake.calls == TRAINING
+    assert [p.name for p in paths] == TRAINING
     assert all(zipfile.is_zipfile(p) for p in paths)
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["train_hq.zip", "train_masks.zip"]
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == sorted(TRAINING)
+    with zipfile.ZipFile(tmp_path / "data" / "train_masks.csv.zip") as archive:
+        assert archive.namelist() == ["train_masks.csv"]
 
 
 def test_with_test_adds_the_test_zip(tmp_path: Path) -> None:
     fake = FakeKaggle()
     download(tmp_path, with_test=True, client=fake, progress=False)
-    assert fake.calls == ["train_hq.zip", "train_masks.zip", "test_hq.zip"]
+    assert fake.calls == TRAINING + ["test_hq.zip"]
+
+
+def test_a_missing_csv_zip_alone_is_fetched(tmp_path: Path) -> None:
+    """Data downloaded before the csv was fetched too: only the csv zip is missing."""
+    download(tmp_path, client=FakeKaggle(), progress=False)
+    (tmp_path / "train_masks.csv.zip").unlink()
+    fake = FakeKaggle()
+    download(tmp_path, client=fake, progress=False)
+    assert fake.calls == ["train_masks.csv.zip"]
+    assert zipfile.is_zipfile(tmp_path / "train_masks.csv.zip")
+
+
+def test_a_csv_zip_that_is_not_a_zip_is_fetched_again(tmp_path: Path) -> None:
+    download(tmp_path, client=FakeKaggle(), progress=False)
+    (tmp_path / "train_masks.csv.zip").write_bytes(b"<html>503 Service Unavailable</html>")
+    fake = FakeKaggle()
+    download(tmp_path, client=fake, progress=False)
+    assert fake.calls == ["train_masks.csv.zip"]
+    assert zipfile.is_zipfile(tmp_path / "train_masks.csv.zip")
 
 
 def test_complete_zips_are_not_fetched_again(tmp_path: Path) -> None:
@@ -112,13 +139,30 @@ def test_a_download_failing_half_way_keeps_what_was_there(tmp_path: Path) -> Non
     assert not (tmp_path / ".train_masks.zip.partial").exists()
 
 
+def test_the_csv_zip_is_resumed_like_the_others(tmp_path: Path) -> None:
+    download(tmp_path, client=FakeKaggle(), progress=False)
+    (tmp_path / "train_masks.csv.zip").unlink()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    fake = FakeKaggle(fail={"train_masks.csv.zip": requests.ConnectionError("Read timed out")}, half=True)
+    with pytest.raises(DownloadError, match="downloading train_masks.csv.zip failed .*run the command again"):
+        download(tmp_path, client=fake, progress=False)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert not (tmp_path / "train_masks.csv.zip").exists()
+    assert (tmp_path / ".train_masks.csv.zip.partial" / "train_masks.csv.zip").is_file()
+    download(tmp_path, client=FakeKaggle(), progress=False)
+    assert zipfile.is_zipfile(tmp_path / "train_masks.csv.zip")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(TRAINING)
+
+
 def test_a_file_named_after_the_url_is_found(tmp_path: Path) -> None:
     class Renaming(FakeKaggle):
         def competition_download_file(self, competition, file_name, path=None, force=False, quiet=False):
             (Path(path) / f"signed-{file_name}").write_bytes(zip_bytes(file_name))
 
     download(tmp_path, client=Renaming(), progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["train_hq.zip", "train_masks.zip"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(TRAINING)
+    with zipfile.ZipFile(tmp_path / "train_masks.csv.zip") as archive:
+        assert archive.namelist() == ["train_masks.csv"]
 
 
 def test_forbidden_means_accept_the_rules(tmp_path: Path) -> None:
@@ -139,6 +183,14 @@ def test_a_damaged_file_is_not_kept(tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="incomplete or damaged train_hq.zip"):
         download(tmp_path, client=FakeKaggle(junk=True), progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_csv_zip_is_not_kept(tmp_path: Path) -> None:
+    download(tmp_path, client=FakeKaggle(), progress=False)
+    (tmp_path / "train_masks.csv.zip").unlink()
+    with pytest.raises(DownloadError, match="incomplete or damaged train_masks.csv.zip: run the command again"):
+        download(tmp_path, client=FakeKaggle(junk=True), progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train_hq.zip", "train_masks.zip"]
 
 
 def test_missing_credentials_say_how_to_make_a_token(tmp_path: Path, no_credentials: None) -> None:

@@ -14,7 +14,7 @@ from PIL import Image
 from carvana_tutorial.data import find_data, locate
 from carvana_tutorial.data.check import inspect_folder
 from carvana_tutorial.errors import DataError
-from carvana_tutorial.layout import TRAIN_IMAGES, TRAIN_MASKS
+from carvana_tutorial.layout import MASKS_CSV, MASKS_CSV_ZIP, TRAIN_IMAGES, TRAIN_MASKS
 from carvana_tutorial.settings import QUICK
 
 SIZE = (32, 48)  # height, width
@@ -43,6 +43,21 @@ def write_set(root: Path, size: tuple[int, int] = SIZE, zips: bool = False) -> P
                     archive.write(path, f"{folder}/{path.name}")
             shutil.rmtree(root / folder)
     return root
+
+
+#: What ``train_masks.csv.zip`` holds in these tests; its rows need not be real masks here.
+MASKS_CSV_BYTES = b"img,rle_mask\n" + b"".join(f"{car}_{v:02d}.jpg,1 5\n".encode() for car in CARS for v in range(1, 17))
+
+
+def add_masks_csv_zip(folder: Path) -> Path:
+    """Kaggle's ``train_masks.csv.zip``: one ``train_masks.csv`` inside."""
+    with zipfile.ZipFile(folder / MASKS_CSV_ZIP, "w") as archive:
+        archive.writestr(MASKS_CSV, MASKS_CSV_BYTES)
+    return folder / MASKS_CSV_ZIP
+
+
+def visible(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -87,6 +102,7 @@ def test_explicit_folder_of_zips_is_extracted_once(nowhere: Path) -> None:
     source = find_data(folder)
     assert source.root == folder
     assert len(list((folder / TRAIN_MASKS).glob("*.gif"))) == 32
+    assert not (folder / MASKS_CSV).exists()  # no csv zip, no csv: the masks come from the GIFs
     before = snapshot(folder)
     assert find_data(folder) == source
     assert snapshot(folder) == before
@@ -100,6 +116,76 @@ def test_read_only_folder_of_zips_is_extracted_into_the_cache(nowhere: Path, mon
     assert source.root.parent == nowhere / "cache" / "extracted"
     assert sorted(p.name for p in source.root.iterdir()) == [TRAIN_IMAGES, TRAIN_MASKS]
     assert snapshot(folder) == before
+
+
+def test_the_masks_csv_zip_is_unpacked_into_a_writable_folder(nowhere: Path) -> None:
+    folder = write_set(nowhere / "zips", zips=True)
+    add_masks_csv_zip(folder)
+    source = find_data(folder)
+    assert source.root == folder
+    assert (folder / MASKS_CSV).read_bytes() == MASKS_CSV_BYTES
+    assert visible(folder) == sorted(
+        [MASKS_CSV, MASKS_CSV_ZIP, TRAIN_IMAGES, "train_hq.zip", TRAIN_MASKS, "train_masks.zip"])
+    before = snapshot(folder)
+    assert find_data(folder) == source
+    assert snapshot(folder) == before
+
+
+def test_the_masks_csv_zip_is_unpacked_next_to_folders_already_there(data: Path, nowhere: Path) -> None:
+    """Folders unpacked by hand, the csv zip downloaded later: the csv still lands in the root."""
+    add_masks_csv_zip(data)
+    assert find_data(data).root == data
+    assert (data / MASKS_CSV).read_bytes() == MASKS_CSV_BYTES
+
+
+def test_read_only_folder_of_zips_gets_the_csv_in_the_cache(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = write_set(nowhere / "zips", zips=True)
+    add_masks_csv_zip(folder)
+    monkeypatch.setattr(locate, "_writable", lambda path: False)
+    before = snapshot(folder)
+    source = find_data(folder)
+    assert source.root.parent == nowhere / "cache" / "extracted"
+    assert visible(source.root) == sorted([MASKS_CSV, TRAIN_IMAGES, TRAIN_MASKS])
+    assert (source.root / MASKS_CSV).read_bytes() == MASKS_CSV_BYTES
+    assert snapshot(folder) == before
+
+
+def test_read_only_folders_keep_the_csv_zipped(nowhere: Path) -> None:
+    """Nothing can be written next to read-only folders: the masks are read from the GIFs."""
+    write_set(locate.KAGGLE_INPUT)
+    add_masks_csv_zip(locate.KAGGLE_INPUT)
+    locate.KAGGLE_WORKING.mkdir(parents=True)
+    before = snapshot(locate.KAGGLE_INPUT)
+    source = find_data()
+    assert source.root == locate.KAGGLE_INPUT
+    assert snapshot(locate.KAGGLE_INPUT) == before
+    assert not (locate.KAGGLE_WORKING / "carvana").exists()
+
+
+def test_a_csv_of_the_folders_own_is_kept(nowhere: Path) -> None:
+    folder = write_set(nowhere / "zips", zips=True)
+    add_masks_csv_zip(folder)
+    (folder / MASKS_CSV).write_bytes(b"img,rle_mask\n")
+    assert find_data(folder).root == folder
+    assert (folder / MASKS_CSV).read_bytes() == b"img,rle_mask\n"
+
+
+def test_a_damaged_csv_zip_says_to_download_it_again(nowhere: Path) -> None:
+    folder = write_set(nowhere / "zips", zips=True)
+    (folder / MASKS_CSV_ZIP).write_bytes(b"<html>503</html>")
+    with pytest.raises(DataError, match="train_masks.csv.zip is not a zip file .*delete it and download it again"):
+        find_data(folder)
+    assert not (folder / MASKS_CSV).exists()
+    (folder / MASKS_CSV_ZIP).unlink()
+    assert find_data(folder).root == folder
+
+
+def test_the_csv_zip_alone_is_not_carvana_data(nowhere: Path) -> None:
+    (nowhere / "csv").mkdir()
+    add_masks_csv_zip(nowhere / "csv")
+    with pytest.raises(DataError, match="holds no Carvana data"):
+        find_data(nowhere / "csv")
+    assert visible(nowhere / "csv") == [MASKS_CSV_ZIP]
 
 
 def test_with_test_unpacks_the_test_zip_too(nowhere: Path) -> None:
@@ -142,6 +228,21 @@ def test_kaggle_zips_are_extracted_into_the_working_folder(nowhere: Path) -> Non
     assert sorted(p.name for p in source.root.iterdir()) == [TRAIN_IMAGES, TRAIN_MASKS]  # not train.zip
     assert snapshot(locate.KAGGLE_INPUT) == before
     assert source.description == "Kaggle's Carvana data, 2 cars x 16 views, 32x48"
+
+
+def test_kaggle_csv_zip_is_extracted_into_the_working_folder(nowhere: Path) -> None:
+    write_set(locate.KAGGLE_INPUT, zips=True)
+    add_masks_csv_zip(locate.KAGGLE_INPUT)
+    locate.KAGGLE_WORKING.mkdir(parents=True)
+    before = snapshot(locate.KAGGLE_INPUT)
+    root = find_data().root
+    assert root == locate.KAGGLE_WORKING / "carvana"
+    assert visible(root) == sorted([MASKS_CSV, TRAIN_IMAGES, TRAIN_MASKS])
+    assert (root / MASKS_CSV).read_bytes() == MASKS_CSV_BYTES
+    assert snapshot(locate.KAGGLE_INPUT) == before
+    after = snapshot(root)
+    assert find_data().root == root
+    assert snapshot(root) == after
 
 
 def test_kaggle_folders_already_extracted_are_used_in_place(nowhere: Path) -> None:
@@ -296,6 +397,7 @@ def test_cli_download_extracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     from carvana_tutorial.data import download as dl
 
     source = write_set(tmp_path / "kaggle", zips=True)
+    add_masks_csv_zip(source)
 
     class Mirror:
         def competition_download_file(self, competition, file_name, path=None, force=False, quiet=False):
@@ -305,7 +407,11 @@ def test_cli_download_extracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     dest = tmp_path / "data"
     code, out, err = run_cli(["download", "--dest", str(dest)], capsys)
     assert code == 0, err
-    assert sorted(p.name for p in dest.iterdir()) == ["train_hq", "train_hq.zip", "train_masks", "train_masks.zip"]
+    assert sorted(p.name for p in dest.iterdir()) == [
+        ".train_masks.csv.extracted.json", "train_hq", "train_hq.zip", "train_masks", "train_masks.csv",
+        "train_masks.csv.zip", "train_masks.zip"]
+    assert (dest / MASKS_CSV).read_bytes() == MASKS_CSV_BYTES
+    assert "extracted train_masks.csv\n" in out and "extracted train_masks/\n" in out
     assert inspect_folder(dest).ok
     assert "carvana-tutorial inspect" in out.splitlines()[-1]
 

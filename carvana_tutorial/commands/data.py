@@ -11,8 +11,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     download = subparsers.add_parser(
         "download",
         help="download Carvana's zips from Kaggle and extract them",
-        description="Download train_hq.zip and train_masks.zip (and test_hq.zip with --with-test) of the "
-        "Kaggle competition with your API token, then extract them. Needs the competition rules accepted.",
+        description="Download train_hq.zip, train_masks.zip and train_masks.csv.zip (and test_hq.zip with "
+        "--with-test) of the Kaggle competition with your API token, then extract them. Needs the competition "
+        "rules accepted.",
     )
     download.add_argument("--dest", type=Path, default=Path("data"), help="folder for the zips (default: ./data)")
     download.add_argument("--with-test", action="store_true", help="also fetch test_hq.zip (for a submission)")
@@ -38,8 +39,8 @@ def run_download(args: argparse.Namespace) -> int:
     for path in zips:
         print(f"{path.name}: {path.stat().st_size / 2**20:.0f} MiB")
     if not args.no_extract:
-        for folder in extract_all(zips, args.dest, progress=progress):
-            print(f"extracted {folder.name}/")
+        for path in extract_all(zips, args.dest, progress=progress):
+            print(f"extracted {path.name}{'/' if path.is_dir() else ''}")
     print(f"Carvana data is in {args.dest}/: check it with `carvana-tutorial inspect {args.dest}`")
     return 0
 

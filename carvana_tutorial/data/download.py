@@ -1,11 +1,13 @@
 """Download the competition's zips with the official ``kaggle`` client.
 
-Only what training needs is fetched: ``train_hq.zip`` and ``train_masks.zip``
-(plus ``test_hq.zip`` for a submission), never the low-resolution
-``train.zip``/``test.zip``.  Each file is downloaded into a hidden folder and
-renamed into place once it is a complete zip, so an interrupted download never
-leaves a half file under the final name, and the client resumes it next time.
-The client is imported lazily: importing it already tries to log in.
+Only what training needs is fetched: ``train_hq.zip``, ``train_masks.zip`` and
+``train_masks.csv.zip`` (the same masks as a small run-length table, which the
+pipeline decodes faster than the GIFs), plus ``test_hq.zip`` for a submission;
+never the low-resolution ``train.zip``/``test.zip``.  Each file is downloaded
+into a hidden folder and renamed into place once it is a complete zip, so an
+interrupted download never leaves a half file under the final name, and the
+client resumes it next time.  The client is imported lazily: importing it
+already tries to log in.
 Introduced in chapter 1.
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import DownloadError
+from ..layout import MASKS_CSV_ZIP
 from .extract import TEST_ZIP, TRAIN_ZIPS
 
 COMPETITION = "carvana-image-masking-challenge"
@@ -127,7 +130,7 @@ def download(
     Introduced in chapter 1.
     """
     dest = Path(dest)
-    names = TRAIN_ZIPS + ((TEST_ZIP,) if with_test else ())
+    names = TRAIN_ZIPS + (MASKS_CSV_ZIP,) + ((TEST_ZIP,) if with_test else ())
     todo = [n for n in names if not zipfile.is_zipfile(dest / n)]
     if not todo:
         return [dest / n for n in names]

@@ -5,12 +5,16 @@ and renamed into place only when every file is written, with a marker holding
 the zip's size and modification time.  So an interrupted extraction never
 leaves a folder that looks complete, a second call is free, and a newer zip is
 unpacked again.  Entries that would land outside the destination (``../x``,
-absolute paths) are refused.  Introduced in chapter 1.
+absolute paths) are refused.  A zip of one file (``train_masks.csv.zip``)
+becomes that file, written under a temporary name and renamed into place, with
+a hidden stamp next to it (``.train_masks.csv.extracted.json``) that does the
+marker's job.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -18,13 +22,15 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from ..errors import DataError
-from ..layout import SKIPPED_ZIPS, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS
+from ..layout import MASKS_CSV_ZIP, SKIPPED_ZIPS, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS
 
 #: Written inside a folder once it is completely extracted.
 MARKER = ".extracted.json"
 #: The zips a training run needs; ``test_hq.zip`` is only for a submission.
 TRAIN_ZIPS = (f"{TRAIN_IMAGES}.zip", f"{TRAIN_MASKS}.zip")
 TEST_ZIP = f"{TEST_IMAGES}.zip"
+#: Zips of one file, extracted as that file rather than a folder; optional.
+FILE_ZIPS = (MASKS_CSV_ZIP,)
 
 
 def _stamp(zip_path: Path) -> dict:
@@ -32,10 +38,19 @@ def _stamp(zip_path: Path) -> dict:
     return {"zip": zip_path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def is_extracted(folder: Path, zip_path: Path | None = None) -> bool:
-    """True when ``folder`` was completely extracted (from this very zip, if given)."""
-    marker = Path(folder) / MARKER
-    if not marker.is_file():
+def _sidecar(file: Path) -> Path:
+    """The stamp of a file extracted from a one-file zip: ``.<name>.extracted.json`` beside it."""
+    return file.with_name(f".{file.name}{MARKER}")
+
+
+def is_extracted(path: Path, zip_path: Path | None = None) -> bool:
+    """True when ``path`` was completely extracted (from this very zip, if given).
+
+    ``path`` is a folder, or the file a one-file zip became (see :func:`extract_file`).
+    """
+    path = Path(path)
+    marker = path / MARKER if path.is_dir() else _sidecar(path)
+    if not (path.exists() and marker.is_file()):
         return False
     if zip_path is None:
         return True
@@ -126,6 +141,72 @@ def _extract_into(zip_path: Path, target: Path, prefix: str, progress: bool) -> 
                 ) from None
 
 
+def extract_file(zip_path: Path, dest_root: Path) -> Path:
+    """Extract the one file of ``<name>.zip`` as ``dest_root/<name>`` and return its path.
+
+    For ``train_masks.csv.zip``: the pipeline reads ``train_masks.csv`` as soon
+    as it exists, so the file appears whole or not at all (written under a
+    temporary name, then renamed).  Idempotent like :func:`extract_zip`, and
+    never replaces a file it did not extract itself.  Introduced in chapter 1.
+    """
+    zip_path, dest_root = Path(zip_path), Path(dest_root)
+    if not zip_path.is_file():
+        raise DataError(f"no zip file at {zip_path}")
+    name = zip_path.name.removesuffix(".zip")
+    final, stamp = dest_root / name, _sidecar(dest_root / name)
+    if is_extracted(final, zip_path):
+        return final
+    if final.exists() and not stamp.is_file():
+        raise DataError(
+            f"{final} already exists but was not extracted from {zip_path.name}: "
+            "use that file as it is, or move it away to extract the zip again"
+        )
+    if not zipfile.is_zipfile(zip_path):
+        raise DataError(
+            f"{zip_path} is not a zip file (an interrupted or failed download?): delete it and download it again"
+        )
+    dest_root.mkdir(parents=True, exist_ok=True)
+    for stale in dest_root.glob(f".{name}.partial-*"):  # left by a killed run
+        stale.unlink(missing_ok=True)
+    handle, partial = tempfile.mkstemp(prefix=f".{name}.partial-", dir=dest_root)
+    os.close(handle)
+    try:
+        _extract_one(zip_path, Path(partial), name)
+        # Claim the name with a stamp no zip matches, so a run killed between
+        # here and the end extracts again instead of calling the file foreign.
+        stamp.write_text(json.dumps({"zip": zip_path.name}))
+        os.replace(partial, final)
+        stamp.write_text(json.dumps(_stamp(zip_path)))
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return final
+
+
+def _extract_one(zip_path: Path, target: Path, name: str) -> None:
+    """Copy the single ``name``-like entry of ``zip_path`` into ``target``."""
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{zip_path} cannot be read as a zip ({exc}): delete it and download it again") from None
+    with archive:
+        entries = _members(archive, name)
+        suffix = PurePosixPath(name).suffix
+        if len(entries) != 1 or entries[0][1].suffix != suffix:
+            held = ", ".join(info.filename for info, _ in entries[:3]) + (", ..." if len(entries) > 3 else "")
+            raise DataError(
+                f"{zip_path} should hold a single {suffix or name} file but holds {held or 'no file'}: "
+                "delete it and download it again"
+            )
+        info = entries[0][0]
+        try:
+            with archive.open(info) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+            raise DataError(
+                f"{zip_path.name} is damaged at {info.filename} ({exc}): delete it and download it again"
+            ) from None
+
+
 def wanted_zips(folder: Path, *, with_test: bool = False) -> list[Path]:
     """The zips of ``folder`` worth extracting, never ``train.zip``/``test.zip``.
 
@@ -138,8 +219,11 @@ def wanted_zips(folder: Path, *, with_test: bool = False) -> list[Path]:
 
 
 def extract_all(zips: Iterable[Path], dest_root: Path, *, progress: bool = False) -> list[Path]:
-    """Extract each zip into ``dest_root`` (see :func:`extract_zip`).
+    """Extract each zip into ``dest_root`` and return what each became.
 
+    A folder per zip (see :func:`extract_zip`), except the one-file zips of
+    :data:`FILE_ZIPS`, which become their file (see :func:`extract_file`).
     Introduced in chapter 1.
     """
-    return [extract_zip(z, dest_root, progress=progress) for z in zips]
+    return [extract_file(z, dest_root) if Path(z).name in FILE_ZIPS else extract_zip(z, dest_root, progress=progress)
+            for z in zips]

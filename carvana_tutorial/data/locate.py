@@ -9,7 +9,9 @@ The search order, first match wins:
 5. otherwise a synthetic set in Carvana's exact layout, made once and cached.
 
 A folder counts when it holds ``train_hq/`` and ``train_masks/`` or the zips
-Kaggle ships them in.  Introduced in chapter 1.
+Kaggle ships them in; ``train_masks.csv.zip``, when there, is unpacked too (the
+pipeline reads masks faster from it) but is never required.  Introduced in
+chapter 1.
 """
 
 from __future__ import annotations
@@ -23,9 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
-from ..layout import TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, VIEWS, parse_name
+from ..layout import (
+    MASKS_CSV,
+    MASKS_CSV_ZIP,
+    TEST_IMAGES,
+    TRAIN_IMAGES,
+    TRAIN_MASKS,
+    VIEWS,
+    parse_name,
+)
 from ..settings import Profile, get_profile
-from .extract import MARKER, extract_zip, wanted_zips
+from .extract import MARKER, extract_file, extract_zip, is_extracted, wanted_zips
 from .pairs import EXPECTED_LAYOUT
 
 ENV_DATA = "CARVANA_DATA"
@@ -73,7 +83,10 @@ def prepare(
     only when we extracted them from a zip that has changed since).  Missing
     folders are unpacked from their zips into ``extract_to`` when given (for
     Kaggle's read-only input), else next to the zips when ``folder`` is
-    writable, else into the cache.
+    writable, else into the cache.  ``train_masks.csv.zip`` goes wherever the
+    folders would, unless the root already has a ``train_masks.csv`` of its
+    own; a read-only folder whose training folders are already there keeps it
+    zipped, and the masks are then read from the GIFs (slower, same masks).
     Introduced in chapter 1.
     """
     folder = Path(folder)
@@ -88,16 +101,27 @@ def prepare(
         for name in needed:
             if name in missing or (name in zips and (folder / name / MARKER).is_file()):
                 extract_zip(zips[name], folder, progress=progress)  # a no-op when up to date
+        _unpack_masks_csv(folder, folder)
         return folder
     if not missing:
-        return folder
+        return folder  # read-only and nothing to extract: write nothing
     if any(n not in zips for n in needed):
         return None  # a read-only mix of folders and zips: nothing sensible to build
     target = Path(extract_to) if extract_to is not None else (
         cache_dir() / "extracted" / hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12])
     for name in needed:
         extract_zip(zips[name], target, progress=progress)
+    _unpack_masks_csv(folder, target)
     return target
+
+
+def _unpack_masks_csv(folder: Path, root: Path) -> None:
+    """Extract ``folder``'s ``train_masks.csv.zip`` into ``root``, if any, unless ``root`` has its own csv."""
+    zip_path = folder / MASKS_CSV_ZIP
+    csv = root / MASKS_CSV
+    if not zip_path.is_file() or (csv.exists() and not is_extracted(csv)):
+        return
+    extract_file(zip_path, root)  # a no-op when up to date
 
 
 def describe(root: Path, label: str) -> str:
