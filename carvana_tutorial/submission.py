@@ -306,21 +306,19 @@ def verify_masks_csv(root: str | os.PathLike) -> int:
     that our RLE reads Kaggle's file the way Kaggle wrote it.  Introduced in
     chapter 8.
     """
-    import csv
-
     from PIL import Image
 
+    from .data.masks_csv import read_masks_csv
     from .layout import MASKS_CSV, TRAIN_MASKS
     from .rle import rle_decode
 
     root = Path(root)
-    with open(root / MASKS_CSV, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        gif_path = root / TRAIN_MASKS / row["img"].replace(".jpg", "_mask.gif")
+    rows = read_masks_csv(root / MASKS_CSV)
+    for image, rle in rows.items():
+        gif_path = root / TRAIN_MASKS / image.replace(".jpg", "_mask.gif")
         with Image.open(gif_path) as gif:
             truth = (np.asarray(gif.convert("L")) > 127).astype(np.uint8)
-        if not np.array_equal(rle_decode(row["rle_mask"], truth.shape), truth):
+        if not np.array_equal(rle_decode(rle, truth.shape), truth):
             raise DataError(f"{MASKS_CSV} disagrees with {gif_path.name}")
     return len(rows)
 

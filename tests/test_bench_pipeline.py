@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from carvana_tutorial.commands.bench_pipeline import register_bench
 from carvana_tutorial.data import pair_files
 from carvana_tutorial.errors import CarvanaError
 from carvana_tutorial.pipeline.bench import available_cores, benchmark
+from carvana_tutorial.rle import rle_encode
 
 CARS = ("00aa11bb22cc", "33dd44ee55ff")
 
@@ -48,9 +51,25 @@ def test_benchmark_reports_rates_and_ratios_that_agree_with_its_timings(data_roo
     assert result["cached_epoch_speedup"] == pytest.approx(seconds["seed_second"] / seconds["ours_second"])
     assert set(result["cpu_ms_per_pair"]) == {"seed_first", "seed_second", "ours_first", "ours_second"}
     assert all(ms >= 0 for ms in result["cpu_ms_per_pair"].values())
-    assert set(result["stages"]) == {"photo_decode_per_s", "mask_decode_per_s", "cached_augmented_per_s"}
+    assert result["mask_source"] == "gif"  # this folder has no train_masks.csv
+    assert set(result["stages"]) == {
+        "photo_decode_per_s", "gif_decode_per_s", "mask_decode_per_s", "cached_augmented_per_s"
+    }
+    assert result["stages"]["mask_decode_per_s"] == result["stages"]["gif_decode_per_s"]
     assert all(rate > 0 for rate in result["stages"].values())
     json.dumps(result)  # the command prints it as JSON
+
+
+def test_with_a_masks_csv_ours_reads_it_and_times_both_mask_sources(data_root, tmp_path):
+    root = Path(shutil.copytree(data_root, tmp_path / "data"))
+    rows = [f"{gif.name.replace('_mask.gif', '.jpg')},{rle_encode(np.asarray(Image.open(gif)))}\n"
+            for gif in sorted((root / "train_masks").glob("*.gif"))]
+    (root / "train_masks.csv").write_text("img,rle_mask\n" + "".join(rows))
+    result = benchmark(pair_files(root), (20, 30), batch_size=4, stages=True)
+    assert result["mask_source"] == "csv"
+    stages = result["stages"]
+    assert stages["mask_decode_per_s"] == stages["rle_decode_per_s"] > 0 and stages["gif_decode_per_s"] > 0
+    assert benchmark(pair_files(root), (20, 30), batch_size=4, masks="gif")["mask_source"] == "gif"
 
 
 def _run(argv):

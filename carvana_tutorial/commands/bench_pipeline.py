@@ -24,6 +24,10 @@ def register_bench(targets: argparse._SubParsersAction) -> None:
         "--augment", choices=("none", "joint"), default="none",
         help="augmentation in our pipeline (default none: the article's pipeline does not augment either)",
     )
+    parser.add_argument(
+        "--masks", choices=("auto", "csv", "gif"), default="auto",
+        help="where our pipeline reads masks (default auto: train_masks.csv when it covers every pair)",
+    )
     parser.add_argument("--stages", action="store_true",
                         help="also time photo and mask decoding alone, and a cached epoch with augmentation")
     parser.set_defaults(func=run)
@@ -39,10 +43,12 @@ def run(args: argparse.Namespace) -> int:
         raise CarvanaError(f"--limit must be at least 1, got {args.limit}")
     pairs = pair_files(Path(args.data))[: args.limit]
     augment = None if args.augment == "none" else args.augment
-    result = benchmark(pairs, args.size, args.batch_size, augment=augment, stages=args.stages)
+    result = benchmark(pairs, args.size, args.batch_size, augment=augment, masks=args.masks,
+                       stages=args.stages)
     height, width = result["size"]
     print(f"{result['files']} pairs, {result['source_size'][0]}x{result['source_size'][1]} -> "
-          f"{height}x{width} (HxW), batch {result['batch_size']}, {result['cores']} cores")
+          f"{height}x{width} (HxW), batch {result['batch_size']}, {result['cores']} cores, "
+          f"our masks from {result['mask_source']}")
     print(f"article  first epoch {result['seed_pairs_per_s']:8.1f} pairs/s   "
           f"second epoch {result['seed_second_pairs_per_s']:8.1f} pairs/s")
     print(f"ours     first epoch {result['ours_pairs_per_s']:8.1f} pairs/s   "
@@ -54,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
           f"ours {cpu['ours_first']:.1f} / {cpu['ours_second']:.2f} ms (first / second epoch)")
     if "stages" in result:
         stages = result["stages"]
+        rle = f", RLE masks {stages['rle_decode_per_s']:.1f}/s" if "rle_decode_per_s" in stages else ""
         print(f"ours, decoding alone: photos {stages['photo_decode_per_s']:.1f}/s, "
-              f"masks {stages['mask_decode_per_s']:.1f}/s; cached epoch with joint augmentation "
+              f"GIF masks {stages['gif_decode_per_s']:.1f}/s{rle}; cached epoch with joint augmentation "
               f"{stages['cached_augmented_per_s']:.1f} pairs/s")
     print(json.dumps(result, sort_keys=True))
     return 0

@@ -6,8 +6,9 @@ decoded once per target size into a small raw file (``H*W*3`` image bytes then
 ``H*W`` mask bytes) under ``$CARVANA_CACHE/pipeline``; later epochs, later runs
 and other chapters read those instead.
 
-An entry's name hashes everything its content depends on: both source paths,
-their sizes and modification times, the target size, the resize method and
+An entry's name hashes everything its content depends on: the photo's path,
+size and modification time; the mask's (for a GIF) or the text of its
+``train_masks.csv`` row (for RLE); the target size, the resize method and
 ``CODE_VERSION``.  Editing a photo, re-extracting the zips or asking for
 another size therefore misses the cache instead of returning stale pixels; a
 cache per pair (not per file list) lets any split or subset reuse it.  Entries
@@ -22,7 +23,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,16 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from ..data.locate import cache_dir
+from ..data.masks_csv import masks_csv_of, read_masks_csv
 from ..errors import DataError
-from .decode import decode_pair, decode_photo, read_mask
+from ..layout import MASKS_CSV
+from ..rle import rle_decode
+from .decode import check_masks, decode_pair, decode_photo, read_mask
+
+#: How many pairs per fill of the cache are decoded from both mask sources
+#: and compared, so that a ``train_masks.csv`` out of step with the GIFs is
+#: caught instead of silently trained on.
+SPOT_CHECKS = 2
 
 #: Bump whenever decoding changes what lands in an entry.
 CODE_VERSION = 1
@@ -50,12 +59,46 @@ def _fingerprint(path: Path) -> list:
     return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
-def entry_path(pair, image_size: tuple[int, int], resize: str, root: Path | None = None) -> Path:
-    """Where the cached arrays of ``pair`` at this size and method live.  Introduced in chapter 2."""
+def mask_rles(pairs: Sequence, masks: str = "auto") -> list[str] | None:
+    """Each pair's row of ``train_masks.csv``, or ``None`` when masks come from the GIFs.
+
+    ``auto`` uses the table (next to ``train_masks/``) only when it has a
+    row for every pair, so a partial table never mixes two sources; ``csv``
+    insists on it; ``gif`` never reads it.  Introduced in chapter 2.
+    """
+    if check_masks(masks) == "gif":
+        return None
+    tables: dict[Path, Mapping[str, str] | None] = {}
+    rles = []
+    for pair in pairs:
+        path = masks_csv_of(pair.mask)
+        if path not in tables:
+            try:
+                tables[path] = read_masks_csv(path) if path.is_file() else None
+            except DataError as exc:
+                raise DataError(f"{exc}; pass masks='gif' to read the GIF masks instead") from None
+        table, name = tables[path], Path(pair.image).name
+        rle = None if table is None else table.get(name)
+        if rle is None:
+            if masks == "csv":
+                raise DataError(f"no {MASKS_CSV} next to {path.parent.name}/" if table is None
+                                else f"{MASKS_CSV} has no row for {name}")
+            return None
+        rles.append(rle)
+    return rles
+
+
+def entry_path(
+    pair, image_size: tuple[int, int], resize: str, root: Path | None = None, rle: str | None = None
+) -> Path:
+    """Where the cached arrays of ``pair`` at this size and method live.
+
+    ``rle`` is the pair's ``train_masks.csv`` row when the mask is read from
+    there, ``None`` for the GIF.  Introduced in chapter 2.
+    """
     height, width = image_size
-    key = json.dumps(
-        [CODE_VERSION, _fingerprint(Path(pair.image)), _fingerprint(Path(pair.mask)), height, width, resize]
-    )
+    mask_key = _fingerprint(Path(pair.mask)) if rle is None else ["rle", hashlib.sha256(rle.encode()).hexdigest()]
+    key = json.dumps([CODE_VERSION, _fingerprint(Path(pair.image)), mask_key, height, width, resize])
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     return (root or cache_root()) / f"{height}x{width}-{resize}" / f"{digest}.bin"
 
@@ -73,17 +116,35 @@ def _write_atomic(path: Path, image: np.ndarray, mask: np.ndarray) -> None:
         raise
 
 
-def _unreadable(pair, image_size: tuple[int, int], resize: str) -> str:
-    """Name the file of ``pair`` that fails to decode, and why."""
+def _unreadable(pair, image_size: tuple[int, int], resize: str, rle: str | None) -> str:
+    """Name the file (or csv row) of ``pair`` that fails to decode, and why."""
+    name = Path(pair.image).name
+    try:
+        data = tf.io.read_file(str(pair.image))
+        decode_photo(data, image_size, resize)
+        source_size = tuple(int(v) for v in tf.image.extract_jpeg_shape(data)[:2])
+    except tf.errors.OpError as exc:
+        return f"cannot read image {name}: {exc.message.splitlines()[0]}"
+    if rle is not None:
+        try:
+            rle_decode(rle, source_size)
+        except ValueError as exc:
+            return f"the {MASKS_CSV} row of {name} is malformed: {exc}"
+        return f"cannot decode the {MASKS_CSV} row of {name}"
     try:
         read_mask(pair.mask, image_size)
     except DataError as exc:
         return str(exc)
-    try:
-        decode_photo(tf.io.read_file(str(pair.image)), image_size, resize)
-    except tf.errors.OpError as exc:
-        return f"cannot read image {Path(pair.image).name}: {exc.message.splitlines()[0]}"
-    return f"cannot decode the pair {Path(pair.image).name} / {Path(pair.mask).name}"
+    return f"cannot decode the pair {name} / {Path(pair.mask).name}"
+
+
+def _spot_check(pair, mask: np.ndarray, image_size: tuple[int, int]) -> None:
+    """Compare a mask decoded from ``train_masks.csv`` with the pair's GIF, if there is one."""
+    if Path(pair.mask).is_file() and not np.array_equal(read_mask(pair.mask, image_size), mask):
+        raise DataError(
+            f"{MASKS_CSV} disagrees with {Path(pair.mask).name}: fix or delete one of them, "
+            "or pass masks='gif' to read the GIF masks"
+        )
 
 
 def ensure_cached(
@@ -91,33 +152,42 @@ def ensure_cached(
     image_size: tuple[int, int],
     resize: str = "area",
     *,
+    masks: str = "auto",
     root: Path | None = None,
     progress: bool = False,
 ) -> list[Path]:
     """Decode every pair not cached yet (in parallel) and return all entry paths.
 
-    Raises :class:`~carvana_tutorial.errors.DataError` naming the first file
-    that is missing or cannot be decoded; entries written before it are kept.  Introduced in chapter 2.
+    ``masks`` says where masks are read from (see :func:`mask_rles`); the
+    first :data:`SPOT_CHECKS` masks decoded from ``train_masks.csv`` are
+    compared with their GIFs.  Raises
+    :class:`~carvana_tutorial.errors.DataError` naming the first file that is
+    missing or cannot be decoded; entries written before it are kept.
+    Introduced in chapter 2.
     """
-    entries = [entry_path(p, image_size, resize, root) for p in pairs]
+    rles = mask_rles(pairs, masks)
+    entries = [
+        entry_path(p, image_size, resize, root, None if rles is None else rles[i]) for i, p in enumerate(pairs)
+    ]
     todo = [i for i, entry in enumerate(entries) if not entry.exists()]
     if not todo:
         return entries
-    sources = tf.data.Dataset.from_tensor_slices(
-        ([str(pairs[i].image) for i in todo], [str(pairs[i].mask) for i in todo])
-    )
-    decoded = sources.map(
-        lambda image, mask: decode_pair(image, mask, image_size, resize),
+    images = [str(pairs[i].image) for i in todo]
+    sources = [str(pairs[i].mask) for i in todo] if rles is None else [rles[i] for i in todo]
+    decoded = tf.data.Dataset.from_tensor_slices((images, sources)).map(
+        lambda image, mask: decode_pair(image, mask, image_size, resize, rle=rles is not None),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     ).prefetch(tf.data.AUTOTUNE)
     iterator = iter(decoded)
-    for i in tqdm(todo, desc="decoding", unit="pair", disable=not progress):
+    for n, i in enumerate(tqdm(todo, desc="decoding", unit="pair", disable=not progress)):
         try:
             image, mask = next(iterator)
         except tf.errors.OpError:
             # Order is deterministic, so the failure belongs to pair ``i``.
-            raise DataError(_unreadable(pairs[i], image_size, resize)) from None
+            raise DataError(_unreadable(pairs[i], image_size, resize, None if rles is None else rles[i])) from None
+        if rles is not None and n < SPOT_CHECKS:
+            _spot_check(pairs[i], mask.numpy(), image_size)
         _write_atomic(entries[i], image.numpy(), mask.numpy())
     return entries
 

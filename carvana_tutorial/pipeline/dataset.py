@@ -21,8 +21,15 @@ import tensorflow as tf
 from ..errors import DataError
 from .augment import augment as augment_pair
 from .augment import check_mode
-from .cache import ensure_cached, read_entry
-from .decode import check_resize, check_size, decode_pair, decode_photo, to_float
+from .cache import ensure_cached, mask_rles, read_entry
+from .decode import (
+    check_masks,
+    check_resize,
+    check_size,
+    decode_pair,
+    decode_photo,
+    to_float,
+)
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -37,6 +44,7 @@ def make_dataset(
     seed: int = 42,
     cache: bool = True,
     resize: str = "area",
+    masks: str = "auto",
     cache_root: Path | None = None,
     progress: bool = False,
 ) -> tf.data.Dataset:
@@ -47,11 +55,15 @@ def make_dataset(
     yet is decoded now (in parallel, ``progress`` shows a bar) and each epoch
     reads the small cached arrays; ``cache=False`` decodes every epoch.
     ``augment`` is ``None``, ``"joint"`` (same geometry for photo and mask) or
-    ``"image_only"`` (the article's bug).  The same ``seed`` gives the same
-    batches, epoch after epoch, in every run.  Introduced in chapter 2.
+    ``"image_only"`` (the article's bug).  ``masks`` picks where masks are
+    read from: ``"auto"`` (``train_masks.csv`` when it covers every pair,
+    else the GIFs), ``"csv"`` or ``"gif"``; both give the same pixels.  The
+    same ``seed`` gives the same batches, epoch after epoch, in every run.
+    Introduced in chapter 2.
     """
     image_size = check_size(image_size)
     resize = check_resize(resize)
+    check_masks(masks)
     check_mode(augment)
     if not pairs:
         raise DataError("no pairs to load: the list of image/mask pairs is empty")
@@ -59,17 +71,19 @@ def make_dataset(
         raise DataError(f"batch_size must be at least 1, got {batch_size}")
 
     if cache:
-        entries = ensure_cached(pairs, image_size, resize, root=cache_root, progress=progress)
+        entries = ensure_cached(pairs, image_size, resize, masks=masks, root=cache_root, progress=progress)
         ds = tf.data.Dataset.from_tensor_slices([str(e) for e in entries])
 
         def load(entry):
             return read_entry(entry, image_size)
 
     else:
-        ds = tf.data.Dataset.from_tensor_slices(([str(p.image) for p in pairs], [str(p.mask) for p in pairs]))
+        rles = mask_rles(pairs, masks)
+        sources = [str(p.mask) for p in pairs] if rles is None else rles
+        ds = tf.data.Dataset.from_tensor_slices(([str(p.image) for p in pairs], sources))
 
         def load(image, mask):
-            return decode_pair(image, mask, image_size, resize)
+            return decode_pair(image, mask, image_size, resize, rle=rles is not None)
 
     if shuffle:
         # Only paths are shuffled, so the buffer can hold the whole list.

@@ -2,10 +2,17 @@
 
 Photos are decoded by TensorFlow with DCT-domain downscaling (libjpeg can
 return 1/2, 1/4 or 1/8 of the picture almost for free), then resized exactly
-with an antialiasing filter.  Masks are decoded by Pillow, which reads the GIF's
+with an antialiasing filter.
+
+Masks come from one of two places.  Kaggle's ``train_masks.csv`` holds every
+mask run-length encoded; :func:`decode_rle_mask` looks up just the pixels
+that nearest-neighbour resizing keeps, in-graph, without ever building the
+full-size mask.  Otherwise the GIF is decoded by Pillow, which reads its
 palette indices about twice as fast as ``tf.io.decode_gif`` (that one expands
 every frame to RGB) and releases the GIL while it works, so a parallel
-``map`` really runs in parallel.  Introduced in chapter 2.
+``map`` really runs in parallel.  Both give the same pixels: the RLE path
+samples exactly where Pillow's nearest-neighbour resize does.
+Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ from ..errors import DataError
 RESIZE_METHODS = ("area", "nearest")
 #: Scale factors libjpeg can apply while decoding.
 DCT_RATIOS = (1, 2, 4, 8)
+#: Where masks are read from: ``auto`` (the csv when it has a row for every
+#: pair, else the GIFs), ``csv`` (``train_masks.csv``, required) or ``gif``.
+MASK_SOURCES = ("auto", "csv", "gif")
 
 
 def check_resize(resize: str) -> str:
@@ -31,6 +41,14 @@ def check_resize(resize: str) -> str:
     if resize not in RESIZE_METHODS:
         raise DataError(f"unknown resize method {resize!r}: use one of {', '.join(RESIZE_METHODS)}")
     return resize
+
+
+def check_masks(masks: str) -> str:
+    """``masks`` if it names a mask source we support, else a
+    :class:`~carvana_tutorial.errors.DataError`.  Introduced in chapter 2."""
+    if masks not in MASK_SOURCES:
+        raise DataError(f"unknown mask source {masks!r}: use one of {', '.join(MASK_SOURCES)}")
+    return masks
 
 
 def check_size(image_size) -> tuple[int, int]:
@@ -129,10 +147,62 @@ def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
     return tf.ensure_shape(mask, (height, width, 1))
 
 
-def decode_pair(image_path: tf.Tensor, mask_path: tf.Tensor, image_size, resize: str):
-    """Paths -> ``(uint8 image [H,W,3], uint8 mask [H,W,1] in {0,1})``.  Introduced in chapter 2."""
-    image = decode_photo(tf.io.read_file(image_path), image_size, resize)
-    return image, decode_mask(mask_path, image_size)
+def nearest_indices(source: tf.Tensor, target: int) -> tf.Tensor:
+    """Which of ``source`` rows (or columns) a nearest-neighbour shrink to ``target`` keeps.
+
+    The centre of output pixel ``i`` falls at ``(i + 0.5) * source / target``
+    in the source.  Pillow steps there by adding ``source / target`` once per
+    pixel in double precision rather than multiplying; we add in the same
+    order (``cumsum`` in float64), so even the exact ties round as Pillow's
+    do and both mask sources agree bit for bit.  Introduced in chapter 2.
+    """
+    step = tf.cast(source, tf.float64) / float(target)
+    centres = tf.math.cumsum(tf.concat([[step * 0.5], tf.fill([target - 1], step)], axis=0))
+    return tf.minimum(tf.cast(tf.floor(centres), tf.int64), tf.cast(source, tf.int64) - 1)
+
+
+def decode_rle_mask(rle: tf.Tensor, source_size: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
+    """One ``train_masks.csv`` row -> uint8 ``[H, W, 1]`` in {0, 1}, resized nearest-neighbour.
+
+    ``source_size`` is the full mask's ``(height, width)`` (the photo's).  A
+    run ``start length`` covers the row-major pixels ``start - 1`` up to
+    ``start + length - 2``; for each kept pixel a binary search finds the last
+    run starting at or before it, and the pixel is foreground if that run
+    reaches it.  Only the ``H*W`` kept pixels are visited, never the 2.5
+    million of the full mask.  Malformed rows fail the ``InvalidArgument``
+    checks below.  Introduced in chapter 2.
+    """
+    height, width = image_size
+    source_h, source_w = tf.cast(source_size[0], tf.int64), tf.cast(source_size[1], tf.int64)
+    tokens = tf.strings.to_number(tf.strings.split(rle), tf.int64)
+    tf.debugging.assert_equal(tf.size(tokens) % 2, 0, message="RLE needs start length pairs")
+    starts, lengths = tokens[0::2] - 1, tokens[1::2]
+    ends = starts + lengths
+    tf.debugging.assert_non_negative(starts, message="RLE start below 1")
+    tf.debugging.assert_positive(lengths, message="RLE length below 1")
+    tf.debugging.assert_less_equal(ends, source_h * source_w, message="RLE run outside the image")
+    tf.debugging.assert_less_equal(ends[:-1], starts[1:], message="RLE runs overlap or are out of order")
+    # A sentinel run that ends before pixel 0 makes every search land on a run.
+    starts = tf.concat([[tf.constant(-1, tf.int64)], starts], axis=0)
+    ends = tf.concat([[tf.constant(-1, tf.int64)], ends], axis=0)
+    pixels = nearest_indices(source_h, height)[:, None] * source_w + nearest_indices(source_w, width)[None, :]
+    pixels = tf.reshape(pixels, [-1])
+    run = tf.searchsorted(starts, pixels, side="right", out_type=tf.int64) - 1
+    inside = pixels < tf.gather(ends, run)
+    return tf.reshape(tf.cast(inside, tf.uint8), (height, width, 1))
+
+
+def decode_pair(image_path: tf.Tensor, mask: tf.Tensor, image_size, resize: str, *, rle: bool = False):
+    """Photo path and mask -> ``(uint8 image [H,W,3], uint8 mask [H,W,1] in {0,1})``.
+
+    ``mask`` is the GIF's path, or with ``rle=True`` the photo's row of
+    ``train_masks.csv``.  Introduced in chapter 2.
+    """
+    data = tf.io.read_file(image_path)
+    image = decode_photo(data, image_size, resize)
+    if rle:
+        return image, decode_rle_mask(mask, tf.image.extract_jpeg_shape(data)[:2], image_size)
+    return image, decode_mask(mask, image_size)
 
 
 def to_float(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -1,0 +1,73 @@
+"""Kaggle's second copy of the training masks: ``train_masks.csv``.
+
+The competition ships every training mask twice: as a 1918x1280 GIF and as a
+row ``img,rle_mask`` of ``train_masks.csv``, run-length encoded as in a
+submission.  A GIF is LZW-compressed, so every one of its 2.5 million pixels
+must be unpacked before any can be used; a row is a few thousand integers
+from which any pixel can be looked up directly.  The pipeline therefore reads
+masks from the table when it has a row for every pair asked for (chapter 2).
+Introduced in chapter 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+from ..errors import DataError
+from ..layout import MASKS_CSV, TRAIN_MASKS
+
+HEADER = ("img", "rle_mask")
+
+
+def masks_csv_of(mask_path: str | os.PathLike) -> Path:
+    """Where the table for a mask file would be: ``<root>/train_masks.csv``.
+
+    Introduced in chapter 2.
+    """
+    folder = Path(mask_path).parent
+    root = folder.parent if folder.name == TRAIN_MASKS else folder
+    return root / MASKS_CSV
+
+
+def read_masks_csv(path: str | os.PathLike) -> Mapping[str, str]:
+    """The rows of a ``train_masks.csv`` as ``{image file name: RLE string}``.
+
+    Parsed once per version of the file (path, size and modification time key
+    an in-memory cache), since every dataset built on the same folder asks
+    again.  Raises :class:`~carvana_tutorial.errors.DataError` for a file that
+    is not in Kaggle's format.  Introduced in chapter 2.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise DataError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    return _parse(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse(path: str, size: int, mtime_ns: int) -> Mapping[str, str]:
+    # Lines are split by hand: an RLE field is one long run of digits and
+    # spaces, never quoted, and can exceed the csv module's field limit.
+    name = Path(path).name
+    try:
+        with open(path, encoding="ascii", newline="") as handle:
+            header = tuple(handle.readline().strip().split(","))
+            if header != HEADER:
+                raise DataError(f"{name} does not start with the header img,rle_mask (found {','.join(header)!r})")
+            rows = {}
+            for number, line in enumerate(handle, start=2):
+                line = line.strip()
+                if not line:
+                    continue
+                image, sep, rle = line.partition(",")
+                if not sep:
+                    raise DataError(f"{name} line {number} has no comma: expected img,rle_mask")
+                rows[image] = rle
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {name}: {exc}") from None
+    return MappingProxyType(rows)  # shared by every caller, so read-only
