@@ -35,7 +35,7 @@ from ..data.masks_csv import masks_csv_of, read_masks_csv
 from ..errors import DataError
 from ..layout import MASKS_CSV
 from ..rle import rle_decode
-from .decode import check_masks, decode_pair, decode_photo, read_mask
+from .decode import check_masks, check_resize, check_size, decode_photo, pair_decoder, read_mask
 
 #: How many pairs per fill of the cache are decoded from both mask sources
 #: and compared, so that a ``train_masks.csv`` out of step with the GIFs is
@@ -165,6 +165,7 @@ def ensure_cached(
     missing or cannot be decoded; entries written before it are kept.
     Introduced in chapter 2.
     """
+    image_size, resize = check_size(image_size), check_resize(resize)
     rles = mask_rles(pairs, masks)
     entries = [
         entry_path(p, image_size, resize, root, None if rles is None else rles[i]) for i, p in enumerate(pairs)
@@ -175,9 +176,7 @@ def ensure_cached(
     images = [str(pairs[i].image) for i in todo]
     sources = [str(pairs[i].mask) for i in todo] if rles is None else [rles[i] for i in todo]
     decoded = tf.data.Dataset.from_tensor_slices((images, sources)).map(
-        lambda image, mask: decode_pair(image, mask, image_size, resize, rle=rles is not None),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
+        pair_decoder(image_size, resize, rles is not None), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     ).prefetch(tf.data.AUTOTUNE)
     iterator = iter(decoded)
     for n, i in enumerate(tqdm(todo, desc="decoding", unit="pair", disable=not progress)):

@@ -26,8 +26,8 @@ from .decode import (
     check_masks,
     check_resize,
     check_size,
-    decode_pair,
     decode_photo,
+    pair_decoder,
     to_float,
 )
 
@@ -81,9 +81,7 @@ def make_dataset(
         rles = mask_rles(pairs, masks)
         sources = [str(p.mask) for p in pairs] if rles is None else rles
         ds = tf.data.Dataset.from_tensor_slices(([str(p.image) for p in pairs], sources))
-
-        def load(image, mask):
-            return decode_pair(image, mask, image_size, resize, rle=rles is not None)
+        load = pair_decoder(image_size, resize, rles is not None)
 
     if shuffle:
         # Only paths are shuffled, so the buffer can hold the whole list.
