@@ -35,7 +35,14 @@ from ..data.masks_csv import masks_csv_of, read_masks_csv
 from ..errors import DataError
 from ..layout import MASKS_CSV
 from ..rle import rle_decode
-from .decode import check_masks, check_resize, check_size, decode_photo, pair_decoder, read_mask
+from .decode import (
+    check_masks,
+    check_resize,
+    check_size,
+    decode_photo,
+    pair_decoder,
+    read_mask,
+)
 
 #: How many pairs per fill of the cache are decoded from both mask sources
 #: and compared, so that a ``train_masks.csv`` out of step with the GIFs is

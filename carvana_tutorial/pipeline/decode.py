@@ -212,7 +212,7 @@ def decode_pair(image_path: tf.Tensor, mask: tf.Tensor, image_size, resize: str,
     return image, decode_mask(mask, image_size)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pair_decoder(image_size: tuple[int, int], resize: str, rle: bool) -> Callable[[tf.Tensor, tf.Tensor], tuple]:
     """:func:`decode_pair` for these settings as a ``tf.function``, traced once per process.
 
