@@ -15,10 +15,19 @@ from carvana_tutorial.data import find_data, locate
 from carvana_tutorial.data.check import inspect_folder
 from carvana_tutorial.errors import DataError
 from carvana_tutorial.layout import MASKS_CSV, MASKS_CSV_ZIP, TRAIN_IMAGES, TRAIN_MASKS
+from carvana_tutorial.rle import rle_encode
 from carvana_tutorial.settings import QUICK
 
 SIZE = (32, 48)  # height, width
 CARS = ("0123456789ab", "fedcba987654")
+
+
+def view_mask(view: int, size: tuple[int, int] = SIZE) -> np.ndarray:
+    """write_set's mask of one view: half the height, (view + 8) columns."""
+    height, width = size
+    mask = np.zeros(size, np.uint8)
+    mask[height // 4: 3 * height // 4, width // 4: width // 4 + view + 8] = 1
+    return mask
 
 
 def write_set(root: Path, size: tuple[int, int] = SIZE, zips: bool = False) -> Path:
@@ -31,8 +40,7 @@ def write_set(root: Path, size: tuple[int, int] = SIZE, zips: bool = False) -> P
         for view in range(1, 17):
             pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(root / TRAIN_IMAGES / f"{car}_{view:02d}.jpg", quality=90)
-            mask = np.zeros(size, np.uint8)
-            mask[height // 4: 3 * height // 4, width // 4: width // 4 + view + 8] = 1
+            mask = view_mask(view, size)
             gif = Image.fromarray(mask, mode="P")
             gif.putpalette([0, 0, 0, 255, 255, 255])
             gif.save(root / TRAIN_MASKS / f"{car}_{view:02d}_mask.gif")
@@ -45,8 +53,9 @@ def write_set(root: Path, size: tuple[int, int] = SIZE, zips: bool = False) -> P
     return root
 
 
-#: What ``train_masks.csv.zip`` holds in these tests; its rows need not be real masks here.
-MASKS_CSV_BYTES = b"img,rle_mask\n" + b"".join(f"{car}_{v:02d}.jpg,1 5\n".encode() for car in CARS for v in range(1, 17))
+#: What ``train_masks.csv.zip`` holds in these tests: write_set's masks, so ``inspect`` passes.
+MASKS_CSV_BYTES = b"img,rle_mask\n" + b"".join(
+    f"{car}_{v:02d}.jpg,{rle_encode(view_mask(v))}\n".encode() for car in CARS for v in range(1, 17))
 
 
 def add_masks_csv_zip(folder: Path) -> Path:
@@ -300,8 +309,10 @@ def test_inspect_a_good_folder(data: Path) -> None:
     )
     lines = report.lines()
     assert json.loads(lines[-1]) == {
-        "pairs": 32, "cars": 2, "unpaired": [], "unreadable": [], "invalid": [], "bad_names": []
+        "pairs": 32, "cars": 2, "unpaired": [], "unreadable": [], "invalid": [], "bad_names": [], "masks_csv": None
     }
+    assert report.masks_csv is None  # no train_masks.csv: optional, so not a problem
+    assert not any(MASKS_CSV in line for line in lines)
     assert any(line.startswith("foreground fraction: mean ") for line in lines)
     assert snapshot(data) == before
 
@@ -343,6 +354,109 @@ def test_inspect_names_every_bad_file_and_changes_nothing(data: Path) -> None:
     assert snapshot(data) == before
 
 
+# --- inspect: train_masks.csv against the GIFs -----------------------------------
+
+
+def write_masks_csv(data: Path, rows: dict[str, str], header: str = "img,rle_mask") -> None:
+    (data / MASKS_CSV).write_text(header + "\n" + "".join(f"{name},{rle}\n" for name, rle in rows.items()))
+
+
+def true_rows() -> dict[str, str]:
+    """Every pair's row, encoded from the mask write_set drew."""
+    return {f"{car}_{v:02d}.jpg": rle_encode(view_mask(v)) for car in CARS for v in range(1, 17)}
+
+
+FIRST, SECOND = f"{CARS[0]}_01.jpg", f"{CARS[1]}_07.jpg"
+
+
+def csv_summary(report) -> dict:
+    return json.loads(report.lines()[-1])["masks_csv"]
+
+
+def test_inspect_a_correct_masks_csv(data: Path) -> None:
+    write_masks_csv(data, true_rows())
+    before = snapshot(data)
+    report = inspect_folder(data)
+    assert report.ok
+    assert csv_summary(report) == {"rows": 32, "missing": [], "extra": [], "malformed": [], "disagree": [],
+                                   "error": None}
+    assert f"{MASKS_CSV}: 32 rows, all match their GIFs" in report.lines()
+    assert report.masks_csv.compared == 32
+    assert snapshot(data) == before
+
+
+def test_inspect_a_row_of_another_valid_mask_disagrees(data: Path) -> None:
+    rows = true_rows()
+    rows[SECOND] = rle_encode(view_mask(3))  # a valid mask, but view 3's
+    write_masks_csv(data, rows)
+    report = inspect_folder(data)
+    assert not report.ok
+    assert csv_summary(report) == {"rows": 32, "missing": [], "extra": [], "malformed": [], "disagree": [SECOND],
+                                   "error": None}
+    lines = report.lines()
+    assert f"{MASKS_CSV}: 32 rows; 1 disagree with their GIFs" in lines
+    assert f"{MASKS_CSV} row {SECOND}: differs from its GIF" in lines
+    assert report.problem() == f"found 1 disagreeing {MASKS_CSV} row"
+
+
+def test_inspect_a_missing_an_extra_and_a_malformed_row(data: Path) -> None:
+    rows = true_rows()
+    del rows[FIRST]
+    rows[SECOND] = "1 2 3"
+    rows["0123456789ab_17.jpg"] = "1 5"  # no such view
+    rows[f"{CARS[0]}_02.jpg"] = "5 2 1 2"  # runs out of order
+    write_masks_csv(data, rows)
+    report = inspect_folder(data)
+    assert not report.ok
+    assert csv_summary(report) == {
+        "rows": 32, "missing": [FIRST], "extra": ["0123456789ab_17.jpg"],
+        "malformed": sorted([SECOND, f"{CARS[0]}_02.jpg"]), "disagree": [], "error": None}
+    assert report.masks_csv.malformed[SECOND] == "RLE has an odd number of values; expected 'start length' pairs"
+    lines = report.lines()
+    assert f"{MASKS_CSV}: 32 rows; 1 missing, 1 extra, 2 malformed" in lines
+    assert f"{FIRST}: no {MASKS_CSV} row" in lines
+    assert f"{MASKS_CSV} row 0123456789ab_17.jpg: no paired image" in lines
+    assert any(line.startswith(f"{MASKS_CSV} row {SECOND}: malformed (RLE has an odd") for line in lines)
+    assert report.problem() == (f"found 1 missing {MASKS_CSV} row, 1 extra {MASKS_CSV} row, "
+                                f"2 malformed {MASKS_CSV} rows")
+
+
+def test_inspect_a_row_for_an_unpaired_image_is_extra(data: Path) -> None:
+    (data / TRAIN_MASKS / f"{CARS[0]}_05_mask.gif").unlink()
+    write_masks_csv(data, true_rows())
+    report = inspect_folder(data)
+    assert report.unpaired == [f"{TRAIN_IMAGES}/{CARS[0]}_05.jpg"]
+    assert csv_summary(report)["extra"] == [f"{CARS[0]}_05.jpg"]
+    assert csv_summary(report)["missing"] == []
+
+
+@pytest.mark.parametrize("header", ["img,mask", "rle_mask,img", ""])
+def test_inspect_a_masks_csv_with_a_bad_header_is_a_problem_not_a_crash(
+    data: Path, header: str, capsys: pytest.CaptureFixture
+) -> None:
+    write_masks_csv(data, true_rows(), header=header)
+    report = inspect_folder(data)
+    assert not report.ok
+    summary = csv_summary(report)
+    assert summary["error"].startswith(f"{MASKS_CSV} does not start with the header img,rle_mask")
+    assert summary["rows"] == 0 and summary["missing"] == []  # the rows are not guessed at
+    assert summary["error"] in report.lines()
+    code, out, err = run_cli(["inspect", str(data)], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and f"found an unreadable {MASKS_CSV}" in err
+    assert "Traceback" not in out + err
+
+
+def test_inspect_a_row_of_an_unreadable_gif_is_not_compared(data: Path) -> None:
+    gif = data / TRAIN_MASKS / f"{CARS[1]}_03_mask.gif"
+    gif.write_bytes(gif.read_bytes()[:20])
+    write_masks_csv(data, true_rows())
+    report = inspect_folder(data)
+    assert report.unreadable == [f"{TRAIN_MASKS}/{gif.name}"]
+    assert report.masks_csv.ok and report.masks_csv.compared == 31
+    assert f"{MASKS_CSV}: 32 rows, 31 match their GIFs, 1 not compared (bad GIF)" in report.lines()
+
+
 # --- the command line -------------------------------------------------------------
 
 
@@ -358,8 +472,23 @@ def test_cli_inspect_ok(data: Path, capsys: pytest.CaptureFixture) -> None:
     code, out, err = run_cli(["inspect", str(data)], capsys)
     assert code == 0, err
     assert json.loads(out.splitlines()[-1])["pairs"] == 32
+    assert json.loads(out.splitlines()[-1])["masks_csv"] is None
     assert "image sizes (height x width): 32x48 (32)" in out
     assert err == ""
+
+
+def test_cli_inspect_checks_the_masks_csv(data: Path, capsys: pytest.CaptureFixture) -> None:
+    write_masks_csv(data, true_rows())
+    code, out, err = run_cli(["inspect", str(data)], capsys)
+    assert code == 0, err
+    assert f"\n{MASKS_CSV}: 32 rows, all match their GIFs\n" in out
+    rows = true_rows()
+    rows[FIRST] = rows[SECOND]
+    write_masks_csv(data, rows)
+    code, out, err = run_cli(["inspect", str(data)], capsys)
+    assert code == 2
+    assert json.loads(out.splitlines()[-1])["masks_csv"]["disagree"] == [FIRST]
+    assert err.count("\n") == 1 and f"1 disagreeing {MASKS_CSV} row" in err
 
 
 def test_cli_inspect_bad_folder(data: Path, capsys: pytest.CaptureFixture) -> None:

@@ -2,8 +2,12 @@
 
 Listing names (``pair_files``) cannot see a truncated download or a mask of
 the wrong size; this reads every file, read-only, and reports counts, sizes,
-the foreground fraction and every problem.  ``carvana-tutorial inspect DATA``
-prints the report.  Introduced in chapter 1.
+the foreground fraction and every problem.  When the folder has Kaggle's
+second copy of the masks, ``train_masks.csv``, every row is decoded and compared
+with its GIF while that GIF is in memory anyway: the pipeline trusts the table
+after spot-checking two masks (chapter 2), so a wrong row would otherwise train
+silently.  ``carvana-tutorial inspect DATA`` prints the report.  Introduced in
+chapter 1.
 """
 
 from __future__ import annotations
@@ -11,14 +15,18 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..layout import TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, parse_name
-from .pairs import scan
+from ..errors import DataError
+from ..layout import MASKS_CSV, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, parse_name
+from ..rle import rle_decode
+from .masks_csv import read_masks_csv
+from .pairs import Pair, scan
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,60 @@ class FileCheck:
     foreground: float | None = None  # masks only
     unreadable: str | None = None  # why it could not be decoded
     invalid: str | None = None  # decoded, but not what Carvana's files are
+    row_disagrees: bool | None = None  # its train_masks.csv row vs this GIF; None: not compared
+    row_malformed: str | None = None  # why its train_masks.csv row cannot be decoded
+
+
+@dataclass
+class MasksCsvCheck:
+    """What comparing ``train_masks.csv`` with the GIFs found.
+
+    Rows are named by their ``img`` field (``<id>_<NN>.jpg``), as in the file.
+    Introduced in chapter 1.
+    """
+
+    rows: int = 0
+    compared: int = 0  # rows decoded and compared with a readable, valid GIF
+    missing: list[str] = field(default_factory=list)  # paired images without a row
+    extra: list[str] = field(default_factory=list)  # rows naming no paired image
+    malformed: dict[str, str] = field(default_factory=dict)  # row -> why it cannot be decoded
+    disagree: list[str] = field(default_factory=list)  # rows that decode to another mask than the GIF's
+    error: str | None = None  # the file as a whole cannot be read (no header, not ASCII...)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.error or self.missing or self.extra or self.malformed or self.disagree)
+
+    def summary(self) -> dict:
+        return {
+            "rows": self.rows,
+            "missing": self.missing,
+            "extra": self.extra,
+            "malformed": sorted(self.malformed),
+            "disagree": self.disagree,
+            "error": self.error,
+        }
+
+    def line(self) -> str:
+        """One human line: the row count and what is wrong, if anything."""
+        if self.error:
+            return self.error  # read_masks_csv's messages name the file
+        rows = f"{MASKS_CSV}: {self.rows} row{'' if self.rows == 1 else 's'}"
+        if not self.ok:
+            counts = [f"{len(v)} {k}" for k, v in (("missing", self.missing), ("extra", self.extra),
+                                                    ("malformed", self.malformed),
+                                                    ("disagree with their GIFs", self.disagree)) if v]
+            return f"{rows}; {', '.join(counts)}"
+        if self.compared == self.rows:
+            return f"{rows}, all match their GIFs"
+        return f"{rows}, {self.compared} match their GIFs, {self.rows - self.compared} not compared (bad GIF)"
+
+    def problems(self) -> list[str]:
+        """One line per wrong row, as the other files are listed."""
+        return ([f"{MASKS_CSV} row {name}: malformed ({why})" for name, why in sorted(self.malformed.items())]
+                + [f"{MASKS_CSV} row {name}: differs from its GIF" for name in self.disagree]
+                + [f"{MASKS_CSV} row {name}: no paired image" for name in self.extra]
+                + [f"{name}: no {MASKS_CSV} row" for name in self.missing])
 
 
 @dataclass
@@ -44,6 +106,7 @@ class Report:
     images: list[FileCheck] = field(default_factory=list)
     masks: list[FileCheck] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
+    masks_csv: MasksCsvCheck | None = None  # None: the folder has no train_masks.csv (it is optional)
 
     @property
     def unreadable(self) -> list[str]:
@@ -55,7 +118,8 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return self.pairs > 0 and not (self.unpaired or self.bad_names or self.unreadable or self.invalid)
+        return self.pairs > 0 and not (self.unpaired or self.bad_names or self.unreadable or self.invalid
+                                       or (self.masks_csv is not None and not self.masks_csv.ok))
 
     def summary(self) -> dict:
         """The JSON line: counts and the files that are wrong."""
@@ -66,6 +130,7 @@ class Report:
             "unreadable": self.unreadable,
             "invalid": self.invalid,
             "bad_names": self.bad_names,
+            "masks_csv": self.masks_csv.summary() if self.masks_csv else None,
         }
 
     def lines(self) -> list[str]:
@@ -78,12 +143,15 @@ class Report:
         fg = np.array([c.foreground for c in self.masks if c.foreground is not None])
         if fg.size:
             out.append(f"foreground fraction: mean {fg.mean():.3f}, min {fg.min():.3f}, max {fg.max():.3f}")
+        if self.masks_csv:
+            out.append(self.masks_csv.line())
         for check in self.images + self.masks:
             if check.unreadable or check.invalid:
                 out.append(f"{check.name}: {check.unreadable or check.invalid}")
         out += [f"{name}: mask and image sizes differ" for name in self.mismatched]
         out += [f"{name}: no partner" for name in self.unpaired]
         out += [f"{name}: not a Carvana file name" for name in self.bad_names]
+        out += self.masks_csv.problems() if self.masks_csv else []
         out.append(json.dumps(self.summary()))
         return out
 
@@ -91,6 +159,13 @@ class Report:
         """One sentence for the error message."""
         parts = [f"{len(v)} {k}" for k, v in (("unpaired", self.unpaired), ("unreadable", self.unreadable),
                                                ("invalid", self.invalid), ("badly named", self.bad_names)) if v]
+        table = self.masks_csv
+        if table and table.error:
+            parts.append(f"an unreadable {MASKS_CSV}")
+        elif table:
+            parts += [f"{len(v)} {k} {MASKS_CSV} row{'' if len(v) == 1 else 's'}"
+                      for k, v in (("missing", table.missing), ("extra", table.extra),
+                                   ("malformed", table.malformed), ("disagreeing", table.disagree)) if v]
         return "found " + ", ".join(parts) if parts else "found no image/mask pairs"
 
 
@@ -129,10 +204,13 @@ def check_image(root: Path, path: Path) -> FileCheck:
     return FileCheck(name, size)
 
 
-def check_mask(root: Path, path: Path) -> FileCheck:
+def check_mask(root: Path, path: Path, rle: str | None = None) -> FileCheck:
     """Decode one mask; Carvana's are palette GIFs with pixel values {0, 1}.
 
-    Introduced in chapter 1.
+    With ``rle``, its ``train_masks.csv`` row, the row is decoded at the GIF's
+    size and compared with the GIF here, while the decoded GIF is in memory:
+    decoding it is most of the cost, and holding every mask for a later pass
+    would take gigabytes.  Introduced in chapter 1.
     """
     name = path.relative_to(root).as_posix()
     try:
@@ -140,10 +218,24 @@ def check_mask(root: Path, path: Path) -> FileCheck:
         with image:
             values = np.asarray(image)
             if image.format != "GIF" or image.mode != "P":
-                return FileCheck(name, size, invalid=f"{image.format} {image.mode}, expected a palette GIF")
-            palette = image.getpalette() or []
+                check = FileCheck(name, size, invalid=f"{image.format} {image.mode}, expected a palette GIF")
+            else:
+                check = _check_values(name, size, values, image.getpalette() or [])
     except Exception as exc:
         return FileCheck(name, unreadable=f"cannot be decoded ({' '.join(str(exc).split())[:120]})")
+    if rle is None:
+        return check
+    try:
+        decoded = rle_decode(rle, size)
+    except (ValueError, OverflowError) as exc:  # rle_decode lets a 20-digit number overflow
+        return replace(check, row_malformed=' '.join(str(exc).split())[:120])
+    if check.invalid:  # what the GIF means is unclear: it is reported, the row is not compared
+        return check
+    return replace(check, row_disagrees=not np.array_equal(decoded, values))
+
+
+def _check_values(name: str, size: tuple[int, int], values: np.ndarray, palette: list[int]) -> FileCheck:
+    """Judge a decoded palette GIF's indices and palette."""
     if values.max(initial=0) > 1:
         return FileCheck(name, size, invalid="mask values other than 0 and 1")
     ones = np.count_nonzero(values)
@@ -173,9 +265,17 @@ def inspect_folder(root: Path, *, progress: bool = False, workers: int | None = 
         unpaired=found.unpaired,
         bad_names=found.bad_names,
     )
-    jobs = [(check_image, p) for p in images] + [(check_mask, p) for p in masks]
+    rows = None
+    if (root / MASKS_CSV).exists():  # optional: Kaggle ships it, older downloads lack it
+        try:
+            rows = read_masks_csv(root / MASKS_CSV)
+            report.masks_csv = MasksCsvCheck(rows=len(rows))
+        except DataError as exc:
+            report.masks_csv = MasksCsvCheck(error=str(exc))
+    row_of = {p.mask.name: rows.get(p.image.name) for p in found.pairs} if rows else {}
+    jobs = [(check_image, p) for p in images] + [(check_mask, p, row_of.get(p.name)) for p in masks]
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
-        results = list(tqdm(pool.map(lambda job: job[0](root, job[1]), jobs), total=len(jobs),
+        results = list(tqdm(pool.map(lambda job: job[0](root, *job[1:]), jobs), total=len(jobs),
                             desc="decode", unit="file", disable=not progress))
     report.images, report.masks = results[: len(images)], results[len(images):]
     by_name = {Path(c.name).name: c for c in results}
@@ -183,4 +283,22 @@ def inspect_folder(root: Path, *, progress: bool = False, workers: int | None = 
         image, mask = by_name[pair.image.name], by_name[pair.mask.name]
         if image.size and mask.size and image.size != mask.size:
             report.mismatched.append(mask.name)
+    if rows is not None:
+        _tally_rows(report.masks_csv, rows, found.pairs, by_name)
     return report
+
+
+def _tally_rows(table: MasksCsvCheck, rows: Mapping[str, str], pairs: list[Pair], by_name: dict[str, FileCheck]) -> None:
+    """Fill ``table`` from the rows and what each mask's check found."""
+    paired = {p.image.name for p in pairs}
+    table.missing = sorted(paired - set(rows))
+    table.extra = sorted(set(rows) - paired)
+    for pair in pairs:
+        mask = by_name[pair.mask.name]
+        if mask.row_malformed is not None:
+            table.malformed[pair.image.name] = mask.row_malformed
+        elif mask.row_disagrees is not None:
+            table.compared += 1
+            if mask.row_disagrees:
+                table.disagree.append(pair.image.name)
+    table.disagree.sort()
