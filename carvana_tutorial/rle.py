@@ -47,7 +47,7 @@ def rle_decode(rle: str, shape: tuple[int, int]) -> np.ndarray:
     size = int(shape[0]) * int(shape[1])
     try:
         tokens = np.array(rle.split(), dtype=np.int64)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError("RLE must be whitespace-separated integers") from None
     if tokens.size % 2:
         raise ValueError("RLE has an odd number of values; expected 'start length' pairs")

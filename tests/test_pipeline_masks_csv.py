@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from test_pipeline import SIZE, write_carvana
 
-from carvana_tutorial.data import pair_files
-from carvana_tutorial.data.masks_csv import masks_csv_of, read_masks_csv
+from carvana_tutorial.data import masks_csv_of, pair_files, read_masks_csv
 from carvana_tutorial.errors import DataError
 from carvana_tutorial.pipeline import cache as cache_module
 from carvana_tutorial.pipeline import decode as decode_module
@@ -152,7 +151,7 @@ def test_a_csv_that_disagrees_with_the_gifs_is_refused(root, tmp_path):
     make_dataset(pairs, SIZE, masks="gif", cache_root=tmp_path)  # the way out the message names
 
 
-@pytest.mark.parametrize("rle", ["1 2 3", "0 5", "5 0", "1 999999", "20 5 10 5", "1 x"])
+@pytest.mark.parametrize("rle", ["1 2 3", "0 5", "5 0", "1 999999", "20 5 10 5", "1 x", "99999999999999999999 1"])
 def test_a_malformed_row_names_its_image_and_keeps_earlier_entries(root, tmp_path, rle):
     pairs = pair_files(root)
     rows = dict(read_masks_csv(root / "train_masks.csv"))
@@ -192,7 +191,11 @@ def test_gif_and_csv_entries_are_kept_apart(source, tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "match"),
-    [("image,mask\na.jpg,1 2\n", "header"), ("img,rle_mask\na.jpg 1 2\n", "line 2 has no comma")],
+    [
+        ("image,mask\na.jpg,1 2\n", "header"),
+        ("img,rle_mask\na.jpg 1 2\n", "line 2 has no comma"),
+        ("img,rle_mask\na.jpg,1 2\nb.jpg,3 4\na.jpg,5 6\n", "line 4 repeats the row of a.jpg"),
+    ],
 )
 def test_a_csv_not_in_kaggles_format_is_a_clear_error(root, tmp_path, text, match):
     (root / "train_masks.csv").write_text(text)

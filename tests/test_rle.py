@@ -76,6 +76,7 @@ def test_anything_positive_is_foreground():
     [
         ("1", "odd"),
         ("1 2 x 3", "integers"),
+        ("99999999999999999999 1", "integers"),
         ("0 3", "outside"),
         ("14 3", "outside"),
         ("3 0", "outside"),

@@ -1,4 +1,4 @@
-"""The Carvana data layer: find, download, extract, pair, split and check.
+"""The Carvana data layer: find, download, extract, pair, split, check, and read the masks' table.
 
 Chapters call :func:`find_data` (or :func:`carvana_tutorial.chapter.setup`,
 which calls it) and get a folder in Kaggle's layout: the real data when it is
@@ -6,6 +6,7 @@ available, otherwise a synthetic set made on the spot.  Introduced in chapter 1.
 """
 
 from .locate import DataSource, find_data
+from .masks_csv import masks_csv_of, read_masks_csv
 from .pairs import Pair, count_misaligned, pair_by_sorting, pair_files, scan
 from .split import leaked_cars, random_split, split_by_car, split_summary
 
@@ -15,9 +16,11 @@ __all__ = [
     "count_misaligned",
     "find_data",
     "leaked_cars",
+    "masks_csv_of",
     "pair_by_sorting",
     "pair_files",
     "random_split",
+    "read_masks_csv",
     "scan",
     "split_by_car",
     "split_summary",

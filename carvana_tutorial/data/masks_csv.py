@@ -67,6 +67,8 @@ def _parse(path: str, size: int, mtime_ns: int) -> Mapping[str, str]:
                 image, sep, rle = line.partition(",")
                 if not sep:
                     raise DataError(f"{name} line {number} has no comma: expected img,rle_mask")
+                if image in rows:
+                    raise DataError(f"{name} line {number} repeats the row of {image}")
                 rows[image] = rle
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {name}: {exc}") from None
