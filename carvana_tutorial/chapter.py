@@ -10,7 +10,6 @@ makes the figures of :mod:`carvana_tutorial.viz` display.  Introduced in chapter
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 
 from .data import DataSource, Pair, find_data, pair_files, split_by_car
@@ -60,10 +59,6 @@ def show_figures_inline() -> None:
     shell = get_ipython()
     if shell is not None:
         select_figure_formats(shell, {"png"})
-        # tqdm.auto warns once, in whichever cell first imports it, that it
-        # draws text bars without ipywidgets: noise that would move between
-        # cells of the stored outputs.
-        warnings.filterwarnings("ignore", message="IProgress not found")
 
 
 def seed_everything(seed: int) -> None:
