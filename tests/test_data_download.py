@@ -85,19 +85,16 @@ def test_with_test_adds_the_test_zip(tmp_path: Path) -> None:
     assert fake.calls == TRAINING + ["test_hq.zip"]
 
 
-def test_a_missing_csv_zip_alone_is_fetched(tmp_path: Path) -> None:
-    """Data downloaded before the csv was fetched too: only the csv zip is missing."""
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda p: p.unlink(), id="missing"),  # data downloaded before the csv was fetched too
+        pytest.param(lambda p: p.write_bytes(b"<html>503 Service Unavailable</html>"), id="not-a-zip"),
+    ],
+)
+def test_only_a_missing_or_broken_csv_zip_is_fetched_again(tmp_path: Path, spoil) -> None:
     download(tmp_path, client=FakeKaggle(), progress=False)
-    (tmp_path / "train_masks.csv.zip").unlink()
-    fake = FakeKaggle()
-    download(tmp_path, client=fake, progress=False)
-    assert fake.calls == ["train_masks.csv.zip"]
-    assert zipfile.is_zipfile(tmp_path / "train_masks.csv.zip")
-
-
-def test_a_csv_zip_that_is_not_a_zip_is_fetched_again(tmp_path: Path) -> None:
-    download(tmp_path, client=FakeKaggle(), progress=False)
-    (tmp_path / "train_masks.csv.zip").write_bytes(b"<html>503 Service Unavailable</html>")
+    spoil(tmp_path / "train_masks.csv.zip")
     fake = FakeKaggle()
     download(tmp_path, client=fake, progress=False)
     assert fake.calls == ["train_masks.csv.zip"]

@@ -96,14 +96,8 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
     if is_extracted(final, zip_path):
         return final
     if final.exists() and not (final / MARKER).is_file():
-        raise DataError(
-            f"{final} already exists but was not extracted from {zip_path.name}: "
-            "use that folder as it is, or move it away to extract the zip again"
-        )
-    if not zipfile.is_zipfile(zip_path):
-        raise DataError(
-            f"{zip_path} is not a zip file (an interrupted or failed download?): delete it and download it again"
-        )
+        raise _foreign(final, zip_path, "folder")
+    _require_zip(zip_path)
     dest_root.mkdir(parents=True, exist_ok=True)
     for stale in dest_root.glob(f".{name}.partial-*"):  # left by a killed run
         shutil.rmtree(stale, ignore_errors=True)
@@ -119,26 +113,39 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
     return final
 
 
+def _require_zip(zip_path: Path) -> None:
+    if not zipfile.is_zipfile(zip_path):
+        raise DataError(
+            f"{zip_path} is not a zip file (an interrupted or failed download?): delete it and download it again"
+        )
+
+
+def _open_zip(zip_path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{zip_path} cannot be read as a zip ({exc}): delete it and download it again") from None
+
+
+def _foreign(final: Path, zip_path: Path, kind: str) -> DataError:
+    """The error for a ``final`` we did not extract: it is the user's, so it is never replaced."""
+    return DataError(
+        f"{final} already exists but was not extracted from {zip_path.name}: "
+        f"use that {kind} as it is, or move it away to extract the zip again"
+    )
+
+
 def _extract_into(zip_path: Path, target: Path, prefix: str, progress: bool) -> None:
     from tqdm import tqdm
 
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"{zip_path} cannot be read as a zip ({exc}): delete it and download it again") from None
+    archive = _open_zip(zip_path)
     with archive:
         entries = _members(archive, prefix)
         target.mkdir(parents=True)
         for info, rel in tqdm(entries, desc=f"extract {zip_path.name}", unit="file", disable=not progress):
             out = target.joinpath(*rel.parts)
             out.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with archive.open(info) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-                raise DataError(
-                    f"{zip_path.name} is damaged at {info.filename} ({exc}): download it again"
-                ) from None
+            _copy_member(archive, info, out, zip_path)
 
 
 def extract_file(zip_path: Path, dest_root: Path) -> Path:
@@ -157,14 +164,8 @@ def extract_file(zip_path: Path, dest_root: Path) -> Path:
     if is_extracted(final, zip_path):
         return final
     if final.exists() and not stamp.is_file():
-        raise DataError(
-            f"{final} already exists but was not extracted from {zip_path.name}: "
-            "use that file as it is, or move it away to extract the zip again"
-        )
-    if not zipfile.is_zipfile(zip_path):
-        raise DataError(
-            f"{zip_path} is not a zip file (an interrupted or failed download?): delete it and download it again"
-        )
+        raise _foreign(final, zip_path, "file")
+    _require_zip(zip_path)
     dest_root.mkdir(parents=True, exist_ok=True)
     for stale in dest_root.glob(f".{name}.partial-*"):  # left by a killed run
         stale.unlink(missing_ok=True)
@@ -184,10 +185,7 @@ def extract_file(zip_path: Path, dest_root: Path) -> Path:
 
 def _extract_one(zip_path: Path, target: Path, name: str) -> None:
     """Copy the single ``name``-like entry of ``zip_path`` into ``target``."""
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"{zip_path} cannot be read as a zip ({exc}): delete it and download it again") from None
+    archive = _open_zip(zip_path)
     with archive:
         entries = _members(archive, name)
         suffix = PurePosixPath(name).suffix
@@ -197,14 +195,18 @@ def _extract_one(zip_path: Path, target: Path, name: str) -> None:
                 f"{zip_path} should hold a single {suffix or name} file but holds {held or 'no file'}: "
                 "delete it and download it again"
             )
-        info = entries[0][0]
-        try:
-            with archive.open(info) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-            raise DataError(
-                f"{zip_path.name} is damaged at {info.filename} ({exc}): delete it and download it again"
-            ) from None
+        _copy_member(archive, entries[0][0], target, zip_path)
+
+
+def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, zip_path: Path) -> None:
+    """Stream one entry to ``out``; a CRC or truncation error names the zip and the entry."""
+    try:
+        with archive.open(info) as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise DataError(
+            f"{zip_path.name} is damaged at {info.filename} ({exc}): delete it and download it again"
+        ) from None
 
 
 def wanted_zips(folder: Path, *, with_test: bool = False) -> list[Path]:
