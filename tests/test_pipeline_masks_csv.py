@@ -224,3 +224,24 @@ def test_read_mask_and_rle_agree_on_the_first_pair(source):
     np.testing.assert_array_equal(
         decode_rle_mask(tf.constant(rle), tf.constant(shape), SIZE).numpy(), read_mask(pair.mask, SIZE)
     )
+
+
+def test_carvana_masks_sets_the_source_where_callers_leave_it_unsaid(root, tmp_path, monkeypatch):
+    pairs = pair_files(root)
+    calls = count_gif_reads(monkeypatch)
+    monkeypatch.setenv("CARVANA_MASKS", "gif")
+    assert mask_rles(pairs) is None and mask_rles(pairs, "csv") is not None  # an argument wins
+    make_dataset(pairs, SIZE, cache_root=tmp_path)
+    assert len(calls) == len(pairs)
+    monkeypatch.setenv("CARVANA_MASKS", "png")
+    with pytest.raises(DataError, match=r"'png' \(from \$CARVANA_MASKS\)"):
+        make_dataset(pairs, SIZE, cache_root=tmp_path)
+
+
+def test_table_errors_name_both_ways_out(root, tmp_path):
+    pairs = pair_files(root)
+    rows = dict(read_masks_csv(root / "train_masks.csv"))
+    rows[pairs[0].image.name] = "1 10"
+    write_csv(root, rows)
+    with pytest.raises(DataError, match=r"masks='gif' \(or set CARVANA_MASKS=gif\)"):
+        make_dataset(pairs, SIZE, cache_root=tmp_path)

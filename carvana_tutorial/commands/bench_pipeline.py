@@ -25,8 +25,9 @@ def register_bench(targets: argparse._SubParsersAction) -> None:
         help="augmentation in our pipeline (default none: the article's pipeline does not augment either)",
     )
     parser.add_argument(
-        "--masks", choices=("auto", "csv", "gif"), default="auto",
-        help="where our pipeline reads masks (default auto: train_masks.csv when it covers every pair)",
+        "--masks", choices=("auto", "csv", "gif"), default=None,
+        help="where our pipeline reads masks (default: $CARVANA_MASKS, else auto, which reads "
+        "train_masks.csv when it covers every pair)",
     )
     parser.add_argument("--stages", action="store_true",
                         help="also time photo and mask decoding alone, and a cached epoch with augmentation")

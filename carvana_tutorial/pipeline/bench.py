@@ -104,7 +104,7 @@ def benchmark(
     batch_size: int = 32,
     *,
     augment: str | None = None,
-    masks: str = "auto",
+    masks: str | None = None,
     stages: bool = False,
 ) -> dict:
     """Time two epochs of each pipeline; return rates, ratios and what was measured.

@@ -36,6 +36,7 @@ from ..errors import DataError
 from ..layout import MASKS_CSV
 from ..rle import rle_decode
 from .decode import (
+    ENV_MASKS,
     check_masks,
     check_resize,
     check_size,
@@ -48,6 +49,8 @@ from .decode import (
 #: and compared, so that a ``train_masks.csv`` out of step with the GIFs is
 #: caught instead of silently trained on.
 SPOT_CHECKS = 2
+#: How an error about the table tells the user to do without it.
+READ_GIFS = f"pass masks='gif' (or set {ENV_MASKS}=gif) to read the GIF masks"
 
 #: Bump whenever decoding changes what lands in an entry.
 CODE_VERSION = 1
@@ -66,14 +69,16 @@ def _fingerprint(path: Path) -> list:
     return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
-def mask_rles(pairs: Sequence, masks: str = "auto") -> list[str] | None:
+def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     """Each pair's row of ``train_masks.csv``, or ``None`` when masks come from the GIFs.
 
     ``auto`` uses the table (next to ``train_masks/``) only when it has a
     row for every pair, so a partial table never mixes two sources; ``csv``
-    insists on it; ``gif`` never reads it.  Introduced in chapter 2.
+    insists on it; ``gif`` never reads it; ``None`` means ``$CARVANA_MASKS``
+    or ``auto``.  Introduced in chapter 2.
     """
-    if check_masks(masks) == "gif":
+    masks = check_masks(masks)
+    if masks == "gif":
         return None
     tables: dict[Path, Mapping[str, str] | None] = {}
     rles = []
@@ -83,7 +88,7 @@ def mask_rles(pairs: Sequence, masks: str = "auto") -> list[str] | None:
             try:
                 tables[path] = read_masks_csv(path) if path.is_file() else None
             except DataError as exc:
-                raise DataError(f"{exc}; pass masks='gif' to read the GIF masks instead") from None
+                raise DataError(f"{exc}; {READ_GIFS} instead") from None
         table, name = tables[path], Path(pair.image).name
         rle = None if table is None else table.get(name)
         if rle is None:
@@ -150,7 +155,7 @@ def _spot_check(pair, mask: np.ndarray, image_size: tuple[int, int]) -> None:
     if Path(pair.mask).is_file() and not np.array_equal(read_mask(pair.mask, image_size), mask):
         raise DataError(
             f"{MASKS_CSV} disagrees with {Path(pair.mask).name}: fix or delete one of them, "
-            "or pass masks='gif' to read the GIF masks"
+            f"or {READ_GIFS}"
         )
 
 
@@ -159,7 +164,7 @@ def ensure_cached(
     image_size: tuple[int, int],
     resize: str = "area",
     *,
-    masks: str = "auto",
+    masks: str | None = None,
     root: Path | None = None,
     progress: bool = False,
 ) -> list[Path]:

@@ -44,7 +44,7 @@ def make_dataset(
     seed: int = 42,
     cache: bool = True,
     resize: str = "area",
-    masks: str = "auto",
+    masks: str | None = None,
     cache_root: Path | None = None,
     progress: bool = False,
 ) -> tf.data.Dataset:
@@ -57,7 +57,8 @@ def make_dataset(
     ``augment`` is ``None``, ``"joint"`` (same geometry for photo and mask) or
     ``"image_only"`` (the article's bug).  ``masks`` picks where masks are
     read from: ``"auto"`` (``train_masks.csv`` when it covers every pair,
-    else the GIFs), ``"csv"`` or ``"gif"``; both give the same pixels.  The
+    else the GIFs), ``"csv"`` or ``"gif"``; both give the same pixels.
+    ``None`` reads ``$CARVANA_MASKS``, and is ``"auto"`` when that is unset.  The
     same ``seed`` gives the same batches, epoch after epoch, in every run.
     Introduced in chapter 2.
     """

@@ -18,6 +18,7 @@ Introduced in chapter 2.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,9 @@ DCT_RATIOS = (1, 2, 4, 8)
 #: Where masks are read from: ``auto`` (the csv when it has a row for every
 #: pair, else the GIFs), ``csv`` (``train_masks.csv``, required) or ``gif``.
 MASK_SOURCES = ("auto", "csv", "gif")
+#: Sets the mask source wherever a caller leaves it unsaid (training, tuning
+#: and the chapters do), e.g. ``CARVANA_MASKS=gif`` if a table cannot be trusted.
+ENV_MASKS = "CARVANA_MASKS"
 
 
 def check_resize(resize: str) -> str:
@@ -45,11 +49,19 @@ def check_resize(resize: str) -> str:
     return resize
 
 
-def check_masks(masks: str) -> str:
-    """``masks`` if it names a mask source we support, else a
-    :class:`~carvana_tutorial.errors.DataError`.  Introduced in chapter 2."""
+def check_masks(masks: str | None) -> str:
+    """The mask source to use: ``masks``, else ``$CARVANA_MASKS``, else ``auto``.
+
+    Anything but one of :data:`MASK_SOURCES` is a
+    :class:`~carvana_tutorial.errors.DataError`.  Introduced in chapter 2.
+    """
+    if masks is None:
+        masks = os.environ.get(ENV_MASKS) or "auto"
+        where = f" (from ${ENV_MASKS})"
+    else:
+        where = ""
     if masks not in MASK_SOURCES:
-        raise DataError(f"unknown mask source {masks!r}: use one of {', '.join(MASK_SOURCES)}")
+        raise DataError(f"unknown mask source {masks!r}{where}: use one of {', '.join(MASK_SOURCES)}")
     return masks
 
 
