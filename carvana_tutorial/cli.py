@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "predict",
     "tune",
     "bench",
+    "cache",
     "kaggle_push",
 )
 
