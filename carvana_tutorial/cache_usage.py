@@ -286,13 +286,18 @@ def _inside(path: Path, root: Path) -> bool:
     return path.name not in ("", ".", "..") and (path.parent.resolve() == root or root in path.parent.resolve().parents)
 
 
-def _remove(path: Path, root: Path) -> None:
+def _remove(path: Path, root: Path) -> str | None:
+    """Remove ``path``; return why it (or something inside it) could not be removed."""
     if not _inside(path, root):
         raise CarvanaError(f"refusing to remove {path}: it is outside the cache {root}")
-    if path.is_symlink() or not path.is_dir():
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
+    try:
+        if path.is_symlink() or not path.is_dir():
+            path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path)
+    except OSError as exc:
+        return f"{Path(exc.filename or path).name}: {exc.strerror or exc}"
+    return None
 
 
 def _prune_empty(path: Path, root: Path) -> None:
@@ -330,9 +335,11 @@ def clear(groups: Sequence[Group], root: Path | None = None, *, dry_run: bool = 
                 skipped.append((group, "in use by another process"))
                 continue
             if not dry_run:
-                for path in group.paths:
-                    _remove(path, root)
+                errors = [error for path in group.paths if (error := _remove(path, root))]
                 for path in group.paths:
                     _prune_empty(path, root)
+                if errors:  # not freed, or not all of it: say so rather than count it
+                    skipped.append((group, f"could not be removed ({errors[0]})"))
+                    continue
             removed.append(group)
     return ClearResult(tuple(removed), tuple(skipped), dry_run)

@@ -236,3 +236,19 @@ def test_cache_commands_do_not_import_tensorflow(cache):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines()[-1] == "False"
+
+
+def test_what_cannot_be_removed_is_reported_not_counted_as_freed(cache, capsys, monkeypatch):
+    import carvana_tutorial.cache_usage as cache_usage
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(Path(path) / "model.keras"))
+
+    monkeypatch.setattr(cache_usage.shutil, "rmtree", refuse)
+    code, out, _ = _run(capsys, "clear", "--all")
+    assert code == 0
+    report = _json(out)
+    assert all(g["kind"] != "runs" for g in report["removed"])
+    assert any(s["kind"] == "runs" and "Permission denied" in s["reason"] for s in report["skipped"])
+    assert report["bytes"] < 2 * 2**20  # the run's model is not counted as freed
+    assert "skipped" in out and "model.keras" in out
