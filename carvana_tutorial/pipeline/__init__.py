@@ -6,14 +6,13 @@ chapter 2.
 """
 
 from .augment import augment
-from .cache import cache_root, clear_cache, ensure_cached, mask_rles
+from .cache import cache_root, ensure_cached, mask_rles
 from .dataset import image_dataset, load_image, make_dataset
 from .decode import dct_ratio, decode_rle_mask, read_mask
 
 __all__ = [
     "augment",
     "cache_root",
-    "clear_cache",
     "dct_ratio",
     "decode_rle_mask",
     "ensure_cached",

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -211,8 +210,3 @@ def read_entry(path: tf.Tensor, image_size: tuple[int, int]) -> tuple[tf.Tensor,
     image = tf.reshape(raw[:split], (height, width, 3))
     mask = tf.reshape(raw[split:], (height, width, 1))
     return image, mask
-
-
-def clear_cache(root: Path | None = None) -> None:
-    """Delete every cached entry (all sizes).  Introduced in chapter 2."""
-    shutil.rmtree(root or cache_root(), ignore_errors=True)
