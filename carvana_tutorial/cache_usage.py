@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data.locate import ENV_CACHE, cache_dir
+from .config import ENV_CACHE, cache_dir
 from .errors import CarvanaError
 
 #: The kinds of entry, in the order they are listed.  Anything else in the

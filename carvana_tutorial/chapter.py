@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .config import Profile, get_profile
 from .data import DataSource, Pair, find_data, pair_files, split_by_car
-from .settings import Profile, get_profile
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def setup(
 ) -> Chapter:
     """Seed, choose the profile, find and split the data; print one line.
 
-    ``profile`` is a :class:`~carvana_tutorial.settings.Profile` or its name (default: ``$CARVANA_PROFILE``
+    ``profile`` is a :class:`~carvana_tutorial.config.Profile` or its name (default: ``$CARVANA_PROFILE``
     or by hardware); ``data`` is a :class:`~carvana_tutorial.data.DataSource` or a folder (default:
     :func:`~carvana_tutorial.data.find_data`'s search).  The split is by car
     with ``seed`` and the profile's ``limit``.  Cheap to call again: the data

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .config import COMPETITION
 from .errors import CarvanaError, DownloadError
 
 #: The competition whose files Kaggle mounts under ``/kaggle/input``.
-COMPETITION = "carvana-image-masking-challenge"
 #: The file name ``kaggle kernels push`` reads.
 METADATA_FILE = "kernel-metadata.json"
 #: Kaggle's slugs: lowercase words joined by hyphens, at least five characters.

@@ -20,10 +20,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from .config import THRESHOLD
+
 #: The article's smoothing term: keeps 0/0 away, negligible next to a mask's area.
 SMOOTH = 1e-5
-#: The competition's binarisation threshold.
-THRESHOLD = 0.5
 
 _PACKAGE = "carvana_tutorial"
 

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import THRESHOLD
 from .errors import CarvanaError, DataError, ModelError
 from .layout import FULL_SIZE, TEST_IMAGES
 from .rle import rle_encode
 
 #: The first line of every Carvana submission.
 HEADER = "img,rle_mask"
-THRESHOLD = 0.5
 
 
 @dataclass

@@ -370,7 +370,7 @@ def runs_dir() -> Path:
 
     Introduced in chapter 4.
     """
-    from .data.locate import cache_dir
+    from .config import cache_dir
 
     return cache_dir() / "runs"
 
@@ -433,7 +433,7 @@ def benchmark(
     (no data needed). The article's full U-Net is slow on a CPU, hence few
     steps there. Introduced in chapter 6.
     """
-    from .settings import FULL, QUICK
+    from .config import FULL, QUICK
 
     steps = {"quick": 5, "article": 2, **(steps or {})}
     profiles = {"quick": QUICK, "article": FULL}

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from carvana_tutorial import chapter
+from carvana_tutorial import chapter, config
+from carvana_tutorial.config import QUICK
 from carvana_tutorial.data import leaked_cars, locate
-from carvana_tutorial.settings import QUICK
 from carvana_tutorial.synthetic import make_dataset
 
 TINY = QUICK.with_overrides(synthetic_cars=3, synthetic_test_cars=1, synthetic_size=(64, 96))
@@ -26,9 +26,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No real data to be found: the chapter must make the synthetic set."""
-    for var in (locate.ENV_DATA, "CARVANA_PROFILE"):
+    for var in (config.ENV_DATA, "CARVANA_PROFILE"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv(locate.ENV_CACHE, str(tmp_path / "cache"))
+    monkeypatch.setenv(config.ENV_CACHE, str(tmp_path / "cache"))
     monkeypatch.setattr(locate, "KAGGLE_INPUT", tmp_path / "no-kaggle")
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from carvana_tutorial import config
+from carvana_tutorial.config import QUICK
 from carvana_tutorial.data import find_data, locate
 from carvana_tutorial.data.check import inspect_folder
 from carvana_tutorial.errors import DataError
 from carvana_tutorial.layout import MASKS_CSV, MASKS_CSV_ZIP, TRAIN_IMAGES, TRAIN_MASKS
 from carvana_tutorial.rle import rle_encode
-from carvana_tutorial.settings import QUICK
 
 SIZE = (32, 48)  # height, width
 CARS = ("0123456789ab", "fedcba987654")
@@ -87,8 +88,8 @@ def data(pristine: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No data anywhere: no $CARVANA_DATA, no Kaggle input, no ./data, a private cache."""
-    monkeypatch.delenv(locate.ENV_DATA, raising=False)
-    monkeypatch.setenv(locate.ENV_CACHE, str(tmp_path / "cache"))
+    monkeypatch.delenv(config.ENV_DATA, raising=False)
+    monkeypatch.setenv(config.ENV_CACHE, str(tmp_path / "cache"))
     monkeypatch.setattr(locate, "KAGGLE_INPUT", tmp_path / "kaggle" / "input" / "carvana-image-masking-challenge")
     monkeypatch.setattr(locate, "KAGGLE_WORKING", tmp_path / "kaggle" / "working")
     work = tmp_path / "cwd"
@@ -212,17 +213,17 @@ def test_explicit_folder_without_data_is_an_error_not_a_fallback(nowhere: Path) 
 
 
 def test_environment_variable(data: Path, nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(locate.ENV_DATA, str(data))
+    monkeypatch.setenv(config.ENV_DATA, str(data))
     source = find_data()
     assert (source.root, source.origin) == (data, "env")
     assert str(data) not in source.description
-    monkeypatch.setenv(locate.ENV_DATA, str(nowhere / "missing"))
+    monkeypatch.setenv(config.ENV_DATA, str(nowhere / "missing"))
     with pytest.raises(DataError, match=r"\$CARVANA_DATA"):
         find_data()
 
 
 def test_argument_beats_environment(data: Path, nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(locate.ENV_DATA, str(nowhere / "missing"))
+    monkeypatch.setenv(config.ENV_DATA, str(nowhere / "missing"))
     assert find_data(data).origin == "argument"
 
 

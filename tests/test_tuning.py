@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 from carvana_tutorial import tuning
@@ -51,7 +50,7 @@ def test_plan_changes_one_thing_per_run():
 
 
 def test_quick_plan_fits_the_quick_synthetic_set():
-    from carvana_tutorial.settings import QUICK
+    from carvana_tutorial.config import QUICK
 
     assert tuning.QUICK_PLAN.cars_needed() <= QUICK.synthetic_cars
     for run in tuning.QUICK_PLAN.runs():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -71,11 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from ..config import ENV_PROFILE, env, get_profile
     from ..data import pair_files, split_by_car
     from ..errors import CarvanaError
-    from ..settings import ENV_PROFILE, get_profile
 
-    profile = get_profile(args.profile or os.environ.get(ENV_PROFILE) or "full")
+    profile = get_profile(args.profile or env(ENV_PROFILE) or "full")
     best = args.out / "best.keras"
     if best.exists() and not args.overwrite:
         raise CarvanaError(f"{args.out} already holds a trained model: pass --overwrite or another --out")

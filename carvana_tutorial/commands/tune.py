@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..config import get_profile
     from ..data import find_data, pair_files
-    from ..settings import get_profile
     from ..tuning import PLANS, run_sweep
 
     profile = get_profile(args.profile)

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from ..config import COMPETITION
 from ..errors import DownloadError
 from ..layout import MASKS_CSV_ZIP
 from .extract import TEST_ZIP, TRAIN_ZIPS
 
-COMPETITION = "carvana-image-masking-challenge"
 RULES_URL = f"https://www.kaggle.com/competitions/{COMPETITION}/rules"
 HOW_TO_LOG_IN = (
     "create an API token at https://www.kaggle.com/settings (section API) and save kaggle.json as "

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import COMPETITION, ENV_DATA, Profile, cache_dir, env, get_profile
 from ..errors import DataError
 from ..layout import (
     MASKS_CSV,
@@ -34,14 +35,11 @@ from ..layout import (
     VIEWS,
     parse_name,
 )
-from ..settings import Profile, get_profile
 from .extract import MARKER, extract_file, extract_zip, is_extracted, wanted_zips
 from .pairs import EXPECTED_LAYOUT
 
-ENV_DATA = "CARVANA_DATA"
-ENV_CACHE = "CARVANA_CACHE"
 #: Where Kaggle mounts the competition's files (read-only) in a notebook.
-KAGGLE_INPUT = Path("/kaggle/input/carvana-image-masking-challenge")
+KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION
 #: Kaggle's writable working folder; the zips are unpacked under it.
 KAGGLE_WORKING = Path("/kaggle/working")
 #: Relative to the current directory, as the download command's default.
@@ -62,11 +60,6 @@ class DataSource:
     root: Path
     origin: str
     description: str
-
-
-def cache_dir() -> Path:
-    """``$CARVANA_CACHE``, else ``~/.cache/carvana-tutorial``. Introduced in chapter 1."""
-    return Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "carvana-tutorial").expanduser()
 
 
 def _writable(folder: Path) -> bool:
@@ -182,7 +175,7 @@ def find_data(
     opts = {"with_test": with_test, "progress": progress}
     for origin, value, label in (
         ("argument", path, "Carvana data from the folder given"),
-        ("env", os.environ.get(ENV_DATA) or None, f"Carvana data from ${ENV_DATA}"),
+        ("env", env(ENV_DATA), f"Carvana data from ${ENV_DATA}"),
     ):
         if value is None:
             continue

@@ -29,13 +29,12 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from ..data.locate import cache_dir
+from ..config import ENV_MASKS, cache_dir
 from ..data.masks_csv import masks_csv_of, read_masks_csv
 from ..errors import DataError
 from ..layout import MASKS_CSV
 from ..rle import rle_decode
 from .decode import (
-    ENV_MASKS,
     check_masks,
     check_resize,
     check_size,

@@ -18,7 +18,6 @@ Introduced in chapter 2.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from ..config import ENV_MASKS, env
 from ..errors import DataError
 
 #: How photos may be resized: ``area`` averages every source pixel (what we
@@ -38,7 +38,6 @@ DCT_RATIOS = (1, 2, 4, 8)
 MASK_SOURCES = ("auto", "csv", "gif")
 #: Sets the mask source wherever a caller leaves it unsaid (training, tuning
 #: and the chapters do), e.g. ``CARVANA_MASKS=gif`` if a table cannot be trusted.
-ENV_MASKS = "CARVANA_MASKS"
 
 
 def check_resize(resize: str) -> str:
@@ -56,7 +55,7 @@ def check_masks(masks: str | None) -> str:
     :class:`~carvana_tutorial.errors.DataError`.  Introduced in chapter 2.
     """
     if masks is None:
-        masks = os.environ.get(ENV_MASKS) or "auto"
+        masks = env(ENV_MASKS) or "auto"
         where = f" (from ${ENV_MASKS})"
     else:
         where = ""

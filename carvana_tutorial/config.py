@@ -1,19 +1,42 @@
-"""Quick and full profiles: one set of knobs for CPU CI, one for a GPU.
+"""Every setting in one place: defaults, environment variables, profiles.
 
 *quick* trains small models on the synthetic set in minutes on two CPU cores;
 *full* uses the real Kaggle data at the article's settings.  The profile is
 picked automatically (a GPU or TPU means *full*), and ``CARVANA_PROFILE``
-overrides it.  Introduced in chapter 1.
+overrides it.  The other ``CARVANA_*`` variables are read here too, and
+nowhere else.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from .errors import CarvanaError
 
-ENV_PROFILE = "CARVANA_PROFILE"
+#: The article's input size (height, width): every default in the package.
+IMAGE_SIZE = (96, 128)
+#: The competition's binarisation threshold for probabilities.
+THRESHOLD = 0.5
+#: The Kaggle competition's slug.
+COMPETITION = "carvana-image-masking-challenge"
+
+ENV_PROFILE = "CARVANA_PROFILE"  # quick | full
+ENV_DATA = "CARVANA_DATA"  # a folder in Kaggle's layout
+ENV_CACHE = "CARVANA_CACHE"  # where decoded pairs, runs and synthetic sets go
+ENV_MASKS = "CARVANA_MASKS"  # auto | csv | gif
+
+
+def env(name: str) -> str | None:
+    """The value of one of the ``CARVANA_*`` variables, ``None`` when unset or blank."""
+    return os.environ.get(name, "").strip() or None
+
+
+def cache_dir() -> Path:
+    """The folder the package writes to: ``$CARVANA_CACHE`` or ``~/.cache/carvana-tutorial``."""
+    default = Path.home() / ".cache" / "carvana-tutorial"
+    return Path(env(ENV_CACHE) or default).expanduser()
 
 
 @dataclass(frozen=True)
@@ -31,9 +54,6 @@ class Profile:
     synthetic_cars: int  # cars in the synthetic training set
     synthetic_test_cars: int
     synthetic_size: tuple[int, int]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def with_overrides(self, **changes) -> "Profile":
         """A copy with the given fields replaced (``None`` values are ignored)."""
@@ -82,7 +102,7 @@ def has_accelerator() -> bool:
 
 def get_profile(name: str | None = None) -> Profile:
     """The profile named, else ``$CARVANA_PROFILE``, else by hardware."""
-    name = name or os.environ.get(ENV_PROFILE) or ("full" if has_accelerator() else "quick")
+    name = name or env(ENV_PROFILE) or ("full" if has_accelerator() else "quick")
     try:
         return PROFILES[name.strip().lower()]
     except KeyError:
