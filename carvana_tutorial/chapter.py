@@ -10,9 +10,12 @@ makes the figures of :mod:`carvana_tutorial.viz` display.  Introduced in chapter
 from __future__ import annotations
 
 import os
+import inspect
 from dataclasses import dataclass
+from pathlib import Path
 
 from .config import Profile, get_profile
+from .hardware import device_kind
 from .data import DataSource, Pair, find_data, pair_files, split_by_car
 
 
@@ -34,13 +37,36 @@ class Chapter:
         return f"Profile: {self.profile.name} ({self.device}) | data: {self.data.description}"
 
 
-def _device() -> str:
-    import tensorflow as tf
+class Source:
+    """The source code of package objects, as the chapters display it.
 
-    for kind in ("GPU", "TPU"):
-        if tf.config.list_physical_devices(kind):
-            return kind
-    return "CPU"
+    A Markdown code block (highlighted by the book's HTML and by Jupyter and
+    Colab alike) under the name of the file it comes from; plain text where
+    Markdown is not rendered.  The code shown is read from the package at run
+    time, so it is the code that ran.
+    """
+
+    def __init__(self, *objects: object):
+        self.parts = [(_relative_file(obj), inspect.getsource(obj).rstrip()) for obj in objects]
+
+    def _repr_markdown_(self) -> str:
+        return "\n\n".join(f"`{path}`:\n\n```python\n{code}\n```" for path, code in self.parts)
+
+    def __repr__(self) -> str:
+        return "\n\n".join(f"# {path}\n{code}" for path, code in self.parts)
+
+
+def _relative_file(obj: object) -> str:
+    package_parent = Path(__file__).resolve().parent.parent
+    return Path(inspect.getsourcefile(obj)).resolve().relative_to(package_parent).as_posix()
+
+
+def show(*objects: object) -> Source:
+    """Display the source of ``objects`` (functions or classes of the package).
+
+    Introduced in chapter 1.
+    """
+    return Source(*objects)
 
 
 def show_figures_inline() -> None:
@@ -93,6 +119,6 @@ def setup(
     source = data if isinstance(data, DataSource) else find_data(data, profile=profile)
     pairs = pair_files(source.root)
     train, val = split_by_car(pairs, seed=seed, limit=profile.limit)
-    ctx = Chapter(profile=profile, data=source, pairs=pairs, train=train, val=val, seed=seed, device=_device())
+    ctx = Chapter(profile=profile, data=source, pairs=pairs, train=train, val=val, seed=seed, device=device_kind())
     print(ctx.summary)
     return ctx

@@ -1,4 +1,4 @@
-"""Dice and friends: the article's batch-global dice, the competition's per-image dice, IoU, BCE+dice.
+"""Dice and friends: the article's batch-global dice, the competition's per-image dice, BCE+dice.
 
 Two dice coefficients answer two different questions:
 
@@ -25,34 +25,36 @@ from .config import THRESHOLD
 #: The article's smoothing term: keeps 0/0 away, negligible next to a mask's area.
 SMOOTH = 1e-5
 
-_PACKAGE = "carvana_tutorial"
+serializable = keras.saving.register_keras_serializable(package="carvana_tutorial")
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
+@serializable
 def dice_coef(y_true, y_pred, smooth: float = SMOOTH):
-    """Batch-global soft dice: ``(2 sum(t*p) + s) / (sum(t) + sum(p) + s)`` over every pixel of the batch.
+    """Soft dice pooled over every pixel of the batch: the article's metric.
 
-    The article's metric and, as ``1 - dice``, its loss. Introduced in chapter 5.
+    ``(2 sum(t*p) + s) / (sum(t) + sum(p) + s)``; differentiable, so
+    ``1 - dice_coef`` can be a loss. Introduced in chapter 5.
     """
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
     intersection = ops.sum(y_true * y_pred)
-    return (2.0 * intersection + smooth) / (ops.sum(y_true) + ops.sum(y_pred) + smooth)
+    total = ops.sum(y_true) + ops.sum(y_pred)
+    return (2.0 * intersection + smooth) / (total + smooth)
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
+@serializable
 def dice_loss(y_true, y_pred):
-    """``1 - dice_coef``: the article's training loss. Introduced in chapter 4."""
+    """``1 - dice_coef``: the article's training loss. Introduced in chapter 5."""
     return 1.0 - dice_coef(y_true, y_pred)
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
+@serializable
 def bce_dice_loss(y_true, y_pred):
     """Binary cross-entropy plus dice loss.
 
     BCE gives every pixel a gradient from the first step (dice alone is flat
     while predictions are all near 0 or all near 1); dice keeps the objective
-    aligned with the score. Introduced in chapter 6.
+    aligned with the score. Introduced in chapter 5.
     """
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
@@ -60,46 +62,26 @@ def bce_dice_loss(y_true, y_pred):
     return bce + dice_loss(y_true, y_pred)
 
 
-def _per_image_counts(y_true, y_pred, threshold: float):
-    """Intersection and the two areas of each image after thresholding the prediction."""
-    y_true = ops.cast(ops.greater_equal(ops.cast(y_true, "float32"), 0.5), "float32")
-    y_pred = ops.cast(ops.greater_equal(ops.cast(y_pred, "float32"), threshold), "float32")
-    axes = tuple(range(1, len(y_true.shape)))
-    return ops.sum(y_true * y_pred, axis=axes), ops.sum(y_true, axis=axes), ops.sum(y_pred, axis=axes)
-
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
+@serializable
 def per_image_dice(y_true, y_pred, threshold: float = THRESHOLD):
-    """Dice of each image at ``threshold``, shape ``[batch]``; 1 where both masks are empty.
+    """Dice of each image at ``threshold``, shape ``[batch]``.
 
-    Averaged over images it is the Carvana competition's score. Introduced in chapter 5.
+    1 where both masks are empty. Averaged over images, the competition's
+    score. Introduced in chapter 5.
     """
-    inter, true_area, pred_area = _per_image_counts(y_true, y_pred, threshold)
-    total = true_area + pred_area
-    return ops.where(total > 0, 2.0 * inter / ops.maximum(total, 1.0), 1.0)
+    axes = tuple(range(1, len(y_true.shape)))
+    t = ops.cast(ops.cast(y_true, "float32") >= 0.5, "float32")
+    p = ops.cast(ops.cast(y_pred, "float32") >= threshold, "float32")
+    intersection = ops.sum(t * p, axis=axes)
+    total = ops.sum(t, axis=axes) + ops.sum(p, axis=axes)
+    dice = 2.0 * intersection / ops.maximum(total, 1.0)
+    return ops.where(total > 0, dice, 1.0)
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
+@serializable
 def mean_dice(y_true, y_pred):
-    """Batch mean of :func:`per_image_dice`: the competition metric, as a Keras metric. Introduced in chapter 5."""
+    """Batch mean of :func:`per_image_dice`, as a Keras metric. Introduced in chapter 5."""
     return ops.mean(per_image_dice(y_true, y_pred))
-
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-def per_image_iou(y_true, y_pred, threshold: float = THRESHOLD):
-    """Intersection over union of each image at ``threshold``; 1 where both are empty.
-
-    IoU = dice / (2 - dice): the same ranking, harsher numbers. Introduced in chapter 5.
-    """
-    inter, true_area, pred_area = _per_image_counts(y_true, y_pred, threshold)
-    union = true_area + pred_area - inter
-    return ops.where(union > 0, inter / ops.maximum(union, 1.0), 1.0)
-
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-def mean_iou(y_true, y_pred):
-    """Batch mean of :func:`per_image_iou`, as a Keras metric. Introduced in chapter 5."""
-    return ops.mean(per_image_iou(y_true, y_pred))
 
 
 # --- numpy references: the same definitions, written to be read -------------------------------
@@ -112,26 +94,30 @@ def np_dice_coef(y_true: np.ndarray, y_pred: np.ndarray, smooth: float = SMOOTH)
     return float((2 * (t * p).sum() + smooth) / (t.sum() + p.sum() + smooth))
 
 
+def _flat_masks(y_true: np.ndarray, y_pred: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Both masks as booleans, one row per image."""
+    t = np.asarray(y_true) >= 0.5
+    p = np.asarray(y_pred) >= threshold
+    return t.reshape(len(t), -1), p.reshape(len(p), -1)
+
+
 def np_per_image_dice(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     """Numpy twin of :func:`per_image_dice`: one dice per image, 1 for empty vs empty.
 
     Introduced in chapter 5.
     """
-    t = np.asarray(y_true) >= 0.5
-    p = np.asarray(y_pred) >= threshold
-    t = t.reshape(len(t), -1)
-    p = p.reshape(len(p), -1)
+    t, p = _flat_masks(y_true, y_pred, threshold)
     inter = (t & p).sum(axis=1)
     total = t.sum(axis=1) + p.sum(axis=1)
     return np.where(total > 0, 2 * inter / np.maximum(total, 1), 1.0)
 
 
 def np_per_image_iou(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
-    """Numpy twin of :func:`per_image_iou`. Introduced in chapter 5."""
-    t = np.asarray(y_true) >= 0.5
-    p = np.asarray(y_pred) >= threshold
-    t = t.reshape(len(t), -1)
-    p = p.reshape(len(p), -1)
+    """Intersection over union of each image, 1 for empty vs empty: dice / (2 - dice).
+
+    The same ranking as dice, harsher numbers. Introduced in chapter 5.
+    """
+    t, p = _flat_masks(y_true, y_pred, threshold)
     inter = (t & p).sum(axis=1)
     union = (t | p).sum(axis=1)
     return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
@@ -140,7 +126,7 @@ def np_per_image_iou(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = 
 def np_bce_dice_loss(y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-7) -> float:
     """Numpy twin of :func:`bce_dice_loss` (Keras clips probabilities to ``[eps, 1-eps]`` in float32).
 
-    Introduced in chapter 6.
+    Introduced in chapter 5.
     """
     t = np.asarray(y_true, dtype=np.float64)
     p = np.clip(np.asarray(y_pred, dtype=np.float32), np.float32(eps), np.float32(1 - eps)).astype(np.float64)

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import THRESHOLD
-from .errors import CarvanaError, DataError, ModelError
-from .layout import FULL_SIZE, TEST_IMAGES
+from .errors import CarvanaError, DataError
+from .layout import TEST_IMAGES
 from .rle import rle_encode
 
 #: The first line of every Carvana submission.
@@ -95,19 +95,6 @@ def read_done(path: str | os.PathLike) -> set[str]:
     return {line.split(",", 1)[0] for line in lines[1:] if line}
 
 
-def model_input_size(model, image_size: tuple[int, int] | None = None) -> tuple[int, int]:
-    """The (height, width) a model predicts at: its input shape, or ``image_size``.
-
-    Introduced in chapter 8.
-    """
-    shape = tuple(model.input_shape[1:3])
-    if None not in shape:
-        return int(shape[0]), int(shape[1])
-    if image_size is None:
-        raise ModelError("the model accepts any input size; pass the size it was trained at")
-    return tuple(image_size)
-
-
 def predict_probabilities(model, images, tta: bool = False) -> np.ndarray:
     """Probabilities ``[B,H,W,1]`` for a batch; with ``tta``, averaged with the flipped view.
 
@@ -123,10 +110,11 @@ def predict_probabilities(model, images, tta: bool = False) -> np.ndarray:
 
 
 def upsample_mask(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """One ``[h,w,1]`` probability map resized bilinear to ``size``, thresholded to bool ``[H,W]``.
+    """Enlarge one ``[h, w, 1]`` probability map to ``size``, then threshold.
 
-    Upsampling the probabilities (not the 0/1 mask) keeps the outline smooth at
-    1918x1280 instead of blocky.  Introduced in chapter 8.
+    Enlarging the probabilities (bilinear), not the 0/1 mask, keeps the
+    outline smooth at 1918x1280 instead of blocky. Returns a boolean
+    ``[H, W]`` mask. Introduced in chapter 8.
     """
     import tensorflow as tf
 
@@ -184,7 +172,6 @@ def iter_masks(
     *,
     batch_size: int = 16,
     tta: bool = False,
-    image_size: tuple[int, int] | None = None,
     resize: str = "area",
     on_error: Callable[[Path, str], None] | None = None,
 ) -> Iterator[list[tuple[Path, np.ndarray]]]:
@@ -193,7 +180,9 @@ def iter_masks(
     A generator, so the caller decides what to keep; unreadable photos are
     passed to ``on_error(path, reason)`` and skipped.  Introduced in chapter 8.
     """
-    size = model_input_size(model, image_size)
+    from .training import model_image_size
+
+    size = model_image_size(model)
     expected = 0
 
     def report_missing(upto: int, present) -> None:
@@ -220,7 +209,6 @@ def write_submission(
     *,
     batch_size: int = 16,
     tta: bool = False,
-    image_size: tuple[int, int] | None = None,
     resize: str = "area",
     progress: bool = True,
 ) -> SubmissionReport:
@@ -255,7 +243,7 @@ def write_submission(
             handle.write(HEADER + "\n")
             handle.flush()
         for batch in iter_masks(
-            model, todo, batch_size=batch_size, tta=tta, image_size=image_size, resize=resize, on_error=on_error
+            model, todo, batch_size=batch_size, tta=tta, resize=resize, on_error=on_error
         ):
             handle.write("".join(f"{path.name},{rle_encode(mask)}\n" for path, mask in batch))
             handle.flush()
@@ -272,7 +260,6 @@ def full_size_dice(
     *,
     batch_size: int = 16,
     tta: bool = False,
-    image_size: tuple[int, int] | None = None,
     resize: str = "area",
 ) -> np.ndarray:
     """Per-image dice of the submission's masks against the true masks, both at full size.
@@ -291,80 +278,9 @@ def full_size_dice(
     mask_of = {pair.image: pair.mask for pair in pairs}
     scores = []
     for batch in iter_masks(model, [pair.image for pair in pairs], batch_size=batch_size, tta=tta,
-                            image_size=image_size, resize=resize, on_error=fail):
+                            resize=resize, on_error=fail):
         for path, predicted in batch:
             with Image.open(mask_of[path]) as gif:
                 truth = np.asarray(gif.convert("L")) > 127
             scores.append(np_per_image_dice(truth[None], predicted[None])[0])
     return np.asarray(scores)
-
-
-def verify_masks_csv(root: str | os.PathLike) -> int:
-    """Decode every row of ``train_masks.csv`` and compare it with its GIF; return the count.
-
-    Raises :class:`DataError` naming the first mask that disagrees: a check
-    that our RLE reads Kaggle's file the way Kaggle wrote it.  Introduced in
-    chapter 8.
-    """
-    from PIL import Image
-
-    from .data.masks_csv import read_masks_csv
-    from .layout import MASKS_CSV, TRAIN_MASKS
-    from .rle import rle_decode
-
-    root = Path(root)
-    rows = read_masks_csv(root / MASKS_CSV)
-    for image, rle in rows.items():
-        gif_path = root / TRAIN_MASKS / image.replace(".jpg", "_mask.gif")
-        with Image.open(gif_path) as gif:
-            truth = (np.asarray(gif.convert("L")) > 127).astype(np.uint8)
-        if not np.array_equal(rle_decode(rle, truth.shape), truth):
-            raise DataError(f"{MASKS_CSV} disagrees with {gif_path.name}")
-    return len(rows)
-
-
-def bench_rle(repeats: int = 50, size: tuple[int, int] = FULL_SIZE) -> float:
-    """Milliseconds to encode one car-like mask of ``size`` (median of ``repeats``).
-
-    The mask is an ellipse covering about a fifth of the frame, as a car does.
-    Introduced in chapter 8.
-    """
-    height, width = size
-    rows, cols = np.ogrid[:height, :width]
-    mask = ((rows - 0.55 * height) / (0.25 * height)) ** 2 + ((cols - 0.5 * width) / (0.36 * width)) ** 2 < 1
-    mask = mask.astype(np.uint8)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        rle_encode(mask)
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
-
-
-def bench_submission(
-    model,
-    images: str | os.PathLike | Sequence[Path],
-    *,
-    batch_size: int = 16,
-    tta: bool = False,
-    resize: str = "area",
-) -> dict[str, float]:
-    """Photos per second of the whole path: decode, predict, upsample, encode, write.
-
-    One batch is predicted first, so that tracing the model is not counted;
-    the rows go to a temporary file.  Introduced in chapter 8.
-    """
-    import tempfile
-
-    paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
-    for _ in iter_masks(model, paths[:batch_size], batch_size=batch_size, tta=tta, resize=resize):
-        pass
-    with tempfile.TemporaryDirectory() as tmp:
-        report = write_submission(model, paths, Path(tmp) / "bench.csv", batch_size=batch_size, tta=tta,
-                                  resize=resize, progress=False)
-    return {
-        "images": float(report.written),
-        "images_per_second": report.images_per_second,
-        "ms_per_image": 1e3 / report.images_per_second,
-    }
-

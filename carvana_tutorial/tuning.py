@@ -271,15 +271,16 @@ def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
 
 def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bool) -> dict:
     """Train one run and score it (on the holdout cars too, for the split pair)."""
-    from .training import evaluate, train
+    from .runs import train_or_reuse
+    from .training import TrainConfig, evaluate, train
 
     train_pairs, val_pairs = split_for(spec, cars)
-    result = train(
-        "unet", train_pairs, val_pairs, out_dir=out_dir, image_size=spec.image_size, filters=spec.filters,
-        depth=spec.depth, epochs=spec.epochs, batch_size=spec.batch_size, loss=spec.loss,
-        learning_rate=spec.learning_rate, epsilon=spec.epsilon, seed=spec.seed, augment=spec.augment,
-        resize=spec.resize, verbose=0, reuse=reuse,
+    config = TrainConfig(
+        model="unet", image_size=spec.image_size, filters=spec.filters, depth=spec.depth, epochs=spec.epochs,
+        batch_size=spec.batch_size, loss=spec.loss, learning_rate=spec.learning_rate, epsilon=spec.epsilon,
+        seed=spec.seed, augment=spec.augment, resize=spec.resize,
     )
+    result = (train_or_reuse if reuse else train)(config, train_pairs, val_pairs, out_dir, verbose=0)
     metrics = result.metrics
     entry = {
         "name": spec.name,
@@ -295,7 +296,7 @@ def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bo
         "val_images": len(val_pairs),
     }
     if spec.group == "baseline" or spec.split == "random":
-        holdout = evaluate(result.best_path, cars.holdout, batch_size=spec.batch_size, resize=spec.resize)
+        holdout = evaluate(result.best_path, cars.holdout, batch_size=spec.batch_size)
         entry["holdout_dice"] = float(holdout.mean())
     if spec.group == "baseline":
         entry["dice_definitions"] = dice_definitions(result.best_path, val_pairs, spec.batch_size, spec.resize)
@@ -364,7 +365,7 @@ def run_sweep(
     """
     if mode not in MODES:
         raise CarvanaError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
-    from .training import runs_dir
+    from .runs import runs_dir
 
     cars = choose_cars(pairs, plan)
     data = data_fingerprint(root, pairs, description)

@@ -115,6 +115,6 @@ def test_the_device_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     import tensorflow as tf
 
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: ["x"] if kind == "GPU" else [])
-    assert chapter._device() == "GPU"
+    assert chapter.device_kind() == "GPU"
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
-    assert chapter._device() == "CPU"
+    assert chapter.device_kind() == "CPU"

@@ -45,7 +45,6 @@ def test_keras_matches_numpy(pair):
     t, p = pair
     np.testing.assert_allclose(k(M.dice_coef, t, p), M.np_dice_coef(t, p), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(k(M.per_image_dice, t, p), M.np_per_image_dice(t, p), rtol=1e-6)
-    np.testing.assert_allclose(k(M.per_image_iou, t, p), M.np_per_image_iou(t, p), rtol=1e-6)
     np.testing.assert_allclose(k(M.mean_dice, t, p), M.np_per_image_dice(t, p).mean(), rtol=1e-6)
     np.testing.assert_allclose(k(M.bce_dice_loss, t, p), M.np_bce_dice_loss(t, p), rtol=1e-4, atol=1e-5)
 
@@ -179,7 +178,7 @@ def test_model_compiled_with_our_metrics_reloads_without_custom_objects(tmp_path
     keras.utils.set_random_seed(0)
     model = simple_unet(input_shape=(16, 16, 3), filters=2, depth=1)
     model.compile(
-        optimizer="adam", loss=M.bce_dice_loss, metrics=[M.dice_coef, M.mean_dice, M.mean_iou]
+        optimizer="adam", loss=M.bce_dice_loss, metrics=[M.dice_coef, M.mean_dice]
     )
     x = np.random.default_rng(0).random((4, 16, 16, 3), dtype=np.float32)
     y = (x[..., :1] > 0.5).astype(np.float32)
@@ -190,10 +189,10 @@ def test_model_compiled_with_our_metrics_reloads_without_custom_objects(tmp_path
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
     assert loaded.loss is M.bce_dice_loss or loaded.loss.__name__ == "bce_dice_loss"
     ev = loaded.evaluate(x, y, verbose=0, return_dict=True)
-    assert set(ev) >= {"loss", "dice_coef", "mean_dice", "mean_iou"}
+    assert set(ev) >= {"loss", "dice_coef", "mean_dice"}
 
 
-@pytest.mark.parametrize("fn", [M.dice_coef, M.dice_loss, M.bce_dice_loss, M.per_image_dice, M.mean_dice, M.mean_iou])
+@pytest.mark.parametrize("fn", [M.dice_coef, M.dice_loss, M.bce_dice_loss, M.per_image_dice, M.mean_dice])
 def test_registered_under_the_package(fn):
     name = keras.saving.get_registered_name(fn)
     assert name == f"carvana_tutorial>{fn.__name__}"

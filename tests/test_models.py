@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from carvana_tutorial.errors import ModelError
 from carvana_tutorial.models import build_model, layer_table, simple_unet, unet
 
 
@@ -68,16 +69,17 @@ def test_layer_names_are_stable_across_builds():
 
 
 def test_sizes_that_do_not_divide_are_refused():
-    with pytest.raises(ValueError, match="divisible by 16"):
+    with pytest.raises(ModelError, match="divisible by 2\\*\\*depth = 16"):
         unet(input_shape=(100, 128, 3))
-    with pytest.raises(ValueError, match="divisible by 8"):
+    with pytest.raises(ModelError, match="divisible by 2\\*\\*depth = 8"):
         simple_unet(input_shape=(96, 124, 3))
 
 
 def test_build_model_by_name():
-    assert build_model("simple", (32, 32, 3), filters=4).name == "simple_unet"
-    assert build_model("unet", (32, 32, 3), filters=4).name == "unet"
-    with pytest.raises(ValueError, match="unknown model"):
+    assert build_model("simple", (32, 32), filters=4).name == "simple_unet"
+    assert build_model("unet", (32, 32), filters=4).name == "unet"
+    assert len(build_model("unet", (32, 32), filters=2, depth=2).get_layer("dec1_skip").input) == 2
+    with pytest.raises(ModelError, match="unknown model"):
         build_model("resnet")
 
 

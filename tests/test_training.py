@@ -14,11 +14,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from carvana_tutorial import training
+from carvana_tutorial import hardware, runs, training
+from carvana_tutorial.config import QUICK
 from carvana_tutorial.data import pair_files, split_by_car
 from carvana_tutorial.errors import CarvanaError, ModelError
+from carvana_tutorial.training import TrainConfig
 
 SIZE = (64, 96)  # divisible by 16: both networks fit
+CONFIG = TrainConfig(model="simple", image_size=SIZE, filters=4, epochs=3, batch_size=4, learning_rate=3e-3, seed=1)
 
 
 def write_tiny_carvana(root: Path, cars: int = 3, views: int = 4, size=(128, 192), seed: int = 0) -> Path:
@@ -60,9 +63,7 @@ def split(data):
 def run(split, tmp_path_factory):
     train, val = split
     out = tmp_path_factory.mktemp("run")
-    result = training.train("simple", train, val, out_dir=out, image_size=SIZE, filters=4, epochs=3,
-                            batch_size=4, learning_rate=3e-3, seed=1, verbose=0)
-    return result
+    return training.train(CONFIG, train, val, out, verbose=0)
 
 
 def test_run_writes_its_three_files(run):
@@ -103,26 +104,45 @@ def test_early_stopping_restores_best_weights(split, tmp_path, monkeypatch):
 
     monkeypatch.setattr(training.keras.callbacks, "EarlyStopping", Spy)
     train, val = split
-    training.train("simple", train[:4], val[:2], out_dir=tmp_path, image_size=SIZE, filters=2, epochs=1,
-                   batch_size=4, verbose=0)
-    assert seen == [dict(monitor="val_loss", patience=2, restore_best_weights=True)]
+    training.train(TrainConfig("simple", SIZE, filters=2, epochs=1, batch_size=4), train[:4], val[:2], tmp_path,
+                   verbose=0)
+    assert seen == [dict(patience=2, restore_best_weights=True)]
+    assert keras.callbacks.EarlyStopping().monitor == "val_loss"  # what the default watches
 
 
 def test_reuse_reads_a_finished_run_back(run, split):
     train, val = split
     stamp = run.best_path.stat().st_mtime_ns
-    again = training.train("simple", train, val, out_dir=run.out_dir, image_size=SIZE, filters=4, epochs=3,
-                           batch_size=4, learning_rate=3e-3, seed=1, verbose=0, reuse=True)
+    again = runs.train_or_reuse(CONFIG, train, val, run.out_dir, verbose=0)
     assert again.metrics == run.metrics and again.history == run.history
     assert run.best_path.stat().st_mtime_ns == stamp
 
 
+def test_reuse_trains_again_when_the_configuration_or_the_files_differ(run, split, tmp_path, monkeypatch):
+    train, val = split
+    calls = []
+    monkeypatch.setattr(training, "train", lambda *args, **kwargs: calls.append(args))
+    runs.train_or_reuse(CONFIG, train, val, run.out_dir)
+    assert calls == []
+    runs.train_or_reuse(TrainConfig(**{**CONFIG.__dict__, "epochs": 4}), train, val, run.out_dir)
+    runs.train_or_reuse(CONFIG, train[1:], val, run.out_dir)  # another split
+    runs.train_or_reuse(CONFIG, train, val, tmp_path / "empty")
+    assert len(calls) == 3
+
+
+def test_config_from_a_profile_takes_its_settings_and_the_changes():
+    config = TrainConfig.from_profile(QUICK, "unet", seed=7, loss="bce_dice")
+    assert (config.image_size, config.filters, config.epochs) == (QUICK.image_size, QUICK.unet_filters, QUICK.epochs)
+    assert (config.batch_size, config.learning_rate) == (QUICK.batch_size, QUICK.learning_rate)
+    assert (config.seed, config.loss, config.model) == (7, "bce_dice", "unet")
+    assert TrainConfig.from_profile(QUICK, "simple").filters == QUICK.simple_filters
+
+
 def test_unet_trains_with_bce_dice_and_same_seed_gives_same_run(split, tmp_path):
     train, val = split
-    kwargs = dict(image_size=SIZE, filters=2, epochs=1, batch_size=4, loss="bce_dice", seed=3, verbose=0,
-                  limit=4)
-    a = training.train("unet", train, val, out_dir=tmp_path / "a", **kwargs)
-    b = training.train("unet", train, val, out_dir=tmp_path / "b", **kwargs)
+    config = TrainConfig("unet", SIZE, filters=2, epochs=1, batch_size=4, loss="bce_dice", seed=3)
+    a = training.train(config, train[:4], val, tmp_path / "a", verbose=0)
+    b = training.train(config, train[:4], val, tmp_path / "b", verbose=0)
     assert a.config["train_images"] == 4
     assert 0 <= a.val_dice <= 1
     assert a.history == b.history
@@ -134,8 +154,8 @@ def count_layers(model: keras.Model, kind: type) -> int:
 
 def test_depth_reaches_the_saved_model(run, split, tmp_path):
     train, val = split
-    shallow = training.train("unet", train, val, out_dir=tmp_path, image_size=SIZE, filters=2, depth=2, epochs=1,
-                             batch_size=4, limit=4, verbose=0)
+    shallow = training.train(TrainConfig("unet", SIZE, filters=2, depth=2, epochs=1, batch_size=4), train[:4], val,
+                             tmp_path, verbose=0)
     model = shallow.model()
     assert count_layers(model, keras.layers.MaxPooling2D) == 2
     assert count_layers(model, keras.layers.Conv2DTranspose) == 2
@@ -150,15 +170,15 @@ def test_depth_reaches_the_saved_model(run, split, tmp_path):
 def test_bad_arguments_are_one_line_errors(split, tmp_path):
     train, val = split
     with pytest.raises(CarvanaError, match="unknown model"):
-        training.train("resnet", train, val, out_dir=tmp_path)
+        TrainConfig("resnet")
     with pytest.raises(CarvanaError, match="unknown loss"):
-        training.train("unet", train, val, out_dir=tmp_path, loss="mse")
-    with pytest.raises(CarvanaError, match="both sides"):
-        training.train("unet", train, [], out_dir=tmp_path)
+        TrainConfig(loss="mse")
     with pytest.raises(CarvanaError, match="depth 6 does not fit 64x96"):
-        training.train("unet", train, val, out_dir=tmp_path, image_size=SIZE, depth=6)
+        TrainConfig(image_size=SIZE, depth=6)
     with pytest.raises(CarvanaError, match="at least 1"):
-        training.train("unet", train, val, out_dir=tmp_path, image_size=SIZE, depth=0)
+        TrainConfig(image_size=SIZE, depth=0)
+    with pytest.raises(CarvanaError, match="both sides"):
+        training.train(TrainConfig(), train, [], tmp_path / "run")
     assert not any(tmp_path.iterdir())  # nothing written
 
 
@@ -176,11 +196,11 @@ def test_load_model_refuses_what_is_not_a_keras_model(tmp_path):
 def test_cpu_uses_float32_and_the_default_strategy():
     import tensorflow as tf
 
-    assert training.precision_policy() == "float32"
-    assert training.choose_strategy().num_replicas_in_sync == 1
-    assert not isinstance(training.choose_strategy(), tf.distribute.MirroredStrategy)
+    assert hardware.precision_policy() == "float32"
+    assert hardware.choose_strategy().num_replicas_in_sync == 1
+    assert not isinstance(hardware.choose_strategy(), tf.distribute.MirroredStrategy)
     before = keras.config.dtype_policy().name
-    with training.dtype_policy("mixed_float16"):
+    with hardware.dtype_policy("mixed_float16"):
         from carvana_tutorial.models import simple_unet
 
         model = simple_unet((16, 16, 3), filters=2, depth=1)
@@ -195,13 +215,14 @@ def test_mirrored_strategy_over_two_logical_cpus(data, tmp_path):
         import json, tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from carvana_tutorial import training
+        from carvana_tutorial import hardware, training
         from carvana_tutorial.data import pair_files, split_by_car
-        strategy = training.choose_strategy("CPU")
+        strategy = hardware.choose_strategy("CPU")
         assert isinstance(strategy, tf.distribute.MirroredStrategy), type(strategy)
+        hardware.choose_strategy = lambda device_type="GPU": strategy
         train, val = split_by_car(pair_files({str(data)!r}), seed=0)
-        result = training.train("simple", train[:4], val[:2], out_dir={str(tmp_path)!r}, image_size={SIZE},
-                                filters=2, epochs=1, batch_size=4, strategy=strategy, verbose=0)
+        config = training.TrainConfig("simple", {SIZE}, filters=2, epochs=1, batch_size=4)
+        result = training.train(config, train[:4], val[:2], {str(tmp_path)!r}, verbose=0)
         print(json.dumps(result.metrics))
     """)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -211,21 +232,3 @@ def test_mirrored_strategy_over_two_logical_cpus(data, tmp_path):
     assert metrics["replicas"] == 2
     assert 0 <= metrics["val_dice"] <= 1
     assert (tmp_path / "best.keras").is_file()
-
-
-def test_bench_compiles_with_xla_even_when_chapters_made_ops_deterministic():
-    """Keras drops jit_compile=True (with only a warning) under op determinism; the bench must not."""
-    import warnings
-
-    from tensorflow.python.framework import config as tf_config
-
-    from carvana_tutorial.chapter import seed_everything
-
-    seed_everything(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # Keras's "doesn't support jit_compile" warning fails the test
-        result = training.benchmark(settings=("quick",), models=("simple",), steps={"quick": 1})
-    row = result["results"][0]
-    assert row["xla_images_per_s"] > 0
-    assert row["xla_loss_diff"] < 1e-4
-    assert tf_config.is_op_determinism_enabled()  # restored for whatever runs next

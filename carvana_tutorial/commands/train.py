@@ -93,15 +93,16 @@ def run_train(args: argparse.Namespace) -> int:
         flush=True,
     )
 
-    from ..training import train
+    from ..runs import EpochBar
+    from ..training import TrainConfig, train
 
-    result = train(
-        args.model, train_pairs, val_pairs, out_dir=args.out, image_size=size, filters=filters, depth=args.depth,
-        epochs=args.epochs or profile.epochs, batch_size=args.batch or profile.batch_size, loss=args.loss,
-        learning_rate=args.lr or profile.learning_rate, seed=args.seed,
-        augment=None if args.augment == "none" else args.augment, resize=args.resize,
-        verbose=0 if progress else 2, progress=progress,
+    config = TrainConfig(
+        model=args.model, image_size=size, filters=filters, depth=args.depth, epochs=args.epochs or profile.epochs,
+        batch_size=args.batch or profile.batch_size, loss=args.loss, learning_rate=args.lr or profile.learning_rate,
+        seed=args.seed, augment=None if args.augment == "none" else args.augment, resize=args.resize,
     )
+    result = train(config, train_pairs, val_pairs, args.out, verbose=0 if progress else 2,
+                   callbacks=[EpochBar(config.epochs)] if progress else [])
     m = result.metrics
     print(
         f"best epoch {m['best_epoch']} of {m['epochs_run']} ({m['train_seconds']:.0f} s); "

@@ -1,0 +1,176 @@
+"""Run folders: what :func:`~carvana_tutorial.training.train` leaves behind, read back or reused.
+
+A run folder holds ``best.keras``, ``history.csv`` and ``metrics.json`` (the
+configuration, which files it saw, and the scores).  Chapters reuse a
+finished run with the same configuration and the same files instead of
+training it again, so chapter 5 reads chapter 4's model back.  Progress bars
+for the command line live here too.  Machinery: the chapters mention it, the
+lesson is in :mod:`carvana_tutorial.training`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import keras
+import numpy as np
+
+from .config import cache_dir
+from .errors import CarvanaError
+
+if TYPE_CHECKING:
+    from .training import TrainConfig
+
+METRICS = "metrics.json"
+#: Down/up blocks of each network when a configuration leaves ``depth`` unsaid.
+DEFAULT_DEPTH = {"simple": 3, "unet": 4}
+
+
+@dataclass
+class TrainResult:
+    """A finished run: its folder, configuration, history and scores."""
+
+    out_dir: Path
+    config: dict
+    history: dict[str, list[float]]
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / "best.keras"
+
+    @property
+    def val_dice(self) -> float:
+        return float(self.metrics["val_dice"])
+
+    def model(self) -> keras.Model:
+        """The best checkpoint, reloaded."""
+        from .training import load_model
+
+        return load_model(self.best_path)
+
+    @classmethod
+    def load(cls, out_dir: str | os.PathLike) -> TrainResult:
+        """Read a finished run back from its folder."""
+        out_dir = Path(out_dir)
+        saved = json.loads((out_dir / METRICS).read_text())
+        return cls(out_dir, saved["config"], read_history(out_dir / "history.csv"), saved["metrics"])
+
+
+def read_history(path: str | os.PathLike) -> dict[str, list[float]]:
+    """``history.csv`` as ``{column: [value per epoch]}``."""
+    lines = Path(path).read_text().strip().splitlines()
+    header = lines[0].split(",")
+    rows = [[float(v) for v in line.split(",")] for line in lines[1:]]
+    return {name: [row[i] for row in rows] for i, name in enumerate(header)}
+
+
+def runs_dir() -> Path:
+    """Where chapters keep their runs, so that a later chapter reuses an earlier one's model."""
+    return cache_dir() / "runs"
+
+
+def fingerprint(pairs: Sequence) -> str:
+    """Short hash of the files (names, sizes, modification times): did a run see these very files?"""
+    def stamp(path: Path) -> str:
+        info = Path(path).stat()
+        return f"{Path(path).name}:{info.st_size}:{info.st_mtime_ns}"
+
+    text = ",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
+    """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint.
+
+    ``depth`` is left out when unsaid, so runs from before the option still match.
+    """
+    saved = dataclasses.asdict(config)
+    saved["image_size"] = list(config.image_size)
+    if saved["depth"] is None:
+        del saved["depth"]
+    saved.update(train_images=len(train_pairs), val_images=len(val_pairs),
+                 train_split=fingerprint(train_pairs), val_split=fingerprint(val_pairs))
+    return saved
+
+
+def new_run_dir(out_dir: str | os.PathLike, train_pairs: Sequence, val_pairs: Sequence) -> Path:
+    """Check that both sides of the split have images, then make ``out_dir``."""
+    if not train_pairs or not val_pairs:
+        raise CarvanaError(
+            f"training needs images on both sides of the split (train {len(train_pairs)}, val {len(val_pairs)})"
+        )
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CarvanaError(f"the run folder {out_dir} is a file, not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def record(out_dir: Path, config: TrainConfig, split: tuple[Sequence, Sequence], history: dict,
+           dice: np.ndarray, model: keras.Model, seconds: float) -> TrainResult:
+    """Write ``metrics.json`` for a finished run and return it as a :class:`TrainResult`."""
+    from .hardware import choose_strategy, precision_policy
+
+    val_loss = history["val_loss"]
+    metrics = dict(
+        val_dice=float(dice.mean()), val_dice_median=float(np.median(dice)), val_dice_min=float(dice.min()),
+        best_epoch=int(np.argmin(val_loss)) + 1, epochs_run=len(val_loss), best_val_loss=float(min(val_loss)),
+        train_seconds=round(seconds, 1), replicas=choose_strategy().num_replicas_in_sync,
+        precision=precision_policy(), params=int(model.count_params()),
+        depth=config.depth or DEFAULT_DEPTH[config.model],
+    )
+    saved = run_config(config, *split)
+    (out_dir / METRICS).write_text(json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n")
+    return TrainResult(out_dir, saved, read_history(out_dir / "history.csv"), metrics)
+
+
+def train_or_reuse(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence,
+                   out_dir: str | os.PathLike, **options) -> TrainResult:
+    """The finished run in ``out_dir`` if it has this configuration and split, else a new one.
+
+    ``options`` go to :func:`~carvana_tutorial.training.train`.
+    """
+    from .training import train
+
+    out_dir = Path(out_dir)
+    if (out_dir / METRICS).is_file() and (out_dir / "best.keras").is_file():
+        finished = TrainResult.load(out_dir)
+        if finished.config == run_config(config, train_pairs, val_pairs):
+            return finished
+    return train(config, train_pairs, val_pairs, out_dir, **options)
+
+
+def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> Iterable:
+    """``items`` (batches of ``count`` things), with a bar on stderr when ``show``."""
+    if not show:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr)
+
+
+class EpochBar(keras.callbacks.Callback):
+    """One progress bar over epochs, with the latest validation numbers in its postfix."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=epochs, desc="train", unit="epoch", file=sys.stderr)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items() if k.startswith("val_")})
+        self.bar.update(1)
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
