@@ -16,6 +16,8 @@ a ``.keras`` file compiled with them loads without ``custom_objects``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import keras
 import numpy as np
 from keras import ops
@@ -132,3 +134,27 @@ def np_bce_dice_loss(y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-7) 
     p = np.clip(np.asarray(y_pred, dtype=np.float32), np.float32(eps), np.float32(1 - eps)).astype(np.float64)
     bce = -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean()
     return float(bce + 1 - np_dice_coef(y_true, y_pred))
+
+
+def dice_definitions(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """The same predictions scored three ways, from ``(masks, probabilities)`` batches.
+
+    ``batch_global`` is what Keras prints for the article's ``dice_coef``: a
+    soft dice pooled over each batch, averaged over batches.
+    ``batch_global_hard`` pools the same way after thresholding, which
+    separates the effect of pooling from that of soft probabilities.
+    ``per_image`` is the competition's metric.  Introduced in chapter 5.
+    """
+    soft, hard, sizes, per_image = [], [], [], []
+    for masks, probs in batches:
+        soft.append(np_dice_coef(masks, probs))
+        hard.append(np_dice_coef(masks, (probs >= THRESHOLD).astype(np.float32)))
+        sizes.append(len(masks))
+        per_image.append(np_per_image_dice(masks, probs))
+    scores = np.concatenate(per_image)
+    return {
+        "batch_global": float(np.average(soft, weights=sizes)),
+        "batch_global_hard": float(np.average(hard, weights=sizes)),
+        "per_image": float(scores.mean()),
+        "per_image_min": float(scores.min()),
+    }

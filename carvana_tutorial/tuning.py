@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -272,7 +273,8 @@ def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
 def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bool) -> dict:
     """Train one run and score it (on the holdout cars too, for the split pair)."""
     from .runs import train_or_reuse
-    from .training import TrainConfig, evaluate, train
+    from .metrics import dice_definitions
+    from .training import TrainConfig, evaluate, load_model, predict, train
 
     train_pairs, val_pairs = split_for(spec, cars)
     config = TrainConfig(
@@ -299,37 +301,9 @@ def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bo
         holdout = evaluate(result.best_path, cars.holdout, batch_size=spec.batch_size)
         entry["holdout_dice"] = float(holdout.mean())
     if spec.group == "baseline":
-        entry["dice_definitions"] = dice_definitions(result.best_path, val_pairs, spec.batch_size, spec.resize)
+        batches = predict(load_model(result.best_path), val_pairs, spec.batch_size, resize=spec.resize)
+        entry["dice_definitions"] = dice_definitions((masks, probs) for _, masks, probs in batches)
     return entry
-
-
-def dice_definitions(model_path: Path, pairs: Sequence[Pair], batch_size: int, resize: str = "area") -> dict:
-    """The same predictions scored the article's way, pooled and thresholded, and the competition's way.
-
-    ``batch_global`` is what Keras prints for the article's ``dice_coef``: a
-    soft dice pooled over each batch, averaged over batches.
-    ``batch_global_hard`` pools the same way after thresholding at 0.5, which
-    separates the effect of pooling from that of soft probabilities.
-    ``per_image`` is the competition's metric: a thresholded dice per image,
-    averaged.  Introduced in chapter 7.
-    """
-    from .metrics import THRESHOLD, np_dice_coef, np_per_image_dice
-    from .training import load_model, predict
-
-    model = load_model(model_path)
-    soft, hard, sizes, per_image = [], [], [], []
-    for _, masks, probs in predict(model, pairs, batch_size, resize=resize):
-        soft.append(np_dice_coef(masks, probs))
-        hard.append(np_dice_coef(masks, (probs >= THRESHOLD).astype(np.float32)))
-        sizes.append(len(masks))
-        per_image.append(np_per_image_dice(masks, probs))
-    per_image = np.concatenate(per_image)
-    return {
-        "batch_global": float(np.average(soft, weights=sizes)),
-        "batch_global_hard": float(np.average(hard, weights=sizes)),
-        "per_image": float(per_image.mean()),
-        "per_image_min": float(per_image.min()),
-    }
 
 
 @dataclass
@@ -440,6 +414,32 @@ def seed_range(result: SweepResult) -> tuple[float, float]:
     """
     scores = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]
     return min(scores), max(scores)
+
+
+def glue_values(result: SweepResult) -> dict[str, float | str]:
+    """Every number chapter 7's prose quotes, under the name it quotes it by.
+
+    Per run: ``dice_<run>``, ``delta_<run>`` (from the baseline) and
+    ``seconds_<run>``, with ``<run>`` the run's name in letters, digits and
+    ``_`` (``size=32x48`` -> ``size_32x48``); ``params_<run>`` for the depth
+    runs; then the seed range, the best single change and
+    :func:`mistake_effects`.  Introduced in chapter 7.
+    """
+    base = result.by_name("baseline")
+    values: dict[str, float | str] = {"base_dice": base["val_dice"], "base_seconds": base["train_seconds"]}
+    for entry in result.entries:
+        key = re.sub(r"[^0-9A-Za-z]", "_", entry["name"])
+        values[f"dice_{key}"] = entry["val_dice"]
+        values[f"delta_{key}"] = entry["val_dice"] - base["val_dice"]
+        values[f"seconds_{key}"] = entry["train_seconds"]
+        if entry["group"] in ("baseline", "depth"):
+            values[f"params_{key}"] = entry["params"]
+    low, high = seed_range(result)
+    values.update(seed_low=low, seed_high=high, seed_spread=high - low)
+    changes = [e for e in result.entries if e["group"] not in ("mistake", "seed")]
+    best = max(changes, key=lambda e: e["val_dice"])
+    values.update(best_run=best["name"], best_dice=best["val_dice"])
+    return values | mistake_effects(result)
 
 
 def results_table(result: SweepResult) -> str:

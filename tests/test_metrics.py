@@ -197,3 +197,17 @@ def test_registered_under_the_package(fn):
     name = keras.saving.get_registered_name(fn)
     assert name == f"carvana_tutorial>{fn.__name__}"
     assert keras.saving.get_registered_object(name) is fn
+
+
+def test_dice_definitions_pool_per_batch_or_score_per_image():
+    big, small = np.zeros((20, 20)), np.zeros((20, 20))
+    big[2:18, 2:18] = 1  # 256 pixels
+    small[8:12, 8:12] = 1  # 16 pixels, missed entirely below
+    masks = np.stack([big, small])
+    probs = np.stack([big * 0.9, small * 0.0])
+    d = M.dice_definitions([(masks, probs), (masks[:1], masks[:1])])
+    assert d["per_image"] == pytest.approx((1 + 0 + 1) / 3)
+    assert d["per_image_min"] == 0.0
+    pooled_first = M.np_dice_coef(masks, probs)
+    assert d["batch_global"] == pytest.approx((2 * pooled_first + 1 * M.np_dice_coef(big, big)) / 3)
+    assert d["batch_global_hard"] == pytest.approx((2 * (2 * 256 / 528) + 1) / 3, rel=1e-4)

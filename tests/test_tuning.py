@@ -192,6 +192,11 @@ def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_tr
     assert any(line.startswith("| loss | loss=dice | 0.7500 | +0.0400 |") for line in table)  # fifth run
     fig = tuning.plot_sweep(result)
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(result.entries)
+    values = tuning.glue_values(result)
+    assert values["dice_loss_dice"] == 0.75 and values["delta_loss_dice"] == pytest.approx(0.04)
+    assert values["base_dice"] == base["val_dice"] and values["params_baseline"] == base["params"]
+    assert values["dice_image_only_augmentation"] == result.by_name("image-only augmentation")["val_dice"]
+    assert values["best_run"] == "loss=dice" and values["augment_gain"] == effects["augment_gain"]
 
 
 def test_one_real_run_scores_its_checkpoint_consistently(dataset, tmp_path):
