@@ -298,7 +298,7 @@ def test_chapter_opens_with_title_setup_cell_and_chapter_setup(chapter: nbformat
     cells = code_cells(chapter)
     assert len(cells) >= 2, "a chapter has the set-up cell, then chapter.setup(), then its own cells"
     assert cells[0].source.rstrip() == SETUP_CELL.rstrip(), "the first code cell is the set-up cell"
-    assert SKIP in tags(cells[0])
+    assert {SKIP, "remove-cell"} <= tags(cells[0]), "nbval skips the install cell, the HTML leaves it out"
     assert "chapter.setup(" in cells[1].source, "the second code cell calls chapter.setup()"
     assert chapter.metadata.get("kernelspec", {}).get("name") == "python3"
 
@@ -350,3 +350,82 @@ def test_nbval_reads_every_sanitize_rule() -> None:
     for regex, replace in rules:
         cleaned = re.sub(regex, replace, cleaned)
     assert cleaned == "data in PATH at ADDRESS, TIMESTAMP\n"
+
+
+#: What each chapter must show of the package (issue 10): dotted names, displayed by ``chapter.show``.
+SHOWN = {
+    "01_data": ["carvana_tutorial.data.pairs.pair_files", "carvana_tutorial.data.split.split_by_car"],
+    "02_preprocessing": [
+        "carvana_tutorial.pipeline.decode.decode_photo",
+        "carvana_tutorial.pipeline.decode.decode_mask",
+        "carvana_tutorial.pipeline.augment.augment",
+        "carvana_tutorial.pipeline.dataset.make_dataset",
+    ],
+    "04_simple_unet": ["carvana_tutorial.models.simple_unet", "carvana_tutorial.training.TrainConfig"],
+    "05_dice": [
+        "carvana_tutorial.metrics.dice_coef",
+        "carvana_tutorial.metrics.dice_loss",
+        "carvana_tutorial.metrics.per_image_dice",
+        "carvana_tutorial.metrics.bce_dice_loss",
+    ],
+    "06_unet": ["carvana_tutorial.models.unet", "carvana_tutorial.training.train"],
+    "08_submission": ["carvana_tutorial.rle.rle_encode", "carvana_tutorial.submission.upsample_mask"],
+}
+#: The longest piece of source a chapter may display, and the page's code column.
+MAX_SHOWN_LINES, CODE_COLUMN = 45, 79
+SHOWN_BLOCK = re.compile(r"`(carvana_tutorial/[\w/]+\.py)`:\n\n```python\n(.*?)\n```", re.DOTALL)
+
+
+def shown_blocks(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """``(file, code)`` of every source block the chapter's stored outputs display."""
+    blocks = []
+    for cell in code_cells(nb):
+        for out in cell.get("outputs", []):
+            blocks += SHOWN_BLOCK.findall(out.get("data", {}).get("text/markdown", ""))
+    return blocks
+
+
+def _object(dotted: str):
+    import importlib
+
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize("stem", sorted(SHOWN))
+def test_chapter_shows_the_package_source_it_teaches(stem: str) -> None:
+    import inspect
+
+    blocks = shown_blocks(nbformat.read(BOOK / f"{stem}.ipynb", as_version=4))
+    shown = {code for _, code in blocks}
+    for dotted in SHOWN[stem]:
+        source = inspect.getsource(_object(dotted)).rstrip()
+        assert source in shown, f"{stem} does not show the current source of {dotted}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_shown_code_is_the_packages_and_fits_the_page(chapter: Path) -> None:
+    for path, code in shown_blocks(nbformat.read(chapter, as_version=4)):
+        assert code in (ROOT / path).read_text(), f"{chapter.stem} shows code that is not in {path}"
+        lines = code.splitlines()
+        assert len(lines) <= MAX_SHOWN_LINES, f"{chapter.stem} shows {len(lines)} lines of {path}"
+        assert max(map(len, lines)) <= CODE_COLUMN, f"{chapter.stem} shows lines of {path} wider than the page"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_code_cells_fit_the_page(chapter: Path) -> None:
+    for cell in code_cells(nbformat.read(chapter, as_version=4)):
+        if "remove-cell" in tags(cell):
+            continue  # not on the page (the Colab/Kaggle install cell)
+        wide = [line for line in cell.source.splitlines() if len(line) > CODE_COLUMN]
+        assert wide == [], f"{chapter.stem}: lines wider than {CODE_COLUMN} columns"
+
+
+def test_the_policy_catches_a_stale_or_foreign_block(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("chapter.show(rle_encode)")
+    fake = "`carvana_tutorial/rle.py`:\n\n```python\ndef rle_encode(mask):\n    return 'not ours'\n```"
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": fake})]
+    nb.cells.append(cell)
+    (path, code), = shown_blocks(nb)
+    assert path == "carvana_tutorial/rle.py" and code not in (ROOT / path).read_text()

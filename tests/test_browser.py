@@ -90,6 +90,31 @@ class Browser:
         response = self.page.goto(url, wait_until="load")
         assert response is not None and response.ok, f"{url} answered {response and response.status}"
 
+    def layout_problems(self) -> list[str]:
+        """Raw Markdown table rows shown as text, and code blocks wider than their column."""
+        return self.page.evaluate(
+            r"""() => {
+                const problems = [];
+                const main = document.querySelector("main") || document.body;
+                const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+                while (walker.nextNode()) {
+                    const node = walker.currentNode;
+                    if (node.parentElement.closest("pre, code, script, style")) continue;
+                    if (/^\s*\|.*\|\s*$/m.test(node.textContent) && /\|\s*-{3,}/.test(node.textContent)) {
+                        problems.push("raw Markdown table: " + node.textContent.trim().slice(0, 60));
+                    }
+                }
+                for (const pre of main.querySelectorAll("pre")) {
+                    if (pre.scrollWidth > pre.clientWidth + 1) {
+                        const widest = pre.innerText.split("\n").reduce((a, b) => b.length > a.length ? b : a, "");
+                        problems.push(`code wider than its column (${pre.scrollWidth} > ${pre.clientWidth} px): ` +
+                                      widest.trim().slice(0, 60));
+                    }
+                }
+                return problems;
+            }"""
+        )
+
     def images(self) -> list[tuple[str, bool]]:
         """Every image of the page and whether it decodes to a picture (lazy ones are made eager first)."""
         results = self.page.evaluate(
@@ -136,9 +161,11 @@ def test_navigation_reaches_every_chapter(site: str, sidebar_links: list[str]) -
 
 def test_every_page_loads_clean_with_its_figures(site: str, browser: Browser, sidebar_links: list[str]) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    broken, figures = {}, 0
+    broken, figures, layout = {}, 0, {}
     for url in dict.fromkeys([site, *sidebar_links]):
         browser.visit(url)
+        if problems := browser.layout_problems():
+            layout[urlsplit(url).path] = problems
         heading = browser.page.locator("main h1").first.inner_text()
         assert heading.strip(), f"{url} has no title"
         images = browser.images()
@@ -149,11 +176,22 @@ def test_every_page_loads_clean_with_its_figures(site: str, browser: Browser, si
         if path in chapter_pages():
             browser.page.screenshot(path=str(SCREENSHOTS / f"{Path(path).stem}.png"), full_page=True)
     assert broken == {}
+    assert layout == {}, "pages show raw Markdown tables or code wider than its column"
     assert figures > 0, "no chapter shows a figure, so the figure check checked nothing"
     assert browser.errors == []
     outside = {urlsplit(u).hostname for u in browser.external}
     assert outside <= ALLOWED_EXTERNAL_HOSTS, f"pages fetch from unexpected hosts: {sorted(outside)}"
     assert {Path(p).stem for p in chapter_pages()} <= {p.stem for p in SCREENSHOTS.glob("*.png")}
+
+
+def test_layout_check_catches_raw_tables_and_wide_code(site: str, browser: Browser) -> None:
+    browser.page.set_content(
+        "<main><p>| a | b |\n|---|---|\n| 1 | 2 |</p><table><tr><td>fine</td></tr></table>"
+        f"<pre style='width: 300px; overflow-x: auto'>{'x' * 200}</pre><pre>short</pre></main>"
+    )
+    problems = browser.layout_problems()
+    assert len(problems) == 2
+    assert problems[0].startswith("raw Markdown table") and problems[1].startswith("code wider")
 
 
 def test_search_finds_dice(site: str, browser: Browser) -> None:

@@ -118,3 +118,17 @@ def test_the_device_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     assert chapter.device_kind() == "GPU"
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
     assert chapter.device_kind() == "CPU"
+
+
+def test_show_displays_the_packages_source_under_its_file() -> None:
+    import inspect
+
+    from carvana_tutorial.metrics import dice_loss
+    from carvana_tutorial.rle import rle_encode
+
+    shown = chapter.show(rle_encode, dice_loss)
+    markdown = shown._repr_markdown_()
+    assert markdown.startswith("`carvana_tutorial/rle.py`:\n\n```python\ndef rle_encode(")
+    assert inspect.getsource(rle_encode).rstrip() + "\n```" in markdown
+    assert "`carvana_tutorial/metrics.py`:\n\n```python\n@serializable\ndef dice_loss(" in markdown
+    assert repr(shown).startswith("# carvana_tutorial/rle.py\ndef rle_encode(")
