@@ -1,11 +1,9 @@
 """What the cache folder holds, by kind, and clearing the parts a user names.
 
-Everything the package computes lands under :func:`~carvana_tutorial.config.cache_dir`:
-decoded pairs in ``pipeline/<H>x<W>-<resize>/``, synthetic sets in ``synthetic/``,
-trained runs in ``runs/``, zips unpacked from read-only folders in ``extracted/``.
-Nothing is pruned on its own, so on Kaggle's 20 GB disk the folder only grows.
-Links count and go as themselves, never followed: nothing outside is touched.
-Introduced in chapter 2.
+Everything the package computes lands under :func:`~carvana_tutorial.config.cache_dir`
+(decoded pairs, synthetic sets, trained runs, unpacked zips) and nothing prunes it,
+so on Kaggle's 20 GB disk it only grows.  Links count and go as themselves, never
+followed: nothing outside the folder is touched.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -50,11 +48,9 @@ def checked_root(root: Path | None = None) -> Path:
     """The cache folder, resolved; ``/`` or a folder holding the home folder is a typo, refused."""
     root = Path(root if root is not None else cache_dir()).expanduser().resolve()
     home = Path.home().resolve()
-    if root == Path(root.anchor) or root == home or root in home.parents:
-        raise CarvanaError(f"refusing to use {root} as the cache: it holds your home folder or is the root; "
-                           f"point {ENV_CACHE} at a folder of its own")
-    if root.exists() and not root.is_dir():
-        raise CarvanaError(f"the cache {root} is a file, not a folder; point {ENV_CACHE} at a folder")
+    if root == Path(root.anchor) or root == home or root in home.parents or (root.exists() and not root.is_dir()):
+        raise CarvanaError(f"refusing to use {root} as the cache: it is the root, holds your home folder or is a "
+                           f"file; point {ENV_CACHE} at a folder of its own")
     return root
 
 
@@ -74,49 +70,23 @@ def _group(kind: str, name: str, paths: Sequence[Path]) -> Group:
     return Group(kind, name, tuple(paths), len(stats), sum(s.st_size for s in stats))
 
 
-def _children(folder: Path) -> list[Path]:
-    return sorted(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else []
-
-
 def usage(root: Path | None = None, *, locks: bool = True) -> list[Group]:
     """Pipeline per size, synthetic per set (with its lock file if ``locks``), runs per run, then the rest."""
-    groups, other = [], []
-    for top in _children(checked_root(root)):
+    root, groups, other = checked_root(root), [], []
+    for top in sorted(root.iterdir()) if root.is_dir() else []:
         if top.name not in KINDS[:-1]:
             other.append(top)
         elif top.name == "extracted" or top.is_symlink() or not top.is_dir():
             groups.append(_group(top.name, "", [top]))
         elif top.name != "synthetic":
-            groups += [_group(top.name, child.name, [child]) for child in _children(top)]
+            groups += [_group(top.name, child.name, [child]) for child in sorted(top.iterdir())]
         else:
-            for name in sorted({p.name.removesuffix(LOCK) for p in _children(top)}):
+            for name in sorted({p.name.removesuffix(LOCK) for p in top.iterdir()}):
                 paths = [p for p in (top / name, top / (name + LOCK)) if (p.exists() or p.is_symlink())
-                         and (locks or not p.name.endswith(LOCK))]
+                         and (locks or p.suffix != LOCK)]
                 groups += [_group("synthetic", name, paths)] if paths else []
     groups += [_group("other", "", other)] if other else []
     return sorted(groups, key=lambda g: (KINDS.index(g.kind), g.name))
-
-
-def select(root: Path | None = None, *, pipeline: bool = False, sizes: Sequence[tuple[int, int]] = (),
-           older_than_days: float | None = None, everything: bool = False, now: float | None = None) -> list[Group]:
-    """What a clear with these options removes (lock files never).  The pipeline options combine.
-
-    ``older_than_days`` keeps a decoded pair read *or* written since then (on a
-    ``noatime`` mount that is the write time: the worst case is a decode again).
-    """
-    if everything and (pipeline or sizes or older_than_days is not None):
-        raise CarvanaError("--all already clears everything: drop --pipeline, --size and --older-than")
-    groups = usage(root, locks=False)
-    if everything or not (pipeline or sizes or older_than_days is not None):
-        return groups if everything else []
-    prefixes = tuple(f"{h}x{w}-" for h, w in sizes) or ("",)
-    chosen = [g for g in groups if g.kind == "pipeline" and g.name.startswith(prefixes)]
-    if older_than_days is None:
-        return chosen
-    cutoff = (time.time() if now is None else now) - older_than_days * 86400
-    old = [(g, [p for path in g.paths for p, s in _walk(path) if max(s.st_atime, s.st_mtime) <= cutoff])
-           for g in chosen]
-    return [_group(g.kind, g.name, files) for g, files in old if files]
 
 
 def _remove(path: Path, root: Path) -> str | None:
@@ -139,16 +109,31 @@ def _remove(path: Path, root: Path) -> str | None:
     return None
 
 
-def clear(groups: Sequence[Group], root: Path | None = None, *,
-          dry_run: bool = False) -> tuple[list[Group], list[tuple[Group, str]]]:
-    """Remove ``groups`` (from :func:`select`); return what went, and what was skipped with why.
+def clear(root: Path | None = None, *, pipeline: bool = False, sizes: Sequence[tuple[int, int]] = (),
+          older_than_days: float | None = None, everything: bool = False, dry_run: bool = False,
+          now: float | None = None) -> tuple[list[Group], list[tuple[Group, str]]]:
+    """Remove what the options name; return what went (or would, on a dry run) and what was skipped, with why.
 
-    A synthetic set goes only while we hold its lock, so one another process is
-    making is skipped.  The lock file stays: deleting a lock another process may
-    be opening would let two processes make the same set at once.
+    The pipeline options combine; ``older_than_days`` keeps a decoded pair read
+    *or* written since (on a ``noatime`` mount, written: the worst case is a decode
+    again).  A synthetic set goes only while we hold its lock, so one another
+    process is making is skipped; lock files stay, since deleting a lock another
+    process may be opening would let two processes make the same set at once.
     """
-    root = checked_root(root)
-    removed, skipped = [], []
+    if everything and (pipeline or sizes or older_than_days is not None):
+        raise CarvanaError("--all already clears everything: drop --pipeline, --size and --older-than")
+    if older_than_days is not None and not older_than_days >= 0:
+        raise CarvanaError(f"--older-than must be a number of days, 0 or more, not {older_than_days}")
+    root, removed, skipped = checked_root(root), [], []
+    groups = usage(root, locks=False) if everything or pipeline or sizes or older_than_days is not None else []
+    if not everything:
+        prefixes = tuple(f"{h}x{w}-" for h, w in sizes) or ("",)
+        groups = [g for g in groups if g.kind == "pipeline" and g.name.startswith(prefixes)]
+    if older_than_days is not None:
+        cutoff = (time.time() if now is None else now) - older_than_days * 86400
+        old = [(g, [p for path in g.paths for p, s in _walk(path) if max(s.st_atime, s.st_mtime) <= cutoff])
+               for g in groups]
+        groups = [_group(g.kind, g.name, files) for g, files in old if files]
     for group in groups:
         lock = group.paths[0].with_name(group.name + LOCK) if group.kind == "synthetic" and group.name else None
         with exclusive(lock if lock and (lock.exists() or not dry_run) else None, wait=False) as free:
