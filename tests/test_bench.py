@@ -117,7 +117,8 @@ def test_training_benchmark_compiles_with_xla_even_when_chapters_made_ops_determ
         assert _run(["train", "--only", "quick", "--model", "simple", "--steps", "1"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     (row,) = result["results"]
-    assert (row["setting"], row["model"], row["steps"], row["batch_size"]) == ("quick", "simple", 1, 16)
+    assert (row["setting"], row["model"], row["steps"], row["batch_size"], row["params"]) == (
+        "quick", "simple", 1, 16, 180_737)
     assert row["images_per_s"] > 0 and row["xla_images_per_s"] > 0
     assert row["xla_speedup"] == pytest.approx(row["xla_images_per_s"] / row["images_per_s"])
     assert row["xla_loss_diff"] < 1e-4
