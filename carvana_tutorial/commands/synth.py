@@ -32,9 +32,9 @@ def run(args: argparse.Namespace) -> int:
     whole = "a whole number"
     summary = make_dataset(
         args.out, cars=user_value("--cars", int, args.cars, whole),
+        test_cars=user_value("--test-cars", int, args.test_cars, whole),
         size=user_value("--size", parse_size, args.size, "HEIGHTxWIDTH, e.g. 1280x1918"),
-        seed=user_value("--seed", int, args.seed, whole), test_cars=user_value("--test-cars", int, args.test_cars, whole),
-        zips=not args.no_zips, progress=sys.stderr.isatty())
+        seed=user_value("--seed", int, args.seed, whole), zips=not args.no_zips, progress=sys.stderr.isatty())
     print(summary.describe())
     print(f"written to {args.out}/")
     return 0
