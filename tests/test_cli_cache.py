@@ -196,9 +196,10 @@ def test_clear_without_a_scope_is_a_one_line_error(cache, capsys):
     assert code == 2 and err.count("\n") == 1 and _files(cache) == before
 
 
-def test_all_with_another_scope_is_refused(cache, capsys):
+@pytest.mark.parametrize("argv", [["--all", "--size", "96x128"], ["--older-than", "-1"], ["--older-than", "nan"]])
+def test_all_with_another_scope_or_a_negative_age_is_refused(cache, capsys, argv):
     before = _files(cache)
-    code, _, err = _run(capsys, "clear", "--all", "--size", "96x128")
+    code, _, err = _run(capsys, "clear", *argv)
     assert code == 2 and err.count("\n") == 1 and _files(cache) == before
 
 

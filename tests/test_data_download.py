@@ -9,14 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from carvana_tutorial.data import download as dl
-from carvana_tutorial.data.download import (
-    COMPETITION,
-    RULES_URL,
-    download,
-    has_credentials,
-    kaggle_client,
-)
+from carvana_tutorial.data.download import COMPETITION, RULES_URL, download, kaggle_api
 from carvana_tutorial.errors import DownloadError
 
 TRAINING = ["train_hq.zip", "train_masks.zip", "train_masks.csv.zip"]
@@ -61,11 +54,19 @@ def http_error(status: int) -> requests.HTTPError:
 
 
 @pytest.fixture
-def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No Kaggle credentials anywhere the real client looks; returns its (empty) config folder."""
+    from kaggle.api.kaggle_api_extended import KaggleApi
+
     for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR", "KAGGLE_KERNEL_RUN_TYPE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    # The client fixes its config folder when first imported, perhaps before HOME was patched.
+    config = tmp_path / "home" / ".kaggle"
+    config.mkdir(parents=True)
+    monkeypatch.setattr(KaggleApi, "config_dir", str(config))
+    monkeypatch.setattr(KaggleApi, "config", str(config / "kaggle.json"))
+    return config
 
 
 def test_downloads_only_the_training_zips(tmp_path: Path) -> None:
@@ -190,40 +191,24 @@ def test_a_damaged_csv_zip_is_not_kept(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train_hq.zip", "train_masks.zip"]
 
 
-def test_missing_credentials_say_how_to_make_a_token(tmp_path: Path, no_credentials: None) -> None:
-    assert not has_credentials()
-    with pytest.raises(DownloadError, match="no Kaggle credentials: create an API token at https://www.kaggle.com"):
+def test_missing_credentials_are_one_sentence_saying_how_to_log_in(
+    tmp_path: Path, no_credentials: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The real client, with no credentials, prints a page of help and calls sys.exit(1)."""
+    capsys.readouterr()
+    with pytest.raises(DownloadError, match="no Kaggle credentials: save an API token from https://www.kaggle.com"
+                       ) as caught:
         download(tmp_path / "data", progress=False)
+    assert "\n" not in str(caught.value) and "access_token" in str(caught.value)
+    assert capsys.readouterr().out == "", "the client's page of help is not shown"
     assert not (tmp_path / "data").exists()
 
 
-@pytest.mark.parametrize("how", ["kaggle.json", "env", "token"])
-def test_credentials_are_found(
-    tmp_path: Path, no_credentials: None, monkeypatch: pytest.MonkeyPatch, how: str
-) -> None:
+@pytest.mark.parametrize("how", ["kaggle.json", "env"])
+def test_credentials_are_found(no_credentials: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     if how == "kaggle.json":
-        (tmp_path / "home" / ".kaggle").mkdir(parents=True)
-        (tmp_path / "home" / ".kaggle" / "kaggle.json").write_text('{"username": "u", "key": "k"}')
-    elif how == "env":
+        (no_credentials / "kaggle.json").write_text('{"username": "u", "key": "k"}')
+    else:
         monkeypatch.setenv("KAGGLE_USERNAME", "u")
         monkeypatch.setenv("KAGGLE_KEY", "k")
-    else:
-        monkeypatch.setenv("KAGGLE_API_TOKEN", "t")
-    assert has_credentials()
-
-
-def test_the_clients_sys_exit_becomes_one_sentence(
-    tmp_path: Path, no_credentials: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> None:
-    """The real client, with no credentials, prints a page and calls sys.exit(1)."""
-    from kaggle.api.kaggle_api_extended import KaggleApi
-
-    # The client fixes its config folder when first imported, perhaps before HOME was patched.
-    config = tmp_path / "home" / ".kaggle"
-    monkeypatch.setattr(KaggleApi, "config_dir", str(config))
-    monkeypatch.setattr(KaggleApi, "config", str(config / "kaggle.json"))
-    monkeypatch.setattr(dl, "has_credentials", lambda: True)
-    capsys.readouterr()
-    with pytest.raises(DownloadError, match="no Kaggle credentials"):
-        kaggle_client()
-    assert "kaggle auth login" not in capsys.readouterr().out
+    assert kaggle_api().get_config_value("username") == "u"

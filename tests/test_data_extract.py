@@ -10,7 +10,7 @@ import pytest
 
 from carvana_tutorial.data import extract
 from carvana_tutorial.data.extract import (
-    MARKER,
+    EXTRACTED_MARKER,
     extract_all,
     extract_file,
     extract_zip,
@@ -46,7 +46,7 @@ def kaggle_zip(tmp_path: Path) -> Path:
 def test_extracts_into_a_folder_named_after_the_zip(kaggle_zip: Path, tmp_path: Path) -> None:
     folder = extract_zip(kaggle_zip, tmp_path / "out")
     assert folder == tmp_path / "out" / "train_hq"
-    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.name != MARKER} == FILES
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.name != EXTRACTED_MARKER} == FILES
     assert is_extracted(folder, kaggle_zip)
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["train_hq"]  # no temporary left over
 
@@ -70,7 +70,7 @@ def test_a_changed_zip_is_extracted_again(kaggle_zip: Path, tmp_path: Path) -> N
     os.utime(kaggle_zip, ns=(1, 10**18))  # make sure the stamp differs
     assert not is_extracted(folder, kaggle_zip)
     extract_zip(kaggle_zip, tmp_path)
-    assert sorted(p.name for p in folder.iterdir()) == sorted(["0123456789ab_01.jpg", MARKER])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["0123456789ab_01.jpg", EXTRACTED_MARKER])
     assert (folder / "0123456789ab_01.jpg").read_bytes() == b"new"
 
 

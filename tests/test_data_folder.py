@@ -513,10 +513,12 @@ def test_cli_inspect_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture)
 def test_cli_download_without_credentials(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
+    from kaggle.api.kaggle_api_extended import KaggleApi
+
     for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR", "KAGGLE_KERNEL_RUN_TYPE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setattr(KaggleApi, "config", str(tmp_path / "no-such-kaggle.json"))  # fixed at the client's import
     code, out, err = run_cli(["download", "--dest", str(tmp_path / "data")], capsys)
     assert code == 2
     assert err.startswith("carvana-tutorial: error: no Kaggle credentials") and err.count("\n") == 1
@@ -533,7 +535,7 @@ def test_cli_download_extracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
         def competition_download_file(self, competition, file_name, path=None, force=False, quiet=False):
             shutil.copy(source / file_name, Path(path) / file_name)
 
-    monkeypatch.setattr(dl, "kaggle_client", Mirror)
+    monkeypatch.setattr(dl, "kaggle_api", Mirror)
     dest = tmp_path / "data"
     code, out, err = run_cli(["download", "--dest", str(dest)], capsys)
     assert code == 0, err

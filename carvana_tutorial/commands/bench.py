@@ -1,16 +1,86 @@
-"""``carvana-tutorial bench {pipeline,train}``: reproducible speed measurements."""
+"""``carvana-tutorial bench {pipeline,train}``: reproducible speed measurements (see :mod:`carvana_tutorial.bench`)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
+import sys
+from pathlib import Path
 
-#: Modules that add a ``bench`` target via ``register_bench(subparsers)``.
-BENCH_MODULES = ("bench_pipeline", "bench_train")
+from ..config import IMAGE_SIZE
+from ._args import parse_size, positive
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="time the input pipeline or a training step")
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
-    for name in BENCH_MODULES:
-        importlib.import_module(f"{__package__}.{name}").register_bench(targets)
+    pipeline = targets.add_parser(
+        "pipeline", help="time the article's input pipeline against ours (two epochs each)",
+        description="Time two epochs of the article's tf.data pipeline and of ours on the same files; "
+        "print pairs/s and the ratios, then one JSON line.")
+    pipeline.add_argument("data", type=Path, metavar="DATA", help="a folder in Carvana's layout")
+    pipeline.add_argument("--limit", type=positive, help="use the first N pairs (by car, view)")
+    pipeline.add_argument("--size", type=parse_size, default=IMAGE_SIZE, help="target HEIGHTxWIDTH (default 96x128)")
+    pipeline.add_argument("--batch-size", type=positive, default=32)
+    pipeline.add_argument("--augment", choices=("none", "joint"), default="none",
+                          help="augmentation in ours (default none: the article's pipeline does not augment either)")
+    pipeline.add_argument("--masks", choices=("auto", "csv", "gif"), help="where ours reads masks (default: "
+                          "$CARVANA_MASKS, else auto: train_masks.csv when it covers every pair)")
+    pipeline.add_argument("--stages", action="store_true",
+                          help="also time photo and mask decoding alone, and a cached epoch with augmentation")
+    pipeline.set_defaults(func=run_pipeline)
+    train = targets.add_parser(
+        "train", help="time a training step of each network, quick settings and the article's",
+        description="Time train_on_batch on random batches for the simple network and the U-Net, at the quick "
+        "profile's settings and the article's (64 filters, batch 32, 96x128), plain and compiled with XLA from "
+        "the same weights; print images/s and the speed-up, then one JSON line. To compare thread counts, set "
+        "TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS.")
+    train.add_argument("--only", choices=("quick", "article"), help="time one of the two settings")
+    train.add_argument("--model", choices=("simple", "unet"), help="time one network")
+    train.add_argument("--steps", type=positive, metavar="N", help="timed steps each (default 5 quick, 2 article)")
+    train.add_argument("--no-xla", action="store_true", help="skip the XLA comparison")
+    train.set_defaults(func=run_train)
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    from ..bench import pipeline_benchmark
+    from ..data import pair_files
+
+    r = pipeline_benchmark(pair_files(args.data)[: args.limit], args.size, args.batch_size, masks=args.masks,
+                           augment=None if args.augment == "none" else args.augment, stages=args.stages)
+    (src_h, src_w), (height, width), cpu = r["source_size"], r["size"], r["cpu_ms_per_pair"]
+    print(f"{r['files']} pairs, {src_h}x{src_w} -> {height}x{width} (HxW), batch {r['batch_size']}, "
+          f"{r['cores']} cores, our masks from {r['mask_source']}")
+    print(f"article  first epoch {r['seed_pairs_per_s']:8.1f} pairs/s   "
+          f"second epoch {r['seed_second_pairs_per_s']:8.1f} pairs/s")
+    print(f"ours     first epoch {r['ours_pairs_per_s']:8.1f} pairs/s   "
+          f"cached epoch {r['ours_cached_pairs_per_s']:8.1f} pairs/s")
+    print(f"speed-up first epoch {r['first_epoch_speedup']:.1f}x, cached epoch {r['cached_epoch_speedup']:.1f}x")
+    print(f"CPU time per pair (all threads): article {cpu['seed_first']:.1f} / {cpu['seed_second']:.1f} ms, "
+          f"ours {cpu['ours_first']:.1f} / {cpu['ours_second']:.2f} ms (first / second epoch)")
+    if "stages" in r:
+        s = r["stages"]
+        rle = f", RLE masks {s['rle_decode_per_s']:.1f}/s" if "rle_decode_per_s" in s else ""
+        print(f"ours, decoding alone: photos {s['photo_decode_per_s']:.1f}/s, GIF masks {s['gif_decode_per_s']:.1f}/s"
+              f"{rle}; cached epoch with joint augmentation {s['cached_augmented_per_s']:.1f} pairs/s")
+    print(json.dumps(r, sort_keys=True))
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..bench import training_benchmark
+
+    settings = (args.only,) if args.only else ("quick", "article")
+    result = training_benchmark(settings, (args.model,) if args.model else ("simple", "unet"),
+                                steps={s: args.steps for s in settings} if args.steps else None,
+                                xla=not args.no_xla, progress=sys.stderr.isatty())
+    print(f"{result['device']}, {result['cores']} cores; images/s of one training step (train_on_batch)")
+    for r in result["results"]:
+        line = (f"{r['setting']:<8} {r['model']:<7} {r['filters']:>3} filters  batch {r['batch_size']:>2}  "
+                f"{r['image_size'][0]}x{r['image_size'][1]}  {r['params']:>11,} params  plain {r['images_per_s']:7.2f}")
+        if "xla_images_per_s" in r:
+            line += (f"  XLA {r['xla_images_per_s']:7.2f}  x{r['xla_speedup']:.2f}"
+                     f"  (first-step loss differs by {r['xla_loss_diff']:.1e})")
+        print(line)
+    print(json.dumps(result, sort_keys=True))
+    return 0

@@ -9,23 +9,17 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     download = subparsers.add_parser(
-        "download",
-        help="download Carvana's zips from Kaggle and extract them",
+        "download", help="download Carvana's zips from Kaggle and extract them",
         description="Download train_hq.zip, train_masks.zip and train_masks.csv.zip (and test_hq.zip with "
-        "--with-test) of the Kaggle competition with your API token, then extract them. Needs the competition "
-        "rules accepted.",
-    )
+        "--with-test) with your Kaggle API token, then extract them. Needs the competition rules accepted.")
     download.add_argument("--dest", type=Path, default=Path("data"), help="folder for the zips (default: ./data)")
     download.add_argument("--with-test", action="store_true", help="also fetch test_hq.zip (for a submission)")
     download.add_argument("--no-extract", action="store_true", help="keep the zips, do not extract them")
     download.set_defaults(func=run_download)
-
     inspect = subparsers.add_parser(
-        "inspect",
-        help="check a data folder: decode every image and mask, print counts",
+        "inspect", help="check a data folder: decode every image and mask, print counts",
         description="Read every training image and mask of a folder in Kaggle's layout (read-only) and print "
-        "counts, sizes and the foreground fraction; the last line is JSON. Exits non-zero if anything is wrong.",
-    )
+        "counts, sizes and the foreground fraction; the last line is JSON. Exits non-zero if anything is wrong.")
     inspect.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
     inspect.set_defaults(func=run_inspect)
 
@@ -34,13 +28,11 @@ def run_download(args: argparse.Namespace) -> int:
     from ..data.download import download
     from ..data.extract import extract_all
 
-    progress = sys.stderr.isatty()
-    zips = download(args.dest, with_test=args.with_test, progress=progress)
+    zips = download(args.dest, with_test=args.with_test, progress=sys.stderr.isatty())
     for path in zips:
         print(f"{path.name}: {path.stat().st_size / 2**20:.0f} MiB")
-    if not args.no_extract:
-        for path in extract_all(zips, args.dest, progress=progress):
-            print(f"extracted {path.name}{'/' if path.is_dir() else ''}")
+    for path in [] if args.no_extract else extract_all(zips, args.dest, progress=sys.stderr.isatty()):
+        print(f"extracted {path.name}{'/' if path.is_dir() else ''}")
     print(f"Carvana data is in {args.dest}/: check it with `carvana-tutorial inspect {args.dest}`")
     return 0
 
@@ -50,8 +42,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     from ..errors import DataError
 
     report = inspect_folder(args.data, progress=sys.stderr.isatty())
-    for line in report.lines():
-        print(line)
+    print("\n".join(report.lines()))
     if not report.ok:
         sys.stdout.flush()
         raise DataError(f"{args.data}: {report.problem()} (listed above)")

@@ -26,21 +26,12 @@ from pathlib import Path
 
 from ..config import COMPETITION, ENV_DATA, Profile, cache_dir, env, get_profile
 from ..errors import DataError
-from ..layout import (
-    MASKS_CSV,
-    MASKS_CSV_ZIP,
-    TEST_IMAGES,
-    TRAIN_IMAGES,
-    TRAIN_MASKS,
-    VIEWS,
-    parse_name,
-)
-from .extract import MARKER, extract_file, extract_zip, is_extracted, wanted_zips
+from ..layout import MASKS_CSV, MASKS_CSV_ZIP, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, VIEWS, parse_name
+from .extract import EXTRACTED_MARKER, extract_file, extract_zip, is_extracted, wanted_zips
 from .pairs import EXPECTED_LAYOUT
 
-#: Where Kaggle mounts the competition's files (read-only) in a notebook.
+#: Where Kaggle mounts the competition's files (read-only) in a notebook, and its writable folder.
 KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION
-#: Kaggle's writable working folder; the zips are unpacked under it.
 KAGGLE_WORKING = Path("/kaggle/working")
 #: Relative to the current directory, as the download command's default.
 LOCAL_DATA = Path("data")
@@ -50,12 +41,8 @@ SYNTHETIC_SEED = 0
 
 @dataclass(frozen=True)
 class DataSource:
-    """Where the data came from: ``root`` (Carvana layout), ``origin``, a sentence.
-
-    ``origin`` is one of ``argument``, ``env``, ``kaggle``, ``local`` and
-    ``synthetic``; ``description`` names no machine path, so a notebook can
-    print it.
-    """
+    """The Carvana ``root``, its ``origin`` (argument, env, kaggle, local or synthetic), and a
+    ``description`` that names no machine path, so a notebook can print it."""
 
     root: Path
     origin: str
@@ -66,21 +53,16 @@ def _writable(folder: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
-def prepare(
-    folder: Path, *, extract_to: Path | None = None, with_test: bool = False, progress: bool = False
-) -> Path | None:
-    """The Carvana root for ``folder``, unpacking its zips if need be.
+def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = False,
+            progress: bool = False) -> Path | None:
+    """The Carvana root for ``folder``, unpacking its zips if need be; ``None`` if it holds no data.
 
-    Returns ``None`` when ``folder`` holds neither the training folders nor
-    their zips.  Folders already there are used as they are (and re-extracted
-    only when we extracted them from a zip that has changed since).  Missing
-    folders are unpacked from their zips into ``extract_to`` when given (for
-    Kaggle's read-only input), else next to the zips when ``folder`` is
-    writable, else into the cache.  ``train_masks.csv.zip`` goes wherever the
-    folders would, unless the root already has a ``train_masks.csv`` of its
-    own; a read-only folder whose training folders are already there keeps it
-    zipped, and the masks are then read from the GIFs (slower, same masks).
-    Introduced in chapter 1.
+    Folders already there are used as they are (re-extracted only when we
+    extracted them from a zip that has changed since).  Missing ones are unpacked
+    into ``extract_to`` (Kaggle's read-only input), else next to the zips when
+    ``folder`` is writable, else into the cache.  ``train_masks.csv.zip`` goes
+    wherever the folders go, unless the root has a csv of its own; a read-only
+    folder with nothing to extract keeps it zipped (masks then come from the GIFs).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -91,150 +73,112 @@ def prepare(
     if any(n not in zips for n in missing):
         return None
     if extract_to is None and _writable(folder):
-        for name in needed:
-            if name in missing or (name in zips and (folder / name / MARKER).is_file()):
-                extract_zip(zips[name], folder, progress=progress)  # a no-op when up to date
-        _unpack_masks_csv(folder, folder)
-        return folder
-    if not missing:
+        for name in needed:  # a no-op for folders that are up to date
+            if name in missing or (name in zips and (folder / name / EXTRACTED_MARKER).is_file()):
+                extract_zip(zips[name], folder, progress=progress)
+        target = folder
+    elif not missing:
         return folder  # read-only and nothing to extract: write nothing
-    if any(n not in zips for n in needed):
+    elif any(n not in zips for n in needed):
         return None  # a read-only mix of folders and zips: nothing sensible to build
-    target = Path(extract_to) if extract_to is not None else (
-        cache_dir() / "extracted" / hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12])
-    for name in needed:
-        extract_zip(zips[name], target, progress=progress)
-    _unpack_masks_csv(folder, target)
+    else:
+        digest = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]
+        target = Path(extract_to) if extract_to is not None else cache_dir() / "extracted" / digest
+        for name in needed:
+            extract_zip(zips[name], target, progress=progress)
+    csv_zip, csv = folder / MASKS_CSV_ZIP, target / MASKS_CSV
+    if csv_zip.is_file() and not (csv.exists() and not is_extracted(csv)):  # never over the user's csv
+        extract_file(csv_zip, target)
     return target
 
 
-def _unpack_masks_csv(folder: Path, root: Path) -> None:
-    """Extract ``folder``'s ``train_masks.csv.zip`` into ``root``, if any, unless ``root`` has its own csv."""
-    zip_path = folder / MASKS_CSV_ZIP
-    csv = root / MASKS_CSV
-    if not zip_path.is_file() or (csv.exists() and not is_extracted(csv)):
-        return
-    extract_file(zip_path, root)  # a no-op when up to date
-
-
 def describe(root: Path, label: str) -> str:
-    """``label`` plus the number of cars, views and the image size, e.g.
-    ``synthetic Carvana, 24 cars x 16 views, 1280x1918``.  Cheap: it lists the
-    folder and reads one image header.  Introduced in chapter 1.
+    """``label`` plus cars, views and image size, e.g. ``synthetic Carvana, 24 cars x 16 views, 1280x1918``.
+
+    Cheap: it lists the folder and reads one image header.
     """
     from PIL import Image
 
-    images = sorted(p for p in (root / TRAIN_IMAGES).iterdir() if (parsed := parse_name(p.name)) and not parsed[1])
-    cars = {parse_name(p.name)[0].car for p in images}
-    if not images:
+    names = [(p, parsed[0]) for p in sorted((root / TRAIN_IMAGES).iterdir())
+             if (parsed := parse_name(p.name)) and not parsed[1]]
+    cars = {view.car for _, view in names}
+    if not names:
         return f"{label}, no images"
-    counts = f"{len(cars)} cars x {VIEWS} views" if len(images) == VIEWS * len(cars) else (
-        f"{len(images)} images of {len(cars)} cars")
+    counts = f"{len(cars)} cars x {VIEWS} views" if len(names) == VIEWS * len(cars) else (
+        f"{len(names)} images of {len(cars)} cars")
     try:
-        with Image.open(images[0]) as first:
-            width, height = first.size
+        with Image.open(names[0][0]) as first:
+            return f"{label}, {counts}, {first.height}x{first.width}"
     except OSError:
         return f"{label}, {counts}"
-    return f"{label}, {counts}, {height}x{width}"
 
 
 def synthetic_root(profile: Profile) -> Path:
-    """Where the profile's synthetic set lives in the cache, one folder per settings.
-
-    Introduced in chapter 1.
-    """
+    """Where the profile's synthetic set lives in the cache, one folder per settings."""
     height, width = profile.synthetic_size
     key = f"{profile.synthetic_cars}cars-{profile.synthetic_test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
     return cache_dir() / "synthetic" / key
 
 
-def _from_folder(folder: Path, origin: str, label: str, **kwargs) -> DataSource | None:
-    root = prepare(folder, **kwargs)
-    return None if root is None else DataSource(root, origin, describe(root, label))
-
-
-def find_data(
-    path: str | os.PathLike | None = None,
-    *,
-    profile: Profile | str | None = None,
-    synthesize: bool = True,
-    with_test: bool = False,
-    progress: bool | None = None,
-) -> DataSource:
+def find_data(path: str | os.PathLike | None = None, *, profile: Profile | str | None = None,
+              synthesize: bool = True, with_test: bool = False, progress: bool | None = None) -> DataSource:
     """Locate the Carvana data (see the module docstring for the order).
 
-    ``profile`` (a :class:`~carvana_tutorial.settings.Profile` or its name)
-    sizes the synthetic set and is only resolved when one is needed.  An
-    explicit folder or ``$CARVANA_DATA`` that holds no Carvana data is an
-    error, not a reason to fall back.  ``with_test`` also unpacks
-    ``test_hq.zip`` (for a submission).  Progress bars go to stderr, by
-    default only on a terminal so that notebooks stay reproducible.
-    Introduced in chapter 1.
+    An explicit folder or ``$CARVANA_DATA`` without Carvana data is an error,
+    not a reason to fall back.  ``profile`` (a :class:`~carvana_tutorial.config.Profile`
+    or its name) sizes the synthetic set.  ``with_test`` also unpacks
+    ``test_hq.zip``.  Progress bars go to stderr, by default only on a terminal.
     """
     progress = sys.stderr.isatty() if progress is None else progress
     opts = {"with_test": with_test, "progress": progress}
-    for origin, value, label in (
-        ("argument", path, "Carvana data from the folder given"),
-        ("env", env(ENV_DATA), f"Carvana data from ${ENV_DATA}"),
-    ):
-        if value is None:
-            continue
-        found = _from_folder(Path(value).expanduser(), origin, label, **opts)
-        if found is None:
-            where = "the folder given" if origin == "argument" else f"${ENV_DATA}"
-            raise DataError(f"{value} ({where}) holds no Carvana data: {EXPECTED_LAYOUT}, or those two zips")
-        return found
+    for origin, value, where in (("argument", path, "the folder given"), ("env", env(ENV_DATA), f"${ENV_DATA}")):
+        if value is not None:
+            if (root := prepare(Path(value).expanduser(), **opts)) is None:
+                raise DataError(f"{value} ({where}) holds no Carvana data: {EXPECTED_LAYOUT}, or those two zips")
+            return DataSource(root, origin, describe(root, f"Carvana data from {where}"))
     if KAGGLE_INPUT.is_dir():
-        target = KAGGLE_WORKING / "carvana" if _writable(KAGGLE_WORKING) else cache_dir() / "kaggle"
-        found = _from_folder(KAGGLE_INPUT, "kaggle", "Kaggle's Carvana data", extract_to=target, **opts)
-        if found is not None:
-            return found
-    if LOCAL_DATA.is_dir():
-        found = _from_folder(LOCAL_DATA.resolve(), "local", "Carvana data in ./data", **opts)
-        if found is not None:
-            return found
+        work = KAGGLE_WORKING / "carvana" if _writable(KAGGLE_WORKING) else cache_dir() / "kaggle"
+        if (root := prepare(KAGGLE_INPUT, extract_to=work, **opts)) is not None:
+            return DataSource(root, "kaggle", describe(root, "Kaggle's Carvana data"))
+    if LOCAL_DATA.is_dir() and (root := prepare(LOCAL_DATA.resolve(), **opts)) is not None:
+        return DataSource(root, "local", describe(root, "Carvana data in ./data"))
     if not synthesize:
-        raise DataError(
-            "no Carvana data found: run `carvana-tutorial download` (needs a Kaggle account) or set "
-            f"{ENV_DATA} to a folder in Kaggle's layout"
-        )
+        raise DataError("no Carvana data found: run `carvana-tutorial download` (needs a Kaggle account) or set "
+                        f"{ENV_DATA} to a folder in Kaggle's layout")
     return make_synthetic(profile, progress=progress)
 
 
 def make_synthetic(profile: Profile | str | None = None, *, progress: bool = False) -> DataSource:
-    """The profile's synthetic set, made on first use and reused afterwards.
-
-    Introduced in chapter 1.
-    """
+    """The profile's synthetic set, made on first use (by one process at a time) and reused afterwards."""
     from ..synthetic import ensure_dataset
 
-    if not isinstance(profile, Profile):
-        profile = get_profile(profile)
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
     root = synthetic_root(profile)
-    with _exclusive(root.with_name(root.name + ".lock")):  # two chapters at once make it once
-        ensure_dataset(
-            root,
-            cars=profile.synthetic_cars,
-            size=profile.synthetic_size,
-            seed=SYNTHETIC_SEED,
-            test_cars=profile.synthetic_test_cars,
-            progress=progress,
-        )
+    with exclusive(root.with_name(root.name + ".lock")):
+        ensure_dataset(root, cars=profile.synthetic_cars, size=profile.synthetic_size, seed=SYNTHETIC_SEED,
+                       test_cars=profile.synthetic_test_cars, progress=progress)
     return DataSource(root, "synthetic", describe(root, "synthetic Carvana"))
 
 
 @contextlib.contextmanager
-def _exclusive(lock: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``lock`` (POSIX; elsewhere no lock is taken)."""
+def exclusive(lock: Path | None, *, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on the file ``lock`` while the body runs; yield whether we got it.
+
+    Without ``wait``, a lock another process holds yields ``False`` at once.
+    With no ``lock``, or without ``fcntl`` (Windows), no lock is taken.
+    """
     try:
         import fcntl
-    except ImportError:  # Windows: one process at a time is the user's job
-        yield
+    except ImportError:
+        lock = None
+    if lock is None:
+        yield True
         return
     lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(lock, "a") as handle:  # closing it releases the lock
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True

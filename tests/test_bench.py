@@ -1,4 +1,4 @@
-"""``bench pipeline``: the function's result is consistent, the command prints it as JSON last."""
+"""The benchmarks: each result is consistent with its own timings, and ``bench`` prints it as JSON last."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import json
 import shutil
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
 
-from carvana_tutorial.commands.bench_pipeline import register_bench
+from carvana_tutorial import bench
+from carvana_tutorial.bench import available_cores, pipeline_benchmark
+from carvana_tutorial.commands.bench import register
 from carvana_tutorial.data import pair_files
-from carvana_tutorial.errors import CarvanaError
-from carvana_tutorial.pipeline.bench import available_cores, benchmark
 from carvana_tutorial.rle import rle_encode
 
 CARS = ("00aa11bb22cc", "33dd44ee55ff")
@@ -36,9 +37,9 @@ def data_root(tmp_path_factory):
     return root
 
 
-def test_benchmark_reports_rates_and_ratios_that_agree_with_its_timings(data_root):
+def test_pipeline_benchmark_reports_rates_and_ratios_that_agree_with_its_timings(data_root):
     pairs = pair_files(data_root)
-    result = benchmark(pairs, (20, 30), batch_size=4, stages=True)
+    result = pipeline_benchmark(pairs, (20, 30), batch_size=4, stages=True)
     assert result["files"] == len(pairs)
     assert result["size"] == [20, 30] and result["source_size"] == [80, 120]
     assert result["cores"] == available_cores() >= 1
@@ -65,17 +66,17 @@ def test_with_a_masks_csv_ours_reads_it_and_times_both_mask_sources(data_root, t
     rows = [f"{gif.name.replace('_mask.gif', '.jpg')},{rle_encode(np.asarray(Image.open(gif)))}\n"
             for gif in sorted((root / "train_masks").glob("*.gif"))]
     (root / "train_masks.csv").write_text("img,rle_mask\n" + "".join(rows))
-    result = benchmark(pair_files(root), (20, 30), batch_size=4, stages=True)
+    result = pipeline_benchmark(pair_files(root), (20, 30), batch_size=4, stages=True)
     assert result["mask_source"] == "csv"
     stages = result["stages"]
     assert stages["mask_decode_per_s"] == stages["rle_decode_per_s"] > 0 and stages["gif_decode_per_s"] > 0
-    assert benchmark(pair_files(root), (20, 30), batch_size=4, masks="gif")["mask_source"] == "gif"
+    assert pipeline_benchmark(pair_files(root), (20, 30), batch_size=4, masks="gif")["mask_source"] == "gif"
 
 
 def _run(argv):
     parser = argparse.ArgumentParser()
-    register_bench(parser.add_subparsers(dest="target"))
-    args = parser.parse_args(argv)
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["bench", *argv])
     return args.func(args)
 
 
@@ -95,6 +96,48 @@ def test_command_rejects_a_malformed_size(data_root, size):
         _run(["pipeline", str(data_root), "--size", size])
 
 
-def test_command_rejects_a_non_positive_limit(data_root):
-    with pytest.raises(CarvanaError, match="--limit"):
-        _run(["pipeline", str(data_root), "--limit", "0"])
+@pytest.mark.parametrize("argv", [["--limit", "0"], ["--batch-size", "-1"], ["--limit", "two"]])
+def test_command_rejects_a_non_positive_count(data_root, argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _run(["pipeline", str(data_root), *argv])
+    assert exit_info.value.code == 2 and argv[0] in capsys.readouterr().err
+
+
+def test_training_benchmark_compiles_with_xla_even_when_chapters_made_ops_deterministic(capsys):
+    """Keras drops jit_compile=True (with only a warning) under op determinism; the bench must not."""
+    import warnings
+
+    from tensorflow.python.framework import config as tf_config
+
+    from carvana_tutorial.chapter import seed_everything
+
+    seed_everything(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras's "doesn't support jit_compile" warning fails the test
+        assert _run(["train", "--only", "quick", "--model", "simple", "--steps", "1"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    (row,) = result["results"]
+    assert (row["setting"], row["model"], row["steps"], row["batch_size"], row["params"]) == (
+        "quick", "simple", 1, 16, 180_737)
+    assert row["images_per_s"] > 0 and row["xla_images_per_s"] > 0
+    assert row["xla_speedup"] == pytest.approx(row["xla_images_per_s"] / row["images_per_s"])
+    assert row["xla_loss_diff"] < 1e-4
+    assert tf_config.is_op_determinism_enabled()  # restored for whatever runs next
+
+
+def test_rle_benchmark_times_a_car_sized_mask():
+    assert 0 < bench.rle_benchmark(repeats=3, size=(64, 96)) < 1e3
+
+
+def test_submission_benchmark_times_every_photo_and_leaves_no_file(tmp_path):
+    inputs = keras.Input((16, 24, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(1, 1, activation="sigmoid")(inputs))
+    photos = tmp_path / "imgs"
+    photos.mkdir()
+    for i in range(5):
+        Image.fromarray(np.full((32, 48, 3), 40 * i, np.uint8)).save(photos / f"{i:012x}_01.jpg")
+    before = sorted(photos.iterdir())
+    speed = bench.submission_benchmark(model, photos, batch_size=2)
+    assert speed["images"] == 5
+    assert speed["ms_per_image"] == pytest.approx(1e3 / speed["images_per_second"])
+    assert sorted(photos.iterdir()) == before

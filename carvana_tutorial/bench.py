@@ -1,0 +1,258 @@
+"""The book's speed measurements, in one place: input pipeline, training step, RLE and submission.
+
+Each returns plain numbers (a dict or a float) that a chapter prints or glues and
+``carvana-tutorial bench`` prints as JSON.  Chapter 2 compares the article's
+input pipeline with ours, chapter 6 times a training step plain and with XLA,
+chapter 8 times run-length encoding and the whole submission path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from .config import FULL, IMAGE_SIZE, QUICK
+from .errors import CarvanaError, DataError
+from .layout import FULL_SIZE
+from .metrics import dice_loss
+from .models import MODEL_NAMES, build_model
+from .pipeline.article import article_dataset
+from .pipeline.cache import mask_rles
+from .pipeline.dataset import make_dataset
+from .pipeline.decode import decode_mask, decode_photo, decode_rle_mask
+from .rle import rle_encode
+from .submission import iter_masks, test_images, write_submission
+
+# --- input pipeline (chapter 2) -------------------------------------------------------------------
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    """Wall and CPU seconds (this process, all threads) since ``start``.
+
+    CPU time is the cost of the work itself; on a busy machine, where wall time
+    also counts the wait for a free core, it is the steadier of the two.
+    """
+    return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
+def _epoch(ds: tf.data.Dataset) -> tuple[float, float]:
+    start = _clock()
+    for _ in ds:
+        pass
+    return _since(start)
+
+
+def _rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("inf")
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (respects affinity masks)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _source_size(path) -> list[int]:
+    with Image.open(path) as image:
+        return [image.height, image.width]
+
+
+def _stage_rates(pairs: Sequence, image_size: tuple[int, int], rles: list[str] | None) -> dict:
+    """Pairs/s of each decoding step of ours alone (parallel map): photos, GIF masks, RLE masks."""
+
+    def rate(items, decode) -> float:
+        ds = tf.data.Dataset.from_tensor_slices(items).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+        return _rate(len(pairs), _epoch(ds)[0])
+
+    rates = {"photo_decode_per_s": rate([str(p.image) for p in pairs],
+                                        lambda p: decode_photo(tf.io.read_file(p), image_size)),
+             "gif_decode_per_s": rate([str(p.mask) for p in pairs], lambda p: decode_mask(p, image_size))}
+    if rles is not None:
+        shapes = [_source_size(p.image) for p in pairs]
+        rates["rle_decode_per_s"] = rate((rles, shapes), lambda r, s: decode_rle_mask(r, s, image_size))
+    rates["mask_decode_per_s"] = rates["gif_decode_per_s" if rles is None else "rle_decode_per_s"]
+    return rates
+
+
+def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE, batch_size: int = 32, *,
+                       augment: str | None = None, masks: str | None = None, stages: bool = False) -> dict:
+    """Two epochs of the article's pipeline and of ours on the same files: rates, ratios, timings.
+
+    Both start from a warm OS file cache and after TensorFlow's one-time start-up;
+    ours starts from an empty decode cache, so its first epoch pays every decode.
+    Ours runs shuffled and unaugmented by default, as the article's delivers (it
+    augments inside the model); it reads masks from ``masks``, the article's from
+    the GIFs.  ``stages`` adds each decoding step alone (where a cold epoch spends
+    its time) and a cached epoch with joint augmentation (what augmenting costs).
+    """
+    if not pairs:
+        raise DataError("nothing to benchmark: no image/mask pairs")
+    n, rles = len(pairs), mask_rles(pairs, masks)
+    for path in [p.image for p in pairs] + [p.mask for p in pairs]:  # a warm OS file cache for both alike
+        Path(path).read_bytes()
+    with tempfile.TemporaryDirectory(prefix="carvana-warmup-") as scratch:  # TensorFlow starts up untimed
+        _epoch(article_dataset(pairs[:2], image_size, batch_size))
+        _epoch(make_dataset(pairs[:2], image_size, batch_size, augment=augment, masks=masks, cache_root=Path(scratch)))
+    seed_ds = article_dataset(pairs, image_size, batch_size)
+    (seed1, seed1_cpu), (seed2, seed2_cpu) = _epoch(seed_ds), _epoch(seed_ds)
+    with tempfile.TemporaryDirectory(prefix="carvana-bench-") as root:
+        start = _clock()
+        ours = make_dataset(pairs, image_size, batch_size, shuffle=True, augment=augment, masks=masks,
+                            cache_root=Path(root))
+        decode, decode_cpu = _since(start)
+        (read, read_cpu), (ours2, ours2_cpu) = _epoch(ours), _epoch(ours)
+        if stages:
+            augmented = make_dataset(pairs, image_size, batch_size, shuffle=True, augment="joint", masks=masks,
+                                     cache_root=Path(root))
+            _epoch(augmented)
+            cached_augmented_s = _epoch(augmented)[0]
+    ours1, ours1_cpu = decode + read, decode_cpu + read_cpu
+    result = {
+        "files": n, "size": list(image_size), "source_size": _source_size(pairs[0].image),
+        "mask_source": "gif" if rles is None else "csv", "batch_size": batch_size, "augment": augment,
+        "cores": available_cores(),
+        "seed_pairs_per_s": _rate(n, seed1), "seed_second_pairs_per_s": _rate(n, seed2),
+        "ours_pairs_per_s": _rate(n, ours1), "ours_cached_pairs_per_s": _rate(n, ours2),
+        "first_epoch_speedup": seed1 / ours1, "cached_epoch_speedup": seed2 / ours2,
+        "seconds": {"seed_first": seed1, "seed_second": seed2, "ours_first": ours1, "ours_first_decode": decode,
+                    "ours_first_read": read, "ours_second": ours2},
+        "cpu_ms_per_pair": {"seed_first": 1000 * seed1_cpu / n, "seed_second": 1000 * seed2_cpu / n,
+                            "ours_first": 1000 * ours1_cpu / n, "ours_second": 1000 * ours2_cpu / n},
+    }
+    if stages:
+        result["stages"] = {**_stage_rates(pairs, image_size, rles),
+                            "cached_augmented_per_s": _rate(n, cached_augmented_s)}
+    return result
+
+
+# --- training step (chapter 6) --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _op_determinism(allowed: bool) -> Iterator[None]:
+    """Switch TensorFlow's op determinism off inside the block unless ``allowed``; restore it after.
+
+    Keras silently drops ``jit_compile=True`` while determinism is on (chapters turn
+    it on in ``chapter.setup``).  The switch is only in TensorFlow's private config
+    module, the one Keras itself reads.
+    """
+    from tensorflow.python.framework import config as tf_config
+
+    switch = tf_config.is_op_determinism_enabled() and not allowed
+    if switch:
+        tf_config.disable_op_determinism()
+    try:
+        yield
+    finally:
+        if switch:
+            tf_config.enable_op_determinism()
+
+
+def _step_speed(model: keras.Model, images: np.ndarray, masks: np.ndarray, steps: int, jit_compile: bool,
+                start_weights: list) -> tuple[float, float]:
+    """Images/s of ``train_on_batch`` after one warm-up step, and the loss of that first step."""
+    model.set_weights(start_weights)
+    with _op_determinism(allowed=not jit_compile):
+        model.compile(optimizer=keras.optimizers.Adam(1e-4, epsilon=1e-6), loss=dice_loss, jit_compile=jit_compile)
+        if model.jit_compile != jit_compile:
+            raise CarvanaError("Keras would not compile the model with XLA, so there is nothing to compare")
+        first_loss = float(model.train_on_batch(images, masks))  # traces (and, with XLA, compiles)
+        start = time.perf_counter()
+        for _ in range(steps):
+            float(model.train_on_batch(images, masks))  # float() waits for the step to finish
+        seconds = time.perf_counter() - start
+    return steps * len(images) / seconds, first_loss
+
+
+def training_benchmark(settings: Sequence[str] = ("quick", "article"), models: Sequence[str] = MODEL_NAMES,
+                       steps: dict[str, int] | None = None, xla: bool = True, seed: int = 0,
+                       progress: bool = False) -> dict:
+    """Images/s of one training step per model, at the quick profile's settings and the article's.
+
+    With ``xla`` each is also timed compiled by XLA from the same weights on the
+    same (random) batch; ``xla_loss_diff`` is how far the first step's losses
+    differ, at float32 rounding level when the numerics agree.  The article's
+    U-Net is slow on a CPU, hence few steps there.
+    """
+    from tqdm import tqdm
+
+    steps = {"quick": 5, "article": 2, **(steps or {})}
+    profiles = {"quick": QUICK, "article": FULL}
+    rng = np.random.default_rng(seed)
+    results = []
+    for setting, name in tqdm([(s, m) for s in settings for m in models], desc="bench", unit="model",
+                               disable=not progress):
+        profile = profiles[setting]
+        height, width = profile.image_size
+        filters = profile.simple_filters if name == "simple" else profile.unet_filters
+        images = rng.random((profile.batch_size, height, width, 3), dtype=np.float32)
+        masks = (images[..., :1] > 0.5).astype(np.float32)
+        keras.utils.set_random_seed(seed)
+        model = build_model(name, (height, width, 3), filters=filters)
+        weights = model.get_weights()
+        row = dict(setting=setting, model=name, filters=filters, batch_size=profile.batch_size,
+                   image_size=[height, width], params=int(model.count_params()), steps=steps[setting])
+        row["images_per_s"], plain_loss = _step_speed(model, images, masks, steps[setting], False, weights)
+        if xla:
+            row["xla_images_per_s"], xla_loss = _step_speed(model, images, masks, steps[setting], True, weights)
+            row["xla_speedup"] = row["xla_images_per_s"] / row["images_per_s"]
+            row["xla_loss_diff"] = abs(xla_loss - plain_loss)
+        results.append(row)
+        keras.backend.clear_session()
+    gpus = tf.config.list_physical_devices("GPU")
+    device = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus else "CPU"
+    return dict(cores=os.cpu_count(), device=device, results=results,
+                intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+                inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads())
+
+
+# --- submission (chapter 8) -----------------------------------------------------------------------
+
+
+def rle_benchmark(repeats: int = 50, size: tuple[int, int] = FULL_SIZE) -> float:
+    """Milliseconds to encode one car-like mask of ``size`` (median of ``repeats``).
+
+    The mask is an ellipse covering about a fifth of the frame, as a car does.
+    """
+    height, width = size
+    rows, cols = np.ogrid[:height, :width]
+    mask = (((rows - 0.55 * height) / (0.25 * height)) ** 2 + ((cols - 0.5 * width) / (0.36 * width)) ** 2 < 1)
+    mask = mask.astype(np.uint8)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        rle_encode(mask)
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def submission_benchmark(model, images: str | os.PathLike | Sequence[Path], *, batch_size: int = 16,
+                         tta: bool = False, resize: str = "area") -> dict[str, float]:
+    """Photos per second of the whole path: decode, predict, upsample, encode, write.
+
+    One batch is predicted first, so that tracing the model is not counted; the
+    rows go to a temporary file.
+    """
+    paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
+    for _ in iter_masks(model, paths[:batch_size], batch_size=batch_size, tta=tta, resize=resize):
+        pass
+    with tempfile.TemporaryDirectory() as tmp:
+        report = write_submission(model, paths, Path(tmp) / "bench.csv", batch_size=batch_size, tta=tta,
+                                  resize=resize, progress=False)
+    return {"images": float(report.written), "images_per_second": report.images_per_second,
+            "ms_per_image": 1e3 / report.images_per_second}
