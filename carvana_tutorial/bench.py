@@ -203,7 +203,7 @@ def training_benchmark(settings: Sequence[str] = ("quick", "article"), models: S
         images = rng.random((profile.batch_size, height, width, 3), dtype=np.float32)
         masks = (images[..., :1] > 0.5).astype(np.float32)
         keras.utils.set_random_seed(seed)
-        model = build_model(name, (height, width, 3), filters=filters)
+        model = build_model(name, (height, width), filters=filters)
         weights = model.get_weights()
         row = dict(setting=setting, model=name, filters=filters, batch_size=profile.batch_size,
                    image_size=[height, width], params=int(model.count_params()), steps=steps[setting])

@@ -9,14 +9,14 @@ makes the figures of :mod:`carvana_tutorial.viz` display.  Introduced in chapter
 
 from __future__ import annotations
 
-import os
 import inspect
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Profile, get_profile
-from .hardware import device_kind
 from .data import DataSource, Pair, find_data, pair_files, split_by_car
+from .hardware import device_kind
 
 
 @dataclass(frozen=True)

@@ -272,8 +272,8 @@ def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
 
 def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bool) -> dict:
     """Train one run and score it (on the holdout cars too, for the split pair)."""
-    from .runs import train_or_reuse
     from .metrics import dice_definitions
+    from .runs import train_or_reuse
     from .training import TrainConfig, evaluate, load_model, predict, train
 
     train_pairs, val_pairs = split_for(spec, cars)

@@ -116,13 +116,3 @@ def test_depth_that_does_not_fit_the_size_is_a_one_line_error(data, tmp_path, ca
     assert main(argv) == 2
     assert "depth 6 does not fit 64x96" in one_line_error(capsys)
     assert not (tmp_path / "r").exists()
-
-
-def test_bench_train_prints_speeds_and_the_same_numerics_under_xla(capsys):
-    assert main(["bench", "train", "--only", "quick", "--model", "simple", "--steps", "1"]) == 0
-    result = last_json(capsys.readouterr().out)
-    (row,) = result["results"]
-    assert (row["setting"], row["model"], row["params"]) == ("quick", "simple", 180_737)
-    assert row["images_per_s"] > 0 and row["xla_images_per_s"] > 0
-    assert row["xla_speedup"] == pytest.approx(row["xla_images_per_s"] / row["images_per_s"])
-    assert row["xla_loss_diff"] < 1e-4  # XLA fuses ops but computes the same step
