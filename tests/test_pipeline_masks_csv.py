@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 from PIL import Image
 from test_pipeline import SIZE, write_carvana
 
-from carvana_tutorial.data import masks_csv_of, pair_files, read_masks_csv
+from carvana_tutorial.data import masks_csv_of, pair_files, read_masks_csv, verify_masks_csv
 from carvana_tutorial.errors import DataError
 from carvana_tutorial.pipeline import cache as cache_module
-from carvana_tutorial.pipeline import decode as decode_module
 from carvana_tutorial.pipeline import (
     decode_rle_mask,
     ensure_cached,
@@ -57,10 +56,16 @@ def masks_of(ds) -> np.ndarray:
 
 
 def count_gif_reads(monkeypatch) -> list:
+    """Every GIF Pillow opens (photos are decoded by TensorFlow)."""
     calls = []
-    for module in (decode_module, cache_module):
-        real = module.read_mask
-        monkeypatch.setattr(module, "read_mask", lambda *a, real=real: calls.append(a) or real(*a))
+    real = Image.open
+
+    def counting(path, *args, **kwargs):
+        if str(path).endswith(".gif"):
+            calls.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting)
     return calls
 
 
@@ -237,3 +242,17 @@ def test_carvana_masks_sets_the_source_where_callers_leave_it_unsaid(root, tmp_p
     with pytest.raises(DataError, match=r"'png' \(from \$CARVANA_MASKS\)"):
         make_dataset(pairs, SIZE, cache_root=tmp_path)
 
+
+
+def test_verify_masks_csv_counts_the_rows_and_names_the_first_disagreeing_mask(root):
+    assert verify_masks_csv(root) == 6
+    pairs = pair_files(root)
+    rows = dict(read_masks_csv(root / "train_masks.csv"))
+    rows[pairs[2].image.name] = rle_encode(1 - np.asarray(Image.open(pairs[2].mask)))
+    write_csv(root, rows)
+    with pytest.raises(DataError, match=f"train_masks.csv disagrees with {pairs[2].mask.name}$"):
+        verify_masks_csv(root)
+    rows[pairs[2].image.name] = "1 2 3"
+    write_csv(root, rows)
+    with pytest.raises(DataError, match=f"row of {pairs[2].image.name} is malformed"):
+        verify_masks_csv(root)
