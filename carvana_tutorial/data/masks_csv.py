@@ -94,7 +94,7 @@ def row_matches(rle: str, mask: np.ndarray) -> bool:
     Raises ``ValueError`` saying why for a malformed row.  Introduced in
     chapter 2.
     """
-    return np.array_equal(rle_decode(rle, mask.shape), mask)
+    return np.array_equal(rle_decode(rle, mask.shape[:2]), mask)
 
 
 def verify_masks_csv(root: str | os.PathLike) -> int:

@@ -35,14 +35,18 @@ def group_by_car(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
     return cars
 
 
-def _whole_cars(cars: dict[str, list[Pair]], order: list[str], max_images: int) -> list[str]:
-    """The first cars of ``order`` whose views fit in ``max_images`` (at least one)."""
+def _whole_cars(cars: dict[str, list[Pair]], order: list[str], max_images: int | None) -> list[str]:
+    """The first cars of ``order`` whose views fit in ``max_images``; at least two."""
     kept, total = [], 0
     for car in order:
-        if kept and total + len(cars[car]) > max_images:
+        if max_images is not None and kept and total + len(cars[car]) > max_images:
             break
         kept.append(car)
         total += len(cars[car])
+    if len(kept) < 2:
+        within = "" if max_images is None else f" within max_images={max_images}"
+        raise DataError(f"a split by car needs at least 2 cars, but only {len(kept)} "
+                        f"{'is' if len(kept) == 1 else 'are'} available{within}")
     return kept
 
 
@@ -63,16 +67,9 @@ def split_by_car(
     _check(pairs, val_fraction, max_images)
     cars = group_by_car(pairs)
     order = list(np.random.default_rng(seed).permutation(sorted(cars)))
-    if max_images is not None:
-        order = _whole_cars(cars, order, max_images)
-    if len(order) < 2:
-        within = "" if max_images is None else f" within max_images={max_images}"
-        raise DataError(f"a split by car needs at least 2 cars, but only "
-                        f"{len(order)} {'is' if len(order) == 1 else 'are'} "
-                        f"available{within}")
+    order = _whole_cars(cars, order, max_images)
     n_val = min(max(1, round(val_fraction * len(order))), len(order) - 1)
-    val_cars = sorted(order[:n_val])
-    train_cars = sorted(order[n_val:])
+    val_cars, train_cars = sorted(order[:n_val]), sorted(order[n_val:])
     train = [pair for car in train_cars for pair in cars[car]]
     val = [pair for car in val_cars for pair in cars[car]]
     return train, val
