@@ -70,11 +70,8 @@ class Scan:
         kinds = ((self.images_without_mask, "image", "without a mask"),
                  (self.masks_without_image, "mask", "without an image"),
                  (self.bad_names, "file", "not named <id>_<NN>.jpg / <id>_<NN>_mask.gif"))
-        return [f"{_count(names, noun)} {what}: {_names(names)}" for names, noun, what in kinds if names]
-
-
-def _count(items: list[str], noun: str) -> str:
-    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+        return [f"{len(names)} {noun}{'' if len(names) == 1 else 's'} {what}: {_names(names)}"
+                for names, noun, what in kinds if names]
 
 
 def _names(items: list[str]) -> str:
@@ -98,7 +95,7 @@ def _listing(folder: Path, want_mask: bool) -> tuple[dict[ViewId, Path], list[st
 
 
 def check_layout(root: Path) -> Path:
-    """``root``, if it has both Carvana training folders, else a :class:`DataError`."""
+    """``root`` if it has both Carvana training folders, else a :class:`DataError`."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"no data folder at {root}: {EXPECTED_LAYOUT}")

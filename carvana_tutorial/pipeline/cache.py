@@ -1,15 +1,12 @@
 """An on-disk cache of decoded, resized pairs, so that only the first epoch decodes.
 
-Decoding a full-size GIF mask costs more than a training step of the small
-models and gives the same answer every epoch.  So each pair is decoded once
-per target size into a raw file (``H*W*3`` photo bytes, then ``H*W`` mask
-bytes) under ``$CARVANA_CACHE/pipeline``.  An entry's name hashes all its
-content depends on: the photo's path, size and modification time, the GIF's
-(or the text of its ``train_masks.csv`` row), the size, the resize method and
-:data:`CODE_VERSION`; so an edited file or another size misses the cache, and
-any split or subset reuses it.  Entries are written under a temporary name and
-renamed: an interrupted run leaves no half-written file.  Data flows one way:
-the dataset calls the cache, the cache calls ``decode``.  Introduced in chapter 2.
+Decoding a full-size GIF costs more than a training step of the small models
+and gives the same answer every epoch.  So each pair is decoded once per size
+into a raw file (``H*W*3`` photo bytes, then ``H*W`` mask bytes) under
+``$CARVANA_CACHE/pipeline``, named by a hash of all its content depends on
+(the photo's and GIF's path, size and mtime, or the csv row's text; the size,
+resize method and :data:`CODE_VERSION`): an edited file misses the cache, any
+split reuses it.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -97,6 +94,7 @@ def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str 
 
 
 def _write(path: Path, *arrays) -> None:
+    """Write under a temporary name, then rename: no half-written entry, ever."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
