@@ -257,3 +257,16 @@ def test_verify_masks_csv_counts_the_rows_and_names_the_first_disagreeing_mask(r
     write_csv(root, rows)
     with pytest.raises(DataError, match=f"row of {pairs[2].image.name} is malformed"):
         verify_masks_csv(root)
+
+
+def test_an_empty_row_is_an_empty_mask_not_a_missing_one(root, tmp_path):
+    pairs = pair_files(root)
+    empty = Image.fromarray(np.zeros_like(np.asarray(Image.open(pairs[0].mask))), mode="P")
+    empty.putpalette([0, 0, 0, 255, 255, 255])
+    empty.save(pairs[0].mask)
+    rows = dict(read_masks_csv(root / "train_masks.csv"))
+    rows[pairs[0].image.name] = ""
+    write_csv(root, rows)
+    for cache in (True, False):
+        masks = masks_of(make_dataset(pairs, SIZE, masks="csv", cache=cache, cache_root=tmp_path))
+        assert not masks[0].any() and masks[1:].any()

@@ -158,23 +158,24 @@ def ensure_cached(
     """
     image_size, resize = check_settings(image_size, resize)
     rles = mask_rles(pairs, masks)
-    sources = [str(p.mask) for p in pairs] if rles is None else rles
-    entries = [_entry(p, image_size, resize, root or cache_root(), None if rles is None else rles[i])
-               for i, p in enumerate(pairs)]
+    rows = rles or [None] * len(pairs)
+    entries = [_entry(p, image_size, resize, root or cache_root(), row) for p, row in zip(pairs, rows)]
     todo = [i for i, entry in enumerate(entries) if not entry.exists()]
     if not todo:
         return entries
     for i in todo[:SPOT_CHECKS] if rles is not None else []:
-        _check_row(pairs[i], rles[i])
-    decoded = tf.data.Dataset.from_tensor_slices(([str(pairs[i].image) for i in todo], [sources[i] for i in todo]))
-    decoded = decoded.map(pair_decoder(image_size, resize, rles is not None),
-                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
-    iterator = iter(decoded)
+        _check_row(pairs[i], rows[i])
+    masks_in = [str(pairs[i].mask) if rles is None else rows[i] for i in todo]
+    sources = ([str(pairs[i].image) for i in todo], masks_in)
+    decode = pair_decoder(image_size, resize, rles is not None)
+    decoded = tf.data.Dataset.from_tensor_slices(sources).map(decode, num_parallel_calls=tf.data.AUTOTUNE,
+                                                              deterministic=True)
+    iterator = iter(decoded.prefetch(tf.data.AUTOTUNE))
     for i in tqdm(todo, desc="decoding", unit="pair", disable=not progress):
         try:
             image, mask = next(iterator)
         except tf.errors.OpError:  # the order is deterministic: pair ``i`` failed
-            raise DataError(_why_unreadable(pairs[i], image_size, None if rles is None else rles[i])) from None
+            raise DataError(_why_unreadable(pairs[i], image_size, rows[i])) from None
         _write(entries[i], image.numpy(), mask.numpy())
     return entries
 
