@@ -41,10 +41,6 @@ class FileCheck:
     row_malformed: str | None = None  # why its train_masks.csv row cannot be decoded
 
 
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 @dataclass
 class MasksCsvCheck:
     """What comparing ``train_masks.csv`` with the GIFs found; rows are named by
@@ -60,7 +56,7 @@ class MasksCsvCheck:
 
     @property
     def ok(self) -> bool:
-        return not (self.error or self.missing or self.extra or self.malformed or self.disagree)
+        return not (self.error or any(rows for _, rows in self.kinds()))
 
     def kinds(self) -> list[tuple[str, list[str]]]:
         """(what, rows) for each kind of wrong row."""
@@ -74,7 +70,7 @@ class MasksCsvCheck:
         """One human line: the row count and what is wrong, if anything."""
         if self.error:
             return self.error  # read_masks_csv's messages name the file
-        rows = f"{MASKS_CSV}: {_plural(self.rows, 'row')}"
+        rows = f"{MASKS_CSV}: {self.rows} row{'' if self.rows == 1 else 's'}"
         wrong = [f"{len(v)} {k}" + (" with their GIFs" if k == "disagree" else "") for k, v in self.kinds() if v]
         if wrong:
             return f"{rows}; {', '.join(wrong)}"
