@@ -1,12 +1,10 @@
 """Turning one Carvana file into one small array, the same way everywhere.
 
-Photos are decoded by TensorFlow with DCT-domain downscaling (libjpeg returns
-1/2, 1/4 or 1/8 of the picture almost for free), then area-resized exactly.
-Masks are read either from the GIF, by Pillow (palette indices, about twice as
-fast as ``tf.io.decode_gif`` and without the GIL, so a parallel ``map`` runs in
-parallel), or from the photo's row of ``train_masks.csv``, sampled in-graph
-without building the full-size mask.  Both give the same pixels.  This module
-knows nothing of the cache: ``cache.py`` calls it.  Introduced in chapter 2.
+Masks come from the GIF, read by Pillow (palette indices: twice as fast as
+``tf.io.decode_gif``, and without the GIL, so a parallel ``map`` is parallel),
+or from the photo's row of ``train_masks.csv``; both give the same pixels.
+This module knows nothing of the cache: ``cache.py`` calls it.
+Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -103,11 +101,9 @@ def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
 
 
 def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """:func:`read_mask` in-graph.
+    """:func:`read_mask` in-graph; stateless, or with op determinism on
+    (``chapter.setup``) TensorFlow would run the ``map`` holding it sequentially."""
 
-    Declared stateless: with op determinism on (``chapter.setup``),
-    TensorFlow runs a map holding a *stateful* Python function sequentially.
-    """
     def read(p: bytes) -> np.ndarray:
         return read_mask(p.decode(), image_size)
 
@@ -187,9 +183,7 @@ def pair_decoder(image_size: tuple[int, int], resize: str, rle: bool) -> Callabl
 
 def load_image(path: str | Path, image_size: tuple[int, int] = IMAGE_SIZE, resize: str = "area") -> np.ndarray:
     """One photo as the model saw its training photos: float32 ``[H, W, 3]`` in [0, 1].
-
-    Introduced in chapter 2; used for prediction in chapter 8.
-    """
+    Introduced in chapter 2."""
     image_size, resize = check_settings(image_size, resize)
     try:
         image = decode_photo(tf.io.read_file(str(path)), image_size, resize)
