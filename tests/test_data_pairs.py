@@ -9,6 +9,7 @@ import pytest
 
 from carvana_tutorial.data import (
     count_misaligned,
+    group_by_car,
     leaked_cars,
     pair_by_sorting,
     pair_files,
@@ -147,14 +148,21 @@ def test_split_by_car_keeps_cars_whole(many_pairs: list) -> None:
     assert all(len([p for p in val if p.car == car]) == VIEWS for car in {p.car for p in val})
 
 
+def test_group_by_car_holds_every_view_of_each_car_in_order(many_pairs: list) -> None:
+    cars = group_by_car(list(reversed(many_pairs)))
+    assert list(cars) == sorted({p.car for p in many_pairs}) and len(cars) == 40
+    assert all([p.view for p in views] == list(range(1, VIEWS + 1)) and {p.car for p in views} == {car}
+               for car, views in cars.items())
+
+
 def test_split_by_car_is_seeded(many_pairs: list) -> None:
     assert split_by_car(many_pairs, seed=42) == split_by_car(list(reversed(many_pairs)), seed=42)
     assert split_by_car(many_pairs, seed=42)[1] != split_by_car(many_pairs, seed=7)[1]
 
 
 @pytest.mark.parametrize("limit", [32, 100, 250, 1000])
-def test_limit_keeps_whole_cars(many_pairs: list, limit: int) -> None:
-    train, val = split_by_car(many_pairs, limit=limit)
+def test_max_images_keeps_whole_cars(many_pairs: list, limit: int) -> None:
+    train, val = split_by_car(many_pairs, max_images=limit)
     kept = train + val
     assert len(kept) <= limit
     assert len(kept) % VIEWS == 0
@@ -162,14 +170,14 @@ def test_limit_keeps_whole_cars(many_pairs: list, limit: int) -> None:
     assert leaked_cars(train, val) == []
 
 
-def test_limit_below_two_cars_is_an_error(many_pairs: list) -> None:
-    with pytest.raises(DataError, match="at least 2 cars, but only 1 is available within limit=20"):
-        split_by_car(many_pairs, limit=20)
+def test_max_images_below_two_cars_is_an_error(many_pairs: list) -> None:
+    with pytest.raises(DataError, match="at least 2 cars, but only 1 is available within max_images=20"):
+        split_by_car(many_pairs, max_images=20)
 
 
-def test_limit_draws_cars_in_a_seeded_order(many_pairs: list) -> None:
-    small = {p.car for part in split_by_car(many_pairs, limit=160) for p in part}
-    larger = {p.car for part in split_by_car(many_pairs, limit=320) for p in part}
+def test_max_images_draws_cars_in_a_seeded_order(many_pairs: list) -> None:
+    small = {p.car for part in split_by_car(many_pairs, max_images=160) for p in part}
+    larger = {p.car for part in split_by_car(many_pairs, max_images=320) for p in part}
     first_cars = {p.car for p in many_pairs[:160]}
     assert small < larger
     assert small != first_cars  # not just the first cars by name
@@ -189,7 +197,7 @@ def test_one_car_cannot_be_split(tmp_path: Path) -> None:
 def test_random_split_is_the_articles_and_leaks(many_pairs: list) -> None:
     from sklearn.model_selection import train_test_split
 
-    train, val = random_split(many_pairs, limit=200)
+    train, val = random_split(many_pairs, max_images=200)
     first = many_pairs[:200]
     x_train, x_val, y_train, y_val = train_test_split(
         [p.image for p in first], [p.mask for p in first], test_size=0.2, random_state=42

@@ -15,12 +15,12 @@ from carvana_tutorial.data import pair_files
 from carvana_tutorial.errors import DataError
 from carvana_tutorial.pipeline import (
     dct_ratio,
-    image_dataset,
     load_image,
     make_dataset,
     read_mask,
 )
 from carvana_tutorial.pipeline import decode as decode_module
+from carvana_tutorial.pipeline.aliasing import shift_change
 from carvana_tutorial.pipeline.article import article_dataset
 
 SOURCE = (128, 192)  # height, width of the tiny test photos
@@ -131,13 +131,21 @@ def test_cached_and_uncached_pipelines_agree_bit_for_bit(pairs, cache):
     np.testing.assert_array_equal(cached[1], direct[1])
 
 
-def test_load_image_and_image_dataset_preprocess_like_training(pairs, cache):
+def test_load_image_preprocesses_like_training(pairs, cache):
     images, _ = stacked(make_dataset(pairs, SIZE, cache_root=cache))
     np.testing.assert_array_equal(load_image(pairs[3].image, SIZE), images[3])
-    got = list(image_dataset([p.image for p in pairs], SIZE, batch_size=4))
-    np.testing.assert_array_equal(np.concatenate([x.numpy() for x, _ in got]), images)
-    names = [n.decode() for _, batch in got for n in batch.numpy()]
-    assert names == [p.image.name for p in pairs]
+
+
+def test_nearest_shrink_changes_more_than_area_under_a_one_pixel_shift(tmp_path):
+    """Aliasing: fine detail makes nearest-neighbour flicker, averaging barely moves."""
+    detail = np.random.default_rng(0).integers(0, 256, (*SOURCE, 3), dtype=np.uint8)
+    Image.fromarray(detail).save(tmp_path / "detail.jpg", quality=95)
+    nearest = shift_change(tmp_path / "detail.jpg", SIZE, "nearest")
+    area = shift_change(tmp_path / "detail.jpg", SIZE, "area")
+    assert nearest > 3 * area > 0
+    flat = np.full((*SOURCE, 3), 128, np.uint8)
+    Image.fromarray(flat).save(tmp_path / "flat.jpg", quality=95)
+    assert shift_change(tmp_path / "flat.jpg", SIZE, "nearest") < 1  # nothing to alias
 
 
 def _agreement(image: np.ndarray, mask: np.ndarray) -> float:

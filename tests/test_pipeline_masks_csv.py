@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 from PIL import Image
 from test_pipeline import SIZE, write_carvana
 
-from carvana_tutorial.data import masks_csv_of, pair_files, read_masks_csv
+from carvana_tutorial.data import masks_csv_of, pair_files, read_masks_csv, verify_masks_csv
 from carvana_tutorial.errors import DataError
 from carvana_tutorial.pipeline import cache as cache_module
-from carvana_tutorial.pipeline import decode as decode_module
 from carvana_tutorial.pipeline import (
     decode_rle_mask,
     ensure_cached,
@@ -57,10 +56,16 @@ def masks_of(ds) -> np.ndarray:
 
 
 def count_gif_reads(monkeypatch) -> list:
+    """Every GIF Pillow opens (photos are decoded by TensorFlow)."""
     calls = []
-    for module in (decode_module, cache_module):
-        real = module.read_mask
-        monkeypatch.setattr(module, "read_mask", lambda *a, real=real: calls.append(a) or real(*a))
+    real = Image.open
+
+    def counting(path, *args, **kwargs):
+        if str(path).endswith(".gif"):
+            calls.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting)
     return calls
 
 
@@ -146,7 +151,8 @@ def test_a_csv_that_disagrees_with_the_gifs_is_refused(root, tmp_path):
     rows = dict(read_masks_csv(root / "train_masks.csv"))
     rows[pairs[0].image.name] = "1 10"
     write_csv(root, rows)
-    with pytest.raises(DataError, match=rf"disagrees with {pairs[0].mask.name}.*masks='gif' \(or set CARVANA_MASKS=gif\)"):
+    way_out = r"masks='gif' \(or set CARVANA_MASKS=gif\)"
+    with pytest.raises(DataError, match=rf"disagrees with {pairs[0].mask.name}.*{way_out}"):
         make_dataset(pairs, SIZE, cache_root=tmp_path)
     make_dataset(pairs, SIZE, masks="gif", cache_root=tmp_path)  # the way out the message names
 
@@ -237,3 +243,30 @@ def test_carvana_masks_sets_the_source_where_callers_leave_it_unsaid(root, tmp_p
     with pytest.raises(DataError, match=r"'png' \(from \$CARVANA_MASKS\)"):
         make_dataset(pairs, SIZE, cache_root=tmp_path)
 
+
+
+def test_verify_masks_csv_counts_the_rows_and_names_the_first_disagreeing_mask(root):
+    assert verify_masks_csv(root) == 6
+    pairs = pair_files(root)
+    rows = dict(read_masks_csv(root / "train_masks.csv"))
+    rows[pairs[2].image.name] = rle_encode(1 - np.asarray(Image.open(pairs[2].mask)))
+    write_csv(root, rows)
+    with pytest.raises(DataError, match=f"train_masks.csv disagrees with {pairs[2].mask.name}$"):
+        verify_masks_csv(root)
+    rows[pairs[2].image.name] = "1 2 3"
+    write_csv(root, rows)
+    with pytest.raises(DataError, match=f"row of {pairs[2].image.name} is malformed"):
+        verify_masks_csv(root)
+
+
+def test_an_empty_row_is_an_empty_mask_not_a_missing_one(root, tmp_path):
+    pairs = pair_files(root)
+    empty = Image.fromarray(np.zeros_like(np.asarray(Image.open(pairs[0].mask))), mode="P")
+    empty.putpalette([0, 0, 0, 255, 255, 255])
+    empty.save(pairs[0].mask)
+    rows = dict(read_masks_csv(root / "train_masks.csv"))
+    rows[pairs[0].image.name] = ""
+    write_csv(root, rows)
+    for cache in (True, False):
+        masks = masks_of(make_dataset(pairs, SIZE, masks="csv", cache=cache, cache_root=tmp_path))
+        assert not masks[0].any() and masks[1:].any()

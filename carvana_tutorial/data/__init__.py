@@ -6,22 +6,12 @@ available, otherwise a synthetic set made on the spot.  Introduced in chapter 1.
 """
 
 from .locate import DataSource, find_data
-from .masks_csv import masks_csv_of, read_masks_csv
+from .masks_csv import masks_csv_of, read_masks_csv, verify_masks_csv
 from .pairs import Pair, count_misaligned, pair_by_sorting, pair_files, scan
-from .split import leaked_cars, random_split, split_by_car, split_summary
+from .split import group_by_car, leaked_cars, random_split, split_by_car, split_summary
 
 __all__ = [
-    "DataSource",
-    "Pair",
-    "count_misaligned",
-    "find_data",
-    "leaked_cars",
-    "masks_csv_of",
-    "pair_by_sorting",
-    "pair_files",
-    "random_split",
-    "read_masks_csv",
-    "scan",
-    "split_by_car",
-    "split_summary",
+    "DataSource", "Pair", "count_misaligned", "find_data", "group_by_car", "leaked_cars", "masks_csv_of",
+    "pair_by_sorting", "pair_files", "random_split", "read_masks_csv", "scan", "split_by_car", "split_summary",
+    "verify_masks_csv",
 ]

@@ -3,11 +3,10 @@
 Listing names (``pair_files``) cannot see a truncated download or a mask of
 the wrong size; this reads every file, read-only, and reports counts, sizes,
 the foreground fraction and every problem.  When the folder has Kaggle's
-second copy of the masks, ``train_masks.csv``, every row is decoded and compared
-with its GIF while that GIF is in memory anyway: the pipeline trusts the table
-after spot-checking two masks (chapter 2), so a wrong row would otherwise train
-silently.  ``carvana-tutorial inspect DATA`` prints the report.  Introduced in
-chapter 1.
+``train_masks.csv``, every row is compared with its GIF while that GIF is in
+memory anyway (:func:`~carvana_tutorial.data.masks_csv.row_matches`, the
+comparison the pipeline's spot check makes).  ``carvana-tutorial inspect
+DATA`` prints the report.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -21,12 +20,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..errors import DataError
 from ..layout import MASKS_CSV, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, parse_name
-from ..rle import rle_decode
-from .masks_csv import read_masks_csv
-from .pairs import Pair, scan
+from .masks_csv import read_masks_csv, row_matches
+from .pairs import scan
 
 
 @dataclass(frozen=True)
@@ -44,11 +43,8 @@ class FileCheck:
 
 @dataclass
 class MasksCsvCheck:
-    """What comparing ``train_masks.csv`` with the GIFs found.
-
-    Rows are named by their ``img`` field (``<id>_<NN>.jpg``), as in the file.
-    Introduced in chapter 1.
-    """
+    """What comparing ``train_masks.csv`` with the GIFs found; rows are named by
+    their ``img`` field (``<id>_<NN>.jpg``), as in the file."""
 
     rows: int = 0
     compared: int = 0  # rows decoded and compared with a readable, valid GIF
@@ -60,28 +56,24 @@ class MasksCsvCheck:
 
     @property
     def ok(self) -> bool:
-        return not (self.error or self.missing or self.extra or self.malformed or self.disagree)
+        return not (self.error or any(rows for _, rows in self.kinds()))
+
+    def kinds(self) -> list[tuple[str, list[str]]]:
+        """(what, rows) for each kind of wrong row."""
+        return [("missing", self.missing), ("extra", self.extra), ("malformed", sorted(self.malformed)),
+                ("disagree", self.disagree)]
 
     def summary(self) -> dict:
-        return {
-            "rows": self.rows,
-            "missing": self.missing,
-            "extra": self.extra,
-            "malformed": sorted(self.malformed),
-            "disagree": self.disagree,
-            "error": self.error,
-        }
+        return {"rows": self.rows, **dict(self.kinds()), "error": self.error}
 
     def line(self) -> str:
         """One human line: the row count and what is wrong, if anything."""
         if self.error:
             return self.error  # read_masks_csv's messages name the file
         rows = f"{MASKS_CSV}: {self.rows} row{'' if self.rows == 1 else 's'}"
-        if not self.ok:
-            counts = [f"{len(v)} {k}" for k, v in (("missing", self.missing), ("extra", self.extra),
-                                                    ("malformed", self.malformed),
-                                                    ("disagree with their GIFs", self.disagree)) if v]
-            return f"{rows}; {', '.join(counts)}"
+        wrong = [f"{len(v)} {k}" + (" with their GIFs" if k == "disagree" else "") for k, v in self.kinds() if v]
+        if wrong:
+            return f"{rows}; {', '.join(wrong)}"
         if self.compared == self.rows:
             return f"{rows}, all match their GIFs"
         return f"{rows}, {self.compared} match their GIFs, {self.rows - self.compared} not compared (bad GIF)"
@@ -123,15 +115,9 @@ class Report:
 
     def summary(self) -> dict:
         """The JSON line: counts and the files that are wrong."""
-        return {
-            "pairs": self.pairs,
-            "cars": self.cars,
-            "unpaired": self.unpaired,
-            "unreadable": self.unreadable,
-            "invalid": self.invalid,
-            "bad_names": self.bad_names,
-            "masks_csv": self.masks_csv.summary() if self.masks_csv else None,
-        }
+        return {"pairs": self.pairs, "cars": self.cars, "unpaired": self.unpaired, "unreadable": self.unreadable,
+                "invalid": self.invalid, "bad_names": self.bad_names,
+                "masks_csv": self.masks_csv.summary() if self.masks_csv else None}
 
     def lines(self) -> list[str]:
         """Human-readable lines, the JSON summary last."""
@@ -143,99 +129,68 @@ class Report:
         fg = np.array([c.foreground for c in self.masks if c.foreground is not None])
         if fg.size:
             out.append(f"foreground fraction: mean {fg.mean():.3f}, min {fg.min():.3f}, max {fg.max():.3f}")
-        if self.masks_csv:
-            out.append(self.masks_csv.line())
-        for check in self.images + self.masks:
-            if check.unreadable or check.invalid:
-                out.append(f"{check.name}: {check.unreadable or check.invalid}")
+        out += [self.masks_csv.line()] if self.masks_csv else []
+        out += [f"{c.name}: {c.unreadable or c.invalid}" for c in self.images + self.masks if c.unreadable or c.invalid]
         out += [f"{name}: mask and image sizes differ" for name in self.mismatched]
         out += [f"{name}: no partner" for name in self.unpaired]
         out += [f"{name}: not a Carvana file name" for name in self.bad_names]
         out += self.masks_csv.problems() if self.masks_csv else []
-        out.append(json.dumps(self.summary()))
-        return out
+        return out + [json.dumps(self.summary())]
 
     def problem(self) -> str:
         """One sentence for the error message."""
         parts = [f"{len(v)} {k}" for k, v in (("unpaired", self.unpaired), ("unreadable", self.unreadable),
                                                ("invalid", self.invalid), ("badly named", self.bad_names)) if v]
-        table = self.masks_csv
-        if table and table.error:
+        if self.masks_csv and self.masks_csv.error:
             parts.append(f"an unreadable {MASKS_CSV}")
-        elif table:
-            parts += [f"{len(v)} {k} {MASKS_CSV} row{'' if len(v) == 1 else 's'}"
-                      for k, v in (("missing", table.missing), ("extra", table.extra),
-                                   ("malformed", table.malformed), ("disagreeing", table.disagree)) if v]
+        elif self.masks_csv:
+            parts += [f"{len(v)} {'disagreeing' if k == 'disagree' else k} {MASKS_CSV} row{'' if len(v) == 1 else 's'}"
+                      for k, v in self.masks_csv.kinds() if v]
         return "found " + ", ".join(parts) if parts else "found no image/mask pairs"
 
 
-def _decode(path: Path, draft: bool = False):
-    """Open and decode ``path``; return the image and its (height, width).
+def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
+    """Decode one photo (Carvana's are RGB JPEGs) or mask (palette GIFs of {0, 1}).
 
-    A truncated or corrupt file fails here, not at open.  With ``draft``, a
-    JPEG is decoded at 1/8 scale in the DCT domain (about 3x faster): every
-    byte of the stream is still read and entropy-decoded, so damage is still
-    found, and the size returned is the one in the file.
+    A truncated or corrupt file fails at ``load``, not at open.  A JPEG is
+    decoded at 1/8 scale in the DCT domain (about 3x faster): every byte is
+    still entropy-decoded, so damage is still found.  With ``rle``, a mask's
+    ``train_masks.csv`` row, the row is compared here while the decoded GIF is
+    in memory: holding every mask for a later pass would take gigabytes.
+    Introduced in chapter 1.
     """
-    from PIL import Image
-
-    image = Image.open(path)
+    name, is_mask = path.relative_to(root).as_posix(), path.suffix == ".gif"
     try:
-        size = (image.height, image.width)
-        if draft and image.format == "JPEG":
-            image.draft("RGB", (image.width // 8, image.height // 8))
-        image.load()
-    except BaseException:
-        image.close()
-        raise
-    return image, size
-
-
-def check_image(root: Path, path: Path) -> FileCheck:
-    """Decode one training photo; Carvana's are RGB JPEGs. Introduced in chapter 1."""
-    name = path.relative_to(root).as_posix()
-    try:
-        image, size = _decode(path, draft=True)
-        with image:
-            if image.format != "JPEG" or image.mode != "RGB":
-                return FileCheck(name, size, invalid=f"{image.format} {image.mode}, expected an RGB JPEG")
+        with Image.open(path) as image:
+            size = (image.height, image.width)
+            if image.format == "JPEG":
+                image.draft("RGB", (image.width // 8, image.height // 8))
+            image.load()
+            kind, values, palette = f"{image.format} {image.mode}", np.asarray(image), image.getpalette() or []
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad files
-        return FileCheck(name, unreadable=f"cannot be decoded ({' '.join(str(exc).split())[:120]})")
-    return FileCheck(name, size)
-
-
-def check_mask(root: Path, path: Path, rle: str | None = None) -> FileCheck:
-    """Decode one mask; Carvana's are palette GIFs with pixel values {0, 1}.
-
-    With ``rle``, its ``train_masks.csv`` row, the row is decoded at the GIF's
-    size and compared with the GIF here, while the decoded GIF is in memory:
-    decoding it is most of the cost, and holding every mask for a later pass
-    would take gigabytes.  Introduced in chapter 1.
-    """
-    name = path.relative_to(root).as_posix()
-    try:
-        image, size = _decode(path)
-        with image:
-            values = np.asarray(image)
-            if image.format != "GIF" or image.mode != "P":
-                check = FileCheck(name, size, invalid=f"{image.format} {image.mode}, expected a palette GIF")
-            else:
-                check = _check_values(name, size, values, image.getpalette() or [])
-    except Exception as exc:
-        return FileCheck(name, unreadable=f"cannot be decoded ({' '.join(str(exc).split())[:120]})")
+        return FileCheck(name, unreadable=f"cannot be decoded ({_one_line(exc)})")
+    if not is_mask:
+        return FileCheck(name, size, invalid=None if kind == "JPEG RGB" else f"{kind}, expected an RGB JPEG")
+    check = _check_mask_values(name, size, values, palette, kind)
     if rle is None:
         return check
     try:
-        decoded = rle_decode(rle, size)
+        same = row_matches(rle, values)
     except ValueError as exc:
-        return replace(check, row_malformed=' '.join(str(exc).split())[:120])
-    if check.invalid:  # what the GIF means is unclear: it is reported, the row is not compared
-        return check
-    return replace(check, row_disagrees=not np.array_equal(decoded, values))
+        return replace(check, row_malformed=_one_line(exc))
+    # A GIF whose meaning is unclear (invalid) is reported; its row is not compared.
+    return check if check.invalid else replace(check, row_disagrees=not same)
 
 
-def _check_values(name: str, size: tuple[int, int], values: np.ndarray, palette: list[int]) -> FileCheck:
-    """Judge a decoded palette GIF's indices and palette."""
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:120]
+
+
+def _check_mask_values(name: str, size: tuple[int, int], values: np.ndarray, palette: list[int],
+                       kind: str) -> FileCheck:
+    """Judge a decoded GIF's kind, indices and palette."""
+    if kind != "GIF P":
+        return FileCheck(name, size, invalid=f"{kind}, expected a palette GIF")
     if values.max(initial=0) > 1:
         return FileCheck(name, size, invalid="mask values other than 0 and 1")
     ones = np.count_nonzero(values)
@@ -255,50 +210,38 @@ def inspect_folder(root: Path, *, progress: bool = False, workers: int | None = 
 
     root = Path(root)
     found = scan(root)  # raises DataError for a missing folder or layout
-    images = sorted(p for p in (root / TRAIN_IMAGES).iterdir() if (n := parse_name(p.name)) and not n[1])
-    masks = sorted(p for p in (root / TRAIN_MASKS).iterdir() if (n := parse_name(p.name)) and n[1])
+    files = [sorted(p for p in (root / folder).iterdir() if (n := parse_name(p.name)) and n[1] == is_mask)
+             for folder, is_mask in ((TRAIN_IMAGES, False), (TRAIN_MASKS, True))]
     test = root / TEST_IMAGES
-    report = Report(
-        pairs=len(found.pairs),
-        cars=len({p.car for p in found.pairs}),
-        test_images=sum(1 for p in test.iterdir() if parse_name(p.name)) if test.is_dir() else 0,
-        unpaired=found.unpaired,
-        bad_names=found.bad_names,
-    )
-    rows = None
+    report = Report(pairs=len(found.pairs), cars=len({p.car for p in found.pairs}),
+                    test_images=sum(1 for p in test.iterdir() if parse_name(p.name)) if test.is_dir() else 0,
+                    unpaired=found.unpaired, bad_names=found.bad_names)
+    rows: Mapping[str, str] = {}
+    table = None
     if (root / MASKS_CSV).exists():  # optional: Kaggle ships it, older downloads lack it
         try:
             rows = read_masks_csv(root / MASKS_CSV)
-            report.masks_csv = MasksCsvCheck(rows=len(rows))
+            report.masks_csv = table = MasksCsvCheck(rows=len(rows))
         except DataError as exc:
             report.masks_csv = MasksCsvCheck(error=str(exc))
-    row_of = {p.mask.name: rows.get(p.image.name) for p in found.pairs} if rows else {}
-    jobs = [(check_image, p) for p in images] + [(check_mask, p, row_of.get(p.name)) for p in masks]
+    row_of = {p.mask.name: rows.get(p.image.name) for p in found.pairs}
+    jobs = [(p, None) for p in files[0]] + [(p, row_of.get(p.name)) for p in files[1]]
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
-        results = list(tqdm(pool.map(lambda job: job[0](root, *job[1:]), jobs), total=len(jobs),
+        results = list(tqdm(pool.map(lambda job: check_file(root, *job), jobs), total=len(jobs),
                             desc="decode", unit="file", disable=not progress))
-    report.images, report.masks = results[: len(images)], results[len(images):]
+    report.images, report.masks = results[: len(files[0])], results[len(files[0]):]
     by_name = {Path(c.name).name: c for c in results}
     for pair in found.pairs:
         image, mask = by_name[pair.image.name], by_name[pair.mask.name]
         if image.size and mask.size and image.size != mask.size:
             report.mismatched.append(mask.name)
-    if rows is not None:
-        _tally_rows(report.masks_csv, rows, found.pairs, by_name)
-    return report
-
-
-def _tally_rows(table: MasksCsvCheck, rows: Mapping[str, str], pairs: list[Pair], by_name: dict[str, FileCheck]) -> None:
-    """Fill ``table`` from the rows and what each mask's check found."""
-    paired = {p.image.name for p in pairs}
-    table.missing = sorted(paired - set(rows))
-    table.extra = sorted(set(rows) - paired)
-    for pair in pairs:
-        mask = by_name[pair.mask.name]
-        if mask.row_malformed is not None:
+        if table and mask.row_malformed is not None:
             table.malformed[pair.image.name] = mask.row_malformed
-        elif mask.row_disagrees is not None:
+        elif table and mask.row_disagrees is not None:
             table.compared += 1
-            if mask.row_disagrees:
-                table.disagree.append(pair.image.name)
-    table.disagree.sort()
+            table.disagree += [pair.image.name] if mask.row_disagrees else []
+    if table:
+        paired = {p.image.name for p in found.pairs}
+        table.missing, table.extra = sorted(paired - set(rows)), sorted(set(rows) - paired)
+        table.disagree.sort()
+    return report

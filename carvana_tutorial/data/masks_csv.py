@@ -17,8 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
+from PIL import Image
+
 from ..errors import DataError
 from ..layout import MASKS_CSV, TRAIN_MASKS
+from ..rle import rle_decode
 
 HEADER = ("img", "rle_mask")
 
@@ -73,3 +77,41 @@ def _parse(path: str, size: int, mtime_ns: int) -> Mapping[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {name}: {exc}") from None
     return MappingProxyType(rows)  # shared by every caller, so read-only
+
+
+def read_gif(path: str | os.PathLike) -> np.ndarray:
+    """A GIF mask at full size as uint8 {0, 1}; a :class:`DataError` naming it if unreadable."""
+    try:
+        with Image.open(path) as gif:
+            return (np.asarray(gif.convert("L")) > 127).astype(np.uint8)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"cannot read mask {Path(path).name}: {exc}") from None
+
+
+def row_matches(rle: str, mask: np.ndarray) -> bool:
+    """Whether a row decodes to exactly ``mask`` (full size, {0, 1}).
+
+    Raises ``ValueError`` saying why for a malformed row.  Introduced in
+    chapter 2.
+    """
+    return np.array_equal(rle_decode(rle, mask.shape[:2]), mask)
+
+
+def verify_masks_csv(root: str | os.PathLike) -> int:
+    """Compare every row of ``train_masks.csv`` with its GIF; return the row count.
+
+    Raises :class:`DataError` naming the first mask that disagrees (or whose
+    row is malformed): a check that our RLE reads Kaggle's file the way
+    Kaggle wrote it.  Introduced in chapter 8.
+    """
+    root = Path(root)
+    rows = read_masks_csv(root / MASKS_CSV)
+    for image, rle in rows.items():
+        gif = root / TRAIN_MASKS / image.replace(".jpg", "_mask.gif")
+        try:
+            same = row_matches(rle, read_gif(gif))
+        except ValueError as exc:
+            raise DataError(f"the {MASKS_CSV} row of {image} is malformed: {exc}") from None
+        if not same:
+            raise DataError(f"{MASKS_CSV} disagrees with {gif.name}")
+    return len(rows)

@@ -67,21 +67,11 @@ class Scan:
 
     def problems(self) -> list[str]:
         """One sentence per kind of problem, each naming the first few files."""
-        found = []
-        if self.images_without_mask:
-            found.append(f"{_count(self.images_without_mask, 'image')} without a mask: "
-                         f"{_names(self.images_without_mask)}")
-        if self.masks_without_image:
-            found.append(f"{_count(self.masks_without_image, 'mask')} without an image: "
-                         f"{_names(self.masks_without_image)}")
-        if self.bad_names:
-            found.append(f"{_count(self.bad_names, 'file')} not named <id>_<NN>.jpg / <id>_<NN>_mask.gif: "
-                         f"{_names(self.bad_names)}")
-        return found
-
-
-def _count(items: list[str], noun: str) -> str:
-    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+        kinds = ((self.images_without_mask, "image", "without a mask"),
+                 (self.masks_without_image, "mask", "without an image"),
+                 (self.bad_names, "file", "not named <id>_<NN>.jpg / <id>_<NN>_mask.gif"))
+        return [f"{len(names)} {noun}{'' if len(names) == 1 else 's'} {what}: {_names(names)}"
+                for names, noun, what in kinds if names]
 
 
 def _names(items: list[str]) -> str:
@@ -99,15 +89,13 @@ def _listing(folder: Path, want_mask: bool) -> tuple[dict[ViewId, Path], list[st
         parsed = parse_name(path.name)
         if parsed is None or parsed[1] != want_mask or not path.is_file():
             bad.append(f"{folder.name}/{path.name}")
-            continue
-        found[parsed[0]] = path
+        else:
+            found[parsed[0]] = path
     return found, bad
 
 
 def check_layout(root: Path) -> Path:
-    """Raise a :class:`~carvana_tutorial.errors.DataError` unless ``root`` has
-    both Carvana training folders; return it.  Introduced in chapter 1.
-    """
+    """``root`` if it has both Carvana training folders, else a :class:`DataError`."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"no data folder at {root}: {EXPECTED_LAYOUT}")
@@ -118,35 +106,42 @@ def check_layout(root: Path) -> Path:
 
 
 def scan(root: Path) -> Scan:
-    """List and pair the training files of ``root`` by id, collecting problems.
+    """Match every photo under ``root`` with its mask by id, keeping problems.
 
+    Each file name is parsed into its id (car, view); a pair is an id found
+    in both folders.  Whatever is left over is listed, never paired with a
+    neighbour: a missing mask cannot shift the pairs after it.
     Introduced in chapter 1.
     """
     root = check_layout(root)
     images, bad_images = _listing(root / TRAIN_IMAGES, want_mask=False)
     masks, bad_masks = _listing(root / TRAIN_MASKS, want_mask=True)
     both = sorted(images.keys() & masks.keys())
+    lone_images = sorted(images.keys() - masks.keys())
+    lone_masks = sorted(masks.keys() - images.keys())
     return Scan(
         root=root,
         pairs=[Pair(vid, images[vid], masks[vid]) for vid in both],
-        images_without_mask=[f"{TRAIN_IMAGES}/{images[v].name}" for v in sorted(images.keys() - masks.keys())],
-        masks_without_image=[f"{TRAIN_MASKS}/{masks[v].name}" for v in sorted(masks.keys() - images.keys())],
+        images_without_mask=[
+            f"{TRAIN_IMAGES}/{images[vid].name}" for vid in lone_images],
+        masks_without_image=[
+            f"{TRAIN_MASKS}/{masks[vid].name}" for vid in lone_masks],
         bad_names=bad_images + bad_masks,
     )
 
 
 def pair_files(root: Path) -> list[Pair]:
-    """Every (image, mask) pair under ``root``, sorted by (car, view).
+    """Every (photo, mask) pair under ``root``, matched by id, sorted.
 
-    Raises :class:`~carvana_tutorial.errors.DataError` naming the files when an image has no mask, a
-    mask has no image, a name is outside Carvana's scheme, or the folder is
-    empty.  Introduced in chapter 1.
+    Any photo without a mask, mask without a photo or name outside
+    Carvana's scheme is a :class:`DataError` naming the files: pairing
+    stops rather than guess.  Introduced in chapter 1.
     """
     found = scan(root)
     if not found.ok:
-        raise DataError(f"{found.root}: " + "; ".join(found.problems()))
+        raise DataError(f"{root}: " + "; ".join(found.problems()))
     if not found.pairs:
-        raise DataError(f"{found.root}/{TRAIN_IMAGES} is empty: {EXPECTED_LAYOUT}")
+        raise DataError(f"{root}/{TRAIN_IMAGES} is empty: {EXPECTED_LAYOUT}")
     return found.pairs
 
 

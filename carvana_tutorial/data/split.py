@@ -2,10 +2,10 @@
 
 Carvana photographs every car 16 times on a turntable.  Neighbouring views of
 one car are near-duplicates, so a split that puts some views of a car in
-training and others in validation lets the model be graded on cars it has
-already seen.  :func:`split_by_car` keeps each car on one side;
-:func:`random_split` reproduces the article's leaky image-level split so that
-chapter 7 can measure what the leak is worth.  Introduced in chapter 1.
+training and others in validation grades the model on cars it has already
+seen.  :func:`split_by_car` keeps each car on one side; :func:`random_split`
+reproduces the article's leaky split so that chapter 7 can measure what the
+leak is worth.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -18,58 +18,60 @@ from ..errors import DataError
 from .pairs import Pair
 
 
-def _check(pairs: Sequence[Pair], val_fraction: float, limit: int | None) -> None:
+def _check(pairs: Sequence[Pair], val_fraction: float, max_images: int | None) -> None:
     if not pairs:
         raise DataError("there is nothing to split: the list of pairs is empty")
     if not 0 < val_fraction < 1:
         raise DataError(f"val_fraction must be between 0 and 1 (exclusive), not {val_fraction}")
-    if limit is not None and limit < 1:
-        raise DataError(f"limit must be a positive number of images, not {limit}")
+    if max_images is not None and max_images < 1:
+        raise DataError(f"max_images must be a positive number of images, not {max_images}")
 
 
-def _by_car(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
+def group_by_car(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
+    """The pairs of each car, sorted by view, cars in sorted order.  Introduced in chapter 1."""
     cars: dict[str, list[Pair]] = {}
     for pair in sorted(pairs, key=lambda p: p.vid):
         cars.setdefault(pair.car, []).append(pair)
     return cars
 
 
+def _whole_cars(cars: dict[str, list[Pair]], order: list[str], max_images: int | None) -> list[str]:
+    """The first cars of ``order`` whose views fit in ``max_images``; at least two."""
+    kept, total = [], 0
+    for car in order:
+        if max_images is not None and kept and total + len(cars[car]) > max_images:
+            break
+        kept.append(car)
+        total += len(cars[car])
+    if len(kept) < 2:
+        within = "" if max_images is None else f" within max_images={max_images}"
+        raise DataError(f"a split by car needs at least 2 cars, but only {len(kept)} "
+                        f"{'is' if len(kept) == 1 else 'are'} available{within}")
+    return kept
+
+
 def split_by_car(
     pairs: Sequence[Pair],
     val_fraction: float = 0.2,
     seed: int = 42,
-    limit: int | None = None,
+    max_images: int | None = None,
 ) -> tuple[list[Pair], list[Pair]]:
     """Split into (train, val) with every view of a car on the same side.
 
-    The cars are shuffled with ``seed``.  With ``limit`` (the article keeps
-    1000 images), whole cars are taken in that shuffled order while they fit
-    in the limit (at least one car), so a car is never cut in half.  The first
-    ``round(val_fraction * cars)`` of the kept cars (at least one, never all)
-    form the validation set.  Both lists come back sorted by (car, view).
-    Introduced in chapter 1.
+    The cars are shuffled with ``seed``; the first ``val_fraction`` of them
+    (at least one, never all) validate.  ``max_images`` (the article keeps
+    1000) is rounded down to whole cars: cars are taken in the shuffled
+    order while they fit, so no car is cut in half.  Both lists come back
+    sorted by (car, view).  Introduced in chapter 1.
     """
-    _check(pairs, val_fraction, limit)
-    cars = _by_car(pairs)
-    order = [str(c) for c in np.random.default_rng(seed).permutation(sorted(cars))]
-    if limit is not None:
-        kept, total = [], 0
-        for car in order:
-            if kept and total + len(cars[car]) > limit:
-                break
-            kept.append(car)
-            total += len(cars[car])
-        order = kept
-    if len(order) < 2:
-        raise DataError(
-            f"a split by car needs at least 2 cars, but only {len(order)} "
-            f"{'is' if len(order) == 1 else 'are'} available"
-            + (f" within limit={limit}" if limit is not None else "")
-        )
+    _check(pairs, val_fraction, max_images)
+    cars = group_by_car(pairs)
+    order = list(np.random.default_rng(seed).permutation(sorted(cars)))
+    order = _whole_cars(cars, order, max_images)
     n_val = min(max(1, round(val_fraction * len(order))), len(order) - 1)
-    val_cars = set(order[:n_val])
-    train = [p for car in sorted(order) if car not in val_cars for p in cars[car]]
-    val = [p for car in sorted(val_cars) for p in cars[car]]
+    val_cars, train_cars = sorted(order[:n_val]), sorted(order[n_val:])
+    train = [pair for car in train_cars for pair in cars[car]]
+    val = [pair for car in val_cars for pair in cars[car]]
     return train, val
 
 
@@ -77,9 +79,9 @@ def random_split(
     pairs: Sequence[Pair],
     val_fraction: float = 0.2,
     seed: int = 42,
-    limit: int | None = None,
+    max_images: int | None = None,
 ) -> tuple[list[Pair], list[Pair]]:
-    """The article's split: the first ``limit`` images, shuffled image by image.
+    """The article's split: the first ``max_images`` images, shuffled image by image.
 
     Same as the article's ``train_test_split(X[:1000], y[:1000], test_size=0.2,
     random_state=42)`` on its sorted file lists, so views of one car land on
@@ -89,8 +91,8 @@ def random_split(
     """
     from sklearn.model_selection import train_test_split
 
-    _check(pairs, val_fraction, limit)
-    ordered = sorted(pairs, key=lambda p: p.vid)[:limit]
+    _check(pairs, val_fraction, max_images)
+    ordered = sorted(pairs, key=lambda p: p.vid)[:max_images]
     if len(ordered) < 2:
         raise DataError("a random split needs at least 2 images")
     train, val = train_test_split(ordered, test_size=val_fraction, random_state=seed)

@@ -13,22 +13,25 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
+from ..config import IMAGE_SIZE
 
-def article_image(path: tf.Tensor, image_size: tuple[int, int] = (96, 128)) -> tf.Tensor:
+
+def article_image(path: tf.Tensor, image_size: tuple[int, int] = IMAGE_SIZE) -> tf.Tensor:
     """The article's ``preprocess_image``: full decode, float, nearest resize.  Introduced in chapter 2."""
     image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
     image = tf.image.convert_image_dtype(image, tf.float32)
     return tf.image.resize(image, image_size, method="nearest")
 
 
-def article_mask(path: tf.Tensor, image_size: tuple[int, int] = (96, 128)) -> tf.Tensor:
+def article_mask(path: tf.Tensor, image_size: tuple[int, int] = IMAGE_SIZE) -> tf.Tensor:
     """The article's ``preprocess_target``: RGB decode, ``reduce_max``, nearest resize.  Introduced in chapter 2."""
     mask = tf.image.decode_image(tf.io.read_file(path), expand_animations=False, dtype=tf.float32)
     mask = tf.math.reduce_max(mask, axis=-1, keepdims=True)
     return tf.image.resize(mask, image_size, method="nearest")
 
 
-def article_dataset(pairs: Sequence, image_size: tuple[int, int] = (96, 128), batch_size: int = 32) -> tf.data.Dataset:
+def article_dataset(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE,
+                    batch_size: int = 32) -> tf.data.Dataset:
     """Two sequentially mapped datasets zipped, batched and prefetched, as in the article.
 
     (The article zips two separately sorted lists; here the pairs are already

@@ -1,9 +1,7 @@
-"""``tf.data`` pipelines: pairs for training, photos for prediction.
-
-The training pipeline, in order::
+"""The ``tf.data`` pipeline that feeds training, in order::
 
     cached entry paths -> shuffle (seeded, new order each epoch)
-      -> read uint8 (parallel) -> batch -> augment or convert to float (per batch) -> prefetch
+      -> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch
 
 The cache sits before shuffling and augmentation, so both stay random per
 epoch while no epoch after the first decodes a JPEG or a GIF.
@@ -12,127 +10,96 @@ Introduced in chapter 2.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
+from ..config import IMAGE_SIZE
 from ..errors import DataError
-from .augment import augment as augment_pair
-from .augment import check_mode
+from .augment import MODES
+from .augment import augment as augment_batch
 from .cache import ensure_cached, mask_rles, read_entry
-from .decode import (
-    check_masks,
-    check_resize,
-    check_size,
-    decode_photo,
-    pair_decoder,
-    to_float,
-)
+from .decode import check_settings, pair_decoder
 
 AUTOTUNE = tf.data.AUTOTUNE
 
 
 def make_dataset(
     pairs: Sequence,
-    image_size: tuple[int, int] = (96, 128),
+    image_size: tuple[int, int] = IMAGE_SIZE,
     batch_size: int = 32,
     *,
     shuffle: bool = False,
     augment: str | None = None,
     seed: int = 42,
+    **reading,
+) -> tf.data.Dataset:
+    """Batches of ``(photos [B,H,W,3] in [0,1], masks [B,H,W,1] in {0,1})``.
+
+    Every pair is decoded once, into the cache; each epoch then reads the
+    small arrays back.  Shuffling and augmentation come after the cache, so
+    both stay random per epoch.  ``augment`` is ``None``, ``"joint"`` (one
+    flip and turn for photo and mask) or ``"image_only"`` (the article's
+    bug).  The same ``seed`` gives the same batches in every run.
+    ``reading`` says how pairs are read: see :func:`pair_reader`.
+    Introduced in chapter 2.
+    """
+    _check(pairs, batch_size, augment)
+    paths, read = pair_reader(pairs, image_size, **reading)
+    ds = tf.data.Dataset.from_tensor_slices(paths)
+    if shuffle:  # only paths are shuffled: the buffer holds them all
+        ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(read, num_parallel_calls=AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch_size)
+    if augment is None:
+        ds = ds.map(to_float, num_parallel_calls=AUTOTUNE, deterministic=True)
+    else:  # one seed per batch: new each epoch, the same in every run
+        seeds = tf.data.Dataset.random(seed, rerandomize_each_iteration=True)
+        ds = tf.data.Dataset.zip(ds, seeds.batch(2)).map(
+            lambda batch, s: augment_batch(*batch, s, augment),
+            num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.prefetch(AUTOTUNE)
+
+
+def _check(pairs: Sequence, batch_size: int, augment: str | None) -> None:
+    if not pairs:
+        raise DataError("no pairs to load: the list of image/mask pairs is empty")
+    if batch_size < 1:
+        raise DataError(f"batch_size must be at least 1, got {batch_size}")
+    if augment is not None and augment not in MODES:
+        raise DataError(f"unknown augmentation {augment!r}: use None or one of {', '.join(MODES)}")
+
+
+def pair_reader(
+    pairs: Sequence,
+    image_size: tuple[int, int],
+    *,
     cache: bool = True,
     resize: str = "area",
     masks: str | None = None,
     cache_root: Path | None = None,
     progress: bool = False,
-) -> tf.data.Dataset:
-    """Batches of ``(image float32 [B,H,W,3] in [0,1], mask float32 [B,H,W,1] in {0,1})``.
+) -> tuple[list, Callable]:
+    """What to put in the dataset, and the function that turns it into a uint8 pair.
 
-    ``pairs`` are :class:`~carvana_tutorial.data.Pair` objects (anything with
-    ``.image`` and ``.mask`` paths).  With ``cache=True`` every pair not cached
-    yet is decoded now (in parallel, ``progress`` shows a bar) and each epoch
-    reads the small cached arrays; ``cache=False`` decodes every epoch.
-    ``augment`` is ``None``, ``"joint"`` (same geometry for photo and mask) or
-    ``"image_only"`` (the article's bug).  ``masks`` picks where masks are
-    read from: ``"auto"`` (``train_masks.csv`` when it covers every pair,
-    else the GIFs), ``"csv"`` or ``"gif"``; both give the same pixels.
-    ``None`` reads ``$CARVANA_MASKS``, and is ``"auto"`` when that is unset.  The
-    same ``seed`` gives the same batches, epoch after epoch, in every run.
-    Introduced in chapter 2.
+    With ``cache`` (the default) every pair not cached yet is decoded now
+    (``progress`` shows a bar) into ``cache_root``, and the dataset reads the
+    entries; ``cache=False`` decodes every epoch.  ``resize`` is ``"area"`` or
+    the article's ``"nearest"``.  ``masks`` is where masks come from:
+    ``"auto"`` (``train_masks.csv`` when it covers every pair, else the GIFs),
+    ``"csv"`` or ``"gif"``, the same pixels either way; ``None`` reads
+    ``$CARVANA_MASKS`` (``"auto"`` when unset).
     """
-    image_size = check_size(image_size)
-    resize = check_resize(resize)
-    check_masks(masks)
-    check_mode(augment)
-    if not pairs:
-        raise DataError("no pairs to load: the list of image/mask pairs is empty")
-    if batch_size < 1:
-        raise DataError(f"batch_size must be at least 1, got {batch_size}")
-
+    size, resize = check_settings(image_size, resize)
     if cache:
-        entries = ensure_cached(pairs, image_size, resize, masks=masks, root=cache_root, progress=progress)
-        ds = tf.data.Dataset.from_tensor_slices([str(e) for e in entries])
-
-        def load(entry):
-            return read_entry(entry, image_size)
-
-    else:
-        rles = mask_rles(pairs, masks)
-        sources = [str(p.mask) for p in pairs] if rles is None else rles
-        ds = tf.data.Dataset.from_tensor_slices(([str(p.image) for p in pairs], sources))
-        load = pair_decoder(image_size, resize, rles is not None)
-
-    if shuffle:
-        # Only paths are shuffled, so the buffer can hold the whole list.
-        ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).batch(batch_size)
-    if augment is None:
-        ds = ds.map(to_float, num_parallel_calls=AUTOTUNE, deterministic=True)
-    else:
-        # One seed per batch, fresh each epoch, the same in every run.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip(ds, seeds).map(
-            lambda pair, s: augment_pair(*pair, s, augment), num_parallel_calls=AUTOTUNE, deterministic=True
-        )
-    return ds.prefetch(AUTOTUNE)
+        entries = ensure_cached(pairs, size, resize, masks=masks, root=cache_root, progress=progress)
+        return [str(e) for e in entries], lambda entry: read_entry(entry, size)
+    rles = mask_rles(pairs, masks)
+    sources = [str(p.mask) for p in pairs] if rles is None else rles
+    return ([str(p.image) for p in pairs], sources), pair_decoder(size, resize, rles is not None)
 
 
-def load_image(path: str | Path, image_size: tuple[int, int] = (96, 128), resize: str = "area") -> np.ndarray:
-    """One photo as the model saw its training photos: float32 ``[H, W, 3]`` in [0, 1].
-
-    Introduced in chapter 2; used for prediction in chapter 8.
-    """
-    image_size, resize = check_size(image_size), check_resize(resize)
-    try:
-        image = decode_photo(tf.io.read_file(str(path)), image_size, resize)
-    except tf.errors.OpError as exc:
-        raise DataError(f"cannot read image {Path(path).name}: {exc.message.splitlines()[0]}") from None
-    return image.numpy().astype(np.float32) / 255.0
-
-
-def image_dataset(
-    paths: Sequence[str | Path],
-    image_size: tuple[int, int] = (96, 128),
-    batch_size: int = 32,
-    resize: str = "area",
-) -> tf.data.Dataset:
-    """Batches of ``(images float32 [B,H,W,3], file names)`` in the order of ``paths``.
-
-    For predicting a folder without masks (the test set); preprocessing is the
-    training pipeline's.  Introduced in chapter 8.
-    """
-    image_size, resize = check_size(image_size), check_resize(resize)
-    if not paths:
-        raise DataError("no images to load: the list of paths is empty")
-    ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], [Path(p).name for p in paths]))
-    ds = ds.map(
-        lambda path, name: (
-            tf.cast(decode_photo(tf.io.read_file(path), image_size, resize), tf.float32) / 255.0,
-            name,
-        ),
-        num_parallel_calls=AUTOTUNE,
-        deterministic=True,
-    )
-    return ds.batch(batch_size).prefetch(AUTOTUNE)
+def to_float(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """uint8 pair -> float32 photo in [0, 1] and float32 mask in {0, 1}."""
+    return tf.cast(image, tf.float32) / 255.0, tf.cast(mask, tf.float32)
