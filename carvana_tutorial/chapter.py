@@ -109,7 +109,7 @@ def setup(
     ``profile`` is a :class:`~carvana_tutorial.config.Profile` or its name (default: ``$CARVANA_PROFILE``
     or by hardware); ``data`` is a :class:`~carvana_tutorial.data.DataSource` or a folder (default:
     :func:`~carvana_tutorial.data.find_data`'s search).  The split is by car
-    with ``seed`` and the profile's ``limit``.  Cheap to call again: the data
+    with ``seed`` and the profile's ``max_images``.  Cheap to call again: the data
     is found, not remade.  Introduced in chapter 1.
     """
     seed_everything(seed)
@@ -118,7 +118,7 @@ def setup(
         profile = get_profile(profile)
     source = data if isinstance(data, DataSource) else find_data(data, profile=profile)
     pairs = pair_files(source.root)
-    train, val = split_by_car(pairs, seed=seed, limit=profile.limit)
+    train, val = split_by_car(pairs, seed=seed, max_images=profile.max_images)
     ctx = Chapter(profile=profile, data=source, pairs=pairs, train=train, val=val, seed=seed, device=device_kind())
     print(ctx.summary)
     return ctx

@@ -47,7 +47,7 @@ class Profile:
     image_size: tuple[int, int]  # (height, width), as Keras writes sizes
     batch_size: int
     epochs: int
-    limit: int | None  # images kept before the split (whole cars); None = all
+    max_images: int | None  # images kept before the split (whole cars); None = all
     simple_filters: int
     unet_filters: int
     learning_rate: float
@@ -66,7 +66,7 @@ FULL = Profile(
     image_size=(96, 128),
     batch_size=32,
     epochs=20,
-    limit=1000,
+    max_images=1000,
     simple_filters=64,
     unet_filters=64,
     learning_rate=1e-4,
@@ -81,7 +81,7 @@ QUICK = Profile(
     image_size=(96, 128),
     batch_size=16,
     epochs=12,
-    limit=None,
+    max_images=None,
     simple_filters=16,
     unet_filters=16,
     learning_rate=1e-3,

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Pair, random_split
+from .data import Pair, group_by_car, random_split
 from .errors import CarvanaError, DataError
 
 #: Bump when training, pipeline or model code changes in a way that changes results.
@@ -185,9 +185,7 @@ def choose_cars(pairs: Sequence[Pair], plan: SweepPlan, seed: int = 42) -> Cars:
 
     Introduced in chapter 7.
     """
-    by_car: dict[str, list[Pair]] = {}
-    for pair in sorted(pairs, key=lambda p: p.vid):
-        by_car.setdefault(pair.car, []).append(pair)
+    by_car = group_by_car(pairs)
     if len(by_car) < plan.cars_needed():
         raise DataError(
             f"the {plan.profile} sweep needs {plan.cars_needed()} cars, the data has {len(by_car)}"

@@ -53,7 +53,7 @@ def test_setup_splits_by_car(tiny: Path) -> None:
 
 
 def test_setup_applies_the_profile_limit(tiny: Path) -> None:
-    ctx = chapter.setup(profile=TINY.with_overrides(limit=40), data=tiny)
+    ctx = chapter.setup(profile=TINY.with_overrides(max_images=40), data=tiny)
     assert len(ctx.train + ctx.val) == 32  # two whole cars fit in 40 images
 
 

@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from PIL import Image
 from test_pipeline import SIZE, write_carvana
 
-from carvana_tutorial.data import masks_csv_of, pair_files, read_masks_csv, verify_masks_csv
+from carvana_tutorial.data import (
+    masks_csv_of,
+    pair_files,
+    read_masks_csv,
+    verify_masks_csv,
+)
 from carvana_tutorial.errors import DataError
 from carvana_tutorial.pipeline import cache as cache_module
 from carvana_tutorial.pipeline import (

@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--epochs", type=_positive, metavar="E", help="most epochs (early stopping may end sooner)")
     train.add_argument("--batch", type=_positive, metavar="B", help="batch size")
     train.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
-    train.add_argument("--limit", type=_positive, metavar="N", help="images kept before the split (whole cars)")
+    train.add_argument("--max-images", type=_positive, metavar="N", help="images kept before the split (whole cars)")
     train.add_argument("--loss", choices=("dice", "bce_dice"), default="dice", help="training loss (default dice)")
     train.add_argument("--augment", choices=("joint", "image_only", "none"), default="joint",
                        help="augmentation (default joint: photo and mask move together)")
@@ -81,8 +81,8 @@ def run_train(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise CarvanaError(f"--out {args.out} is a file, not a folder")
     pairs = pair_files(args.data)
-    limit = args.limit or profile.limit
-    train_pairs, val_pairs = split_by_car(pairs, seed=args.seed, limit=limit)
+    max_images = args.max_images or profile.max_images
+    train_pairs, val_pairs = split_by_car(pairs, seed=args.seed, max_images=max_images)
     filters = args.filters or (profile.simple_filters if args.model == "simple" else profile.unet_filters)
     size = args.size or profile.image_size
     progress = sys.stderr.isatty()
