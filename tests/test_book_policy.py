@@ -354,10 +354,10 @@ def test_nbval_reads_every_sanitize_rule() -> None:
 
 #: What each chapter must show of the package (issue 10): dotted names, displayed by ``chapter.show``.
 SHOWN = {
-    "01_data": ["carvana_tutorial.data.pairs.pair_files", "carvana_tutorial.data.split.split_by_car"],
+    "01_data": ["carvana_tutorial.data.pairs.scan", "carvana_tutorial.data.split.split_by_car"],
     "02_preprocessing": [
         "carvana_tutorial.pipeline.decode.decode_photo",
-        "carvana_tutorial.pipeline.decode.decode_mask",
+        "carvana_tutorial.pipeline.decode.read_mask",
         "carvana_tutorial.pipeline.augment.augment",
         "carvana_tutorial.pipeline.dataset.make_dataset",
     ],
