@@ -10,7 +10,7 @@ nowhere else.  Introduced in chapter 1.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CarvanaError
@@ -51,58 +51,26 @@ class Profile:
     simple_filters: int
     unet_filters: int
     learning_rate: float
-    synthetic_cars: int  # cars in the synthetic training set
+    synthetic_cars: int  # cars in the synthetic training set, and its test cars
     synthetic_test_cars: int
-    synthetic_size: tuple[int, int]
-
-    def with_overrides(self, **changes) -> "Profile":
-        """A copy with the given fields replaced (``None`` values are ignored)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+    synthetic_size: tuple[int, int] = (1280, 1918)
 
 
 #: The article's settings: 96x128, batch 32, 1000 images, 64 filters, lr 1e-4.
-FULL = Profile(
-    name="full",
-    image_size=(96, 128),
-    batch_size=32,
-    epochs=20,
-    max_images=1000,
-    simple_filters=64,
-    unet_filters=64,
-    learning_rate=1e-4,
-    synthetic_cars=64,
-    synthetic_test_cars=4,
-    synthetic_size=(1280, 1918),
-)
-
-#: Small enough for two CPU cores in CI; same code path as FULL.
-QUICK = Profile(
-    name="quick",
-    image_size=(96, 128),
-    batch_size=16,
-    epochs=12,
-    max_images=None,
-    simple_filters=16,
-    unet_filters=16,
-    learning_rate=1e-3,
-    synthetic_cars=24,
-    synthetic_test_cars=2,
-    synthetic_size=(1280, 1918),
-)
-
+FULL = Profile("full", IMAGE_SIZE, batch_size=32, epochs=20, max_images=1000, simple_filters=64, unet_filters=64,
+               learning_rate=1e-4, synthetic_cars=64, synthetic_test_cars=4)
+#: Small enough for two CPU cores in CI; the same code path as FULL.
+QUICK = Profile("quick", IMAGE_SIZE, batch_size=16, epochs=12, max_images=None, simple_filters=16, unet_filters=16,
+                learning_rate=1e-3, synthetic_cars=24, synthetic_test_cars=2)
 PROFILES = {p.name: p for p in (QUICK, FULL)}
 
 
-def has_accelerator() -> bool:
-    """True when TensorFlow sees a GPU or TPU (imports TensorFlow lazily)."""
-    import tensorflow as tf
-
-    return bool(tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("TPU"))
-
-
 def get_profile(name: str | None = None) -> Profile:
-    """The profile named, else ``$CARVANA_PROFILE``, else by hardware."""
-    name = name or env(ENV_PROFILE) or ("full" if has_accelerator() else "quick")
+    """The profile named, else ``$CARVANA_PROFILE``, else *full* on a GPU or TPU and *quick* elsewhere."""
+    if not (name := name or env(ENV_PROFILE)):
+        from .hardware import device_kind
+
+        name = "quick" if device_kind() == "CPU" else "full"
     try:
         return PROFILES[name.strip().lower()]
     except KeyError:

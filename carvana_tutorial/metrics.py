@@ -1,17 +1,10 @@
 """Dice and friends: the article's batch-global dice, the competition's per-image dice, BCE+dice.
 
-Two dice coefficients answer two different questions:
-
-* :func:`dice_coef` (the article's) pools every pixel of the batch into one
-  set, so large cars dominate and a missed small car barely counts. With its
-  smoothing term it is differentiable and makes a good *loss*.
-* :func:`per_image_dice` (the competition's) thresholds at 0.5, scores each
-  image on its own and averages: every image counts the same. Two empty masks
-  agree perfectly (dice 1).
-
-Each Keras function has a numpy twin (``np_*``) that the tests and the book use
-as the readable reference. The Keras functions are registered serializable, so
-a ``.keras`` file compiled with them loads without ``custom_objects``.
+:func:`dice_coef` pools every pixel of a batch, so large cars dominate; it is
+smooth, so it makes a good loss.  :func:`per_image_dice` scores each image on
+its own, as the competition does.  The ``np_*`` twins are the readable
+references the tests and the book use.  The Keras functions are registered,
+so a ``.keras`` file compiled with them loads without ``custom_objects``.
 """
 
 from __future__ import annotations
@@ -104,10 +97,7 @@ def _flat_masks(y_true: np.ndarray, y_pred: np.ndarray, threshold: float) -> tup
 
 
 def np_per_image_dice(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
-    """Numpy twin of :func:`per_image_dice`: one dice per image, 1 for empty vs empty.
-
-    Introduced in chapter 5.
-    """
+    """Numpy twin of :func:`per_image_dice`: one dice per image. Introduced in chapter 5."""
     t, p = _flat_masks(y_true, y_pred, threshold)
     inter = (t & p).sum(axis=1)
     total = t.sum(axis=1) + p.sum(axis=1)
@@ -123,17 +113,6 @@ def np_per_image_iou(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = 
     inter = (t & p).sum(axis=1)
     union = (t | p).sum(axis=1)
     return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
-
-
-def np_bce_dice_loss(y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-7) -> float:
-    """Numpy twin of :func:`bce_dice_loss` (Keras clips probabilities to ``[eps, 1-eps]`` in float32).
-
-    Introduced in chapter 5.
-    """
-    t = np.asarray(y_true, dtype=np.float64)
-    p = np.clip(np.asarray(y_pred, dtype=np.float32), np.float32(eps), np.float32(1 - eps)).astype(np.float64)
-    bce = -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean()
-    return float(bce + 1 - np_dice_coef(y_true, y_pred))
 
 
 def dice_definitions(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from carvana_tutorial.config import QUICK
 from carvana_tutorial.data import leaked_cars, locate
 from carvana_tutorial.synthetic import make_dataset
 
-TINY = QUICK.with_overrides(synthetic_cars=3, synthetic_test_cars=1, synthetic_size=(64, 96))
+TINY = replace(QUICK, synthetic_cars=3, synthetic_test_cars=1, synthetic_size=(64, 96))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_setup_splits_by_car(tiny: Path) -> None:
 
 
 def test_setup_applies_the_profile_limit(tiny: Path) -> None:
-    ctx = chapter.setup(profile=TINY.with_overrides(max_images=40), data=tiny)
+    ctx = chapter.setup(profile=replace(TINY, max_images=40), data=tiny)
     assert len(ctx.train + ctx.val) == 32  # two whole cars fit in 40 images
 
 

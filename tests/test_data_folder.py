@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -285,7 +286,7 @@ def test_synthetic_fallback_is_cached_per_settings(nowhere: Path, monkeypatch: p
             write_set(Path(out), size=size)
 
     monkeypatch.setattr(synthetic, "ensure_dataset", fake_ensure)
-    profile = QUICK.with_overrides(synthetic_cars=2, synthetic_test_cars=1, synthetic_size=(40, 60))
+    profile = replace(QUICK, synthetic_cars=2, synthetic_test_cars=1, synthetic_size=(40, 60))
     source = find_data(profile=profile)
     assert source.origin == "synthetic"
     assert source.root == nowhere / "cache" / "synthetic" / "2cars-1test-40x60-seed0"
@@ -567,7 +568,7 @@ def test_two_chapters_at_once_make_the_synthetic_set_one_at_a_time(
         active.pop()
 
     monkeypatch.setattr(synthetic, "ensure_dataset", slow_ensure)
-    profile = QUICK.with_overrides(synthetic_cars=2, synthetic_size=(40, 60))
+    profile = replace(QUICK, synthetic_cars=2, synthetic_size=(40, 60))
     threads = [threading.Thread(target=locate.make_synthetic, args=(profile,)) for _ in range(3)]
     for thread in threads:
         thread.start()

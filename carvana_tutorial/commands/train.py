@@ -7,17 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from ._args import parse_size
+from ._args import parse_size, positive
 
 #: How many of the worst images ``evaluate`` lists by default.
 WORST = 5
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,14 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--model", choices=("simple", "unet"), required=True, help="which network")
     train.add_argument("--out", type=Path, required=True, metavar="RUN", help="folder for the run's files")
     train.add_argument("--profile", choices=("quick", "full"), help="defaults to take (default: full, the article's)")
-    train.add_argument("--filters", type=_positive, metavar="F", help="filters of the first level")
-    train.add_argument("--depth", type=_positive, metavar="D",
+    train.add_argument("--filters", type=positive, metavar="F", help="filters of the first level")
+    train.add_argument("--depth", type=positive, metavar="D",
                        help="down/up blocks (default: the network's own, 3 for simple and 4 for unet)")
     train.add_argument("--size", type=parse_size, metavar="HxW", help="input size (default 96x128)")
-    train.add_argument("--epochs", type=_positive, metavar="E", help="most epochs (early stopping may end sooner)")
-    train.add_argument("--batch", type=_positive, metavar="B", help="batch size")
+    train.add_argument("--epochs", type=positive, metavar="E", help="most epochs (early stopping may end sooner)")
+    train.add_argument("--batch", type=positive, metavar="B", help="batch size")
     train.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
-    train.add_argument("--max-images", type=_positive, metavar="N", help="images kept before the split (whole cars)")
+    train.add_argument("--max-images", type=positive, metavar="N", help="images kept before the split (whole cars)")
     train.add_argument("--loss", choices=("dice", "bce_dice"), default="dice", help="training loss (default dice)")
     train.add_argument("--augment", choices=("joint", "image_only", "none"), default="joint",
                        help="augmentation (default joint: photo and mask move together)")
@@ -64,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
     evaluate.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
     evaluate.add_argument("--size", type=parse_size, metavar="HxW", help="check that the model expects this size")
-    evaluate.add_argument("--batch", type=_positive, default=32, metavar="B", help="images per batch (default 32)")
+    evaluate.add_argument("--batch", type=positive, default=32, metavar="B", help="images per batch (default 32)")
     evaluate.add_argument("--worst", type=int, default=WORST, metavar="K", help=f"worst images listed ({WORST})")
     evaluate.set_defaults(func=run_evaluate)
 
