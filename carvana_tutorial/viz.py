@@ -226,7 +226,7 @@ def threshold_curve(thresholds, scores, mark: float = THRESHOLD) -> Figure:
 def throughput_chart(result: Mapping) -> Figure:
     """Pairs per second of the article's pipeline and ours, first and later epochs.
 
-    ``result`` is what ``carvana_tutorial.pipeline.bench.benchmark`` returns.
+    ``result`` is what :func:`carvana_tutorial.bench.pipeline_benchmark` returns.
     The y axis is logarithmic: the cached epoch is one to two orders of
     magnitude faster. Introduced in chapter 2.
     """
