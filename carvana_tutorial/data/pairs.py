@@ -1,11 +1,7 @@
 """Pair every training image with its mask by the id in the file name.
 
-The article sorts two directory listings and zips them, which pairs
-correctly only while both folders hold exactly the same ids: one missing mask
-shifts every later pair by one, silently.  Here each file is parsed into its
-:class:`~carvana_tutorial.layout.ViewId` and the pairs are the ids present in
-both folders; anything else is an error that names the files.
-Introduced in chapter 1.
+The article zips two sorted listings: one missing mask silently shifts every
+later pair.  Here a pair is an id present in both folders.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -18,8 +14,6 @@ from ..layout import TRAIN_IMAGES, TRAIN_MASKS, ViewId, parse_name
 
 #: How many offending file names an error message lists before "and N more".
 SHOWN = 5
-
-#: One sentence describing the layout we expect, reused by every error.
 EXPECTED_LAYOUT = (
     f"expected Carvana's layout: {TRAIN_IMAGES}/<id>_<NN>.jpg and "
     f"{TRAIN_MASKS}/<id>_<NN>_mask.gif (as in Kaggle's train_hq.zip and train_masks.zip)"
@@ -45,11 +39,7 @@ class Pair:
 
 @dataclass
 class Scan:
-    """What a Carvana folder holds, problems included, without raising.
-
-    ``pair_files`` raises on any problem; ``inspect`` reports all of them.
-    Paths in the problem lists are relative to the data root.
-    """
+    """What a Carvana folder holds, problems included (paths relative to the root)."""
 
     root: Path
     pairs: list[Pair] = field(default_factory=list)
@@ -80,7 +70,6 @@ def _names(items: list[str]) -> str:
 
 
 def _listing(folder: Path, want_mask: bool) -> tuple[dict[ViewId, Path], list[str]]:
-    """Files of one folder by id, plus the names that do not belong there."""
     found: dict[ViewId, Path] = {}
     bad: list[str] = []
     for path in sorted(folder.iterdir()):
@@ -95,7 +84,6 @@ def _listing(folder: Path, want_mask: bool) -> tuple[dict[ViewId, Path], list[st
 
 
 def check_layout(root: Path) -> Path:
-    """``root`` if it has both Carvana training folders, else a :class:`DataError`."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"no data folder at {root}: {EXPECTED_LAYOUT}")
@@ -131,12 +119,8 @@ def scan(root: Path) -> Scan:
 
 
 def pair_files(root: Path) -> list[Pair]:
-    """Every (photo, mask) pair under ``root``, matched by id, sorted.
-
-    Any photo without a mask, mask without a photo or name outside
-    Carvana's scheme is a :class:`DataError` naming the files: pairing
-    stops rather than guess.  Introduced in chapter 1.
-    """
+    """Every (photo, mask) pair under ``root``, sorted; a :class:`DataError`
+    naming the files for anything unpaired.  Introduced in chapter 1."""
     found = scan(root)
     if not found.ok:
         raise DataError(f"{root}: " + "; ".join(found.problems()))
@@ -146,10 +130,9 @@ def pair_files(root: Path) -> list[Pair]:
 
 
 def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
-    """The article's pairing, kept only to show how it fails: sort both listings, zip.
+    """The article's pairing, kept to show how it fails: sort both listings, zip.
 
-    Nothing checks that the two files of a pair share an id; see
-    :func:`count_misaligned`.  Use :func:`pair_files`.  Introduced in chapter 1.
+    Introduced in chapter 1.
     """
     root = check_layout(root)
     images, masks = (
