@@ -74,8 +74,13 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, zip
                         ) from None
 
 
-def _extract(zip_path: Path, dest_root: Path, *, single: bool, progress: bool = False) -> Path:
+def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> Path:
+    """Extract ``<name>.zip`` as ``dest_root/<name>``, atomically and once; return it.
+
+    That is a folder, or a file for a one-file zip (:data:`FILE_ZIPS`).
+    """
     zip_path, dest_root = Path(zip_path), Path(dest_root)
+    single = zip_path.name in FILE_ZIPS
     if not zip_path.is_file():
         raise DataError(f"no zip file at {zip_path}")
     name = zip_path.name.removesuffix(".zip")
@@ -123,16 +128,6 @@ def _extract(zip_path: Path, dest_root: Path, *, single: bool, progress: bool = 
     return final
 
 
-def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> Path:
-    """Extract ``<name>.zip`` into ``dest_root/<name>/``, atomically and once; return that folder."""
-    return _extract(zip_path, dest_root, single=False, progress=progress)
-
-
-def extract_file(zip_path: Path, dest_root: Path) -> Path:
-    """Extract the one file of ``<name>.zip`` as ``dest_root/<name>``, atomically and once; return it."""
-    return _extract(zip_path, dest_root, single=True)
-
-
 def wanted_zips(folder: Path, *, with_test: bool = False) -> list[Path]:
     """The zips of ``folder`` worth extracting: never the low-quality ``train.zip``/``test.zip`` (20 GB cap)."""
     names = TRAIN_ZIPS + ((TEST_ZIP,) if with_test else ())
@@ -140,6 +135,5 @@ def wanted_zips(folder: Path, *, with_test: bool = False) -> list[Path]:
 
 
 def extract_all(zips: Iterable[Path], dest_root: Path, *, progress: bool = False) -> list[Path]:
-    """Extract each zip into ``dest_root``: a folder per zip, the file of a one-file zip (:data:`FILE_ZIPS`)."""
-    return [extract_file(z, dest_root) if Path(z).name in FILE_ZIPS else extract_zip(z, dest_root, progress=progress)
-            for z in zips]
+    """Extract each zip into ``dest_root`` (see :func:`extract_zip`)."""
+    return [extract_zip(z, dest_root, progress=progress) for z in zips]

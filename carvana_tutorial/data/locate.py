@@ -19,7 +19,7 @@ from pathlib import Path
 from ..config import COMPETITION, ENV_DATA, Profile, cache_dir, env, get_profile
 from ..errors import DataError
 from ..layout import MASKS_CSV, MASKS_CSV_ZIP, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, VIEWS, parse_name
-from .extract import EXTRACTED_MARKER, extract_file, extract_zip, is_extracted, wanted_zips
+from .extract import EXTRACTED_MARKER, extract_zip, is_extracted, wanted_zips
 from .pairs import EXPECTED_LAYOUT
 
 #: Where Kaggle mounts the competition's files (read-only) in a notebook, and its writable folder.
@@ -76,7 +76,7 @@ def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = F
             extract_zip(zips[name], target, progress=progress)
     csv_zip, csv = folder / MASKS_CSV_ZIP, target / MASKS_CSV
     if csv_zip.is_file() and not (csv.exists() and not is_extracted(csv)):  # never over the user's csv
-        extract_file(csv_zip, target)
+        extract_zip(csv_zip, target)
     return target
 
 
@@ -96,12 +96,6 @@ def describe(root: Path, label: str) -> str:
             return f"{label}, {counts}, {first.height}x{first.width}"
     except OSError:
         return f"{label}, {counts}"
-
-
-def synthetic_root(profile: Profile) -> Path:
-    height, width = profile.synthetic_size
-    key = f"{profile.synthetic_cars}cars-{profile.synthetic_test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
-    return cache_dir() / "synthetic" / key
 
 
 def find_data(path: str | os.PathLike | None = None, *, profile: Profile | str | None = None,
@@ -134,7 +128,9 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
     from ..synthetic import ensure_dataset
 
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    root = synthetic_root(profile)
+    height, width = profile.synthetic_size
+    key = f"{profile.synthetic_cars}cars-{profile.synthetic_test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
+    root = cache_dir() / "synthetic" / key
     with exclusive(root.with_name(root.name + ".lock")):
         ensure_dataset(root, cars=profile.synthetic_cars, size=profile.synthetic_size, seed=SYNTHETIC_SEED,
                        test_cars=profile.synthetic_test_cars, progress=progress)
