@@ -54,7 +54,6 @@ class MasksCsvCheck:
         return not (self.error or any(rows for _, rows in self.kinds()))
 
     def kinds(self) -> list[tuple[str, list[str]]]:
-        """(what, rows) for each kind of wrong row."""
         return [("missing", self.missing), ("extra", self.extra), ("malformed", sorted(self.malformed)),
                 ("disagree", self.disagree)]
 
@@ -192,7 +191,7 @@ def _check_mask_values(name: str, size: tuple[int, int], values: np.ndarray, pal
     return FileCheck(name, size, foreground=float(ones / values.size))
 
 
-def inspect_folder(root: Path, *, progress: bool = False, workers: int | None = None) -> Report:
+def inspect_folder(root: Path, *, progress: bool = False) -> Report:
     """Pair, decode and measure every training file under ``root``.  Introduced in chapter 1."""
     from tqdm import tqdm
 
@@ -214,7 +213,7 @@ def inspect_folder(root: Path, *, progress: bool = False, workers: int | None = 
             report.masks_csv = MasksCsvCheck(error=str(exc))
     row_of = {p.mask.name: rows.get(p.image.name) for p in found.pairs}
     jobs = [(p, None) for p in files[0]] + [(p, row_of.get(p.name)) for p in files[1]]
-    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
+    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
         results = list(tqdm(pool.map(lambda job: check_file(root, *job), jobs), total=len(jobs),
                             desc="decode", unit="file", disable=not progress))
     report.images, report.masks = results[: len(files[0])], results[len(files[0]):]

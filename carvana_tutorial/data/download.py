@@ -12,7 +12,6 @@ import io
 import os
 import shutil
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ LOGIN_HINT = ("save an API token from https://www.kaggle.com/settings/api as ~/.
               "KAGGLE_API_TOKEN (a legacy ~/.kaggle/kaggle.json, or KAGGLE_USERNAME and KAGGLE_KEY, also work)")
 
 
-def kaggle_api(make_api: Callable[[], Any] | None = None) -> Any:
+def kaggle_api() -> Any:
     """The official Kaggle client, logged in, or a :class:`DownloadError` saying how to log in.
 
     Without credentials the client prints a page and calls ``sys.exit`` on import; one sentence replaces both.
@@ -35,7 +34,7 @@ def kaggle_api(make_api: Callable[[], Any] | None = None) -> Any:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from kaggle.api.kaggle_api_extended import KaggleApi
 
-            api = (make_api or KaggleApi)()
+            api = KaggleApi()
             api.authenticate()
     except SystemExit:
         raise DownloadError(f"no Kaggle credentials: {LOGIN_HINT}") from None

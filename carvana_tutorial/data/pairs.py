@@ -6,7 +6,7 @@ later pair.  Here a pair is an id present in both folders.  Introduced in chapte
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
@@ -42,10 +42,10 @@ class Scan:
     """What a Carvana folder holds, problems included (paths relative to the root)."""
 
     root: Path
-    pairs: list[Pair] = field(default_factory=list)
-    images_without_mask: list[str] = field(default_factory=list)
-    masks_without_image: list[str] = field(default_factory=list)
-    bad_names: list[str] = field(default_factory=list)
+    pairs: list[Pair]
+    images_without_mask: list[str]
+    masks_without_image: list[str]
+    bad_names: list[str]
 
     @property
     def unpaired(self) -> list[str]:
@@ -96,10 +96,8 @@ def check_layout(root: Path) -> Path:
 def scan(root: Path) -> Scan:
     """Match every photo under ``root`` with its mask by id, keeping problems.
 
-    Each file name is parsed into its id (car, view); a pair is an id found
-    in both folders.  Whatever is left over is listed, never paired with a
-    neighbour: a missing mask cannot shift the pairs after it.
-    Introduced in chapter 1.
+    Leftovers are listed, never paired with a neighbour: a missing mask
+    cannot shift the pairs after it.  Introduced in chapter 1.
     """
     root = check_layout(root)
     images, bad_images = _listing(root / TRAIN_IMAGES, want_mask=False)
@@ -130,10 +128,7 @@ def pair_files(root: Path) -> list[Pair]:
 
 
 def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
-    """The article's pairing, kept to show how it fails: sort both listings, zip.
-
-    Introduced in chapter 1.
-    """
+    """The article's pairing (sort both listings, zip), kept to show how it fails.  Introduced in chapter 1."""
     root = check_layout(root)
     images, masks = (
         sorted((p for p in (root / folder).iterdir() if not p.name.startswith(".")), key=lambda p: p.name.split(".")[0])
