@@ -20,8 +20,6 @@ from ..errors import DataError
 from ..layout import MASKS_CSV, TRAIN_MASKS
 from ..rle import rle_decode
 
-HEADER = ("img", "rle_mask")
-
 
 def masks_csv_of(mask_path: str | os.PathLike) -> Path:
     """Where the table for a mask file would be.  Introduced in chapter 2."""
@@ -52,7 +50,7 @@ def _parse(path: str, size: int, mtime_ns: int) -> Mapping[str, str]:
     try:
         with open(path, encoding="ascii", newline="") as handle:
             header = tuple(handle.readline().strip().split(","))
-            if header != HEADER:
+            if header != ("img", "rle_mask"):
                 raise DataError(f"{name} does not start with the header img,rle_mask (found {','.join(header)!r})")
             rows = {}
             for number, line in enumerate(handle, start=2):

@@ -14,10 +14,8 @@ from ..layout import TRAIN_IMAGES, TRAIN_MASKS, ViewId, parse_name
 
 #: How many offending file names an error message lists before "and N more".
 SHOWN = 5
-EXPECTED_LAYOUT = (
-    f"expected Carvana's layout: {TRAIN_IMAGES}/<id>_<NN>.jpg and "
-    f"{TRAIN_MASKS}/<id>_<NN>_mask.gif (as in Kaggle's train_hq.zip and train_masks.zip)"
-)
+EXPECTED_LAYOUT = (f"expected Carvana's layout: {TRAIN_IMAGES}/<id>_<NN>.jpg and "
+                   f"{TRAIN_MASKS}/<id>_<NN>_mask.gif (as in Kaggle's train_hq.zip and train_masks.zip)")
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,8 @@ def split_by_car(
     return train, val
 
 
-def random_split(
-    pairs: Sequence[Pair],
-    val_fraction: float = 0.2,
-    seed: int = 42,
-    max_images: int | None = None,
-) -> tuple[list[Pair], list[Pair]]:
+def random_split(pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 42,
+                 max_images: int | None = None) -> tuple[list[Pair], list[Pair]]:
     """The article's ``train_test_split`` of its first ``max_images`` images,
     kept only to measure the leak (chapter 7).  Introduced in chapter 1."""
     from sklearn.model_selection import train_test_split
