@@ -1,11 +1,8 @@
 """Run a chapter on Kaggle, with the real data and a GPU, in one command.
 
-Kaggle has no "open in Kaggle" button that also attaches a competition's data
-and turns the GPU on.  Its ``kaggle kernels push`` does, from a folder holding
-the notebook and a ``kernel-metadata.json``.  This module writes that folder
-for a chapter and pushes it with the official client (logged in by
-:func:`~carvana_tutorial.data.download.kaggle_api`).  Introduced in the book's
-introduction ("Run a chapter yourself").
+``kaggle kernels push`` attaches the competition and the GPU, which no "open in
+Kaggle" button does; this writes its folder for a chapter and pushes it.
+Introduced in the book's introduction ("Run a chapter yourself").
 """
 
 from __future__ import annotations
@@ -18,24 +15,16 @@ from typing import Any
 from .config import COMPETITION
 from .errors import CarvanaError, DownloadError
 
-#: The file name ``kaggle kernels push`` reads.
 METADATA_FILE = "kernel-metadata.json"
-#: Kaggle's slugs: lowercase words joined by hyphens (at least five characters).
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-#: A chapter file name: ``NN_words.ipynb``.
 CHAPTER_RE = re.compile(r"^(\d{2})_([a-z0-9_]+)\.ipynb$")
-
-
-def default_book_dir() -> Path:
-    """The ``book/`` folder of this repository (the package is installed editable)."""
-    return Path(__file__).resolve().parent.parent / "book"
 
 
 def find_chapter(chapter: str, book_dir: Path | None = None) -> Path:
     """The chapter notebook named by a number (``6``, ``06``), a stem (``06_unet``, ``unet``) or a path."""
     if Path(chapter).suffix == ".ipynb" and Path(chapter).is_file():
         return Path(chapter)
-    book_dir = book_dir or default_book_dir()
+    book_dir = book_dir or Path(__file__).resolve().parent.parent / "book"  # installed editable
     chapters = sorted(p for p in book_dir.glob("*.ipynb") if CHAPTER_RE.match(p.name))
     key = chapter.strip().removesuffix(".ipynb")
     matches = [p for p in chapters if (int(p.name[:2]) == int(key) if key.isdigit() else key in (p.stem, p.stem[3:]))]
@@ -47,9 +36,7 @@ def find_chapter(chapter: str, book_dir: Path | None = None) -> Path:
 
 def default_slug(notebook: Path) -> str:
     """``book/06_unet.ipynb`` becomes ``carvana-tutorial-06-unet``."""
-    match = CHAPTER_RE.match(notebook.name)
-    stem = f"{match.group(1)}-{match.group(2)}" if match else notebook.stem
-    return "carvana-tutorial-" + re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
+    return "carvana-tutorial-" + re.sub(r"[^a-z0-9]+", "-", notebook.stem.lower()).strip("-")
 
 
 def parse_kernel_id(kernel_id: str) -> tuple[str, str]:
@@ -62,11 +49,7 @@ def parse_kernel_id(kernel_id: str) -> tuple[str, str]:
 
 
 def kernel_metadata(kernel_id: str, code_file: str) -> dict[str, Any]:
-    """``kernel-metadata.json`` for a private GPU notebook with the competition attached.
-
-    Internet is on because the chapter's first cell installs this package.  The
-    title is one Kaggle turns back into the slug, so the notebook's address is predictable.
-    """
+    """Metadata of a private GPU notebook with the competition attached, internet on for the install."""
     _, slug = parse_kernel_id(kernel_id)
     return {
         "id": kernel_id, "title": slug.replace("-", " ").capitalize(), "code_file": code_file,
@@ -77,10 +60,7 @@ def kernel_metadata(kernel_id: str, code_file: str) -> dict[str, Any]:
 
 
 def write_kernel(notebook: Path, out: Path, kernel_id: str) -> Path:
-    """Write ``out/<chapter>.ipynb`` and ``out/kernel-metadata.json``; return ``out``.
-
-    Outputs are cleared: the stored ones are the CPU quick profile's, and Kaggle runs the chapter again.
-    """
+    """Write ``out/<chapter>.ipynb`` (outputs cleared: Kaggle reruns it) and its metadata; return ``out``."""
     metadata = kernel_metadata(kernel_id, notebook.name)
     try:
         nb = json.loads(notebook.read_text(encoding="utf-8"))
@@ -96,7 +76,6 @@ def write_kernel(notebook: Path, out: Path, kernel_id: str) -> Path:
 
 
 def kaggle_user(api: Any) -> str:
-    """The user name of the logged-in client (for the default notebook id)."""
     user = api.get_config_value("username")
     if not user:
         raise DownloadError("your Kaggle credentials name no user: pass --id USER/SLUG")

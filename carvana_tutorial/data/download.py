@@ -1,12 +1,8 @@
 """Download the competition's zips with the official ``kaggle`` client.
 
-Only what training needs is fetched: ``train_hq.zip``, ``train_masks.zip`` and
-``train_masks.csv.zip`` (the same masks as a small run-length table, which the
-pipeline decodes faster than the GIFs), plus ``test_hq.zip`` for a submission;
-never the low-resolution ``train.zip``/``test.zip``.  Each file lands in a hidden
-folder and is renamed into place once it is a complete zip, so an interrupted
-download never leaves a half file under the final name, and the client resumes
-it next time.  Introduced in chapter 1.
+Only the training zips and ``train_masks.csv.zip`` (plus ``test_hq.zip`` for a
+submission) are fetched.  Each lands in a hidden folder, renamed into place once
+it is a complete zip, so a half file never has the final name.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -16,7 +12,6 @@ import io
 import os
 import shutil
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +21,20 @@ from ..layout import MASKS_CSV_ZIP
 from .extract import TEST_ZIP, TRAIN_ZIPS
 
 RULES_URL = f"https://www.kaggle.com/competitions/{COMPETITION}/rules"
-#: How to log in, the one hint for every Kaggle command.
 LOGIN_HINT = ("save an API token from https://www.kaggle.com/settings/api as ~/.kaggle/access_token or in "
               "KAGGLE_API_TOKEN (a legacy ~/.kaggle/kaggle.json, or KAGGLE_USERNAME and KAGGLE_KEY, also work)")
 
 
-def kaggle_api(make_api: Callable[[], Any] | None = None) -> Any:
+def kaggle_api() -> Any:
     """The official Kaggle client, logged in, or a :class:`DownloadError` saying how to log in.
 
-    It is imported only here: without credentials the client prints a page of
-    help and calls ``sys.exit``, even on import.  Our one sentence replaces both.
+    Without credentials the client prints a page and calls ``sys.exit`` on import; one sentence replaces both.
     """
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from kaggle.api.kaggle_api_extended import KaggleApi
 
-            api = (make_api or KaggleApi)()
+            api = KaggleApi()
             api.authenticate()
     except SystemExit:
         raise DownloadError(f"no Kaggle credentials: {LOGIN_HINT}") from None
@@ -49,7 +42,6 @@ def kaggle_api(make_api: Callable[[], Any] | None = None) -> Any:
 
 
 def _explain(exc: Exception, name: str) -> DownloadError:
-    """One sentence for a failed download, saying what to do next."""
     status = getattr(getattr(exc, "response", None), "status_code", None) or getattr(exc, "status", None)
     if status == 403:
         return DownloadError(f"Kaggle refused {name} (HTTP 403): accept the competition rules at {RULES_URL} "
@@ -64,8 +56,7 @@ def _explain(exc: Exception, name: str) -> DownloadError:
 def download(dest: Path, *, with_test: bool = False, client: Any = None, progress: bool = True) -> list[Path]:
     """Fetch the wanted zips into ``dest`` and return their paths; complete zips there are kept.
 
-    ``client`` is a logged-in ``KaggleApi`` or a factory for one (default:
-    :func:`kaggle_api`), only called when something is missing.
+    ``client`` is a logged-in ``KaggleApi`` or a factory for one, called only when something is missing.
     """
     dest = Path(dest)
     names = TRAIN_ZIPS + (MASKS_CSV_ZIP,) + ((TEST_ZIP,) if with_test else ())
