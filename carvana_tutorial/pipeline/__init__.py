@@ -1,6 +1,5 @@
 """The input pipeline: decode, resize, cache, shuffle, augment, batch.
 
-Everything a chapter needs is importable from here.  Data flows one way:
 ``dataset`` calls ``cache``, which calls ``decode``.  Importing this package
 imports TensorFlow.  Introduced in chapter 2.
 """
