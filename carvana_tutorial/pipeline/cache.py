@@ -26,11 +26,9 @@ from ..rle import rle_decode
 from .decode import check_settings, load_image, pair_decoder, read_mask
 
 MASK_SOURCES = ("auto", "csv", "gif")
-#: Rows per fill compared with their GIFs, so that a table out of step is refused.
-SPOT_CHECKS = 2
+SPOT_CHECKS = 2  # rows per fill compared with their GIFs, so that a table out of step is refused
 READ_GIFS = f"pass masks='gif' (or set {ENV_MASKS}=gif) to read the GIF masks"
-#: Bump whenever decoding changes what lands in an entry.
-CODE_VERSION = 1
+CODE_VERSION = 1  # bump whenever decoding changes what lands in an entry
 
 
 def cache_root() -> Path:
@@ -41,9 +39,8 @@ def cache_root() -> Path:
 def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     """Each pair's row of ``train_masks.csv``, or ``None`` to read the GIFs.
 
-    ``auto`` uses the table only when it has a row for every pair, so two
-    sources are never mixed; ``csv`` insists on it; ``gif`` never reads it;
-    ``None`` means ``$CARVANA_MASKS``, else ``auto``.
+    ``auto`` uses the table only if it has a row for every pair, never a mix;
+    ``csv`` insists on it; ``None`` means ``$CARVANA_MASKS``, else ``auto``.
     """
     where = f" (from ${ENV_MASKS})" if masks is None else ""
     masks = (env(ENV_MASKS) or "auto") if masks is None else masks

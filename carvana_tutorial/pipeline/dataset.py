@@ -67,11 +67,8 @@ def pair_reader(pairs: Sequence, image_size: tuple[int, int], *, cache: bool = T
                 progress: bool = False) -> tuple[list, Callable]:
     """What to put in the dataset, and the function that turns it into a uint8 pair.
 
-    With ``cache`` every pair not cached yet is decoded now into
-    ``cache_root`` (see :func:`~.cache.ensure_cached`); ``cache=False``
-    decodes every epoch.  ``resize`` is ``"area"`` or the article's
-    ``"nearest"``; ``masks`` is ``"auto"``, ``"csv"`` or ``"gif"`` (see
-    :func:`~.cache.mask_rles`), the same pixels either way.
+    ``cache=False`` decodes every epoch; ``resize`` is ``"area"`` or the article's
+    ``"nearest"``; ``masks`` is ``"auto"``, ``"csv"`` or ``"gif"`` (:func:`~.cache.mask_rles`).
     """
     size, resize = check_settings(image_size, resize)
     if cache:

@@ -18,10 +18,8 @@ from PIL import Image
 from ..config import IMAGE_SIZE
 from ..errors import DataError
 
-#: ``area`` averages every source pixel (ours); ``nearest`` keeps one (the article's).
-RESIZE_METHODS = ("area", "nearest")
-#: Scale factors libjpeg can apply while decoding.
-DCT_RATIOS = (1, 2, 4, 8)
+RESIZE_METHODS = ("area", "nearest")  # area averages every source pixel; nearest (the article's) keeps one
+DCT_RATIOS = (1, 2, 4, 8)  # the scale factors libjpeg can apply while decoding
 
 
 def check_settings(image_size, resize: str) -> tuple[tuple[int, int], str]:
@@ -45,11 +43,9 @@ def _fitting(source_size, target_size) -> list:
 
 
 def dct_ratio(source_size: tuple[int, int], target_size: tuple[int, int]) -> int:
-    """The largest libjpeg ratio whose decoded picture still covers the target.
-
-    Decoding 1918x1280 at 1/8 gives 240x160, still larger than 128x96, so the
-    exact resize that follows only ever shrinks.  Introduced in chapter 2.
-    """
+    """The largest libjpeg ratio whose decoded picture still covers the target
+    (1918x1280 at 1/8 is 240x160, still over 128x96), so that the exact resize
+    that follows only ever shrinks.  Introduced in chapter 2."""
     return DCT_RATIOS[sum(_fitting(source_size, target_size))]
 
 
@@ -126,13 +122,9 @@ def decode_rle_mask(rle: tf.Tensor, source_size: tf.Tensor,
     tokens = tf.strings.to_number(tf.strings.split(rle), tf.int64)
     starts, ends = tokens[0::2] - 1, tokens[0::2] - 1 + tokens[1::2]
     # One combined check (``rle.rle_decode`` says which rule failed).
-    tf.debugging.Assert(tf.reduce_all([
-        tf.size(tokens) % 2 == 0,
-        tf.reduce_all(starts >= 0),
-        tf.reduce_all(ends > starts),
-        tf.reduce_all(ends <= rows * cols),
-        tf.reduce_all(ends[:-1] <= starts[1:]),
-    ]), ["malformed RLE: expected increasing 'start length' runs"])
+    valid = [tf.size(tokens) % 2 == 0, tf.reduce_all(starts >= 0), tf.reduce_all(ends > starts),
+             tf.reduce_all(ends <= rows * cols), tf.reduce_all(ends[:-1] <= starts[1:])]
+    tf.debugging.Assert(tf.reduce_all(valid), ["malformed RLE: expected increasing 'start length' runs"])
     # A sentinel run ending before pixel 0: every search lands on a run.
     starts, ends = (tf.pad(t, [[1, 0]], constant_values=-1) for t in (starts, ends))
     kept = _nearest_indices(rows, height)[:, None] * cols + _nearest_indices(cols, width)[None, :]
