@@ -80,7 +80,6 @@ def _remove(path: Path, root: Path) -> str | None:
     with contextlib.suppress(OSError):  # rmdir fails at the first folder that is not empty
         for folder in (f for f in path.parents if root in f.parents):
             folder.rmdir()
-    return None
 
 
 def clear(root: Path | None = None, *, pipeline: bool = False, sizes: Sequence[tuple[int, int]] = (),
