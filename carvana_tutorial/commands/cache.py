@@ -13,10 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "cache", help="show what the cache folder holds, or clear parts of it",
         description="Decoded pairs, synthetic sets, runs and unpacked zips share one cache folder ($CARVANA_CACHE) "
         "that nothing prunes: `cache` lists it by kind, `cache clear` removes what you name. The last line is JSON.")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run)  # for both actions, and for none (a listing)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    actions.add_parser("list", help="size per pipeline size, synthetic set and run (the default)"
-                       ).set_defaults(func=run)
+    actions.add_parser("list", help="size per pipeline size, synthetic set and run (the default)")
     clear = actions.add_parser("clear", help="remove decoded pairs (by size or age) or the whole cache",
                                description="Remove what one of --pipeline, --size, --older-than or --all names, "
                                "never anything outside the cache folder; a synthetic set being made is skipped.")
@@ -26,7 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     clear.add_argument("--older-than", type=float, metavar="DAYS", help="decoded pairs unused for DAYS days")
     clear.add_argument("--all", action="store_true", help="the whole cache folder (lock files stay)")
     clear.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
-    clear.set_defaults(func=run)
 
 
 def _label(group: dict) -> str:
@@ -45,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         lines = [f"{verb} {_label(g)}: {g['files']} files, {g['mib']:.1f} MiB" for g in removed]
         lines += [f"skipped {_label(g)}: {g['reason']}" for g in skipped]
         lines.append(f"{freed} {report['mib']:.1f} MiB in {report['files']} files" if removed else "nothing to remove")
-    else:  # `cache` alone lists too
+    else:
         groups = [summary(kind, name, paths) for (kind, name), paths in usage(root).items()]
         report = {"groups": groups, **amount(groups)}
         rows = [(_label(g), g) for g in groups] + [("total", report)]
