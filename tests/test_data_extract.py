@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from carvana_tutorial.data import extract
-from carvana_tutorial.data.extract import EXTRACTED_MARKER, extract_all, extract_zip, is_extracted, wanted_zips
+from carvana_tutorial.data.extract import (
+    EXTRACTED_MARKER,
+    extract_all,
+    extract_zip,
+    is_extracted,
+    wanted_zips,
+)
 from carvana_tutorial.errors import DataError
 
 FILES = {f"0123456789ab_{v:02d}.jpg": bytes([v]) * (100 + v) for v in range(1, 17)}
