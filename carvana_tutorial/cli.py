@@ -105,24 +105,20 @@ def one_line(exc: BaseException) -> str | None:
 
 @contextlib.contextmanager
 def quiet_stderr():
-    """Send what C libraries write to stderr (TensorFlow's log, libjpeg's warnings) to /dev/null.
-
-    Python's ``sys.stderr`` (our messages, progress bars, tracebacks) keeps the real
-    stderr.  ``TF_CPP_MIN_LOG_LEVEL=0`` (or 1) keeps TensorFlow's lines.
-    """
+    """Send what C code writes to stderr (TensorFlow's log, libjpeg's warnings) to /dev/null; Python's
+    ``sys.stderr`` keeps the real one.  ``TF_CPP_MIN_LOG_LEVEL=0`` (or 1) keeps TensorFlow's lines."""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
+        yield
+        return
     try:
         ours = sys.stderr.fileno() == 2
     except (AttributeError, OSError, ValueError):  # replaced, e.g. by pytest's capture
         ours = False
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
-        yield
-        return
     sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    saved, null, python_stderr = os.dup(2), os.open(os.devnull, os.O_WRONLY), sys.stderr
     os.dup2(null, 2)
     os.close(null)
-    python_stderr = sys.stderr
-    if ours:  # Python's own writes keep the real stderr
+    if ours:
         sys.stderr = open(saved, "w", buffering=1, closefd=False, errors="backslashreplace")
     try:
         yield
