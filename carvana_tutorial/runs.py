@@ -23,11 +23,11 @@ import numpy as np
 
 from .config import cache_dir
 from .errors import CarvanaError
+from .outputs import METRICS
 
 if TYPE_CHECKING:
     from .training import TrainConfig
 
-METRICS = "metrics.json"
 #: Down/up blocks of each network when a configuration leaves ``depth`` unsaid.
 DEFAULT_DEPTH = {"simple": 3, "unet": 4}
 

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import outputs
 from .config import THRESHOLD
 from .errors import CarvanaError, DataError
-from .layout import TEST_IMAGES
+from .layout import MASKS_CSV, TEST_IMAGES
 from .rle import rle_encode
 
 #: The first line of every Carvana submission.
@@ -54,25 +55,26 @@ def test_images(folder: str | os.PathLike) -> list[Path]:
     return paths
 
 
-def read_done(path: str | os.PathLike) -> set[str]:
-    """Names that already have a row in the submission at ``path``.
+def read_done(path: str | os.PathLike, names: set[str]) -> tuple[set[str], int]:
+    """Names already in the submission at ``path``, and how many of its bytes to keep.
 
-    A crash can leave a last line without its newline: that row is cut off (and
-    predicted again).  A file that is not a submission is refused, not appended to.
+    A crash can leave a last line without its newline: that row is not kept (and
+    is predicted again).  A file is refused, untouched, unless it starts with the
+    header and its rows name only photos in ``names``: anything else is not ours.
     """
     path = Path(path)
-    data = path.read_bytes() if path.exists() else b""
-    if not data.endswith(b"\n"):
-        data = data[: data.rfind(b"\n") + 1]
-        if path.exists():
-            os.truncate(path, len(data))
+    data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1
     lines = data.decode("ascii", errors="replace").splitlines()
-    if not lines:
-        return set()
-    if lines[0].strip() != HEADER:
+    if data and lines[0].strip() != HEADER:
         raise CarvanaError(f"{path} exists but is not a submission (its first line is not {HEADER!r}); "
                            "pick another --submission path")
-    return {line.split(",", 1)[0] for line in lines[1:] if line}
+    rows = data[:keep].decode("ascii", errors="replace").splitlines()[1:]
+    done = {line.split(",", 1)[0] for line in rows if line}
+    if path.name == MASKS_CSV or done - names:
+        why = f"the data's {MASKS_CSV}" if path.name == MASKS_CSV else f"it has a row for {min(done - names)}"
+        raise CarvanaError(f"{path} is not a submission of these photos ({why}); pick another --submission path")
+    return done, keep
 
 
 def predict_probabilities(model, images, tta: bool = False) -> np.ndarray:
@@ -164,32 +166,34 @@ def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str
 
     paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
     out = Path(out)
+    if out.exists() and not out.is_file():
+        raise CarvanaError(f"{out} is not a file a submission can be written to; pick another --submission path")
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = read_done(out)
-    todo = [p for p in paths if p.name not in done]
-    report = SubmissionReport(path=out, already_done=len(paths) - len(todo))
-    if not todo:
-        return report
-
-    bar = tqdm(total=len(todo), desc="predict", unit="img", disable=not progress)
-
-    def on_error(path: Path, reason: str) -> None:
-        report.failed.append((path.name, reason))
-        tqdm.write(f"skipped {path.name}: {reason}", file=sys.stderr)
-        bar.update(1)
-
-    start = time.perf_counter()
-    with open(out, "a", encoding="ascii", newline="\n") as handle:
-        if out.stat().st_size == 0:
+    with outputs.locked(out, "--submission") as handle:
+        done, keep = read_done(out, {p.name for p in paths})
+        todo = [p for p in paths if p.name not in done]
+        report = SubmissionReport(path=out, already_done=len(paths) - len(todo))
+        if not todo:
+            return report
+        os.truncate(out, keep)  # a row cut off by a crash; appending writes after what is kept
+        if keep == 0:
             handle.write(HEADER + "\n")
             handle.flush()
+        bar = tqdm(total=len(todo), desc="predict", unit="img", disable=not progress)
+
+        def on_error(path: Path, reason: str) -> None:
+            report.failed.append((path.name, reason))
+            tqdm.write(f"skipped {path.name}: {reason}", file=sys.stderr)
+            bar.update(1)
+
+        start = time.perf_counter()
         for batch in iter_masks(model, todo, batch_size=batch_size, tta=tta, resize=resize, on_error=on_error):
             handle.write("".join(f"{path.name},{rle_encode(mask)}\n" for path, mask in batch))
             handle.flush()
             report.written += len(batch)
             bar.update(len(batch))
-    report.seconds = time.perf_counter() - start
-    bar.close()
+        report.seconds = time.perf_counter() - start
+        bar.close()
     return report
 
 

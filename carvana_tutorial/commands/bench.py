@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from ..config import IMAGE_SIZE
@@ -73,7 +72,7 @@ def run_train(args: argparse.Namespace) -> int:
     settings = (args.only,) if args.only else ("quick", "article")
     result = training_benchmark(settings, (args.model,) if args.model else ("simple", "unet"),
                                 steps={s: args.steps for s in settings} if args.steps else None,
-                                xla=not args.no_xla, progress=sys.stderr.isatty())
+                                xla=not args.no_xla, progress=args.progress)
     print(f"{result['device']}, {result['cores']} cores; images/s of one training step (train_on_batch)")
     for r in result["results"]:
         line = (f"{r['setting']:<8} {r['model']:<7} {r['filters']:>3} filters  batch {r['batch_size']:>2}  "

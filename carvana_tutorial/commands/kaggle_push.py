@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--id", dest="kernel_id", metavar="USER/SLUG",
                         help="the notebook's Kaggle id (default: your user and carvana-tutorial-<chapter>)")
     parser.add_argument("--book", type=Path, help="the book's folder (default: this repository's book/)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, interrupted="the folder it writes may be incomplete; rerun the command to write "
+                        "(and push) it again")
 
 
 def run(args: argparse.Namespace) -> int:

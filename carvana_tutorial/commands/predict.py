@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--submission", type=Path, required=True, metavar="OUT.csv", help="CSV to write or resume")
     parser.add_argument("--tta", action="store_true", help="average with the prediction of the mirrored photo")
     parser.add_argument("--batch", type=positive, default=16, metavar="B", help="photos per batch (default 16)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, interrupted="the rows written so far are kept in {submission}; "
+                        "rerun the same command to resume")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     paths = test_images(args.images)
     model = load_model(args.model)
-    report = write_submission(model, paths, args.submission, batch_size=args.batch, tta=args.tta)
+    report = write_submission(model, paths, args.submission, batch_size=args.batch, tta=args.tta,
+                              progress=args.progress)
     print(
         f"{report.written} rows written, {report.already_done} already there, "
         f"{len(report.failed)} unreadable; {report.images_per_second:.1f} images/s -> {args.submission}"

@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--cache", type=Path, metavar="FILE.json",
                         help="result cache (default: book/results/sweep-<profile>.json)")
     parser.add_argument("--force", action="store_true", help="retrain every run, ignoring cached results")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, interrupted="the runs finished so far are kept in the result cache; "
+                        "rerun without --force to train only the others")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..tuning import PLANS, run_sweep
 
     profile = get_profile(args.profile)
-    source = find_data(args.data, profile=profile)
+    source = find_data(args.data, profile=profile, progress=args.progress)
     cache = args.cache or Path("book") / "results" / f"sweep-{profile.name}.json"
     result = run_sweep(
         pair_files(source.root), root=source.root, description=source.description, cache=cache,
