@@ -93,8 +93,7 @@ def overlay(image, mask, alpha: float = 0.45, title: str = "Mask over the photo"
 def triptych(image, true_mask, pred_mask, threshold: float = THRESHOLD) -> Figure:
     """Photo, true mask and predicted probabilities, the dice in the last title. Chapter 3."""
     fig, ax = _beside_truth(image, true_mask, 3.2)
-    dice = _dice(true_mask, pred_mask, threshold)
-    _show_mask(fig, ax, pred_mask, f"Predicted (dice {dice:.3f})")
+    _show_mask(fig, ax, pred_mask, f"Predicted (dice {_dice(true_mask, pred_mask, threshold):.3f})")
     return fig
 
 
@@ -160,8 +159,7 @@ def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
     return fig
 
 
-def dice_histogram(scores, bins: int = 30, *,
-                   xlabel: str = f"per-image dice at threshold {THRESHOLD}") -> Figure:
+def dice_histogram(scores, bins: int = 30, *, xlabel: str = f"per-image dice at threshold {THRESHOLD}") -> Figure:
     """Per-image dice of one model, or ``{label: scores}`` of several on the same bins.
 
     A mean hides the few images a model gets badly wrong; here they show. Chapter 4.
