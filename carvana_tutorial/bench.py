@@ -1,6 +1,5 @@
-"""The book's speed measurements: input pipeline (chapter 2), training step (chapter 6), RLE and submission (chapter 8).
-
-Each returns plain numbers, which chapters glue and ``carvana-tutorial bench`` prints as JSON."""
+"""The book's speed measurements, as plain numbers for chapters to glue and ``carvana-tutorial bench`` to print:
+input pipeline (chapter 2), training step (chapter 6), RLE and submission (chapter 8)."""
 
 from __future__ import annotations
 
@@ -37,7 +36,6 @@ def _timed(work) -> tuple:
 
 
 def _epoch(ds: tf.data.Dataset) -> tuple[float, float]:
-    """Wall and CPU seconds of one pass over ``ds``."""
     return _timed(lambda: sum(1 for _ in ds))[1:]
 
 
@@ -74,11 +72,9 @@ def _stage_rates(pairs: Sequence, image_size: tuple[int, int], rles: list[str] |
 
 def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE, batch_size: int = 32, *,
                        augment: str | None = None, masks: str | None = None, stages: bool = False) -> dict:
-    """Two epochs of the article's pipeline and of ours on the same files: rates, ratios, timings.
+    """Two epochs of the article's pipeline and of ours (from an empty decode cache) on the same files.
 
-    Both start from a warm OS file cache; ours from an empty decode cache, unaugmented
-    by default like the article's.  ``stages`` adds each decoding step alone and a
-    cached epoch with joint augmentation.
+    ``stages`` adds each decoding step alone and a cached epoch with joint augmentation.
     """
     if not pairs:
         raise DataError("nothing to benchmark: no image/mask pairs")
@@ -120,9 +116,7 @@ def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE
 def _step_speed(model: keras.Model, images: np.ndarray, masks: np.ndarray, steps: int, jit_compile: bool,
                 start_weights: list) -> tuple[float, float]:
     """Images/s of ``train_on_batch`` after one warm-up step, and the loss of that first step."""
-    from tensorflow.python.framework import (
-        config as tf_config,  # the switch Keras itself reads
-    )
+    from tensorflow.python.framework import config as tf_config  # the switch Keras itself reads
 
     model.set_weights(start_weights)
     # Keras silently drops jit_compile=True under op determinism (which chapters turn on): off meanwhile.
@@ -144,10 +138,8 @@ def _step_speed(model: keras.Model, images: np.ndarray, masks: np.ndarray, steps
 def training_benchmark(settings: Sequence[str] = ("quick", "article"), models: Sequence[str] = MODEL_NAMES,
                        steps: dict[str, int] | None = None, xla: bool = True, seed: int = 0,
                        progress: bool = False) -> dict:
-    """Images/s of one training step per model, at the quick profile's settings and the article's.
-
-    With ``xla``, also compiled by XLA from the same weights and batch (``xla_loss_diff``: first-step losses).
-    """
+    """Images/s of one training step per model, at the quick profile's settings and the article's; with ``xla``,
+    also compiled by XLA from the same weights and batch (``xla_loss_diff``: first-step losses)."""
     from tqdm import tqdm
 
     steps = {"quick": 5, "article": 2, **(steps or {})}
@@ -177,7 +169,6 @@ def training_benchmark(settings: Sequence[str] = ("quick", "article"), models: S
     return dict(cores=os.cpu_count(), device=device, results=results,
                 intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
                 inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads())
-
 
 
 def rle_benchmark(repeats: int = 50, size: tuple[int, int] = FULL_SIZE) -> float:

@@ -1,8 +1,5 @@
-"""Run a chapter on Kaggle, with the real data and a GPU, in one command.
-
-``kaggle kernels push`` attaches the competition and the GPU, which no "open in
-Kaggle" button does; this writes its folder for a chapter and pushes it.
-Introduced in the book's introduction ("Run a chapter yourself").
+"""Run a chapter on Kaggle with the real data and a GPU: write the folder ``kaggle kernels push``
+takes (which, unlike an "open in Kaggle" button, attaches both) and push it. Introduced in the introduction.
 """
 
 from __future__ import annotations
@@ -34,11 +31,6 @@ def find_chapter(chapter: str, book_dir: Path | None = None) -> Path:
     return matches[0]
 
 
-def default_slug(notebook: Path) -> str:
-    """``book/06_unet.ipynb`` becomes ``carvana-tutorial-06-unet``."""
-    return "carvana-tutorial-" + re.sub(r"[^a-z0-9]+", "-", notebook.stem.lower()).strip("-")
-
-
 def parse_kernel_id(kernel_id: str) -> tuple[str, str]:
     """Split and check ``user/slug`` before Kaggle does (it rejects slugs under five characters)."""
     user, sep, slug = kernel_id.partition("/")
@@ -51,12 +43,10 @@ def parse_kernel_id(kernel_id: str) -> tuple[str, str]:
 def kernel_metadata(kernel_id: str, code_file: str) -> dict[str, Any]:
     """Metadata of a private GPU notebook with the competition attached, internet on for the install."""
     _, slug = parse_kernel_id(kernel_id)
-    return {
-        "id": kernel_id, "title": slug.replace("-", " ").capitalize(), "code_file": code_file,
-        "language": "python", "kernel_type": "notebook", "is_private": True, "enable_gpu": True,
-        "enable_tpu": False, "enable_internet": True, "dataset_sources": [], "competition_sources": [COMPETITION],
-        "kernel_sources": [], "model_sources": [],
-    }
+    return {"id": kernel_id, "title": slug.replace("-", " ").capitalize(), "code_file": code_file,
+            "language": "python", "kernel_type": "notebook", "is_private": True, "enable_gpu": True,
+            "enable_tpu": False, "enable_internet": True, "dataset_sources": [], "competition_sources": [COMPETITION],
+            "kernel_sources": [], "model_sources": []}
 
 
 def write_kernel(notebook: Path, out: Path, kernel_id: str) -> Path:
@@ -64,22 +54,22 @@ def write_kernel(notebook: Path, out: Path, kernel_id: str) -> Path:
     metadata = kernel_metadata(kernel_id, notebook.name)
     try:
         nb = json.loads(notebook.read_text(encoding="utf-8"))
-        code_cells = [cell for cell in nb["cells"] if cell.get("cell_type") == "code"]
+        for cell in (c for c in nb["cells"] if c.get("cell_type") == "code"):
+            cell["outputs"], cell["execution_count"] = [], None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CarvanaError(f"cannot read the chapter {notebook}: {exc!r}") from None
-    for cell in code_cells:
-        cell["outputs"], cell["execution_count"] = [], None
     out.mkdir(parents=True, exist_ok=True)
     (out / notebook.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return out
 
 
-def kaggle_user(api: Any) -> str:
+def default_kernel_id(notebook: Path, api: Any) -> str:
+    """``book/06_unet.ipynb`` becomes ``USER/carvana-tutorial-06-unet``, USER from the Kaggle credentials."""
     user = api.get_config_value("username")
     if not user:
         raise DownloadError("your Kaggle credentials name no user: pass --id USER/SLUG")
-    return str(user)
+    return f"{user}/carvana-tutorial-" + re.sub(r"[^a-z0-9]+", "-", notebook.stem.lower()).strip("-")
 
 
 def push_kernel(folder: Path, api: Any) -> str:

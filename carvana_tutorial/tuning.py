@@ -1,10 +1,8 @@
 """Chapter 7's experiments: a one-factor-at-a-time sweep and the article's mistakes, measured.
 
-Each run is a small U-Net on a fixed, seeded choice of cars; each *mistake* run
-changes one thing the article did, compared with the baseline on the same data and seed.
-Results are cached (``book/results/sweep-quick.json``) under a key that hashes
-:data:`SWEEP_VERSION`, the run's settings, the data and the library versions; not
-source hashes, so editing a docstring keeps the cache.  Introduced in chapter 7.
+Every run is compared with the baseline on the same seeded cars. Results are cached
+(``book/results/sweep-quick.json``) under a key of :data:`SWEEP_VERSION`, the run's
+settings, the data and the library versions. Introduced in chapter 7.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from .errors import CarvanaError, DataError
 
 #: Bump when training, pipeline or model code changes in a way that changes results.
 SWEEP_VERSION = 1
-MODES = ("auto", "cache", "force")
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class RunSpec:
 
 
 def _label(knob: str, value) -> str:
-    """A run's display name (``size=32x48``, ``epsilon=1e-07``); chapter 7's glue keys derive from it."""
+    """A run's name (``size=32x48``, ``epsilon=1e-07``); chapter 7's glue keys derive from it."""
     if isinstance(value, tuple):
         value = "x".join(map(str, value))
     elif isinstance(value, float):
@@ -85,12 +82,8 @@ class SweepPlan:
             replace(base, name="random split", group="mistake", split="random"),
             replace(base, name="nearest resize", group="mistake", resize="nearest"),
         ]
-        variations = [
-            replace(base, name=_label(knob, value), group=knob, **{knob: value})
-            for knob, values in self.variations.items()
-            for value in values
-            if value != getattr(base, knob)
-        ]
+        variations = [replace(base, name=_label(knob, value), group=knob, **{knob: value})
+                      for knob, values in self.variations.items() for value in values if value != getattr(base, knob)]
         return runs + sorted(variations, key=lambda r: r.filters * r.image_size[0] * r.image_size[1] * r.train_cars)
 
     def cars_needed(self) -> int:
@@ -144,18 +137,14 @@ def choose_cars(pairs: Sequence[Pair], plan: SweepPlan, seed: int = 42) -> Cars:
     if len(by_car) < plan.cars_needed():
         raise DataError(f"the {plan.profile} sweep needs {plan.cars_needed()} cars, the data has {len(by_car)}")
     order = [str(c) for c in np.random.default_rng(seed).permutation(sorted(by_car))]
-    holdout, rest = order[: plan.holdout_cars], order[plan.holdout_cars :]
-    val, pool = rest[: plan.val_cars], rest[plan.val_cars :]
-    holdout_views, val_views = ([p for car in sorted(group) for p in by_car[car]] for group in (holdout, val))
-    return Cars(holdout=holdout_views, val=val_views, pool=[by_car[car] for car in pool])
+    held, val_end = plan.holdout_cars, plan.holdout_cars + plan.val_cars
+    holdout, val = ([p for car in sorted(cars) for p in by_car[car]] for cars in (order[:held], order[held:val_end]))
+    return Cars(holdout=holdout, val=val, pool=[by_car[car] for car in order[val_end:]])
 
 
 def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description: str) -> str:
-    """A hash of the description, the view ids and the synthetic generator's version and arguments.
-
-    Not of bytes or pixels: synthetic pixels can differ in their last bits
-    between CPUs, which must not invalidate the cache.  Introduced in chapter 7.
-    """
+    """A hash of the description, the view ids and the synthetic generator's settings; not of pixels,
+    whose last bits can differ between CPUs. Introduced in chapter 7."""
     from .synthetic import read_marker
 
     digest = hashlib.sha256(description.encode())
@@ -219,11 +208,8 @@ def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bo
     config = TrainConfig(model="unet", **settings)
     result = (train_or_reuse if reuse else train)(config, train_pairs, val_pairs, out_dir, verbose=0)
     kept = ("val_dice", "val_dice_min", "train_seconds", "params", "epochs_run", "best_epoch")
-    entry = {
-        "name": spec.name, "group": spec.group, "key_fields": fields,
-        **{key: result.metrics[key] for key in kept},
-        "train_images": len(train_pairs), "val_images": len(val_pairs),
-    }
+    entry = {"name": spec.name, "group": spec.group, "key_fields": fields, **{k: result.metrics[k] for k in kept},
+             "train_images": len(train_pairs), "val_images": len(val_pairs)}
     if spec.group == "baseline" or spec.split == "random":
         entry["holdout_dice"] = float(evaluate(result.best_path, cars.holdout, batch_size=spec.batch_size).mean())
     if spec.group == "baseline":
@@ -248,13 +234,12 @@ class SweepResult:
 def run_sweep(pairs: Sequence[Pair], *, root: str | os.PathLike, description: str, cache: str | os.PathLike,
               plan: SweepPlan = QUICK_PLAN, mode: str = "auto", out_dir: str | os.PathLike | None = None,
               progress: Callable[[str], None] | None = print) -> SweepResult:
-    """Run (or read back) every run of ``plan``; the cache is rewritten after each new run.
+    """Run (or read back) every run of ``plan``, rewriting the cache (of these keys only) after each.
 
-    ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"``
-    retrains all.  Entries of other keys are dropped from the file.  Introduced in chapter 7.
+    ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"`` retrains all. Chapter 7.
     """
-    if mode not in MODES:
-        raise CarvanaError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    if mode not in ("auto", "cache", "force"):
+        raise CarvanaError(f"unknown mode {mode!r}: use auto, cache or force")
     from .runs import runs_dir
 
     cars = choose_cars(pairs, plan)
@@ -306,17 +291,13 @@ def mistake_effects(result: SweepResult) -> dict[str, float]:
 
 
 def seed_range(result: SweepResult) -> tuple[float, float]:
-    """Lowest and highest validation dice of the baseline over its seeds: how far chance alone moves a score.
-
-    Introduced in chapter 7."""
+    """Lowest and highest validation dice of the baseline over its seeds. Introduced in chapter 7."""
     scores = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]
     return min(scores), max(scores)
 
 
 def glue_values(result: SweepResult) -> dict[str, float | str]:
-    """Every number chapter 7's prose quotes, by the name it quotes it (``dice_size_32x48``...).
-
-    Introduced in chapter 7."""
+    """Every number chapter 7's prose quotes, by its name there (``dice_size_32x48``). Chapter 7."""
     base = result.by_name("baseline")
     values: dict[str, float | str] = {"base_dice": base["val_dice"], "base_seconds": base["train_seconds"]}
     for entry in result.entries:
@@ -337,44 +318,8 @@ def glue_values(result: SweepResult) -> dict[str, float | str]:
 def results_table(result: SweepResult) -> str:
     """A markdown table of every run: what changed, dice, change from baseline, cost. Introduced in chapter 7."""
     base = result.by_name("baseline")["val_dice"]
-    rows = [
-        f"| {e['group']} | {e['name']} | {e['val_dice']:.4f} | {e['val_dice'] - base:+.4f} | "
-        f"{e['train_seconds']:.0f} | {e['params']:,} | {e['epochs_run']} |"
-        for e in result.entries
-    ]
+    rows = [f"| {e['group']} | {e['name']} | {e['val_dice']:.4f} | {e['val_dice'] - base:+.4f} | "
+            f"{e['train_seconds']:.0f} | {e['params']:,} | {e['epochs_run']} |" for e in result.entries]
     header = "| group | run | val dice (per image) | vs baseline | train s | parameters | epochs |"
     return "\n".join([header, "|---|---|---:|---:|---:|---:|---:|", *rows])
 
-
-def plot_sweep(result: SweepResult):
-    """Validation per-image dice against training seconds, one colour per knob.
-
-    The axis starts just below the lowest run that reached 0.5, so one run that
-    failed to learn does not squash the rest; runs under it sit on the bottom
-    edge as triangles.  Introduced in chapter 7.
-    """
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 5), layout="constrained")
-    ax = fig.subplots()
-    scores = [e["val_dice"] for e in result.entries]
-    floor = min([d for d in scores if d >= 0.5] or scores) - 0.02
-    for index, group in enumerate(dict.fromkeys(e["group"] for e in result.entries)):
-        members = [e for e in result.entries if e["group"] == group]
-        shown = [e for e in members if e["val_dice"] >= floor]
-        below = [e for e in members if e["val_dice"] < floor]
-        colour, size = colormaps["tab10"](index), 90 if group == "baseline" else 30
-        ax.scatter([e["train_seconds"] for e in shown], [e["val_dice"] for e in shown], color=colour,
-                   label=group, s=size, marker="*" if group == "baseline" else "o")
-        ax.scatter([e["train_seconds"] for e in below], [floor] * len(below), color=colour, s=size, marker="v")
-        for e in members:
-            label = e["name"] if e in shown else f"{e['name']} ({e['val_dice']:.2f})"
-            ax.annotate(label, (e["train_seconds"], max(e["val_dice"], floor)), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
-    ax.set(ylim=(floor - 0.005, None), xscale="log", xlabel="training time (s, log scale)",
-           title=f"One knob at a time around the {result.plan.profile} baseline",
-           ylabel="validation dice (mean per image)")
-    ax.legend(fontsize=8, loc="lower right")
-    ax.grid(alpha=0.3)
-    return fig

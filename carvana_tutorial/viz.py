@@ -1,18 +1,15 @@
-"""Figures for the book: samples, overlays, predictions, errors, curves, speed.
+"""Figures for the book, each a matplotlib ``Figure`` built without ``pyplot`` (no state leaks).
 
-Each function returns a matplotlib ``Figure`` built without ``pyplot``: nothing
-is shown, no state leaks between calls, and a notebook displays the figure
-once, where it is returned.  Masks are drawn grey and pinned to [0, 1]: left
-to its defaults, matplotlib draws one-channel arrays with *viridis* stretched
-to their own range (the article's purple and yellow masks), and an empty
-prediction would look like a confident one.  Needs only matplotlib and numpy.
-Introduced in chapter 3.
+Masks are drawn grey and pinned to [0, 1]: matplotlib's default stretches
+*viridis* over each array's own range (the article's purple and yellow masks),
+so an empty prediction would look like a confident one. Introduced in chapter 3.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -38,14 +35,13 @@ def _binary(mask, threshold: float = THRESHOLD) -> np.ndarray:
 
 
 def _dice(true_mask, pred_mask, threshold: float = THRESHOLD) -> float:
-    """The competition's dice of one image, from :mod:`.metrics` (imported late: it needs Keras)."""
+    """The competition's dice of one image (metrics imported late: it needs Keras)."""
     from .metrics import np_per_image_dice
 
     return float(np_per_image_dice(_array(true_mask)[None], _array(pred_mask)[None], threshold)[0])
 
 
 def _figure(width: float, height: float, rows: int = 1, cols: int = 1) -> tuple[Figure, np.ndarray]:
-    """A figure and its axes as a flat array, row by row."""
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig, fig.subplots(rows, cols, squeeze=False).ravel()
 
@@ -55,15 +51,16 @@ def _show_image(ax: Axes, image, title: str) -> None:
     ax.set(title=title, xticks=[], yticks=[])
 
 
-def _show_mask(fig: Figure, ax: Axes, mask, title: str, colorbar: bool = True) -> None:
-    im = ax.imshow(_array(mask), **MASK_STYLE)
+def _show_mask(fig: Figure, ax: Axes, mask, title: str, colorbar: bool = True, **style) -> None:
+    """Grey and pinned to [0, 1], unless a ``style`` is given."""
+    im = ax.imshow(_array(mask), **(style or MASK_STYLE))
     ax.set(title=title, xticks=[], yticks=[])
     if colorbar:
-        fig.colorbar(im, ax=ax, ticks=[0, 1], **COLORBAR)
+        fig.colorbar(im, ax=ax, ticks=None if style else [0, 1], **COLORBAR)
 
 
 def _beside_truth(image, true_mask, height: float) -> tuple[Figure, Axes]:
-    """Photo and true mask drawn in the first two of three panels; the third is returned."""
+    """Photo and true mask in the first two of three panels; the third is returned."""
     fig, axes = _figure(11.0, height, cols=3)
     _show_image(axes[0], image, "Input")
     _show_mask(fig, axes[1], true_mask, "True mask", colorbar=False)
@@ -96,18 +93,13 @@ def overlay(image, mask, alpha: float = 0.45, title: str = "Mask over the photo"
 def triptych(image, true_mask, pred_mask, threshold: float = THRESHOLD) -> Figure:
     """Photo, true mask and predicted probabilities, the dice in the last title. Chapter 3."""
     fig, ax = _beside_truth(image, true_mask, 3.2)
-    dice = _dice(true_mask, pred_mask, threshold)
-    _show_mask(fig, ax, pred_mask, f"Predicted (dice {dice:.3f})")
+    _show_mask(fig, ax, pred_mask, f"Predicted (dice {_dice(true_mask, pred_mask, threshold):.3f})")
     return fig
 
 
 def error_triptych(image, true_mask, pred_mask, threshold: float = THRESHOLD) -> Figure:
-    """Photo, true mask, and the thresholded prediction with its errors coloured.
-
-    False positives (car predicted on background) are orange, false negatives
-    (car missed) blue; correct pixels stay white (car) or black (background).
-    Introduced in chapter 3.
-    """
+    """Photo, true mask, and the thresholded prediction: false positives orange,
+    false negatives blue, correct pixels white (car) or black. Chapter 3."""
     truth, pred = _binary(true_mask), _binary(pred_mask, threshold)
     fp, fn = pred & ~truth, ~pred & truth
     errors = np.repeat(pred[..., None].astype(float), 3, axis=-1)
@@ -124,18 +116,13 @@ def error_triptych(image, true_mask, pred_mask, threshold: float = THRESHOLD) ->
 def colormap_comparison(mask) -> Figure:
     """The same mask with matplotlib's defaults (viridis) and as a mask should be. Chapter 3."""
     fig, axes = _figure(9.0, 3.2, cols=2)
-    im = axes[0].imshow(_array(mask))
-    axes[0].set(title="Default colormap (viridis)", xticks=[], yticks=[])
-    fig.colorbar(im, ax=axes[0], **COLORBAR)
+    _show_mask(fig, axes[0], mask, "Default colormap (viridis)", cmap="viridis")
     _show_mask(fig, axes[1], mask, "cmap='gray', vmin=0, vmax=1")
     return fig
 
 
 def panels(images: Mapping[str, object], *, masks: Sequence[str] = (), size: float = 3.2) -> Figure:
-    """Images side by side under their titles; titles listed in ``masks`` draw as masks.
-
-    For before/after comparisons (resize methods, augmentations). Introduced in chapter 2.
-    """
+    """Images side by side under their titles (those in ``masks`` drawn as masks). Chapter 2."""
     fig, axes = _figure(size * len(images), size * 0.85, cols=len(images))
     for ax, (title, image) in zip(axes, images.items()):
         if title in masks:
@@ -146,12 +133,10 @@ def panels(images: Mapping[str, object], *, masks: Sequence[str] = (), size: flo
 
 
 def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
-    """Training and validation curves, one panel per metric.
+    """Training (solid) and validation (dashed) curves, one panel per metric.
 
-    ``history`` is a Keras ``History``, anything else with a ``.history``
-    mapping (a :class:`carvana_tutorial.runs.TrainResult`), or that mapping.
-    ``metrics`` defaults to every metric that has values (``epoch`` and the
-    learning rate are skipped). Introduced in chapter 3.
+    ``history``: a Keras ``History``, a :class:`~carvana_tutorial.runs.TrainResult`
+    or their ``.history`` mapping. Introduced in chapter 3.
     """
     values = getattr(history, "history", history)
     if not isinstance(values, Mapping):
@@ -174,15 +159,10 @@ def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
     return fig
 
 
-def dice_histogram(scores, bins: int = 30, *,
-                   xlabel: str = f"per-image dice at threshold {THRESHOLD}") -> Figure:
-    """How per-image dice spreads over the validation images, one histogram per model.
+def dice_histogram(scores, bins: int = 30, *, xlabel: str = f"per-image dice at threshold {THRESHOLD}") -> Figure:
+    """Per-image dice of one model, or ``{label: scores}`` of several on the same bins.
 
-    ``scores`` is one array of per-image dice (what
-    :func:`carvana_tutorial.training.evaluate` returns) or ``{label: array}``
-    to compare models on the same bins, with a legend.  The x axis runs from
-    just below the lowest score to 1: a mean hides the few images a model
-    gets badly wrong, and this is where they show. Introduced in chapter 4.
+    A mean hides the few images a model gets badly wrong; here they show. Chapter 4.
     """
     named = dict(scores) if isinstance(scores, Mapping) else {"": scores}
     arrays = [np.asarray(v, dtype=float).ravel() for v in named.values()]
@@ -199,11 +179,7 @@ def dice_histogram(scores, bins: int = 30, *,
 
 
 def dice_by_coverage(coverage, scores) -> Figure:
-    """Per-image dice against the share of the frame the car covers, one dot per image.
-
-    Dice forgives the same number of wrong pixels more on a big car than on a
-    small one; this shows whether the small cars are where a model loses. Chapter 5.
-    """
+    """Per-image dice against the car's share of the frame: do small cars lose? Chapter 5."""
     fig, (ax,) = _figure(6, 3.2)
     ax.scatter(coverage, scores, s=12, color="0.25")
     ax.set(xlabel="share of the frame covered by the car", ylabel=f"per-image dice at {THRESHOLD}")
@@ -211,11 +187,7 @@ def dice_by_coverage(coverage, scores) -> Figure:
 
 
 def threshold_curve(thresholds, scores, mark: float = THRESHOLD) -> Figure:
-    """Mean per-image dice as the probability threshold moves, with ``mark`` drawn dashed.
-
-    The competition thresholds at :data:`~carvana_tutorial.config.THRESHOLD`;
-    the curve shows how much, if anything, another threshold would buy. Chapter 5.
-    """
+    """Mean per-image dice as the threshold moves, ``mark`` dashed. Chapter 5."""
     fig, (ax,) = _figure(6, 3)
     ax.plot(thresholds, scores, marker="o", markersize=3, color="0.25")
     ax.axvline(mark, linestyle="--", color="0.6")
@@ -224,12 +196,8 @@ def threshold_curve(thresholds, scores, mark: float = THRESHOLD) -> Figure:
 
 
 def throughput_chart(result: Mapping) -> Figure:
-    """Pairs per second of the article's pipeline and ours, first and later epochs.
-
-    ``result`` is what :func:`carvana_tutorial.bench.pipeline_benchmark` returns.
-    The y axis is logarithmic: the cached epoch is one to two orders of
-    magnitude faster. Introduced in chapter 2.
-    """
+    """Pairs/s of the article's pipeline and ours (a :func:`~carvana_tutorial.bench.pipeline_benchmark`
+    result), on a log axis: the cached epoch is 10-100x faster. Introduced in chapter 2."""
     article = (result["seed_pairs_per_s"], result["seed_second_pairs_per_s"])
     ours = (result["ours_pairs_per_s"], result["ours_cached_pairs_per_s"])
     speedups = (result["first_epoch_speedup"], result["cached_epoch_speedup"])
@@ -246,4 +214,33 @@ def throughput_chart(result: Mapping) -> Figure:
     ax.set(yscale="log", ylabel="pairs per second",
            title=f"{result['files']} pairs to {height}x{width}, {result['cores']} cores")
     ax.legend()
+    return fig
+
+
+def sweep_plot(result) -> Figure:
+    """Validation dice against training seconds of chapter 7's sweep, one colour per knob.
+
+    The axis starts just below the lowest run that reached 0.5, so a run that failed
+    to learn does not squash the rest: it sits on the bottom edge as a triangle. Chapter 7.
+    """
+    fig, (ax,) = _figure(8, 5)
+    scores = [e["val_dice"] for e in result.entries]
+    floor = min([d for d in scores if d >= 0.5] or scores) - 0.02
+    for index, group in enumerate(dict.fromkeys(e["group"] for e in result.entries)):
+        members = [e for e in result.entries if e["group"] == group]
+        shown = [e for e in members if e["val_dice"] >= floor]
+        below = [e for e in members if e["val_dice"] < floor]
+        colour, size = colormaps["tab10"](index), 90 if group == "baseline" else 30
+        ax.scatter([e["train_seconds"] for e in shown], [e["val_dice"] for e in shown], color=colour,
+                   label=group, s=size, marker="*" if group == "baseline" else "o")
+        ax.scatter([e["train_seconds"] for e in below], [floor] * len(below), color=colour, s=size, marker="v")
+        for e in members:
+            label = e["name"] if e in shown else f"{e['name']} ({e['val_dice']:.2f})"
+            ax.annotate(label, (e["train_seconds"], max(e["val_dice"], floor)), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+    ax.set(ylim=(floor - 0.005, None), xscale="log", xlabel="training time (s, log scale)",
+           title=f"One knob at a time around the {result.plan.profile} baseline",
+           ylabel="validation dice (mean per image)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
     return fig

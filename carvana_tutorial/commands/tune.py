@@ -8,13 +8,9 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "tune",
-        help="run the tuning sweep and the article's mistake pairs (chapter 7), caching the results",
-        description=(
-            "Train every run of the sweep for the profile that is not in the cache file yet (all of them "
-            "with --force) and write the results there. The chapter reads this file."
-        ),
-    )
+        "tune", help="run the tuning sweep and the article's mistake pairs (chapter 7), caching the results",
+        description="Train every run of the profile's sweep that the cache file (which the chapter reads) "
+        "lacks, or all of them with --force, and write the results there.")
     parser.add_argument("--profile", choices=("quick", "full"), help="sweep size (default: by hardware)")
     parser.add_argument("--data", type=Path, help="Carvana folder (default: the book's search, else synthetic)")
     parser.add_argument("--cache", type=Path, metavar="FILE.json",
@@ -32,9 +28,7 @@ def run(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     source = find_data(args.data, profile=profile, progress=args.progress)
     cache = args.cache or Path("book") / "results" / f"sweep-{profile.name}.json"
-    result = run_sweep(
-        pair_files(source.root), root=source.root, description=source.description, cache=cache,
-        plan=PLANS[profile.name], mode="force" if args.force else "auto",
-    )
+    result = run_sweep(pair_files(source.root), root=source.root, description=source.description, cache=cache,
+                       plan=PLANS[profile.name], mode="force" if args.force else "auto")
     print(f"{result.trained} runs trained, {result.from_cache} read from the cache -> {cache}")
     return 0
