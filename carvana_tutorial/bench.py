@@ -116,7 +116,9 @@ def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE
 def _step_speed(model: keras.Model, images: np.ndarray, masks: np.ndarray, steps: int, jit_compile: bool,
                 start_weights: list) -> tuple[float, float]:
     """Images/s of ``train_on_batch`` after one warm-up step, and the loss of that first step."""
-    from tensorflow.python.framework import config as tf_config  # the switch Keras itself reads
+    from tensorflow.python.framework import (
+        config as tf_config,  # the switch Keras itself reads
+    )
 
     model.set_weights(start_weights)
     # Keras silently drops jit_compile=True under op determinism (which chapters turn on): off meanwhile.
