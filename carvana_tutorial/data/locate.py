@@ -44,10 +44,7 @@ def _writable(folder: Path) -> bool:
 def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = False,
             progress: bool = False) -> Path | None:
     """The Carvana root for ``folder``, unpacking its zips if need be; ``None`` if it holds no data.
-
-    Zips unpack into ``extract_to`` (for Kaggle's read-only input), else beside
-    them when ``folder`` is writable, else into the cache.
-    """
+    Zips unpack into ``extract_to`` (for Kaggle's read-only input), else beside them, else into the cache."""
     folder = Path(folder)
     if not folder.is_dir():
         return None
@@ -95,9 +92,7 @@ def describe(root: Path, label: str) -> str:
 def find_data(path: str | os.PathLike | None = None, *, profile: Profile | str | None = None,
               synthesize: bool = True, with_test: bool = False, progress: bool | None = None) -> DataSource:
     """Locate the Carvana data (order in the module docstring); ``profile`` sizes a synthetic set.
-
-    An explicit folder or ``$CARVANA_DATA`` without data is an error, not a reason to fall back.
-    """
+    An explicit folder or ``$CARVANA_DATA`` without data is an error, not a reason to fall back."""
     progress = sys.stderr.isatty() if progress is None else progress
     opts = {"with_test": with_test, "progress": progress}
     for origin, value, where in (("argument", path, "the folder given"), ("env", env(ENV_DATA), f"${ENV_DATA}")):
@@ -133,9 +128,8 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
 
 @contextlib.contextmanager
 def exclusive(lock: Path | None, *, wait: bool = True) -> Iterator[bool]:
-    """Hold an exclusive lock on ``lock`` while the body runs; yield whether we got it.
-
-    Without ``wait`` a held lock yields ``False`` at once; without ``fcntl`` (Windows) nothing is locked."""
+    """Hold an exclusive lock on ``lock`` while the body runs; yield whether we got it (at once,
+    without ``wait``).  Without ``fcntl`` (Windows) nothing is locked."""
     try:
         import fcntl
     except ImportError:
