@@ -68,13 +68,6 @@ class MasksCsvCheck:
             return f"{rows}, all match their GIFs"
         return f"{rows}, {self.compared} match their GIFs, {self.rows - self.compared} not compared (bad GIF)"
 
-    def problems(self) -> list[str]:
-        """One line per wrong row, as the other files are listed."""
-        return ([f"{MASKS_CSV} row {name}: malformed ({why})" for name, why in sorted(self.malformed.items())]
-                + [f"{MASKS_CSV} row {name}: differs from its GIF" for name in self.disagree]
-                + [f"{MASKS_CSV} row {name}: no paired image" for name in self.extra]
-                + [f"{name}: no {MASKS_CSV} row" for name in self.missing])
-
 
 @dataclass
 class Report:
@@ -125,7 +118,11 @@ class Report:
         out += [f"{name}: mask and image sizes differ" for name in self.mismatched]
         out += [f"{name}: no partner" for name in self.unpaired]
         out += [f"{name}: not a Carvana file name" for name in self.bad_names]
-        out += self.masks_csv.problems() if self.masks_csv else []
+        if csv := self.masks_csv:  # one line per wrong row, as the other files are listed
+            out += [f"{MASKS_CSV} row {name}: malformed ({why})" for name, why in sorted(csv.malformed.items())]
+            out += [f"{MASKS_CSV} row {name}: differs from its GIF" for name in csv.disagree]
+            out += [f"{MASKS_CSV} row {name}: no paired image" for name in csv.extra]
+            out += [f"{name}: no {MASKS_CSV} row" for name in csv.missing]
         return out + [json.dumps(self.summary())]
 
     def problem(self) -> str:

@@ -46,8 +46,6 @@ def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = F
     """The Carvana root for ``folder``, unpacking its zips if need be; ``None`` if it holds no data.
     Zips unpack into ``extract_to`` (for Kaggle's read-only input), else beside them, else into the cache."""
     folder = Path(folder)
-    if not folder.is_dir():
-        return None
     needed = [TRAIN_IMAGES, TRAIN_MASKS] + ([TEST_IMAGES] if with_test else [])
     zips = {z.name.removesuffix(".zip"): z for z in wanted_zips(folder, with_test=with_test)}
     missing = [n for n in needed if not (folder / n).is_dir()]
