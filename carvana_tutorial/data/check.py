@@ -1,8 +1,8 @@
 """Check a Carvana folder by decoding every training image and mask, read-only.
 
-Names cannot reveal a truncated download or a wrong-size mask; decoding can.
-Each ``train_masks.csv`` row is compared with its GIF while the GIF is in
-memory.  ``carvana-tutorial inspect DATA`` prints the report.  Introduced in chapter 1.
+Names cannot reveal a truncated download or a wrong-size mask; decoding can.  Each ``train_masks.csv``
+row is compared with its GIF while the GIF is in memory.  ``carvana-tutorial inspect DATA`` prints the
+report.  Introduced in chapter 1.
 """
 
 from __future__ import annotations

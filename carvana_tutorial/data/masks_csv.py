@@ -41,8 +41,7 @@ def read_masks_csv(path: str | os.PathLike) -> Mapping[str, str]:
 
 @functools.lru_cache(maxsize=4)
 def _parse(path: str, size: int, mtime_ns: int) -> Mapping[str, str]:
-    # Lines are split by hand: an RLE field is one long run of digits and
-    # spaces, never quoted, and can exceed the csv module's field limit.
+    # Split by hand: an RLE field is never quoted and can exceed the csv module's field limit.
     name = Path(path).name
     try:
         with open(path, encoding="ascii", newline="") as handle:

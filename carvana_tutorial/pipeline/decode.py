@@ -1,8 +1,7 @@
 """Turning one Carvana file into one small array, the same way everywhere.
 
-Masks come from the GIF, read by Pillow (palette indices: twice as fast as
-``tf.io.decode_gif``, and without the GIL), or from the photo's row of
-``train_masks.csv``; both give the same pixels.  Introduced in chapter 2.
+Masks come from the GIF, read by Pillow (palette indices: twice as fast as ``tf.io.decode_gif``,
+and without the GIL), or from the photo's ``train_masks.csv`` row: the same pixels.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
