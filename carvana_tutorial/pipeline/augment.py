@@ -53,7 +53,8 @@ def augment(images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor,
     photos = tf.cast(photos, tf.float32) / 255.0
     factors = 1.0 - CONTRAST + 2.0 * CONTRAST * draws[:, 2, None, None, None]
     means = tf.reduce_mean(photos, axis=[1, 2], keepdims=True)
-    photos = tf.clip_by_value(photos * factors + means * (1.0 - factors), 0.0, 1.0)
+    photos = photos * factors + means * (1.0 - factors)
+    photos = tf.clip_by_value(photos, 0.0, 1.0)
     if mode == "joint":
         masks = _resample(masks, transforms, "NEAREST")
     return photos, tf.cast(masks, tf.float32)
