@@ -49,8 +49,8 @@ def _walk(path: Path) -> list[tuple[Path, os.stat_result]]:
 
 def summary(kind: str, name: str, paths: Sequence[Path]) -> dict:
     """One line of the listing: ``kind``, ``name``, files, bytes and MiB of ``paths``."""
-    stats = [stat for path in paths for _, stat in _walk(path)]
-    return {"kind": kind, "name": name, **amount([{"files": 1, "bytes": s.st_size} for s in stats])}
+    files = [{"files": 1, "bytes": stat.st_size} for path in paths for _, stat in _walk(path)]
+    return {"kind": kind, "name": name, **amount(files)}
 
 
 def usage(root: Path | None = None) -> dict[tuple[str, str], list[Path]]:
@@ -86,10 +86,7 @@ def clear(root: Path | None = None, *, pipeline: bool = False, sizes: Sequence[t
           older_than_days: float | None = None, everything: bool = False,
           dry_run: bool = False) -> tuple[list[dict], list[dict]]:
     """Remove what the options name; return what went (or would, on a dry run) and what was skipped, with why.
-
-    A synthetic set goes only while we hold its lock, so one being made is skipped;
-    lock files stay, or two processes could make the same set at once.
-    """
+    A synthetic set goes only while we hold its lock; lock files stay, or two processes could make one set at once."""
     scoped = pipeline or sizes or older_than_days is not None
     if not (everything or scoped):
         raise CarvanaError("say what to clear: --pipeline, --size HxW, --older-than DAYS or --all "
@@ -113,9 +110,8 @@ def clear(root: Path | None = None, *, pipeline: bool = False, sizes: Sequence[t
         group = summary(kind, name, paths)
         with exclusive(lock if lock and (lock.exists() or not dry_run) else None, wait=False) as free:
             errors = [] if dry_run or not free else [e for p in paths if (e := _remove(p, root))]
-        # Not freed, or not all of it: say so rather than count it as freed.
-        reason = "in use by another process" if not free else f"could not be removed ({errors[0]})" if errors else ""
-        if reason:
+        if not free or errors:  # not freed, or not all of it: say so rather than count it as freed
+            reason = "in use by another process" if not free else f"could not be removed ({errors[0]})"
             skipped.append({"kind": kind, "name": name, "reason": reason})
         else:
             removed.append(group)

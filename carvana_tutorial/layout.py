@@ -1,7 +1,5 @@
-"""Carvana's file layout and naming, in one place.
-
-``<id>`` in ``train_hq/<id>_<NN>.jpg`` and ``train_masks/<id>_<NN>_mask.gif`` is
-12 lowercase hex characters naming a car; ``<NN>`` (01..16) is a turntable view.
+"""Carvana's file layout and naming: in ``train_hq/<id>_<NN>.jpg`` and ``train_masks/<id>_<NN>_mask.gif``,
+``<id>`` is 12 lowercase hex characters naming a car and ``<NN>`` (01..16) a turntable view.
 Introduced in chapter 1 (*Getting the data*).
 """
 
@@ -17,10 +15,8 @@ MASKS_CSV = "train_masks.csv"
 MASKS_CSV_ZIP = f"{MASKS_CSV}.zip"
 
 VIEWS = 16
-#: Height x width of every real Carvana photo (Keras order).
-FULL_SIZE = (1280, 1918)
-
-#: ``<car>_<NN>.jpg`` or ``<car>_<NN>_mask.gif``: the mask suffix goes with the GIF.
+FULL_SIZE = (1280, 1918)  # height x width of every real Carvana photo (Keras order)
+# ``<car>_<NN>.jpg`` or ``<car>_<NN>_mask.gif``: the mask suffix goes with the GIF.
 _NAME = re.compile(r"^(?P<car>[0-9a-f]{12})_(?P<view>\d{2})(?:\.jpg|(?P<mask>_mask)\.gif)$")
 
 

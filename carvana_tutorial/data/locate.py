@@ -2,8 +2,7 @@
 
 First match wins: the folder passed in (``--data``), ``$CARVANA_DATA``, Kaggle's
 competition input, ``./data``, else a cached synthetic set in Carvana's layout.
-A folder counts when it holds ``train_hq/`` and ``train_masks/`` or their zips.
-Introduced in chapter 1.
+A folder counts when it holds ``train_hq/`` and ``train_masks/`` or their zips.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -18,24 +17,14 @@ from pathlib import Path
 
 from ..config import COMPETITION, ENV_DATA, Profile, cache_dir, env, get_profile
 from ..errors import DataError
-from ..layout import (
-    MASKS_CSV,
-    MASKS_CSV_ZIP,
-    TEST_IMAGES,
-    TRAIN_IMAGES,
-    TRAIN_MASKS,
-    VIEWS,
-    parse_name,
-)
+from ..layout import MASKS_CSV, MASKS_CSV_ZIP, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, VIEWS, parse_name
 from .extract import EXTRACTED_MARKER, extract_zip, is_extracted, wanted_zips
 from .pairs import EXPECTED_LAYOUT
 
-#: Where Kaggle mounts the competition's files (read-only) in a notebook, and its writable folder.
-KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION
+KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION  # read-only in a Kaggle notebook
 KAGGLE_WORKING = Path("/kaggle/working")
 LOCAL_DATA = Path("data")
-#: Seed of the synthetic set; fixed so every chapter sees the same cars.
-SYNTHETIC_SEED = 0
+SYNTHETIC_SEED = 0  # fixed, so every chapter sees the same cars
 
 
 @dataclass(frozen=True)
@@ -55,14 +44,8 @@ def _writable(folder: Path) -> bool:
 def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = False,
             progress: bool = False) -> Path | None:
     """The Carvana root for ``folder``, unpacking its zips if need be; ``None`` if it holds no data.
-
-    Zips unpack into ``extract_to`` (for Kaggle's read-only input), else beside
-    them when ``folder`` is writable, else into the cache; existing folders are
-    used as they are.  A read-only folder with nothing to extract writes nothing.
-    """
+    Zips unpack into ``extract_to`` (for Kaggle's read-only input), else beside them, else into the cache."""
     folder = Path(folder)
-    if not folder.is_dir():
-        return None
     needed = [TRAIN_IMAGES, TRAIN_MASKS] + ([TEST_IMAGES] if with_test else [])
     zips = {z.name.removesuffix(".zip"): z for z in wanted_zips(folder, with_test=with_test)}
     missing = [n for n in needed if not (folder / n).is_dir()]
@@ -92,26 +75,22 @@ def describe(root: Path, label: str) -> str:
     """``label`` plus cars, views and image size, e.g. ``synthetic Carvana, 24 cars x 16 views, 1280x1918``."""
     from PIL import Image
 
-    names = [(p, parsed[0]) for p in sorted((root / TRAIN_IMAGES).iterdir())
-             if (parsed := parse_name(p.name)) and not parsed[1]]
-    cars = {view.car for _, view in names}
+    names = [(p, n[0].car) for p in sorted((root / TRAIN_IMAGES).iterdir()) if (n := parse_name(p.name)) and not n[1]]
     if not names:
         return f"{label}, no images"
-    counts = f"{len(cars)} cars x {VIEWS} views" if len(names) == VIEWS * len(cars) else (
-        f"{len(names)} images of {len(cars)} cars")
+    cars = len({car for _, car in names})
+    label += f", {cars} cars x {VIEWS} views" if len(names) == VIEWS * cars else f", {len(names)} images of {cars} cars"
     try:
         with Image.open(names[0][0]) as first:
-            return f"{label}, {counts}, {first.height}x{first.width}"
+            return f"{label}, {first.height}x{first.width}"
     except OSError:
-        return f"{label}, {counts}"
+        return label
 
 
 def find_data(path: str | os.PathLike | None = None, *, profile: Profile | str | None = None,
               synthesize: bool = True, with_test: bool = False, progress: bool | None = None) -> DataSource:
     """Locate the Carvana data (order in the module docstring); ``profile`` sizes a synthetic set.
-
-    An explicit folder or ``$CARVANA_DATA`` without data is an error, not a reason to fall back.
-    """
+    An explicit folder or ``$CARVANA_DATA`` without data is an error, not a reason to fall back."""
     progress = sys.stderr.isatty() if progress is None else progress
     opts = {"with_test": with_test, "progress": progress}
     for origin, value, where in (("argument", path, "the folder given"), ("env", env(ENV_DATA), f"${ENV_DATA}")):
@@ -147,10 +126,8 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
 
 @contextlib.contextmanager
 def exclusive(lock: Path | None, *, wait: bool = True) -> Iterator[bool]:
-    """Hold an exclusive lock on ``lock`` while the body runs; yield whether we got it.
-
-    Without ``wait`` a held lock yields ``False`` at once; without ``fcntl`` (Windows) nothing is locked.
-    """
+    """Hold an exclusive lock on ``lock`` while the body runs; yield whether we got it (at once,
+    without ``wait``).  Without ``fcntl`` (Windows) nothing is locked."""
     try:
         import fcntl
     except ImportError:

@@ -1,8 +1,8 @@
 """Kaggle's second copy of the training masks: ``train_masks.csv``.
 
-Each row ``img,rle_mask`` is a mask run-length encoded as in a submission: a
-few thousand integers instead of an LZW-compressed GIF of 2.5 million pixels,
-so the pipeline reads masks from it when it can.  Introduced in chapter 2.
+Each row ``img,rle_mask`` is a mask run-length encoded as in a submission: a few thousand
+integers instead of a GIF of 2.5 million pixels, so the pipeline reads masks from it when
+it can.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -29,11 +29,8 @@ def masks_csv_of(mask_path: str | os.PathLike) -> Path:
 
 
 def read_masks_csv(path: str | os.PathLike) -> Mapping[str, str]:
-    """The rows of a ``train_masks.csv`` as ``{image file name: RLE string}``.
-
-    Parsed once per version of the file (path, size, mtime), as every dataset
-    on the folder asks again.  Introduced in chapter 2.
-    """
+    """The rows of a ``train_masks.csv`` as ``{image file name: RLE string}``, parsed once per
+    version (path, size, mtime) of the file, as every dataset asks again.  Introduced in chapter 2."""
     path = Path(path)
     try:
         stat = path.stat()
@@ -44,20 +41,18 @@ def read_masks_csv(path: str | os.PathLike) -> Mapping[str, str]:
 
 @functools.lru_cache(maxsize=4)
 def _parse(path: str, size: int, mtime_ns: int) -> Mapping[str, str]:
-    # Lines are split by hand: an RLE field is one long run of digits and
-    # spaces, never quoted, and can exceed the csv module's field limit.
+    # Split by hand: an RLE field is never quoted and can exceed the csv module's field limit.
     name = Path(path).name
     try:
         with open(path, encoding="ascii", newline="") as handle:
-            header = tuple(handle.readline().strip().split(","))
-            if header != ("img", "rle_mask"):
-                raise DataError(f"{name} does not start with the header img,rle_mask (found {','.join(header)!r})")
+            header = handle.readline().strip()
+            if header != "img,rle_mask":
+                raise DataError(f"{name} does not start with the header img,rle_mask (found {header!r})")
             rows = {}
             for number, line in enumerate(handle, start=2):
-                line = line.strip()
-                if not line:
+                if not line.strip():
                     continue
-                image, sep, rle = line.partition(",")
+                image, sep, rle = line.strip().partition(",")
                 if not sep:
                     raise DataError(f"{name} line {number} has no comma: expected img,rle_mask")
                 if image in rows:
@@ -83,14 +78,11 @@ def row_matches(rle: str, mask: np.ndarray) -> bool:
 
 
 def verify_masks_csv(root: str | os.PathLike) -> int:
-    """Compare every row of ``train_masks.csv`` with its GIF; return the row count.
-
-    Checks that our RLE reads Kaggle's file as Kaggle wrote it.  Introduced in chapter 8.
-    """
-    root = Path(root)
-    rows = read_masks_csv(root / MASKS_CSV)
+    """Compare every row of ``train_masks.csv`` with its GIF, so that our RLE is known to read
+    Kaggle's file as Kaggle wrote it; return the row count.  Introduced in chapter 8."""
+    rows = read_masks_csv(Path(root) / MASKS_CSV)
     for image, rle in rows.items():
-        gif = root / TRAIN_MASKS / image.replace(".jpg", "_mask.gif")
+        gif = Path(root) / TRAIN_MASKS / image.replace(".jpg", "_mask.gif")
         try:
             same = row_matches(rle, read_gif(gif))
         except ValueError as exc:

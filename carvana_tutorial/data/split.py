@@ -33,17 +33,14 @@ def group_by_car(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
 
 
 def _whole_cars(cars: dict[str, list[Pair]], order: list[str], max_images: int | None) -> list[str]:
-    kept, total = [], 0
-    for car in order:
-        if max_images is not None and kept and total + len(cars[car]) > max_images:
-            break
-        kept.append(car)
-        total += len(cars[car])
-    if len(kept) < 2:
+    if max_images is not None:  # the first cars that fit, and at least one
+        fit = np.cumsum([len(cars[car]) for car in order]) <= max_images
+        order = order[: max(1, int(fit.sum()))]
+    if len(order) < 2:
         within = "" if max_images is None else f" within max_images={max_images}"
-        raise DataError(f"a split by car needs at least 2 cars, but only {len(kept)} "
-                        f"{'is' if len(kept) == 1 else 'are'} available{within}")
-    return kept
+        raise DataError(f"a split by car needs at least 2 cars, but only {len(order)} "
+                        f"{'is' if len(order) == 1 else 'are'} available{within}")
+    return order
 
 
 def split_by_car(
@@ -90,11 +87,6 @@ def leaked_cars(train: Sequence[Pair], val: Sequence[Pair]) -> list[str]:
 def split_summary(train: Sequence[Pair], val: Sequence[Pair]) -> dict[str, int]:
     """Images and cars on each side, and the cars on both.  Introduced in chapter 1."""
     leaked = set(leaked_cars(train, val))
-    return {
-        "train_images": len(train),
-        "train_cars": len({p.car for p in train}),
-        "val_images": len(val),
-        "val_cars": len({p.car for p in val}),
-        "leaked_cars": len(leaked),
-        "val_images_of_seen_cars": sum(p.car in leaked for p in val),
-    }
+    return {"train_images": len(train), "train_cars": len({p.car for p in train}),
+            "val_images": len(val), "val_cars": len({p.car for p in val}),
+            "leaked_cars": len(leaked), "val_images_of_seen_cars": sum(p.car in leaked for p in val)}

@@ -1,8 +1,6 @@
-"""The article's input pipeline, reproduced as written, to measure against.
-
-Full-size decodes, float, nearest-neighbour resize, GIFs decoded as RGB and
-reduced with ``reduce_max``, sequential ``map`` calls, no cache.  The
-benchmark times it; chapter 2 shows what it returns.  Introduced in chapter 2.
+"""The article's input pipeline as written, to measure against: full-size decodes, float,
+nearest-neighbour resize, RGB GIFs reduced with ``reduce_max``, sequential ``map``, no cache.
+Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -16,9 +14,8 @@ from ..config import IMAGE_SIZE
 
 def article_dataset(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE,
                     batch_size: int = 32) -> tf.data.Dataset:
-    """Two sequentially mapped datasets zipped, batched and prefetched, as in the
-    article (whose pairing risk is not reproduced: ``pairs`` are already matched).
-    Introduced in chapter 2."""
+    """Two sequentially mapped datasets zipped, batched and prefetched; ``pairs`` are already
+    matched, so the article's pairing risk is not reproduced.  Introduced in chapter 2."""
 
     def preprocess_image(path: tf.Tensor) -> tf.Tensor:
         image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)

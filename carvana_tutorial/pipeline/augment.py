@@ -1,9 +1,8 @@
 """Random flips, small rotations and contrast changes, inside ``tf.data``.
 
-The article's Keras augmentation layers flipped and turned the photo but not
-the mask it was scored against.  Here the geometry moves both (``joint``);
-``image_only`` keeps the article's bug so that chapter 7 can measure its
-cost.  Randomness is stateless, seeded per batch.  Introduced in chapter 2.
+The article's augmentation layers turned the photo but not its mask.  Here the
+geometry moves both (``joint``); ``image_only`` keeps the article's bug so that
+chapter 7 can measure it.  Stateless, seeded per batch.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ CONTRAST = 0.2  # the article's RandomContrast(0.2)
 
 
 def _transforms(flips: tf.Tensor, angles: tf.Tensor, height: int, width: int) -> tf.Tensor:
-    """Projective transforms (output -> input pixel coordinates) turning about the
-    centre, mirrored where ``flips``: one resampling pass, not two."""
+    """Output -> input pixel transforms turning about the centre, mirrored where ``flips``: one pass."""
     cos, sin = tf.cos(angles), tf.sin(angles)
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
     sign = tf.where(flips, -1.0, 1.0)  # mirrored: x_in = (width - 1) - x_rotated
@@ -44,8 +42,7 @@ def augment(images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor,
     The flip and the angle move the photo *and* its mask (``joint``), or the
     photo alone (``image_only``, the article's bug).  The same ``seed`` (a
     shape-[2] integer tensor) gives the same batch.  Geometry runs on uint8,
-    in one pass, before the conversion to float: a quarter of the memory
-    traffic.  Introduced in chapter 2.
+    in one pass: a quarter of the memory traffic.  Introduced in chapter 2.
     """
     height, width = images.shape[1], images.shape[2]
     draws = tf.random.stateless_uniform([tf.shape(images)[0], 3], seed)
@@ -54,8 +51,7 @@ def augment(images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor,
     transforms = _transforms(flips, angles, height, width)
     photos = _resample(images, transforms, "BILINEAR")
     photos = tf.cast(photos, tf.float32) / 255.0
-    factors = 1.0 - CONTRAST + 2.0 * CONTRAST * draws[:, 2]
-    factors = factors[:, None, None, None]
+    factors = 1.0 - CONTRAST + 2.0 * CONTRAST * draws[:, 2, None, None, None]
     means = tf.reduce_mean(photos, axis=[1, 2], keepdims=True)
     photos = photos * factors + means * (1.0 - factors)
     photos = tf.clip_by_value(photos, 0.0, 1.0)

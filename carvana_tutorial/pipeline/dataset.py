@@ -33,8 +33,7 @@ def make_dataset(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE,
     come after it, so both stay random per epoch while no later epoch
     decodes.  ``augment`` is ``None``, ``"joint"`` or ``"image_only"`` (the
     article's bug).  The same ``seed`` gives the same batches in every run.
-    ``reading`` says how pairs are read: see :func:`pair_reader`.
-    Introduced in chapter 2.
+    ``reading``: see :func:`pair_reader`.  Introduced in chapter 2.
     """
     _check(pairs, batch_size, augment)
     paths, read = pair_reader(pairs, image_size, **reading)
@@ -67,9 +66,7 @@ def pair_reader(pairs: Sequence, image_size: tuple[int, int], *, cache: bool = T
                 progress: bool = False) -> tuple[list, Callable]:
     """What to put in the dataset, and the function that turns it into a uint8 pair.
 
-    ``cache=False`` decodes every epoch; ``resize`` is ``"area"`` or the article's
-    ``"nearest"``; ``masks`` is ``"auto"``, ``"csv"`` or ``"gif"`` (:func:`~.cache.mask_rles`).
-    """
+    ``cache=False`` decodes every epoch; ``masks``: see :func:`~.cache.mask_rles`."""
     size, resize = check_settings(image_size, resize)
     if cache:
         entries = ensure_cached(pairs, size, resize, masks=masks, root=cache_root, progress=progress)

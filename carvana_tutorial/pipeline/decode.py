@@ -1,8 +1,7 @@
 """Turning one Carvana file into one small array, the same way everywhere.
 
-Masks come from the GIF, read by Pillow (palette indices: twice as fast as
-``tf.io.decode_gif``, and without the GIL), or from the photo's row of
-``train_masks.csv``; both give the same pixels.  Introduced in chapter 2.
+Masks come from the GIF, read by Pillow (palette indices: twice as fast as ``tf.io.decode_gif``,
+and without the GIL), or from the photo's ``train_masks.csv`` row: the same pixels.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -36,16 +35,14 @@ def check_settings(image_size, resize: str) -> tuple[tuple[int, int], str]:
 
 
 def _fitting(source_size, target_size) -> list:
-    """Whether each ratio 2, 4, 8 still covers the target (Python or tensor
-    booleans); those that do form a prefix, so their count picks the ratio."""
+    """Whether each ratio 2, 4, 8 still covers the target (Python or tensor booleans): a prefix."""
     (sh, sw), (th, tw) = source_size, target_size
     return [((sh + r - 1) // r >= th) & ((sw + r - 1) // r >= tw) for r in DCT_RATIOS[1:]]
 
 
 def dct_ratio(source_size: tuple[int, int], target_size: tuple[int, int]) -> int:
-    """The largest libjpeg ratio whose decoded picture still covers the target
-    (1918x1280 at 1/8 is 240x160, still over 128x96), so that the exact resize
-    that follows only ever shrinks.  Introduced in chapter 2."""
+    """The largest libjpeg ratio whose decoded picture still covers the target (1918x1280 at 1/8
+    is 240x160, still over 128x96), so the resize that follows only shrinks.  Introduced in chapter 2."""
     return DCT_RATIOS[sum(_fitting(source_size, target_size))]
 
 
@@ -97,15 +94,13 @@ def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
 
 
 def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """:func:`read_mask` in-graph; stateless, or with op determinism on
-    (``chapter.setup``) TensorFlow would run the ``map`` holding it sequentially."""
+    """:func:`read_mask` in-graph; stateless, or op determinism would run its ``map`` sequentially."""
     mask = tf.numpy_function(lambda p: read_mask(p.decode(), image_size), [path], tf.uint8, stateful=False)
     return tf.ensure_shape(mask, (*image_size, 1))
 
 
 def _nearest_indices(source: tf.Tensor, target: int) -> tf.Tensor:
-    """The source rows (or columns) that Pillow's nearest-neighbour resize keeps:
-    ``cumsum`` adds ``source / target`` in Pillow's order, so even ties agree."""
+    """The source rows (or columns) Pillow's nearest resize keeps; ``cumsum`` adds in its order, so ties agree."""
     step = tf.cast(source, tf.float64) / float(target)
     centres = tf.math.cumsum(tf.concat([[step * 0.5], tf.fill([target - 1], step)], axis=0))
     return tf.minimum(tf.cast(tf.floor(centres), tf.int64), tf.cast(source, tf.int64) - 1)
@@ -113,15 +108,13 @@ def _nearest_indices(source: tf.Tensor, target: int) -> tf.Tensor:
 
 def decode_rle_mask(rle: tf.Tensor, source_size: tf.Tensor,
                     image_size: tuple[int, int]) -> tf.Tensor:
-    """A ``train_masks.csv`` row -> uint8 ``[H, W, 1]`` in {0, 1}, resized
-    nearest-neighbour from ``source_size`` (the photo's ``(height, width)``):
-    a binary search per kept pixel, never the 2.5 million pixels of the full
-    mask.  Introduced in chapter 2."""
+    """A ``train_masks.csv`` row -> uint8 ``[H, W, 1]`` in {0, 1}, resized nearest-neighbour from
+    ``source_size`` (the photo's): a binary search per kept pixel, never the full mask.  Introduced in chapter 2."""
     height, width = image_size
     rows, cols = tf.cast(source_size[0], tf.int64), tf.cast(source_size[1], tf.int64)
     tokens = tf.strings.to_number(tf.strings.split(rle), tf.int64)
     starts, ends = tokens[0::2] - 1, tokens[0::2] - 1 + tokens[1::2]
-    # One combined check (``rle.rle_decode`` says which rule failed).
+    # One combined check; ``rle.rle_decode`` says which rule failed.
     valid = [tf.size(tokens) % 2 == 0, tf.reduce_all(starts >= 0), tf.reduce_all(ends > starts),
              tf.reduce_all(ends <= rows * cols), tf.reduce_all(ends[:-1] <= starts[1:])]
     tf.debugging.Assert(tf.reduce_all(valid), ["malformed RLE: expected increasing 'start length' runs"])
@@ -136,8 +129,7 @@ def decode_rle_mask(rle: tf.Tensor, source_size: tf.Tensor,
 
 @functools.cache
 def pair_decoder(image_size: tuple[int, int], resize: str, rle: bool) -> Callable:
-    """``(photo path, GIF path or csv row) -> (uint8 photo, uint8 mask)``, traced
-    once per process rather than once per dataset (a quarter of a second each)."""
+    """``(photo path, GIF path or csv row) -> (uint8 photo, uint8 mask)``, traced once per process."""
     spec = tf.TensorSpec([], tf.string)
 
     @tf.function(input_signature=[spec, spec])
@@ -153,8 +145,7 @@ def pair_decoder(image_size: tuple[int, int], resize: str, rle: bool) -> Callabl
 
 
 def load_image(path: str | Path, image_size: tuple[int, int] = IMAGE_SIZE, resize: str = "area") -> np.ndarray:
-    """One photo as the model saw its training photos: float32 ``[H, W, 3]`` in [0, 1].
-    Introduced in chapter 2."""
+    """One photo as the model saw its training photos: float32 ``[H, W, 3]`` in [0, 1].  Introduced in chapter 2."""
     image_size, resize = check_settings(image_size, resize)
     try:
         image = decode_photo(tf.io.read_file(str(path)), image_size, resize)
