@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import THRESHOLD
+from .data.pairs import list_folder
 from .errors import CarvanaError, DataError
 from .layout import TEST_IMAGES
 from .rle import rle_encode
@@ -48,10 +49,18 @@ def test_images(folder: str | os.PathLike) -> list[Path]:
         folder = folder / TEST_IMAGES
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file())
+    paths = [p for p in list_folder(folder) if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file()]
     if not paths:
         raise DataError(f"no .jpg photos in {folder}")
     return paths
+
+
+def check_names(paths: Sequence[Path]) -> None:
+    """Refuse photo names a submission row cannot hold as they are (a comma, quote or line break; not ASCII)."""
+    odd = [p for p in paths if not p.name.isascii() or any(c in p.name for c in ',"\r\n')]
+    if odd:
+        raise DataError(f"{str(odd[0])!r}: a submission row cannot hold a photo name with a comma, quote, line "
+                        f"break or non-ASCII letter ({len(odd)} such photo{'s' * (len(odd) > 1)}): rename them")
 
 
 def read_done(path: str | os.PathLike) -> set[str]:
@@ -162,7 +171,11 @@ def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str
     """
     from tqdm import tqdm
 
+    from .training import model_image_size
+
     paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
+    check_names(paths)
+    model_image_size(model)  # an unusable model is refused before ``out`` is touched
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = read_done(out)
