@@ -45,11 +45,12 @@ class SubmissionReport:
 def test_images(folder: str | os.PathLike) -> list[Path]:
     """The ``.jpg`` photos in ``folder`` (or its ``test_hq/``), sorted by name. Introduced in chapter 8."""
     folder = Path(folder)
-    if (folder / TEST_IMAGES).is_dir():
-        folder = folder / TEST_IMAGES
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist")
-    paths = [p for p in list_folder(folder) if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file()]
+    held = list_folder(folder)  # first: an unlistable folder's entries cannot be looked at either
+    if (folder / TEST_IMAGES) in held and (folder / TEST_IMAGES).is_dir():
+        folder, held = folder / TEST_IMAGES, list_folder(folder / TEST_IMAGES)
+    paths = [p for p in held if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file()]
     if not paths:
         raise DataError(f"no .jpg photos in {folder}")
     return paths

@@ -9,6 +9,7 @@ one call that would fail.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -295,51 +296,53 @@ def test_a_size_the_network_cannot_halve_is_one_line(data, tmp_path, capsys, ext
     assert not list((tmp_path / "run").glob("*"))
 
 
-@pytest.fixture
-def unlistable(monkeypatch):
-    """Make a folder unlistable: chmod 000, or, for root (whom chmod does not stop), a refusing ``iterdir``."""
-    made = []
+@contextlib.contextmanager
+def unlistable(folder: Path):
+    """``folder`` as chmod 000 leaves it to others; for root, whom chmod does not stop, the same refusals
+    made by hand: listing it, and looking at what it holds, fail with EACCES."""
+    if os.geteuid() != 0:
+        folder.chmod(0)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
+        return
+    iterdir, stat = Path.iterdir, os.stat
 
-    def make(folder: Path) -> Path:
-        if os.geteuid() == 0:
-            real = Path.iterdir
+    def listing(self):
+        if Path(os.path.abspath(self)) == folder:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return iterdir(self)
 
-            def iterdir(self):
-                if Path(os.path.abspath(self)) == folder:
-                    raise PermissionError(errno.EACCES, "Permission denied", str(self))
-                return real(self)
+    def stat_of(path, *args, **kwargs):
+        if not isinstance(path, int) and Path(os.path.abspath(os.fsdecode(path))).parent == folder:
+            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
+        return stat(path, *args, **kwargs)
 
-            monkeypatch.setattr(Path, "iterdir", iterdir)
-        else:
-            folder.chmod(0)
-            made.append(folder)
-        return folder
-
-    yield make
-    for folder in made:
-        folder.chmod(0o755)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Path, "iterdir", listing)
+        patch.setattr(os, "stat", stat_of)
+        yield folder
 
 
 @pytest.mark.parametrize("where", ["", "train_hq", "train_masks"])
 @pytest.mark.parametrize("command", ["train", "inspect", "evaluate"])
-def test_a_data_folder_that_cannot_be_listed_is_named(data, tmp_path, capsys, models, unlistable, command, where):
+def test_a_data_folder_that_cannot_be_listed_is_named(data, tmp_path, capsys, models, command, where):
     argv = {"train": ["train", data, "--model", "simple", "--out", tmp_path / "run"],
             "inspect": ["inspect", data], "evaluate": ["evaluate", models["good"], data]}[command]
     before = checksums(tmp_path)
-    folder = unlistable(data / where if where else data)
-    code, _, err = cli(argv, capsys)
-    folder.chmod(0o755)
+    with unlistable(data / where if where else data) as folder:
+        code, _, err = cli(argv, capsys)
     lines = err.strip().splitlines()
     assert code != 0 and len(lines) == 1 and "Traceback" not in err, err
     assert lines[0] == f"carvana-tutorial: error: cannot list {folder} (Permission denied): make it readable"
     assert checksums(tmp_path) == before
 
 
-def test_a_photo_folder_that_cannot_be_listed_is_named(data, tmp_path, capsys, models, unlistable):
+def test_a_photo_folder_that_cannot_be_listed_is_named(data, tmp_path, capsys, models):
     before = checksums(tmp_path)
-    folder = unlistable(data / "train_hq")
-    code, _, err = cli(["predict", models["good"], folder, "--submission", tmp_path / "sub.csv"], capsys)
-    folder.chmod(0o755)
+    with unlistable(data / "train_hq") as folder:
+        code, _, err = cli(["predict", models["good"], folder, "--submission", tmp_path / "sub.csv"], capsys)
     assert code != 0 and err.count("\n") == 1 and f"cannot list {folder}" in err, err
     assert checksums(tmp_path) == before, "no submission was started"
 
