@@ -293,7 +293,7 @@ def test_a_photo_and_mask_of_different_sizes_are_refused(data, tmp_path, capsys,
 def test_a_size_the_network_cannot_halve_is_one_line(data, tmp_path, capsys, extra):
     fails_in_one_line(["train", data, "--model", "unet", "--profile", "quick", "--epochs", "1", "--filters", "2",
                        "--size", "100x130", *extra, "--out", tmp_path / "run"], capsys, tmp_path, "100x130")
-    assert not list((tmp_path / "run").glob("*"))
+    assert not (tmp_path / "run").exists(), "refused before the run folder is made (and before any decoding)"
 
 
 @contextlib.contextmanager
@@ -364,7 +364,7 @@ def test_a_photo_name_a_submission_cannot_hold_is_refused_before_predicting(data
 def test_a_model_that_does_not_fit_is_one_line(data, tmp_path, capsys, models, command, kind, words):
     argv = (["evaluate", models[kind], data] if command == "evaluate"
             else ["predict", models[kind], data / "train_hq", "--submission", tmp_path / "sub.csv"])
-    fails_in_one_line(argv, capsys, tmp_path, words)
+    fails_in_one_line(argv, capsys, tmp_path, words, models[kind].name)
     assert not (tmp_path / "sub.csv").exists(), "refused before the submission is touched"
 
 
