@@ -19,6 +19,7 @@ import numpy as np
 
 from . import outputs
 from .config import THRESHOLD
+from .data.pairs import list_folder
 from .errors import CarvanaError, DataError
 from .layout import MASKS_CSV, TEST_IMAGES
 from .rle import rle_encode
@@ -45,14 +46,23 @@ class SubmissionReport:
 def test_images(folder: str | os.PathLike) -> list[Path]:
     """The ``.jpg`` photos in ``folder`` (or its ``test_hq/``), sorted by name. Introduced in chapter 8."""
     folder = Path(folder)
-    if (folder / TEST_IMAGES).is_dir():
-        folder = folder / TEST_IMAGES
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file())
+    held = list_folder(folder)  # first: an unlistable folder's entries cannot be looked at either
+    if (folder / TEST_IMAGES) in held and (folder / TEST_IMAGES).is_dir():
+        folder, held = folder / TEST_IMAGES, list_folder(folder / TEST_IMAGES)
+    paths = [p for p in held if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file()]
     if not paths:
         raise DataError(f"no .jpg photos in {folder}")
     return paths
+
+
+def check_names(paths: Sequence[Path]) -> None:
+    """Refuse photo names a submission row cannot hold as they are (a comma, quote or line break; not ASCII)."""
+    odd = [p for p in paths if not p.name.isascii() or any(c in p.name for c in ',"\r\n')]
+    if odd:
+        raise DataError(f"{str(odd[0])!r}: a submission row cannot hold a photo name with a comma, quote, line "
+                        f"break or non-ASCII letter ({len(odd)} such photo{'s' * (len(odd) > 1)}): rename them")
 
 
 def read_done(path: str | os.PathLike, names: set[str]) -> tuple[set[str], int]:
@@ -164,7 +174,11 @@ def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str
     """
     from tqdm import tqdm
 
+    from .training import model_image_size
+
     paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
+    check_names(paths)
+    model_image_size(model)  # an unusable model is refused before ``out`` is touched
     out = Path(out)
     if out.exists() and not out.is_file():
         raise CarvanaError(f"{out} is not a file a submission can be written to; pick another --submission path")

@@ -25,10 +25,27 @@ LOGIN_HINT = ("save an API token from https://www.kaggle.com/settings/api as ~/.
               "KAGGLE_API_TOKEN (a legacy ~/.kaggle/kaggle.json, or KAGGLE_USERNAME and KAGGLE_KEY, also work)")
 
 
+def _token() -> str | None:
+    """Where the client finds an API token (it tries one before ``kaggle.json``), if anywhere."""
+    if value := os.environ.get("KAGGLE_API_TOKEN"):
+        return value if Path(value).exists() else "$KAGGLE_API_TOKEN"
+    files = [Path.home() / ".kaggle" / name for name in ("access_token", "access_token.txt")]
+    return next((str(path) for path in files if path.exists()), None)
+
+
+def _no_login(config: Path) -> str:
+    """Why the client found no usable credentials, naming the file at fault; it only says they are missing."""
+    if token := _token():
+        return f"Kaggle refused the token in {token} (empty, invalid or expired): {LOGIN_HINT}"
+    if config.exists():
+        return f"the Kaggle credentials file {config} is broken (not JSON with a username and a key): {LOGIN_HINT}"
+    return f"no Kaggle credentials: {LOGIN_HINT}"
+
+
 def kaggle_api() -> Any:
     """The official Kaggle client, logged in, or a :class:`DownloadError` saying how to log in.
 
-    Without credentials the client prints a page and calls ``sys.exit`` on import; one sentence replaces both.
+    Without credentials the client prints a page and calls ``sys.exit``; one sentence replaces both.
     """
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -37,7 +54,18 @@ def kaggle_api() -> Any:
             api = KaggleApi()
             api.authenticate()
     except SystemExit:
-        raise DownloadError(f"no Kaggle credentials: {LOGIN_HINT}") from None
+        raise DownloadError(_no_login(Path(KaggleApi.config))) from None
+    except Exception as exc:  # a token is checked online (requests' errors); a file is unreadable or odd
+        from requests import RequestException
+
+        if isinstance(exc, RequestException):
+            where = f" in {token}" if (token := _token()) else ""
+            raise DownloadError(f"could not reach Kaggle to check the credentials{where} ({type(exc).__name__}): "
+                                "check the network and run the command again") from None
+        if isinstance(exc, OSError) and exc.filename:
+            raise DownloadError(f"cannot read the Kaggle credentials {exc.filename} ({exc.strerror}): make it a "
+                                f"readable file, or {LOGIN_HINT}") from None
+        raise DownloadError(_no_login(Path(KaggleApi.config))) from None
     return api
 
 
@@ -62,7 +90,14 @@ def download(dest: Path, *, with_test: bool = False, client: Any = None, progres
     names = TRAIN_ZIPS + (MASKS_CSV_ZIP,) + ((TEST_ZIP,) if with_test else ())
     todo = [n for n in names if not zipfile.is_zipfile(dest / n)]
     if todo and not hasattr(client, "competition_download_file"):
-        client = client() if client is not None else kaggle_api()
+        try:
+            client = client() if client is not None else kaggle_api()
+        except DownloadError as exc:  # say first that a file there is damaged, not only that we cannot log in
+            damaged = [dest / n for n in todo if (dest / n).exists()]
+            if damaged:
+                raise DownloadError(f"{damaged[0]} is damaged (not a complete zip) and cannot be downloaded "
+                                    f"again: {exc}") from None
+            raise
     for name in todo:
         partial = dest / f".{name}.partial"  # kept on failure so the client can resume
         partial.mkdir(parents=True, exist_ok=True)

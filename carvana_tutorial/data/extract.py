@@ -8,11 +8,13 @@ refused; what we did not extract is never replaced.  Introduced in chapter 1.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
@@ -50,27 +52,39 @@ def is_extracted(path: Path, zip_path: Path | None = None) -> bool:
         return False
 
 
-def _members(archive: zipfile.ZipFile, prefix: str) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
-    """Each file entry with its path in the destination; an entry escaping it is refused (zip slip)."""
+def _junk(rel: PurePosixPath) -> bool:
+    """What archivers add beside the data: ``__MACOSX/``, ``.DS_Store``, ``._name`` forks."""
+    return "__MACOSX" in rel.parts or rel.name.startswith(".")
+
+
+def _members(archive: zipfile.ZipFile, name: str, single: bool) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """Each wanted file entry with its path in ``name`` (what archivers add is skipped); an entry escaping
+    the destination is refused (zip slip), and so is a zip of folders without ``name/``."""
     entries = []
     for info in archive.infolist():
         rel = PurePosixPath(info.filename.replace("\\", "/"))
         if rel.is_absolute() or ".." in rel.parts or (rel.parts and ":" in rel.parts[0]):
             raise DataError(f"refusing to extract {info.filename!r}: the entry would land outside the "
                             "destination folder")
-        if not info.is_dir():
+        if not info.is_dir() and not _junk(rel):
             entries.append((info, rel))
-    if entries and all(rel.parts[0] == prefix and len(rel.parts) > 1 for _, rel in entries):
-        entries = [(info, PurePosixPath(*rel.parts[1:])) for info, rel in entries]
-    return entries
+    if single:  # the caller refuses anything but one file
+        return entries
+    inside = [(info, PurePosixPath(*rel.parts[1:])) for info, rel in entries if rel.parts[0] == name
+              and len(rel.parts) > 1]
+    if inside or (entries and all(len(rel.parts) == 1 for _, rel in entries)):  # Kaggle's zips, or a flat one
+        return inside or entries
+    tops = sorted({rel.parts[0] + ("/" if len(rel.parts) > 1 else "") for _, rel in entries})
+    raise DataError(f"{archive.filename} holds no {name}/ folder (it holds {', '.join(tops[:3]) or 'no file'}): "
+                    "delete it and download it again")
 
 
 def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, zip_path: Path) -> None:
     try:
         with archive.open(info) as src, open(out, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-        raise DataError(f"{zip_path.name} is damaged at {info.filename} ({exc}): delete it and download it again"
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
+        raise DataError(f"{zip_path} is damaged at {info.filename} ({exc}): delete it and download it again"
                         ) from None
 
 
@@ -104,7 +118,7 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
     partial = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=dest_root))
     try:
         with archive:
-            entries = _members(archive, name)
+            entries = _members(archive, name, single)
             if single and (len(entries) != 1 or entries[0][1].suffix != PurePosixPath(name).suffix):
                 held = ", ".join(i.filename for i, _ in entries[:3]) + (", ..." if len(entries) > 3 else "")
                 raise DataError(f"{zip_path} should hold a single {PurePosixPath(name).suffix or name} file but "
@@ -123,6 +137,11 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
             if final.exists():  # our extraction of an older zip: swap it out
                 final.rename(partial / f"{name}.old")
             (partial / name).rename(final)
+    except OSError as exc:  # writing: the zip's own faults are DataErrors already
+        need = sum(info.file_size for info in archive.infolist()) / 2**20
+        why = (f"the disk is full (it unpacks to {need:.0f} MiB): free some space" if exc.errno == errno.ENOSPC
+               else f"{exc.strerror or exc}: make it writable")
+        raise DataError(f"cannot extract {zip_path} into {dest_root}: {why} and run the command again") from None
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return final

@@ -6,6 +6,7 @@ later pair.  Here a pair is an id present in both folders.  Introduced in chapte
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,10 +68,18 @@ def _names(items: list[str]) -> str:
     return shown if len(items) <= SHOWN else f"{shown} and {len(items) - SHOWN} more"
 
 
+def list_folder(folder: Path) -> list[Path]:
+    """What ``folder`` holds, sorted, or a one-line :class:`DataError` if it cannot be listed."""
+    try:
+        return sorted(Path(folder).iterdir())
+    except OSError as exc:
+        raise DataError(f"cannot list {folder} ({exc.strerror or exc}): make it readable") from None
+
+
 def _listing(folder: Path, want_mask: bool) -> tuple[dict[ViewId, Path], list[str]]:
     found: dict[ViewId, Path] = {}
     bad: list[str] = []
-    for path in sorted(folder.iterdir()):
+    for path in list_folder(folder):
         if path.name.startswith("."):  # .DS_Store, .ipynb_checkpoints, our markers
             continue
         parsed = parse_name(path.name)
@@ -85,7 +94,11 @@ def check_layout(root: Path) -> Path:
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"no data folder at {root}: {EXPECTED_LAYOUT}")
+    held = {path.name for path in list_folder(root)}
     missing = [name for name in (TRAIN_IMAGES, TRAIN_MASKS) if not (root / name).is_dir()]
+    if zips := [f"{name}.zip" for name in missing if f"{name}.zip" in held]:
+        raise DataError(f"{root} holds {' and '.join(zips)}, not yet extracted: run " + " and ".join(
+            f"`python -m zipfile -e {shlex.quote(str(root / z))} {shlex.quote(str(root))}`" for z in zips))
     if missing:
         raise DataError(f"{root} has no {' or '.join(f'{m}/' for m in missing)} folder: {EXPECTED_LAYOUT}")
     return root
@@ -129,7 +142,8 @@ def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
     """The article's pairing (sort both listings, zip), kept to show how it fails.  Introduced in chapter 1."""
     root = check_layout(root)
     images, masks = (
-        sorted((p for p in (root / folder).iterdir() if not p.name.startswith(".")), key=lambda p: p.name.split(".")[0])
+        sorted((p for p in list_folder(root / folder) if not p.name.startswith(".")),
+               key=lambda p: p.name.split(".")[0])
         for folder in (TRAIN_IMAGES, TRAIN_MASKS)
     )
     return list(zip(images, masks))
