@@ -51,7 +51,14 @@ def claim_run(folder: Path, overwrite: bool = False) -> Iterator[Path]:
     if not overwrite and folder.is_dir() and any(folder.iterdir()) and not (folder / RUN_MARKER).is_file():
         raise CarvanaError(f"--out {folder} holds files that are not a run of ours: pick another (new or empty) "
                            "--out, or pass --overwrite to write into it anyway")
+    made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    with locked(folder / RUN_MARKER, "--out", folder):
-        (folder / METRICS).unlink(missing_ok=True)  # written last: until then the run is unfinished
-        yield folder
+    try:
+        with locked(folder / RUN_MARKER, "--out", folder):
+            (folder / METRICS).unlink(missing_ok=True)  # written last: until then the run is unfinished
+            yield folder
+    except BaseException:
+        if made and [p.name for p in folder.iterdir()] == [RUN_MARKER]:  # failed before writing anything
+            (folder / RUN_MARKER).unlink()
+            folder.rmdir()
+        raise
