@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "data",
     "train",
     "predict",
+    "segment",
+    "export",
     "tune",
     "bench",
     "cache",
