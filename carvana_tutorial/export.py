@@ -2,9 +2,10 @@
 
 Keras 3 writes ONNX itself (``model.export(path, format="onnx")``, through
 ``tf2onnx``), the format most runtimes take, and TensorFlow's SavedModel
-(``format="tf_saved_model"``).  :class:`OnnxModel` runs an ``.onnx`` file in
-ONNX Runtime behind the same ``predict_on_batch`` a Keras model has, so
-:mod:`carvana_tutorial.segment` cuts cars out with either.  The ONNX
+(``format="tf_saved_model"``).  :class:`~carvana_tutorial.export.OnnxModel`
+runs an ``.onnx`` file in ONNX Runtime behind the same ``predict_on_batch``
+a Keras model has, so :mod:`carvana_tutorial.segment` cuts cars out with
+either.  The ONNX
 packages are an optional extra: ``pip install 'carvana-tutorial[export]'``.
 
 Introduced in chapter 9.
@@ -31,11 +32,12 @@ def _require(module: str) -> None:
     try:
         importlib.import_module(module)
     except ImportError:
-        raise CarvanaError(f"exporting to ONNX needs {module}: {EXTRA}") from None
+        raise CarvanaError(
+            f"exporting to ONNX needs {module}: {EXTRA}") from None
 
 
 def default_output(model_path: str | os.PathLike, fmt: str) -> Path:
-    """``run/best.keras`` -> ``run/best.onnx`` (or ``run/best_saved_model``)."""
+    """``best.keras`` -> ``best.onnx`` (or ``best_saved_model``), beside it."""
     path = Path(model_path)
     if fmt == "onnx":
         return path.with_suffix(".onnx")
@@ -54,15 +56,16 @@ def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
     from .training import model_image_size
 
     if fmt not in FORMATS:
-        raise CarvanaError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        raise CarvanaError(f"unknown format {fmt!r}: onnx or tf_saved_model")
     out = Path(out)
     if out.exists() and not overwrite:
-        raise CarvanaError(f"{out} already exists: pass --overwrite or another --out")
+        raise CarvanaError(
+            f"{out} already exists: pass --overwrite or another --out")
     if fmt == "onnx":
         for module in ("tf2onnx", "onnx"):
             _require(module)
     height, width = model_image_size(model)
-    model(np.zeros((1, height, width, 3), np.float32))  # Keras exports only called models
+    model(np.zeros((1, height, width, 3), np.float32))  # Keras needs a call
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = out.with_name(out.name + ".part")
     if temp.is_dir():
@@ -76,7 +79,7 @@ def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
 
 
 class OnnxModel:
-    """An exported ``.onnx`` segmenter in ONNX Runtime, used like a Keras model.
+    """An exported ``.onnx`` segmenter in ONNX Runtime, used like Keras.
 
     Introduced in chapter 9.
     """
@@ -93,11 +96,13 @@ class OnnxModel:
                 str(path), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime's own error types
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            raise ModelError(f"cannot load {path.name} as ONNX: {reason}") from exc
+            raise ModelError(
+                f"cannot load {path.name} as ONNX: {reason}") from exc
         self.input = self.session.get_inputs()[0]
         shape = self.input.shape
         if len(shape) != 4 or not all(isinstance(v, int) for v in shape[1:]):
-            raise ModelError(f"{path.name} takes input {shape}, not photos [batch, height, width, 3]")
+            raise ModelError(f"{path.name} takes input {shape}, "
+                             "not photos [batch, height, width, 3]")
         self.image_size = (shape[1], shape[2])
 
     def predict_on_batch(self, images) -> np.ndarray:

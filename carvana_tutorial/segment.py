@@ -113,6 +113,28 @@ def overlay(photo: np.ndarray, mask: np.ndarray,
     return tinted.round().astype(np.uint8)
 
 
+def checkerboard(height: int, width: int, square: int = 48) -> np.ndarray:
+    """The grey checkerboard that image editors draw behind transparency."""
+    rows, cols = np.indices((height, width)) // square
+    levels = np.where((rows + cols) % 2 == 0, 204, 153).astype(np.uint8)
+    return np.repeat(levels[..., None], 3, axis=-1)
+
+
+def on_background(cut: np.ndarray, background=None) -> np.ndarray:
+    """An RGBA cut-out laid on a colour, a photo or (default) a checkerboard.
+
+    Introduced in chapter 9.
+    """
+    height, width = cut.shape[:2]
+    if background is None:
+        background = checkerboard(height, width)
+    background = np.broadcast_to(np.asarray(background, np.uint8),
+                                 (height, width, 3))
+    alpha = cut[..., 3:] / 255.0
+    blended = alpha * cut[..., :3] + (1 - alpha) * background
+    return blended.round().astype(np.uint8)
+
+
 def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
     """Write ``array`` as a PNG atomically: a temporary file, then a rename.
 
@@ -139,7 +161,9 @@ def output_paths(out_dir: str | os.PathLike, stem: str,
 
 def write_outputs(photo: np.ndarray, mask: np.ndarray,
                   paths: dict[str, Path]) -> None:
-    """Write the PNGs named in ``paths`` (from :func:`output_paths`).
+    """Write the PNGs named in ``paths``.
+
+    ``paths`` comes from :func:`~carvana_tutorial.segment.output_paths`.
 
     ``mask``: grey, 0 or 255; ``cutout``: RGBA, alpha = mask; ``overlay``:
     RGB.  The cut-out goes last: once it exists, the photo is done.
