@@ -138,3 +138,13 @@ def test_missing_input_is_one_line(model_path, tmp_path, capsys):
     assert main(["segment", str(model_path), str(tmp_path / "nope.jpg"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nope.jpg" in err
+
+
+def test_outputs_in_the_photo_folder_are_not_photos(model_path, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(_half(30, 40)).save(folder / "car.png")
+    assert main(["segment", str(model_path), str(folder), "--out", str(folder)]) == 0
+    assert main(["segment", str(model_path), str(folder), "--out", str(folder)]) == 0
+    assert "1 of 1 photos already have their PNGs" in capsys.readouterr().out
+    assert sorted(p.name for p in folder.iterdir()) == ["car.png", "car_cutout.png", "car_mask.png"]

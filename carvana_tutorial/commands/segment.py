@@ -33,15 +33,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def find_photos(inputs: list[Path]) -> list[Path]:
-    """The photos named: files as given, folders as their photo files sorted by name."""
+def find_photos(inputs: list[Path], out: Path | None = None) -> list[Path]:
+    """The photos named: files as given, folders as their photo files sorted by name.
+
+    In a folder that is also ``out``, this command's own PNGs are not photos.
+    """
     from ..errors import DataError
-    from ..segment import PHOTO_SUFFIXES
+    from ..segment import KINDS, PHOTO_SUFFIXES
+
+    def is_photo(path: Path) -> bool:
+        if not path.is_file() or path.suffix.lower() not in PHOTO_SUFFIXES:
+            return False
+        ours = out is not None and path.parent.resolve() == out.resolve()
+        return not (ours and path.stem.endswith(tuple(f"_{kind}" for kind in KINDS)))
 
     photos = []
     for item in inputs:
         if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+            found = sorted(p for p in item.iterdir() if is_photo(p))
             if not found:
                 raise DataError(f"no .jpg, .jpeg or .png photos in {item}")
             photos += found
@@ -77,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import CarvanaError
     from ..segment import output_paths, read_photo, segment_photos, write_outputs
 
-    photos = find_photos(args.inputs)
+    photos = find_photos(args.inputs, args.out)
     if args.out.exists() and not args.out.is_dir():
         raise CarvanaError(f"--out {args.out} is a file, not a folder")
     todo = {}
