@@ -52,6 +52,7 @@ def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
     Introduced in chapter 9.
     """
     import shutil
+    import warnings
 
     from .training import model_image_size
 
@@ -71,7 +72,9 @@ def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
     if temp.is_dir():
         shutil.rmtree(temp)
     temp.unlink(missing_ok=True)
-    model.export(str(temp), format=fmt, verbose=False)
+    with warnings.catch_warnings():  # tf2onnx's own FutureWarning about numpy
+        warnings.simplefilter("ignore", FutureWarning)
+        model.export(str(temp), format=fmt, verbose=False)
     if out.is_dir():
         shutil.rmtree(out)
     os.replace(temp, out)  # a half-written export never has the final name
