@@ -164,3 +164,17 @@ def test_configs_without_a_recipe_save_as_before(data):
     pairs = pair_files(data)
     saved = run_config(TrainConfig("unet", (64, 96), filters=2), pairs[:2], pairs[2:])
     assert not {"schedule", "recipe", "recipe_values"} & set(saved)
+
+
+def test_schedules_and_unknown_names():
+    from carvana_tutorial.config import QUICK
+    from carvana_tutorial.errors import CarvanaError
+    from carvana_tutorial.training import TrainConfig, schedule_callbacks
+
+    (plateau,) = schedule_callbacks(TrainConfig.from_recipe("tuned", QUICK, "unet"))
+    assert isinstance(plateau, keras.callbacks.ReduceLROnPlateau) and plateau.factor == 0.5
+    assert schedule_callbacks(TrainConfig()) == []
+    with pytest.raises(CarvanaError, match="recipe"):
+        TrainConfig.from_recipe("magic", QUICK, "unet")
+    with pytest.raises(CarvanaError, match="schedule"):
+        TrainConfig(schedule="cosine")
