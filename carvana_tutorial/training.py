@@ -41,8 +41,8 @@ SCHEDULES = ("plateau",)
 #: chapter 7 and the README's benchmark on real photos support.
 RECIPES = {
     "article": {},
-    "tuned": dict(loss="bce_dice", learning_rate=1e-3, patience=5,
-                  schedule="plateau", augment="joint", epochs=30),
+    "tuned": {"loss": "bce_dice", "learning_rate": 1e-3, "patience": 5,
+              "schedule": "plateau", "augment": "joint", "epochs": 30},
 }
 
 

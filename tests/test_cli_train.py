@@ -119,7 +119,7 @@ def test_depth_that_does_not_fit_the_size_is_a_one_line_error(data, tmp_path, ca
 
 
 def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(data, tmp_path, monkeypatch, capsys):
-    import carvana_tutorial.training as training
+    from carvana_tutorial import training
 
     seen = []
 
@@ -141,7 +141,7 @@ def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(dat
     # The recipe's choices, except where an option said otherwise (--epochs, --patience).
     assert (config["loss"], config["learning_rate"], config["schedule"]) == ("bce_dice", 1e-3, "plateau")
     assert (config["epochs"], config["patience"]) == (2, 7)
-    assert seen == [dict(patience=7, restore_best_weights=True)]
+    assert seen == [{"patience": 7, "restore_best_weights": True}]
 
 
 def test_article_recipe_is_the_old_default(data):

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         for path in queue[first:first + args.batch]:
             try:
                 batch.append((path, read_photo(path)))
-            except Exception as exc:  # PIL raises OSError, SyntaxError, DecompressionBombError...
+            except Exception as exc:  # noqa: BLE001 -- PIL raises OSError, SyntaxError, DecompressionBombError...
                 reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}".splitlines()[0]
                 tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
                 bad.append(str(path))

@@ -87,9 +87,9 @@ def run_train(args: argparse.Namespace) -> int:
     from ..runs import EpochBar
     from ..training import TrainConfig, train
 
-    given = dict(filters=args.filters, depth=args.depth, image_size=args.size, epochs=args.epochs,
-                 batch_size=args.batch, learning_rate=args.lr, loss=args.loss, patience=args.patience,
-                 augment=args.augment, resize=args.resize, seed=args.seed)
+    given = {"filters": args.filters, "depth": args.depth, "image_size": args.size, "epochs": args.epochs,
+             "batch_size": args.batch, "learning_rate": args.lr, "loss": args.loss, "patience": args.patience,
+             "augment": args.augment, "resize": args.resize, "seed": args.seed}
     changes = {name: value for name, value in given.items() if value is not None}
     if args.augment == "none":
         changes["augment"] = None
