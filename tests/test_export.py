@@ -73,3 +73,19 @@ def test_saved_model_export(small_unet, tmp_path):
     out = tmp_path / "saved"
     assert main(["export", str(small_unet), "--format", "tf_saved_model", "--out", str(out)]) == 0
     assert (out / "saved_model.pb").is_file()
+
+
+def test_segment_command_takes_an_onnx_file(small_unet, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    Image.fromarray((rng.random((90, 120, 3)) * 255).astype(np.uint8)).save(folder / "car.png")
+    onnx_path = export.export_model(keras.models.load_model(small_unet), tmp_path / "m.onnx")
+    assert main(["segment", str(small_unet), str(folder), "--out", str(tmp_path / "k")]) == 0
+    assert main(["segment", str(onnx_path), str(folder), "--out", str(tmp_path / "o")]) == 0
+    from_keras = np.asarray(Image.open(tmp_path / "k" / "car_mask.png"))
+    from_onnx = np.asarray(Image.open(tmp_path / "o" / "car_mask.png"))
+    assert from_keras.shape == (90, 120)
+    assert (from_keras != from_onnx).mean() < 1e-3  # a pixel may sit on the threshold
