@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
     train.add_argument("--max-images", type=positive, metavar="N", help="images kept before the split (whole cars)")
     train.add_argument("--recipe", choices=("article", "tuned"), default="article",
-                       help="article (default): the article's choices; tuned: BCE+dice, Adam 1e-3 halved on "
-                       "plateaus, patience 5, up to 30 epochs. Options given explicitly win over the recipe")
+                       help="article (default): the article's choices; tuned: BCE+dice, Adam 1e-3, patience 5, "
+                       "up to 30 epochs. Options given explicitly win over the recipe")
     train.add_argument("--patience", type=positive, metavar="P",
                        help="epochs without a better validation loss before stopping; the best epoch is kept "
                        "(article 2, tuned 5)")
