@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "data",
     "train",
     "predict",
+    "segment",
+    "export",
     "tune",
     "bench",
     "cache",

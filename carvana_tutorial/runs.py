@@ -89,12 +89,19 @@ def fingerprint(pairs: Sequence) -> str:
 def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
     """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint.
 
-    ``depth`` is left out when unsaid, so runs from before the option still match.
+    ``depth``, ``schedule`` and ``recipe`` are left out when unsaid, so runs
+    from before those options still match.  A recipe is saved with the values
+    it chose (``recipe_values``).
     """
+    from .training import RECIPES
+
     saved = dataclasses.asdict(config)
     saved["image_size"] = list(config.image_size)
-    if saved["depth"] is None:
-        del saved["depth"]
+    for name in ("depth", "schedule", "recipe"):
+        if saved[name] is None:
+            del saved[name]
+    if config.recipe is not None:
+        saved["recipe_values"] = dict(RECIPES[config.recipe])
     saved.update(train_images=len(train_pairs), val_images=len(val_pairs),
                  train_split=fingerprint(train_pairs), val_split=fingerprint(val_pairs))
     return saved

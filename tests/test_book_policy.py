@@ -279,7 +279,7 @@ def test_toc_names_every_chapter_and_only_existing_files() -> None:
     assert missing == [], f"the toc names missing files: {missing}"
     on_disk = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in BOOK.glob("[0-9][0-9]_*.ipynb"))
     assert [f for f in on_disk if f not in files] == [], "a chapter on disk is not in _toc.yml"
-    assert len(CHAPTERS) == 8
+    assert len(CHAPTERS) == 9
 
 
 @pytest.fixture(scope="module", params=CHAPTERS, ids=[p.stem for p in CHAPTERS])
@@ -370,6 +370,15 @@ SHOWN = {
     ],
     "06_unet": ["carvana_tutorial.models.unet", "carvana_tutorial.training.train"],
     "08_submission": ["carvana_tutorial.rle.rle_encode", "carvana_tutorial.submission.upsample_mask"],
+    "09_segment": [
+        "carvana_tutorial.segment.shrink",
+        "carvana_tutorial.segment.probabilities",
+        "carvana_tutorial.segment.segment_photos",
+        "carvana_tutorial.segment.segment",
+        "carvana_tutorial.segment.cutout",
+        "carvana_tutorial.segment.on_background",
+        "carvana_tutorial.export.export_model",
+    ],
 }
 #: The longest piece of source a chapter may display, and the page's code column.
 MAX_SHOWN_LINES, CODE_COLUMN = 45, 79

@@ -11,7 +11,10 @@ import pytest
 from carvana_tutorial import cli
 from carvana_tutorial.errors import CarvanaError
 
-EXPECTED = {"synth", "download", "inspect", "train", "evaluate", "predict", "tune", "bench", "cache", "kaggle-push"}
+EXPECTED = {
+    "synth", "download", "inspect", "train", "evaluate", "predict", "segment", "export", "tune", "bench", "cache",
+    "kaggle-push",
+}
 
 
 def _subcommands(parser) -> set[str]:

@@ -114,3 +114,66 @@ def test_depth_that_does_not_fit_the_size_is_a_one_line_error(data, tmp_path, ca
     assert main(argv) == 2
     assert "depth 6 does not fit 64x96" in one_line_error(capsys)
     assert not (tmp_path / "r").exists()
+
+
+def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(data, tmp_path, monkeypatch, capsys):
+    from carvana_tutorial import training
+
+    seen = []
+
+    class Spy(keras.callbacks.EarlyStopping):
+        def __init__(self, **kwargs):
+            seen.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(training.keras.callbacks, "EarlyStopping", Spy)
+    out = tmp_path / "tuned"
+    argv = ["train", str(data), "--model", "simple", "--profile", "quick", "--filters", "2", "--size", "64x96",
+            "--epochs", "2", "--batch", "4", "--depth", "2", "--recipe", "tuned", "--patience", "7",
+            "--out", str(out)]
+    assert main(argv) == 0
+    assert "recipe tuned" in capsys.readouterr().out
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert config["recipe"] == "tuned"
+    assert config["recipe_values"] == training.RECIPES["tuned"]
+    # The recipe's choices, except where an option said otherwise (--epochs, --patience).
+    assert (config["loss"], config["learning_rate"], config["augment"]) == ("bce_dice", 1e-3, "joint")
+    assert "schedule" not in config  # measured: the plateau schedule did not help
+    assert (config["epochs"], config["patience"]) == (2, 7)
+    assert seen == [{"patience": 7, "restore_best_weights": True}]
+
+
+def test_article_recipe_is_the_old_default(data):
+    from carvana_tutorial.config import FULL, QUICK
+    from carvana_tutorial.training import TrainConfig
+
+    for profile in (QUICK, FULL):
+        for model in ("simple", "unet"):
+            recipe = TrainConfig.from_recipe("article", profile, model)
+            assert recipe == TrainConfig.from_profile(profile, model, recipe="article")
+    plain = TrainConfig.from_profile(QUICK, "unet")
+    assert (plain.loss, plain.patience, plain.schedule, plain.recipe) == ("dice", 2, None, None)
+
+
+def test_configs_without_a_recipe_save_as_before(data):
+    from carvana_tutorial.data import pair_files
+    from carvana_tutorial.runs import run_config
+    from carvana_tutorial.training import TrainConfig
+
+    pairs = pair_files(data)
+    saved = run_config(TrainConfig("unet", (64, 96), filters=2), pairs[:2], pairs[2:])
+    assert not {"schedule", "recipe", "recipe_values"} & set(saved)
+
+
+def test_schedules_and_unknown_names():
+    from carvana_tutorial.config import QUICK
+    from carvana_tutorial.errors import CarvanaError
+    from carvana_tutorial.training import TrainConfig, schedule_callbacks
+
+    (plateau,) = schedule_callbacks(TrainConfig.from_recipe("tuned", QUICK, "unet", schedule="plateau"))
+    assert isinstance(plateau, keras.callbacks.ReduceLROnPlateau) and plateau.factor == 0.5
+    assert schedule_callbacks(TrainConfig()) == []
+    with pytest.raises(CarvanaError, match="recipe"):
+        TrainConfig.from_recipe("magic", QUICK, "unet")
+    with pytest.raises(CarvanaError, match="schedule"):
+        TrainConfig(schedule="cosine")

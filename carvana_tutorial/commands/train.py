@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Split DATA by car, train, keep the best epoch (validation loss) in RUN/best.keras and score it: "
             "RUN/metrics.json holds val_dice, the mean per-image dice at 0.5 of the validation cars. "
             "Defaults are the article's settings (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, "
-            "dice loss); --profile quick (or CARVANA_PROFILE=quick) takes the quick profile's instead. "
+            "dice loss, patience 2); --recipe tuned takes the book's best choices, --profile quick (or "
+            "CARVANA_PROFILE=quick) the quick profile's. "
             "The last line printed is the metrics as JSON."
         ),
     )
@@ -36,10 +37,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--batch", type=positive, metavar="B", help="batch size")
     train.add_argument("--lr", type=rate, metavar="LR", help="Adam learning rate")
     train.add_argument("--max-images", type=positive, metavar="N", help="images kept before the split (whole cars)")
-    train.add_argument("--loss", choices=("dice", "bce_dice"), default="dice", help="training loss (default dice)")
-    train.add_argument("--augment", choices=("joint", "image_only", "none"), default="joint",
+    train.add_argument("--recipe", choices=("article", "tuned"), default="article",
+                       help="article (default): the article's choices; tuned: BCE+dice, Adam 1e-3, patience 5, "
+                       "up to 30 epochs. Options given explicitly win over the recipe")
+    train.add_argument("--patience", type=positive, metavar="P",
+                       help="epochs without a better validation loss before stopping; the best epoch is kept "
+                       "(article 2, tuned 5)")
+    train.add_argument("--loss", choices=("dice", "bce_dice"), help="training loss (article: dice)")
+    train.add_argument("--augment", choices=("joint", "image_only", "none"),
                        help="augmentation (default joint: photo and mask move together)")
-    train.add_argument("--resize", choices=("area", "nearest"), default="area", help="downscaling (default area)")
+    train.add_argument("--resize", choices=("area", "nearest"), help="downscaling (default area)")
     train.add_argument("--seed", type=whole, default=42, help="seed of the split, the weights and the shuffling")
     train.add_argument("--overwrite", action="store_true",
                        help="replace a finished run in RUN, or write into a folder of other files")
@@ -72,24 +79,24 @@ def run_train(args: argparse.Namespace) -> int:
     pairs = pair_files(args.data)
     max_images = args.max_images or profile.max_images
     train_pairs, val_pairs = split_by_car(pairs, seed=args.seed, max_images=max_images)
-    filters = args.filters or (profile.simple_filters if args.model == "simple" else profile.unet_filters)
-    size = args.size or profile.image_size
     progress = args.progress
-    print(
-        f"{args.model}, {filters} filters, {size[0]}x{size[1]}, profile {profile.name}: "
-        f"{len(train_pairs)} training and {len(val_pairs)} validation images "
-        f"({len({p.car for p in train_pairs})} + {len({p.car for p in val_pairs})} cars)",
-        flush=True,
-    )
 
     from ..runs import EpochBar
     from ..training import TrainConfig, train
 
-    config = TrainConfig(
-        model=args.model, image_size=size, filters=filters, depth=args.depth, epochs=args.epochs or profile.epochs,
-        batch_size=args.batch or profile.batch_size, loss=args.loss,
-        learning_rate=profile.learning_rate if args.lr is None else args.lr,
-        seed=args.seed, augment=None if args.augment == "none" else args.augment, resize=args.resize,
+    given = {"filters": args.filters, "depth": args.depth, "image_size": args.size, "epochs": args.epochs,
+             "batch_size": args.batch, "learning_rate": args.lr, "loss": args.loss, "patience": args.patience,
+             "augment": args.augment, "resize": args.resize, "seed": args.seed}
+    changes = {name: value for name, value in given.items() if value is not None}
+    if args.augment == "none":
+        changes["augment"] = None
+    config = TrainConfig.from_recipe(args.recipe, profile, args.model, **changes)
+    size = config.image_size
+    print(
+        f"{args.model}, {config.filters} filters, {size[0]}x{size[1]}, profile {profile.name}, "
+        f"recipe {args.recipe}: {len(train_pairs)} training and {len(val_pairs)} validation images "
+        f"({len({p.car for p in train_pairs})} + {len({p.car for p in val_pairs})} cars)",
+        flush=True,
     )
     with claim_run(args.out, args.overwrite):
         result = train(config, train_pairs, val_pairs, args.out, verbose=0 if progress else 2,

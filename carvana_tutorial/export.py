@@ -1,0 +1,114 @@
+"""Export a trained model for runtimes without Keras, and run the export.
+
+Keras 3 writes ONNX itself (``model.export(path, format="onnx")``, through
+``tf2onnx``), the format most runtimes take, and TensorFlow's SavedModel
+(``format="tf_saved_model"``).  :class:`~carvana_tutorial.export.OnnxModel`
+runs an ``.onnx`` file in ONNX Runtime behind the same ``predict_on_batch``
+a Keras model has, so :mod:`carvana_tutorial.segment` cuts cars out with
+either.  The ONNX
+packages are an optional extra: ``pip install 'carvana-tutorial[export]'``.
+
+Introduced in chapter 9.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CarvanaError, ModelError
+
+#: Export formats and the file ending each one gets by default.
+FORMATS = {"onnx": ".onnx", "tf_saved_model": ""}
+EXTRA = "pip install 'carvana-tutorial[export]' (tf2onnx, onnx, onnxruntime)"
+
+
+def _require(module: str) -> None:
+    """Import ``module`` or say in one line which extra provides it."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise CarvanaError(
+            f"exporting to ONNX needs {module}: {EXTRA}") from None
+
+
+def default_output(model_path: str | os.PathLike, fmt: str) -> Path:
+    """``best.keras`` -> ``best.onnx`` (or ``best_saved_model``), beside it."""
+    path = Path(model_path)
+    if fmt == "onnx":
+        return path.with_suffix(".onnx")
+    return path.with_name(path.stem + "_saved_model")
+
+
+def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
+                 overwrite: bool = False) -> Path:
+    """Write ``model`` (a Keras model) to ``out`` with Keras's own export.
+
+    Refuses to replace an existing ``out`` unless ``overwrite``.
+    Introduced in chapter 9.
+    """
+    import shutil
+    import warnings
+
+    from .training import model_image_size
+
+    if fmt not in FORMATS:
+        raise CarvanaError(f"unknown format {fmt!r}: onnx or tf_saved_model")
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise CarvanaError(
+            f"{out} already exists: pass --overwrite or another --out")
+    if fmt == "onnx":
+        for module in ("tf2onnx", "onnx"):
+            _require(module)
+    height, width = model_image_size(model)
+    model(np.zeros((1, height, width, 3), np.float32))  # Keras needs a call
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = out.with_name(out.name + ".part")
+    if temp.is_dir():
+        shutil.rmtree(temp)
+    temp.unlink(missing_ok=True)
+    with warnings.catch_warnings():  # tf2onnx's own FutureWarning about numpy
+        warnings.simplefilter("ignore", FutureWarning)
+        model.export(str(temp), format=fmt, verbose=False)
+    if out.is_dir():
+        shutil.rmtree(out)
+    os.replace(temp, out)  # a half-written export never has the final name
+    return out
+
+
+class OnnxModel:
+    """An exported ``.onnx`` segmenter in ONNX Runtime, used like Keras.
+
+    Introduced in chapter 9.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        _require("onnxruntime")
+        import onnxruntime
+
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"no ONNX file at {path}")
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own error types
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise ModelError(
+                f"cannot load {path.name} as ONNX: {reason}") from exc
+        self.input = self.session.get_inputs()[0]
+        shape = self.input.shape
+        if len(shape) != 4 or not all(isinstance(v, int) for v in shape[1:]):
+            raise ModelError(f"{path.name} takes input {shape}, "
+                             "not photos [batch, height, width, 3]")
+        self.image_size = (shape[1], shape[2])
+
+    def predict_on_batch(self, images) -> np.ndarray:
+        """Probabilities ``[B, h, w, 1]`` for float photos ``[B, h, w, 3]``."""
+        batch = np.ascontiguousarray(images, dtype=np.float32)
+        return self.session.run(None, {self.input.name: batch})[0]

@@ -1,0 +1,179 @@
+"""Cut the car out of any photo: the mask at the photo's size, and PNGs of it.
+
+What Carvana built its segmenter for: take a photo, get the car without its
+background.  A photo of any size and format (JPEG, PNG; RGB, RGBA or grey)
+is shrunk to the model's input size as training shrank its photos (the area
+average), predicted, optionally with the mirrored view too, and the
+probabilities are enlarged back to the photo's own size before the
+threshold, as chapter 8 does for the submission.  The results are written
+as PNGs: the mask, the cut-out car on a transparent background, an overlay.
+
+Introduced in chapter 9.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .submission import predict_probabilities, upsample_mask
+
+#: File endings ``segment`` reads when given a folder.
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+#: What each output file of one photo is called: ``<stem>_<kind>.png``.
+KINDS = ("mask", "cutout", "overlay")
+
+
+def read_photo(path: str | os.PathLike) -> np.ndarray:
+    """Any photo PIL reads as uint8 RGB ``[H, W, 3]`` (RGBA, grey: converted).
+
+    Introduced in chapter 9.
+    """
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def input_size(model) -> tuple[int, int]:
+    """The (height, width) a Keras model, or an exported one, takes."""
+    if hasattr(model, "image_size"):  # an export.OnnxModel
+        return tuple(model.image_size)
+    from .training import model_image_size
+
+    return model_image_size(model)
+
+
+def shrink(photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A uint8 photo at the model's input ``size``, as training saw photos.
+
+    The area average (every pixel counts), rounded to whole levels like the
+    training pipeline, then scaled to [0, 1].  Introduced in chapter 9.
+    """
+    import tensorflow as tf
+
+    small = tf.image.resize(photo, size, method="area")
+    small = tf.round(tf.clip_by_value(small, 0.0, 255.0))
+    return (small / 255.0).numpy().astype(np.float32)
+
+
+def probabilities(model, photos: Sequence[np.ndarray],
+                  tta: bool = False) -> np.ndarray:
+    """Probabilities ``[B, h, w, 1]`` at the model's size for uint8 photos.
+
+    Introduced in chapter 9.
+    """
+    size = input_size(model)
+    batch = np.stack([shrink(photo, size) for photo in photos])
+    return predict_probabilities(model, batch, tta=tta)
+
+
+def segment_photos(model, photos: Sequence[np.ndarray],
+                   tta: bool = False) -> list[np.ndarray]:
+    """Boolean masks, each at its photo's own size, for a batch of photos.
+
+    The probabilities are enlarged (bilinear), then cut at the threshold.
+    Introduced in chapter 9.
+    """
+    probs = probabilities(model, photos, tta=tta)
+    return [upsample_mask(p, photo.shape[:2])
+            for p, photo in zip(probs, photos)]
+
+
+def segment(model, photo, tta: bool = False) -> np.ndarray:
+    """The full-size boolean mask ``[H, W]`` of one photo (path or array).
+
+    Introduced in chapter 9.
+    """
+    if not isinstance(photo, np.ndarray):
+        photo = read_photo(photo)
+    return segment_photos(model, [photo], tta=tta)[0]
+
+
+def cutout(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The car alone: RGBA with alpha 255 on the car, 0 elsewhere.
+
+    Introduced in chapter 9.
+    """
+    alpha = np.where(mask, 255, 0).astype(np.uint8)
+    return np.dstack([photo, alpha])
+
+
+def overlay(photo: np.ndarray, mask: np.ndarray,
+            colour=(255, 64, 0), opacity: float = 0.5) -> np.ndarray:
+    """The photo with the mask painted over it in ``colour``.
+
+    Introduced in chapter 9.
+    """
+    tinted = photo.astype(np.float32)
+    tinted[mask] = (1 - opacity) * tinted[mask] + opacity * np.array(colour)
+    return tinted.round().astype(np.uint8)
+
+
+def checkerboard(height: int, width: int, square: int = 48) -> np.ndarray:
+    """The grey checkerboard that image editors draw behind transparency."""
+    rows, cols = np.indices((height, width)) // square
+    levels = np.where((rows + cols) % 2 == 0, 204, 153).astype(np.uint8)
+    return np.repeat(levels[..., None], 3, axis=-1)
+
+
+def on_background(cut: np.ndarray, background=None) -> np.ndarray:
+    """An RGBA cut-out laid on a colour, a photo or (default) a checkerboard.
+
+    Introduced in chapter 9.
+    """
+    height, width = cut.shape[:2]
+    if background is None:
+        background = checkerboard(height, width)
+    background = np.broadcast_to(np.asarray(background, np.uint8),
+                                 (height, width, 3))
+    alpha = cut[..., 3:] / 255.0
+    blended = alpha * cut[..., :3] + (1 - alpha) * background
+    return blended.round().astype(np.uint8)
+
+
+def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
+    """Write ``array`` as a PNG atomically: a temporary file, then a rename.
+
+    An interrupted run leaves either no file or a whole one, never half a PNG.
+    """
+    path = Path(path)
+    handle, temp = tempfile.mkstemp(suffix=".png.part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            Image.fromarray(array).save(out, format="PNG")
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def output_paths(out_dir: str | os.PathLike, stem: str,
+                 with_overlay: bool = False) -> dict[str, Path]:
+    """``{kind: path}`` of the PNGs one photo gets in ``out_dir``."""
+    kinds = KINDS if with_overlay else KINDS[:2]
+    return {kind: Path(out_dir) / f"{stem}_{kind}.png" for kind in kinds}
+
+
+def write_outputs(photo: np.ndarray, mask: np.ndarray,
+                  paths: dict[str, Path]) -> None:
+    """Write the PNGs named in ``paths``.
+
+    ``paths`` comes from :func:`~carvana_tutorial.segment.output_paths`.
+
+    ``mask``: grey, 0 or 255; ``cutout``: RGBA, alpha = mask; ``overlay``:
+    RGB.  The cut-out goes last: once it exists, the photo is done.
+    Introduced in chapter 9.
+    """
+    images = {
+        "mask": lambda: np.where(mask, 255, 0).astype(np.uint8),
+        "overlay": lambda: overlay(photo, mask),
+        "cutout": lambda: cutout(photo, mask),
+    }
+    for kind in ("mask", "overlay", "cutout"):
+        if kind in paths:
+            save_png(images[kind](), paths[kind])
