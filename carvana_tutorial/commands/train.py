@@ -82,7 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
     progress = args.progress
 
     from ..runs import EpochBar
-    from ..training import TrainConfig, train
+    from ..training import config_for, train
 
     given = {"filters": args.filters, "depth": args.depth, "image_size": args.size, "epochs": args.epochs,
              "batch_size": args.batch, "learning_rate": args.lr, "loss": args.loss, "patience": args.patience,
@@ -90,7 +90,7 @@ def run_train(args: argparse.Namespace) -> int:
     changes = {name: value for name, value in given.items() if value is not None}
     if args.augment == "none":
         changes["augment"] = None
-    config = TrainConfig.from_recipe(args.recipe, profile, args.model, **changes)
+    config = config_for(profile, args.model, recipe=args.recipe, **changes)
     size = config.image_size
     print(
         f"{args.model}, {config.filters} filters, {size[0]}x{size[1]}, profile {profile.name}, "
