@@ -121,7 +121,7 @@ def on_background(cut: np.ndarray, background=None) -> np.ndarray:
     return blended.round().astype(np.uint8)
 
 
-def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
+def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
     """Write ``array`` as a PNG under a temporary name, then rename it: never half a PNG."""
     path = Path(path)
     handle, temp = tempfile.mkstemp(suffix=".png.part", dir=path.parent)
@@ -132,13 +132,11 @@ def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def output_paths(out_dir: str | os.PathLike, stem: str, with_overlay: bool = False) -> dict[str, Path]:
     """``{kind: path}`` of the PNGs one photo gets in ``out_dir``."""
-    kinds = KINDS if with_overlay else KINDS[:2]
-    return {kind: Path(out_dir) / f"{stem}_{kind}.png" for kind in kinds}
+    return {kind: Path(out_dir) / f"{stem}_{kind}.png" for kind in (KINDS if with_overlay else KINDS[:2])}
 
 
 def write_outputs(photo: np.ndarray, mask: np.ndarray, paths: dict[str, Path]) -> None:
