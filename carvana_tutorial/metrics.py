@@ -39,7 +39,10 @@ def dice_coef(y_true, y_pred, smooth: float = SMOOTH):
 
 @serializable
 def dice_loss(y_true, y_pred):
-    """``1 - dice_coef``: the article's training loss. Introduced in chapter 5."""
+    """``1 - dice_coef``: the article's training loss.
+
+    Introduced in chapter 5.
+    """
     return 1.0 - dice_coef(y_true, y_pred)
 
 
