@@ -66,8 +66,7 @@ def show_figures_inline() -> None:
         from IPython.core.pylabtools import select_figure_formats
     except ImportError:
         return
-    shell = get_ipython()
-    if shell is not None:
+    if (shell := get_ipython()) is not None:
         select_figure_formats(shell, {"png"})
 
 

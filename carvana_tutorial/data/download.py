@@ -51,7 +51,7 @@ def kaggle_api() -> Any:
 
             api = KaggleApi()
             api.authenticate()
-    except (SystemExit, Exception) as exc:  # no credentials; a token checked online (requests'); a file unreadable
+    except (SystemExit, Exception) as exc:  # sys.exit without credentials, requests' errors, unreadable files
         from requests import RequestException
 
         if isinstance(exc, RequestException):

@@ -18,7 +18,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..config import ENV_MASKS, cache_dir, env
-from ..data.masks_csv import masks_csv_of, read_gif, read_masks_csv, row_matches
+from ..data.masks_csv import file_version, masks_csv_of, read_gif, read_masks_csv, row_matches
 from ..errors import DataError
 from ..layout import MASKS_CSV
 from ..rle import rle_decode
@@ -63,17 +63,9 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     return rles
 
 
-def _fingerprint(path: Path) -> list:
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise DataError(f"cannot read {path.name}: {exc.strerror or exc}") from None
-    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
-
-
 def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str | None) -> Path:
-    mask = _fingerprint(Path(pair.mask)) if rle is None else ["rle", hashlib.sha256(rle.encode()).hexdigest()]
-    key = json.dumps([CODE_VERSION, _fingerprint(Path(pair.image)), mask, *image_size, resize])
+    mask = file_version(pair.mask) if rle is None else ["rle", hashlib.sha256(rle.encode()).hexdigest()]
+    key = json.dumps([CODE_VERSION, file_version(pair.image), mask, *image_size, resize])
     height, width = image_size
     return root / f"{height}x{width}-{resize}" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
 
