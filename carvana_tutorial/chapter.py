@@ -1,10 +1,8 @@
-"""The first code cell of every chapter: seeds, profile, data, split.
+"""The first code cell of every chapter: ``ctx = chapter.setup()``.
 
-``ctx = chapter.setup()`` makes a chapter reproducible (Python, NumPy and
-TensorFlow seeded; TensorFlow ops deterministic), picks the profile, finds
-the data (or makes the synthetic set), pairs it by id and splits it by car,
-then prints one line saying what the chapter runs on.  In a notebook it also
-makes the figures of :mod:`carvana_tutorial.viz` display.  Introduced in chapter 1.
+It seeds everything, picks the profile, finds (or makes) the data, pairs it
+by id and splits it by car, then prints what the chapter runs on.
+Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -38,16 +36,15 @@ class Chapter:
 
 
 class Source:
-    """The source code of package objects, as the chapters display it.
+    """Package source as a Markdown code block under its file's name (plain text elsewhere).
 
-    A Markdown code block (highlighted by the book's HTML and by Jupyter and
-    Colab alike) under the name of the file it comes from; plain text where
-    Markdown is not rendered.  The code shown is read from the package at run
-    time, so it is the code that ran.
+    It is read from the package at run time, so it is the code that ran.
     """
 
     def __init__(self, *objects: object):
-        self.parts = [(_relative_file(obj), inspect.getsource(obj).rstrip()) for obj in objects]
+        root = Path(__file__).resolve().parent.parent
+        self.parts = [(Path(inspect.getsourcefile(obj)).resolve().relative_to(root).as_posix(),
+                       inspect.getsource(obj).rstrip()) for obj in objects]
 
     def _repr_markdown_(self) -> str:
         return "\n\n".join(f"`{path}`:\n\n```python\n{code}\n```" for path, code in self.parts)
@@ -56,29 +53,20 @@ class Source:
         return "\n\n".join(f"# {path}\n{code}" for path, code in self.parts)
 
 
-def _relative_file(obj: object) -> str:
-    package_parent = Path(__file__).resolve().parent.parent
-    return Path(inspect.getsourcefile(obj)).resolve().relative_to(package_parent).as_posix()
-
-
 def show(*objects: object) -> Source:
     """Display the source of ``objects`` (package functions or classes). Introduced in chapter 1."""
     return Source(*objects)
 
 
 def show_figures_inline() -> None:
-    """In a notebook, display a returned matplotlib ``Figure`` as a PNG.
-
-    :mod:`carvana_tutorial.viz` builds figures without ``pyplot`` (no global
-    state), which IPython renders only once a formatter is registered.
-    """
+    """In a notebook, display a returned ``Figure`` as a PNG: :mod:`~carvana_tutorial.viz`
+    avoids ``pyplot``, and IPython renders other figures only once told to."""
     try:
         from IPython import get_ipython
         from IPython.core.pylabtools import select_figure_formats
     except ImportError:
         return
-    shell = get_ipython()
-    if shell is not None:
+    if (shell := get_ipython()) is not None:
         select_figure_formats(shell, {"png"})
 
 
@@ -91,21 +79,15 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def setup(
-    seed: int = 42,
-    profile: Profile | str | None = None,
-    data: DataSource | str | os.PathLike | None = None,
-) -> Chapter:
+def setup(seed: int = 42, profile: Profile | str | None = None,
+          data: DataSource | str | os.PathLike | None = None) -> Chapter:
     """Seed, choose the profile, find and split the data by car; print one line.
 
-    ``profile`` and ``data`` default to :func:`~carvana_tutorial.config.get_profile`'s and
-    :func:`~carvana_tutorial.data.find_data`'s choices.  Cheap to call again: the data is
-    found, not remade.  Introduced in chapter 1.
+    Cheap to call again: the data is found, not remade.  Introduced in chapter 1.
     """
     seed_everything(seed)
     show_figures_inline()
-    if not isinstance(profile, Profile):
-        profile = get_profile(profile)
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
     source = data if isinstance(data, DataSource) else find_data(data, profile=profile)
     pairs = pair_files(source.root)
     train, val = split_by_car(pairs, seed=seed, max_images=profile.max_images)

@@ -1,9 +1,7 @@
-"""Run folders: what :func:`~carvana_tutorial.training.train` leaves behind, read back or reused.
+"""Run folders (``best.keras``, ``history.csv``, ``metrics.json``), read back or reused.
 
-A run folder holds ``best.keras``, ``history.csv`` and ``metrics.json``.  A
-finished run with the same configuration and files is reused instead of
-retrained, so chapter 5 reads chapter 4's model back.  Machinery: the lesson
-is in :mod:`carvana_tutorial.training`.
+A finished run with the same configuration and files is reused instead of
+retrained, so chapter 5 reads chapter 4's model back.
 """
 
 from __future__ import annotations
@@ -89,9 +87,7 @@ def fingerprint(pairs: Sequence) -> str:
 def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
     """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint.
 
-    ``depth`` and ``recipe`` are left out when unsaid, so runs from before
-    those options still match.  A recipe is saved with the values
-    it chose (``recipe_values``).
+    ``depth`` and ``recipe`` are left out when unsaid, so older runs still match.
     """
     from .training import RECIPES
 
@@ -140,10 +136,7 @@ def record(out_dir: Path, config: TrainConfig, split: tuple[Sequence, Sequence],
 
 def train_or_reuse(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence,
                    out_dir: str | os.PathLike, **options) -> TrainResult:
-    """The finished run in ``out_dir`` if it has this configuration and split, else a new one.
-
-    ``options`` go to :func:`~carvana_tutorial.training.train`.
-    """
+    """The finished run in ``out_dir`` if it has this configuration and split, else ``train(**options)``."""
     from .training import train
 
     out_dir = Path(out_dir)
@@ -164,7 +157,7 @@ def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> It
 
 
 class EpochBar(keras.callbacks.Callback):
-    """One progress bar over epochs, with the latest validation numbers in its postfix."""
+    """A progress bar over epochs showing the latest validation numbers."""
 
     def __init__(self, epochs: int):
         super().__init__()
@@ -173,8 +166,7 @@ class EpochBar(keras.callbacks.Callback):
         self.bar = tqdm(total=epochs, desc="train", unit="epoch", file=sys.stderr)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items() if k.startswith("val_")})
+        self.bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items() if k.startswith("val_")})
         self.bar.update(1)
 
     def on_train_end(self, logs=None):

@@ -1,9 +1,8 @@
-"""Predicting the test set and writing Kaggle's submission CSV, as a stream.
+"""Predicting the test set and streaming Kaggle's submission CSV.
 
-The 100,064 test masks at 1918x1280 would take 245 GB, so nothing is collected:
-each batch is predicted, upsampled to each photo's size, run-length encoded and
-flushed to the CSV.  A rerun skips the rows already written, and a photo that
-cannot be decoded is reported and skipped.  Introduced in chapter 8.
+The 100,064 full-size test masks would take 245 GB, so each batch is
+predicted, upsampled, run-length encoded and flushed; a rerun skips the rows
+already written.  Introduced in chapter 8.
 """
 
 from __future__ import annotations
@@ -68,9 +67,8 @@ def check_names(paths: Sequence[Path]) -> None:
 def read_done(path: str | os.PathLike, names: set[str]) -> tuple[set[str], int]:
     """Names already in the submission at ``path``, and how many of its bytes to keep.
 
-    A crash can leave a last line without its newline: that row is not kept (and
-    is predicted again).  A file is refused, untouched, unless it starts with the
-    header and its rows name only photos in ``names``: anything else is not ours.
+    A last line without its newline (a crash) is not kept.  A file is refused
+    unless it starts with the header and names only photos in ``names``.
     """
     path = Path(path)
     data = path.read_bytes()
@@ -129,16 +127,20 @@ def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size
     return loaded.batch(batch_size).prefetch(2)
 
 
-def _why_unreadable(path: Path) -> str:
-    """A short reason for a photo TensorFlow could not decode (only called on failures)."""
+def _report(paths: Sequence[Path], missing, on_error: Callable[[Path, str], None] | None) -> None:
+    """Give ``on_error`` each skipped photo with a short reason (asked of PIL, only on failures)."""
+    if on_error is None:
+        return
     from PIL import Image
 
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return f"not a JPEG ({image.format})" if image.format != "JPEG" else "TensorFlow cannot decode it"
-    except Exception as exc:  # any reason PIL gives is the message we want
-        return f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}"
+    for path in (paths[i] for i in sorted(missing)):
+        try:
+            with Image.open(path) as image:
+                image.load()
+                reason = f"not a JPEG ({image.format})" if image.format != "JPEG" else "TensorFlow cannot decode it"
+        except Exception as exc:  # any reason PIL gives is the message we want
+            reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}"
+        on_error(path, reason)
 
 
 def iter_masks(model, paths: Sequence[Path], *, batch_size: int = 16, tta: bool = False, resize: str = "area",
@@ -148,29 +150,22 @@ def iter_masks(model, paths: Sequence[Path], *, batch_size: int = 16, tta: bool 
     Introduced in chapter 8."""
     from .training import model_image_size
 
-    expected = 0
-
-    def report_missing(upto: int, present) -> None:
-        for missing in sorted(set(range(expected, upto)) - set(present)):
-            if on_error is not None:
-                on_error(paths[missing], _why_unreadable(paths[missing]))
-
+    reported = 0  # every photo before it was yielded or reported
     for indices, images, sizes in _load_dataset(paths, model_image_size(model), batch_size, resize):
         indices = indices.numpy().tolist()
-        report_missing(indices[-1] + 1, indices)
-        expected = indices[-1] + 1
+        _report(paths, set(range(reported, indices[-1])) - set(indices), on_error)
+        reported = indices[-1] + 1
         probs = predict_probabilities(model, images.numpy(), tta=tta)
         yield [(paths[i], upsample_mask(p, tuple(map(int, s)))) for i, p, s in zip(indices, probs, sizes.numpy())]
-    report_missing(len(paths), ())
+    _report(paths, range(reported, len(paths)), on_error)
 
 
 def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str | os.PathLike, *,
                      batch_size: int = 16, tta: bool = False, resize: str = "area",
                      progress: bool = True) -> SubmissionReport:
-    """Predict every photo in ``images`` (a folder or a list) and append its row to the CSV ``out``; resumable.
+    """Append a row to the CSV ``out`` for each photo of ``images`` (a folder or a list) not in it yet.
 
-    Rows already in ``out`` are skipped, each batch is flushed once encoded, and
-    unreadable photos go to ``report.failed`` and stderr.  Introduced in chapter 8.
+    Unreadable photos go to ``report.failed`` and stderr.  Introduced in chapter 8.
     """
     from tqdm import tqdm
 
@@ -214,8 +209,7 @@ def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str
 def full_size_dice(model, pairs: Sequence, *, batch_size: int = 16, tta: bool = False,
                    resize: str = "area") -> np.ndarray:
     """Per-image dice, in order, of the submission's masks against the full-size truth. Introduced in chapter 8."""
-    from PIL import Image
-
+    from .data.masks_csv import read_gif
     from .metrics import np_per_image_dice
 
     def fail(path: Path, reason: str) -> None:
@@ -226,7 +220,6 @@ def full_size_dice(model, pairs: Sequence, *, batch_size: int = 16, tta: bool = 
     for batch in iter_masks(model, [pair.image for pair in pairs], batch_size=batch_size, tta=tta,
                             resize=resize, on_error=fail):
         for path, predicted in batch:
-            with Image.open(mask_of[path]) as gif:
-                truth = np.asarray(gif.convert("L")) > 127
+            truth = read_gif(mask_of[path]).astype(bool)
             scores.append(np_per_image_dice(truth[None], predicted[None])[0])
     return np.asarray(scores)

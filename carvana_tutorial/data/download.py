@@ -1,8 +1,7 @@
-"""Download the competition's zips with the official ``kaggle`` client.
+"""Download the competition's zips we need with the official ``kaggle`` client.
 
-Only the training zips and ``train_masks.csv.zip`` (plus ``test_hq.zip`` for a
-submission) are fetched.  Each lands in a hidden folder, renamed into place once
-it is a complete zip, so a half file never has the final name.  Introduced in chapter 1.
+Each lands in a hidden folder and is renamed into place once it is a complete
+zip, so a half file never has the final name.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -33,8 +32,9 @@ def _token() -> str | None:
     return next((str(path) for path in files if path.exists()), None)
 
 
-def _no_login(config: Path) -> str:
+def _no_login(client_class: type) -> str:
     """Why the client found no usable credentials, naming the file at fault; it only says they are missing."""
+    config = Path(getattr(client_class, "config", Path.home() / ".kaggle" / "kaggle.json"))
     if token := _token():
         return f"Kaggle refused the token in {token} (empty, invalid or expired): {LOGIN_HINT}"
     if config.exists():
@@ -42,25 +42,16 @@ def _no_login(config: Path) -> str:
     return f"no Kaggle credentials: {LOGIN_HINT}"
 
 
-def _config_file(client: Any) -> Path:
-    """Where the client reads ``kaggle.json`` (its class attribute; the default place otherwise)."""
-    return Path(getattr(client, "config", Path.home() / ".kaggle" / "kaggle.json"))
-
-
 def kaggle_api() -> Any:
-    """The official Kaggle client, logged in, or a :class:`DownloadError` saying how to log in.
-
-    Without credentials the client prints a page and calls ``sys.exit``; one sentence replaces both.
-    """
+    """The official Kaggle client, logged in, or one :class:`DownloadError` sentence saying how to log in
+    (instead of the page the client prints before calling ``sys.exit``)."""
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from kaggle.api.kaggle_api_extended import KaggleApi
 
             api = KaggleApi()
             api.authenticate()
-    except SystemExit:
-        raise DownloadError(_no_login(_config_file(KaggleApi))) from None
-    except Exception as exc:  # a token is checked online (requests' errors); a file is unreadable or odd
+    except (SystemExit, Exception) as exc:  # sys.exit without credentials, requests' errors, unreadable files
         from requests import RequestException
 
         if isinstance(exc, RequestException):
@@ -70,7 +61,7 @@ def kaggle_api() -> Any:
         if isinstance(exc, OSError) and exc.filename:
             raise DownloadError(f"cannot read the Kaggle credentials {exc.filename} ({exc.strerror}): make it a "
                                 f"readable file, or {LOGIN_HINT}") from None
-        raise DownloadError(_no_login(_config_file(KaggleApi))) from None
+        raise DownloadError(_no_login(KaggleApi)) from None
     return api
 
 
@@ -87,7 +78,7 @@ def _explain(exc: Exception, name: str) -> DownloadError:
 
 
 def download(dest: Path, *, with_test: bool = False, client: Any = None, progress: bool = True) -> list[Path]:
-    """Fetch the wanted zips into ``dest`` and return their paths; complete zips there are kept.
+    """Fetch the wanted zips into ``dest`` (keeping complete ones there) and return their paths.
 
     ``client`` is a logged-in ``KaggleApi`` or a factory for one, called only when something is missing.
     """

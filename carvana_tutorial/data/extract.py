@@ -1,9 +1,8 @@
 """Unpack Kaggle's zips safely: only the wanted ones, once, all or nothing.
 
-A zip is unpacked into a hidden folder and renamed into place when complete,
-stamped with the zip's size and mtime, so an interrupted run never looks done
-and a newer zip is unpacked again.  Entries escaping the destination are
-refused; what we did not extract is never replaced.  Introduced in chapter 1.
+A zip is unpacked into a hidden folder, stamped with the zip's size and mtime
+and renamed into place, so an interrupted run never looks done and a newer zip
+is unpacked again.  What we did not extract is never replaced.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -79,20 +78,8 @@ def _members(archive: zipfile.ZipFile, name: str, single: bool) -> list[tuple[zi
                     "delete it and download it again")
 
 
-def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, zip_path: Path) -> None:
-    try:
-        with archive.open(info) as src, open(out, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
-        raise DataError(f"{zip_path} is damaged at {info.filename} ({exc}): delete it and download it again"
-                        ) from None
-
-
 def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> Path:
-    """Extract ``<name>.zip`` as ``dest_root/<name>``, atomically and once; return it.
-
-    That is a folder, or a file for a one-file zip (:data:`FILE_ZIPS`).
-    """
+    """Extract ``<name>.zip`` as ``dest_root/<name>`` (a file for :data:`FILE_ZIPS`), atomically and once."""
     zip_path, dest_root = Path(zip_path), Path(dest_root)
     single = zip_path.name in FILE_ZIPS
     if not zip_path.is_file():
@@ -126,7 +113,12 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
             for info, rel in tqdm(entries, desc=f"extract {zip_path.name}", unit="file", disable=not progress):
                 out = partial / name if single else partial.joinpath(name, *rel.parts)
                 out.parent.mkdir(parents=True, exist_ok=True)
-                _copy_member(archive, info, out, zip_path)
+                try:
+                    with archive.open(info) as src, open(out, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
+                    raise DataError(f"{zip_path} is damaged at {info.filename} ({exc}): delete it and "
+                                    "download it again") from None
         if single:  # claim the name first, so a run killed from here on extracts again, not calls it foreign
             marker.write_text(json.dumps({"zip": zip_path.name}))
             os.replace(partial / name, final)

@@ -1,8 +1,5 @@
-"""Kaggle's second copy of the training masks: ``train_masks.csv``.
-
-Each row ``img,rle_mask`` is a mask run-length encoded as in a submission: a few thousand
-integers instead of a GIF of 2.5 million pixels, so the pipeline reads masks from it when
-it can.  Introduced in chapter 2.
+"""Kaggle's second copy of the training masks, ``train_masks.csv``: run-length encoded rows,
+far cheaper to read than GIFs, so the pipeline uses them when it can.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -29,14 +26,18 @@ def masks_csv_of(mask_path: str | os.PathLike) -> Path:
 
 
 def read_masks_csv(path: str | os.PathLike) -> Mapping[str, str]:
-    """The rows of a ``train_masks.csv`` as ``{image file name: RLE string}``, parsed once per
-    version (path, size, mtime) of the file, as every dataset asks again.  Introduced in chapter 2."""
+    """``{image file name: RLE string}``, parsed once per version of the file.  Introduced in chapter 2."""
+    return _parse(*file_version(path))
+
+
+def file_version(path: str | os.PathLike) -> tuple[str, int, int]:
+    """The resolved path, size and mtime, which change with the file; a :class:`DataError` if it is unreadable."""
     path = Path(path)
     try:
         stat = path.stat()
     except OSError as exc:
         raise DataError(f"cannot read {path.name}: {exc.strerror or exc}") from None
-    return _parse(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,9 +1,7 @@
 """An on-disk cache of decoded, resized pairs, so that only the first epoch decodes.
 
-Each pair becomes one raw file (photo bytes, then mask bytes) per size, named
-by a hash of what its content depends on (files' path, size and mtime, or the
-csv row; size, method, :data:`CODE_VERSION`): an edited file misses the
-cache, any split reuses it.  Introduced in chapter 2.
+Each entry (photo bytes, then mask bytes) is named by a hash of all it depends
+on: an edited file misses the cache, any split reuses it.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..config import ENV_MASKS, cache_dir, env
-from ..data.masks_csv import masks_csv_of, read_gif, read_masks_csv, row_matches
+from ..data.masks_csv import file_version, masks_csv_of, read_gif, read_masks_csv, row_matches
 from ..errors import DataError
 from ..layout import MASKS_CSV
 from ..rle import rle_decode
@@ -40,8 +38,7 @@ def cache_root() -> Path:
 def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     """Each pair's row of ``train_masks.csv``, or ``None`` to read the GIFs.
 
-    ``auto`` uses the table only if it has a row for every pair, never a mix;
-    ``csv`` insists on it; ``None`` means ``$CARVANA_MASKS``, else ``auto``.
+    ``auto`` uses the table only if it has a row for every pair, never a mix.
     """
     where = f" (from ${ENV_MASKS})" if masks is None else ""
     masks = (env(ENV_MASKS) or "auto") if masks is None else masks
@@ -66,17 +63,9 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     return rles
 
 
-def _fingerprint(path: Path) -> list:
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise DataError(f"cannot read {path.name}: {exc.strerror or exc}") from None
-    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
-
-
 def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str | None) -> Path:
-    mask = _fingerprint(Path(pair.mask)) if rle is None else ["rle", hashlib.sha256(rle.encode()).hexdigest()]
-    key = json.dumps([CODE_VERSION, _fingerprint(Path(pair.image)), mask, *image_size, resize])
+    mask = file_version(pair.mask) if rle is None else ["rle", hashlib.sha256(rle.encode()).hexdigest()]
+    key = json.dumps([CODE_VERSION, file_version(pair.image), mask, *image_size, resize])
     height, width = image_size
     return root / f"{height}x{width}-{resize}" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
 
@@ -111,11 +100,10 @@ def _check_sizes(pair) -> None:
     resized to one size, they would train on misaligned labels."""
     try:
         with Image.open(pair.image) as photo, Image.open(pair.mask) as mask:
-            sizes = photo.size, mask.size
+            (pw, ph), (mw, mh) = photo.size, mask.size
     except (OSError, ValueError, SyntaxError):
         return  # unreadable: decoding names the file and why
-    if sizes[0] != sizes[1]:
-        (pw, ph), (mw, mh) = sizes
+    if (pw, ph) != (mw, mh):
         raise DataError(f"{Path(pair.image).name} is {ph}x{pw} but its mask {Path(pair.mask).name} is {mh}x{mw}: "
                         "a photo and its mask must have the same size; replace the wrong one")
 
@@ -137,8 +125,7 @@ def ensure_cached(pairs: Sequence, image_size: tuple[int, int], resize: str = "a
                   masks: str | None = None, root: Path | None = None, progress: bool = False) -> list[Path]:
     """Decode every pair not cached yet (in parallel) and return all entry paths.
 
-    A :class:`DataError` names the first file that is missing or cannot be
-    decoded; entries written before it are kept.  Introduced in chapter 2.
+    A :class:`DataError` names the first file that cannot be decoded.  Introduced in chapter 2.
     """
     image_size, resize = check_settings(image_size, resize)
     rles = mask_rles(pairs, masks)
