@@ -18,7 +18,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..config import ENV_MASKS, cache_dir, env
-from ..data.masks_csv import file_version, masks_csv_of, read_gif, read_masks_csv, row_matches
+from ..data.masks_csv import (
+    file_version,
+    masks_csv_of,
+    read_gif,
+    read_masks_csv,
+    row_matches,
+)
 from ..errors import DataError
 from ..layout import MASKS_CSV
 from ..rle import rle_decode
