@@ -12,7 +12,7 @@ import pytest
 from carvana_tutorial import chapter, config
 from carvana_tutorial.config import QUICK
 from carvana_tutorial.data import leaked_cars, locate
-from carvana_tutorial.synthetic import make_dataset
+from carvana_tutorial.synthetic import make_synthetic_set
 
 TINY = replace(QUICK, synthetic_cars=3, synthetic_test_cars=1, synthetic_size=(64, 96))
 
@@ -20,7 +20,7 @@ TINY = replace(QUICK, synthetic_cars=3, synthetic_test_cars=1, synthetic_size=(6
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tiny") / "carvana"
-    make_dataset(root, cars=3, size=(64, 96), test_cars=1)
+    make_synthetic_set(root, cars=3, size=(64, 96), test_cars=1)
     return root
 
 

@@ -92,10 +92,10 @@ def test_malformed_rle_is_refused(rle, message):
 def test_agrees_with_the_synthetic_train_masks_csv(tmp_path):
     from PIL import Image
 
-    from carvana_tutorial.synthetic import make_dataset
+    from carvana_tutorial.synthetic import make_synthetic_set
 
     root = tmp_path / "carvana"
-    make_dataset(root, cars=2, size=(64, 96), seed=3, test_cars=1, zips=False)
+    make_synthetic_set(root, cars=2, size=(64, 96), seed=3, test_cars=1, zips=False)
     with open(root / "train_masks.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     masks_dir = root / "train_masks"

@@ -18,10 +18,10 @@ from carvana_tutorial.errors import CarvanaError, DataError
 from carvana_tutorial.layout import FULL_SIZE, parse_name
 from carvana_tutorial.rle import rle_decode
 from carvana_tutorial.synthetic import (
-    MARKER,
+    SYNTHETIC_MARKER,
     car_ids,
     ensure_dataset,
-    make_dataset,
+    make_synthetic_set,
     read_marker,
     writer,
 )
@@ -35,7 +35,7 @@ ARGS = {"cars": 2, "size": SIZE, "seed": 7, "test_cars": 1}
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("synthetic") / "set"
-    make_dataset(root, **ARGS)
+    make_synthetic_set(root, **ARGS)
     return root
 
 
@@ -106,7 +106,7 @@ def test_csv_round_trips_every_mask(tiny: Path) -> None:
 
 
 def test_the_car_covers_about_a_fifth_of_the_frame(tmp_path: Path) -> None:
-    summary = make_dataset(tmp_path / "many", cars=10, size=(64, 96), seed=3, test_cars=0, zips=False)
+    summary = make_synthetic_set(tmp_path / "many", cars=10, size=(64, 96), seed=3, test_cars=0, zips=False)
     fractions = []
     for path in (tmp_path / "many" / "train_masks").iterdir():
         with Image.open(path) as image:
@@ -117,18 +117,18 @@ def test_the_car_covers_about_a_fifth_of_the_frame(tmp_path: Path) -> None:
 
 
 def test_same_arguments_give_byte_identical_files(tiny: Path, tmp_path: Path) -> None:
-    make_dataset(tmp_path / "again", **ARGS)
+    make_synthetic_set(tmp_path / "again", **ARGS)
     assert _files(tmp_path / "again") == _files(tiny)
 
 
 def test_one_process_writes_what_a_pool_writes(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(writer, "_workers", lambda tasks: 1)
-    make_dataset(tmp_path / "serial", **ARGS)
+    make_synthetic_set(tmp_path / "serial", **ARGS)
     assert _files(tmp_path / "serial") == _files(tiny)
 
 
 def test_cars_do_not_depend_on_how_many_are_made(tiny: Path, tmp_path: Path) -> None:
-    make_dataset(tmp_path / "more", **{**ARGS, "cars": 3, "zips": False})
+    make_synthetic_set(tmp_path / "more", **{**ARGS, "cars": 3, "zips": False})
     first = car_ids(2, 7, 1)[0][0]
     for folder in ("train_hq", "train_masks"):
         for path in (tiny / folder).glob(f"{first}_*"):
@@ -136,7 +136,7 @@ def test_cars_do_not_depend_on_how_many_are_made(tiny: Path, tmp_path: Path) -> 
 
 
 def test_different_seeds_differ(tiny: Path, tmp_path: Path) -> None:
-    other = make_dataset(tmp_path / "other", **{**ARGS, "seed": 8, "zips": False})
+    other = make_synthetic_set(tmp_path / "other", **{**ARGS, "seed": 8, "zips": False})
     assert not set(other.train_cars) & set(car_ids(2, 7, 1)[0])
     mine = sorted((tiny / "train_hq").iterdir())[0].read_bytes()
     theirs = sorted((tmp_path / "other" / "train_hq").iterdir())[0].read_bytes()
@@ -189,7 +189,7 @@ def test_ensure_reuses_a_complete_set(tiny: Path) -> None:
 
 def test_ensure_remakes_a_set_made_with_other_arguments(tmp_path: Path) -> None:
     root = tmp_path / "set"
-    make_dataset(root, **{**ARGS, "cars": 1, "test_cars": 0, "zips": False})
+    make_synthetic_set(root, **{**ARGS, "cars": 1, "test_cars": 0, "zips": False})
     summary = ensure_dataset(root, **{**ARGS, "zips": False})
     assert not summary.reused and len(summary.train_cars) == 2
     assert read_marker(root)["cars"] == 2
@@ -205,7 +205,7 @@ def test_ensure_remakes_an_interrupted_set(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setattr(writer, "_render_task", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        make_dataset(root, **args)
+        make_synthetic_set(root, **args)
     assert read_marker(root) is None  # no marker: nothing looks complete
     monkeypatch.undo()
     summary = ensure_dataset(root, **args)
@@ -215,7 +215,7 @@ def test_ensure_remakes_an_interrupted_set(tmp_path: Path, monkeypatch: pytest.M
 def test_ensure_remakes_a_set_with_a_missing_file(tmp_path: Path) -> None:
     root = tmp_path / "set"
     args = {**ARGS, "cars": 1, "test_cars": 0, "zips": False}
-    make_dataset(root, **args)
+    make_synthetic_set(root, **args)
     victim = sorted((root / "train_masks").iterdir())[3]
     victim.unlink()
     assert not ensure_dataset(root, **args).reused
@@ -226,16 +226,16 @@ def test_refuses_a_folder_that_is_not_ours(tmp_path: Path) -> None:
     (tmp_path / "photos").mkdir()
     precious = tmp_path / "photos" / "holiday.jpg"
     precious.write_bytes(b"not ours")
-    for make in (make_dataset, ensure_dataset):
+    for make in (make_synthetic_set, ensure_dataset):
         with pytest.raises(DataError, match="refusing"):
             make(tmp_path / "photos", **ARGS)
     assert precious.read_bytes() == b"not ours"
     assert sorted(p.name for p in (tmp_path / "photos").iterdir()) == ["holiday.jpg"]
     (tmp_path / "file").write_text("x")
     with pytest.raises(DataError, match="not a folder"):
-        make_dataset(tmp_path / "file", **ARGS)
+        make_synthetic_set(tmp_path / "file", **ARGS)
     with pytest.raises(DataError, match="cannot write"):
-        make_dataset(tmp_path / "file" / "set", **ARGS)
+        make_synthetic_set(tmp_path / "file" / "set", **ARGS)
     assert (tmp_path / "file").read_text() == "x"
 
 
@@ -253,7 +253,7 @@ def test_refuses_a_folder_that_is_not_ours(tmp_path: Path) -> None:
 )
 def test_bad_arguments_are_one_clear_error(tmp_path: Path, bad: dict) -> None:
     with pytest.raises(CarvanaError):
-        make_dataset(tmp_path / "set", **{**ARGS, **bad})
+        make_synthetic_set(tmp_path / "set", **{**ARGS, **bad})
     assert not (tmp_path / "set").exists()
 
 
@@ -275,8 +275,8 @@ def test_cli_bad_arguments_give_one_line(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_progress_bar_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    make_dataset(tmp_path / "set", **{**ARGS, "cars": 1, "test_cars": 0, "zips": False}, progress=True)
+    make_synthetic_set(tmp_path / "set", **{**ARGS, "cars": 1, "test_cars": 0, "zips": False}, progress=True)
     captured = capsys.readouterr()
     assert "synthetic Carvana" in captured.err and "16/16" in captured.err
     assert os.listdir(tmp_path / "set")
-    assert (tmp_path / "set" / MARKER).is_file()
+    assert (tmp_path / "set" / SYNTHETIC_MARKER).is_file()

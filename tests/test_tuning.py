@@ -10,7 +10,7 @@ import pytest
 from carvana_tutorial import tuning, viz
 from carvana_tutorial.data import pair_files
 from carvana_tutorial.errors import CarvanaError, DataError
-from carvana_tutorial.synthetic import MARKER, make_dataset
+from carvana_tutorial.synthetic import SYNTHETIC_MARKER, make_synthetic_set
 
 TINY = tuning.SweepPlan(
     profile="tiny",
@@ -27,7 +27,7 @@ TINY = tuning.SweepPlan(
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("carvana")
-    make_dataset(root, cars=4, size=(64, 96), seed=5, test_cars=1, zips=False)
+    make_synthetic_set(root, cars=4, size=(64, 96), seed=5, test_cars=1, zips=False)
     return root, pair_files(root)
 
 
@@ -92,10 +92,10 @@ def test_fingerprint_follows_the_data_not_its_bytes(dataset, tmp_path):
     assert first != tuning.data_fingerprint(root, pairs[:-1], "synthetic")
     copy = tmp_path / "copy"
     copy.mkdir()
-    marker = json.loads((root / MARKER).read_text())
-    (copy / MARKER).write_text(json.dumps({**marker, "foreground": 0.5}))  # a measured float: ignored
+    marker = json.loads((root / SYNTHETIC_MARKER).read_text())
+    (copy / SYNTHETIC_MARKER).write_text(json.dumps({**marker, "foreground": 0.5}))  # a measured float: ignored
     assert tuning.data_fingerprint(copy, pairs, "synthetic") == first
-    (copy / MARKER).write_text(json.dumps({**marker, "version": marker["version"] + 1}))
+    (copy / SYNTHETIC_MARKER).write_text(json.dumps({**marker, "version": marker["version"] + 1}))
     assert tuning.data_fingerprint(copy, pairs, "synthetic") != first
 
 

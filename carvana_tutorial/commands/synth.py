@@ -27,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..synthetic import make_dataset
+    from ..synthetic import make_synthetic_set
 
-    summary = make_dataset(args.out, cars=args.cars, test_cars=args.test_cars, size=args.size, seed=args.seed,
+    summary = make_synthetic_set(args.out, cars=args.cars, test_cars=args.test_cars, size=args.size, seed=args.seed,
                            zips=not args.no_zips, progress=args.progress)
     print(summary.describe())
     print(f"written to {args.out}/")

@@ -8,12 +8,12 @@ chapter runs unchanged on it.  Introduced in chapter 1 (*Getting the data*).
 """
 
 from .writer import (
-    MARKER,
+    SYNTHETIC_MARKER,
     SyntheticSummary,
     car_ids,
     ensure_dataset,
-    make_dataset,
+    make_synthetic_set,
     read_marker,
 )
 
-__all__ = ["MARKER", "SyntheticSummary", "car_ids", "ensure_dataset", "make_dataset", "read_marker"]
+__all__ = ["SYNTHETIC_MARKER", "SyntheticSummary", "car_ids", "ensure_dataset", "make_synthetic_set", "read_marker"]

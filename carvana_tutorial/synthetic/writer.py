@@ -2,7 +2,7 @@
 
 Every file is written under a temporary name and renamed into place, so an
 interrupted run never leaves a truncated file that looks complete.  A folder
-is *ours* when it holds :data:`MARKER` (complete) or :data:`PARTIAL_MARKER`
+is *ours* when it holds :data:`SYNTHETIC_MARKER` (complete) or :data:`PARTIAL_MARKER`
 (being written); we never touch a non-empty folder that holds neither.  The
 complete marker is written last, so its presence means every file is there.
 Introduced in chapter 1 (*Getting the data*).
@@ -44,7 +44,7 @@ from .scene import random_car, random_studio
 
 #: Bump when the renderer changes what it draws: cached sets are then remade.
 GENERATOR_VERSION = 3
-MARKER = ".carvana-synthetic.json"
+SYNTHETIC_MARKER = ".carvana-synthetic.json"
 PARTIAL_MARKER = ".carvana-synthetic.partial"
 #: Everything we write; only these are removed when a set of ours is remade.
 OUR_ENTRIES = (TRAIN_IMAGES, TRAIN_MASKS, TEST_IMAGES, MASKS_CSV, "train_hq.zip", "train_masks.zip", "test_hq.zip")
@@ -56,7 +56,7 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 @dataclass(frozen=True)
 class SyntheticSummary:
-    """What :func:`make_dataset` wrote (or found): counts, size, ids, timing."""
+    """What :func:`make_synthetic_set` wrote (or found): counts, size, ids, timing."""
 
     root: Path
     size: tuple[int, int]
@@ -204,7 +204,7 @@ def _claim(root: Path, partial: dict) -> None:
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} exists and is not a folder; choose another output folder")
     if root.is_dir() and any(root.iterdir()):
-        if not (root / MARKER).exists() and not (root / PARTIAL_MARKER).exists():
+        if not (root / SYNTHETIC_MARKER).exists() and not (root / PARTIAL_MARKER).exists():
             raise DataError(
                 f"{root} is not empty and holds no synthetic set of ours; refusing to write into it "
                 "(choose an empty or new folder)"
@@ -217,7 +217,7 @@ def _claim(root: Path, partial: dict) -> None:
                                     "output folder")
     root.mkdir(parents=True, exist_ok=True)
     _write_bytes(root / PARTIAL_MARKER, (json.dumps(partial) + "\n").encode())
-    (root / MARKER).unlink(missing_ok=True)
+    (root / SYNTHETIC_MARKER).unlink(missing_ok=True)
     for name in OUR_ENTRIES:
         path = root / name
         if path.is_dir():
@@ -248,7 +248,7 @@ def _write_csv(root: Path, rows: list[tuple[str, str, float]]) -> None:
     _write_bytes(root / MASKS_CSV, buffer.getvalue().encode())
 
 
-def make_dataset(
+def make_synthetic_set(
     out: str | os.PathLike,
     cars: int = 8,
     size: tuple[int, int] = FULL_SIZE,
@@ -319,7 +319,7 @@ def _write_set(
         "test_ids": test_ids,
         "foreground": round(foreground, 6),
     }
-    _write_bytes(root / MARKER, (json.dumps(marker, indent=2) + "\n").encode())
+    _write_bytes(root / SYNTHETIC_MARKER, (json.dumps(marker, indent=2) + "\n").encode())
     (root / PARTIAL_MARKER).unlink(missing_ok=True)
     return SyntheticSummary(root, (height, width), seed, tuple(train_ids), tuple(test_ids), foreground, seconds, False)
 
@@ -330,7 +330,7 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, desc="synthetic Carvana", unit="view", disable=not enabled)
 
 
-def read_marker(out: str | os.PathLike, name: str = MARKER) -> dict | None:
+def read_marker(out: str | os.PathLike, name: str = SYNTHETIC_MARKER) -> dict | None:
     """The completion marker of a synthetic set (or its partial one), or ``None`` if missing or unreadable.
 
     Introduced in chapter 1.
@@ -370,7 +370,7 @@ def ensure_dataset(
             0.0,
             True,
         )
-    return make_dataset(root, cars=cars, size=size, seed=seed, test_cars=test_cars, zips=zips, progress=progress)
+    return make_synthetic_set(root, cars=cars, size=size, seed=seed, test_cars=test_cars, zips=zips, progress=progress)
 
 
 def _complete(root: Path, marker: dict) -> bool:
