@@ -9,7 +9,7 @@ import os
 
 # TensorFlow reads these once, when it is first imported; set them before any
 # module of ours imports it so notebooks and the command line stay quiet.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 

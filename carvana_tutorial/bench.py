@@ -1,18 +1,13 @@
-"""The book's speed measurements, in one place: input pipeline, training step, RLE and submission.
-
-Each returns plain numbers (a dict or a float) that a chapter prints or glues and
-``carvana-tutorial bench`` prints as JSON.  Chapter 2 compares the article's
-input pipeline with ours, chapter 6 times a training step plain and with XLA,
-chapter 8 times run-length encoding and the whole submission path.
-"""
+"""The book's speed measurements, as plain numbers for chapters to glue and ``carvana-tutorial bench`` to print:
+input pipeline (chapter 2), training step (chapter 6), RLE and submission (chapter 8)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+import timeit
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -32,27 +27,16 @@ from .pipeline.decode import decode_mask, decode_photo, decode_rle_mask
 from .rle import rle_encode
 from .submission import iter_masks, test_images, write_submission
 
-# --- input pipeline (chapter 2) -------------------------------------------------------------------
 
-
-def _clock() -> tuple[float, float]:
-    return time.perf_counter(), time.process_time()
-
-
-def _since(start: tuple[float, float]) -> tuple[float, float]:
-    """Wall and CPU seconds (this process, all threads) since ``start``.
-
-    CPU time is the cost of the work itself; on a busy machine, where wall time
-    also counts the wait for a free core, it is the steadier of the two.
-    """
-    return time.perf_counter() - start[0], time.process_time() - start[1]
+def _timed(work) -> tuple:
+    """``work()``'s result, then wall and CPU seconds (all threads: on a busy machine, the steadier)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def _epoch(ds: tf.data.Dataset) -> tuple[float, float]:
-    start = _clock()
-    for _ in ds:
-        pass
-    return _since(start)
+    return _timed(lambda: sum(1 for _ in ds))[1:]
 
 
 def _rate(n: int, seconds: float) -> float:
@@ -60,11 +44,8 @@ def _rate(n: int, seconds: float) -> float:
 
 
 def available_cores() -> int:
-    """CPU cores this process may use (respects affinity masks)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    """CPU cores this process may use (respects affinity masks on Linux)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _source_size(path) -> list[int]:
@@ -91,14 +72,9 @@ def _stage_rates(pairs: Sequence, image_size: tuple[int, int], rles: list[str] |
 
 def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE, batch_size: int = 32, *,
                        augment: str | None = None, masks: str | None = None, stages: bool = False) -> dict:
-    """Two epochs of the article's pipeline and of ours on the same files: rates, ratios, timings.
+    """Two epochs of the article's pipeline and of ours (from an empty decode cache) on the same files.
 
-    Both start from a warm OS file cache and after TensorFlow's one-time start-up;
-    ours starts from an empty decode cache, so its first epoch pays every decode.
-    Ours runs shuffled and unaugmented by default, as the article's delivers (it
-    augments inside the model); it reads masks from ``masks``, the article's from
-    the GIFs.  ``stages`` adds each decoding step alone (where a cold epoch spends
-    its time) and a cached epoch with joint augmentation (what augmenting costs).
+    ``stages`` adds each decoding step alone and a cached epoch with joint augmentation.
     """
     if not pairs:
         raise DataError("nothing to benchmark: no image/mask pairs")
@@ -111,10 +87,8 @@ def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE
     seed_ds = article_dataset(pairs, image_size, batch_size)
     (seed1, seed1_cpu), (seed2, seed2_cpu) = _epoch(seed_ds), _epoch(seed_ds)
     with tempfile.TemporaryDirectory(prefix="carvana-bench-") as root:
-        start = _clock()
-        ours = make_dataset(pairs, image_size, batch_size, shuffle=True, augment=augment, masks=masks,
-                            cache_root=Path(root))
-        decode, decode_cpu = _since(start)
+        ours, decode, decode_cpu = _timed(lambda: make_dataset(pairs, image_size, batch_size, shuffle=True,
+                                                               augment=augment, masks=masks, cache_root=Path(root)))
         (read, read_cpu), (ours2, ours2_cpu) = _epoch(ours), _epoch(ours)
         if stages:
             augmented = make_dataset(pairs, image_size, batch_size, shuffle=True, augment="joint", masks=masks,
@@ -123,9 +97,8 @@ def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE
             cached_augmented_s = _epoch(augmented)[0]
     ours1, ours1_cpu = decode + read, decode_cpu + read_cpu
     result = {
-        "files": n, "size": list(image_size), "source_size": _source_size(pairs[0].image),
+        "files": n, "size": list(image_size), "source_size": _source_size(pairs[0].image), "cores": available_cores(),
         "mask_source": "gif" if rles is None else "csv", "batch_size": batch_size, "augment": augment,
-        "cores": available_cores(),
         "seed_pairs_per_s": _rate(n, seed1), "seed_second_pairs_per_s": _rate(n, seed2),
         "ours_pairs_per_s": _rate(n, ours1), "ours_cached_pairs_per_s": _rate(n, ours2),
         "first_epoch_speedup": seed1 / ours1, "cached_epoch_speedup": seed2 / ours2,
@@ -140,64 +113,43 @@ def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE
     return result
 
 
-# --- training step (chapter 6) --------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _op_determinism(allowed: bool) -> Iterator[None]:
-    """Switch TensorFlow's op determinism off inside the block unless ``allowed``; restore it after.
-
-    Keras silently drops ``jit_compile=True`` while determinism is on (chapters turn
-    it on in ``chapter.setup``).  The switch is only in TensorFlow's private config
-    module, the one Keras itself reads.
-    """
-    from tensorflow.python.framework import config as tf_config
-
-    switch = tf_config.is_op_determinism_enabled() and not allowed
-    if switch:
-        tf_config.disable_op_determinism()
-    try:
-        yield
-    finally:
-        if switch:
-            tf_config.enable_op_determinism()
-
-
 def _step_speed(model: keras.Model, images: np.ndarray, masks: np.ndarray, steps: int, jit_compile: bool,
                 start_weights: list) -> tuple[float, float]:
     """Images/s of ``train_on_batch`` after one warm-up step, and the loss of that first step."""
+    from tensorflow.python.framework import (
+        config as tf_config,  # the switch Keras itself reads
+    )
+
     model.set_weights(start_weights)
-    with _op_determinism(allowed=not jit_compile):
+    # Keras silently drops jit_compile=True under op determinism (which chapters turn on): off meanwhile.
+    switch = jit_compile and tf_config.is_op_determinism_enabled()
+    if switch:
+        tf_config.disable_op_determinism()
+    try:
         model.compile(optimizer=keras.optimizers.Adam(1e-4, epsilon=1e-6), loss=dice_loss, jit_compile=jit_compile)
         if model.jit_compile != jit_compile:
             raise CarvanaError("Keras would not compile the model with XLA, so there is nothing to compare")
         first_loss = float(model.train_on_batch(images, masks))  # traces (and, with XLA, compiles)
-        start = time.perf_counter()
-        for _ in range(steps):
-            float(model.train_on_batch(images, masks))  # float() waits for the step to finish
-        seconds = time.perf_counter() - start
+        seconds = timeit.timeit(lambda: float(model.train_on_batch(images, masks)), number=steps)  # float() waits
+    finally:
+        if switch:
+            tf_config.enable_op_determinism()
     return steps * len(images) / seconds, first_loss
 
 
 def training_benchmark(settings: Sequence[str] = ("quick", "article"), models: Sequence[str] = MODEL_NAMES,
                        steps: dict[str, int] | None = None, xla: bool = True, seed: int = 0,
                        progress: bool = False) -> dict:
-    """Images/s of one training step per model, at the quick profile's settings and the article's.
-
-    With ``xla`` each is also timed compiled by XLA from the same weights on the
-    same (random) batch; ``xla_loss_diff`` is how far the first step's losses
-    differ, at float32 rounding level when the numerics agree.  The article's
-    U-Net is slow on a CPU, hence few steps there.
-    """
+    """Images/s of one training step per model, at the quick profile's settings and the article's; with ``xla``,
+    also compiled by XLA from the same weights and batch (``xla_loss_diff``: first-step losses)."""
     from tqdm import tqdm
 
     steps = {"quick": 5, "article": 2, **(steps or {})}
-    profiles = {"quick": QUICK, "article": FULL}
     rng = np.random.default_rng(seed)
     results = []
     for setting, name in tqdm([(s, m) for s in settings for m in models], desc="bench", unit="model",
                                disable=not progress):
-        profile = profiles[setting]
+        profile = {"quick": QUICK, "article": FULL}[setting]
         height, width = profile.image_size
         filters = profile.simple_filters if name == "simple" else profile.unet_filters
         images = rng.random((profile.batch_size, height, width, 3), dtype=np.float32)
@@ -221,36 +173,21 @@ def training_benchmark(settings: Sequence[str] = ("quick", "article"), models: S
                 inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads())
 
 
-# --- submission (chapter 8) -----------------------------------------------------------------------
-
-
 def rle_benchmark(repeats: int = 50, size: tuple[int, int] = FULL_SIZE) -> float:
-    """Milliseconds to encode one car-like mask of ``size`` (median of ``repeats``).
-
-    The mask is an ellipse covering about a fifth of the frame, as a car does.
-    """
+    """Milliseconds (median of ``repeats``) to encode an ellipse covering about a fifth of the frame, as a car does."""
     height, width = size
     rows, cols = np.ogrid[:height, :width]
-    mask = (((rows - 0.55 * height) / (0.25 * height)) ** 2 + ((cols - 0.5 * width) / (0.36 * width)) ** 2 < 1)
-    mask = mask.astype(np.uint8)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        rle_encode(mask)
-        times.append(time.perf_counter() - start)
+    inside = ((rows - 0.55 * height) / (0.25 * height)) ** 2 + ((cols - 0.5 * width) / (0.36 * width)) ** 2 < 1
+    mask = inside.astype(np.uint8)
+    times = timeit.repeat(lambda: rle_encode(mask), number=1, repeat=repeats)
     return 1e3 * float(np.median(times))
 
 
 def submission_benchmark(model, images: str | os.PathLike | Sequence[Path], *, batch_size: int = 16,
                          tta: bool = False, resize: str = "area") -> dict[str, float]:
-    """Photos per second of the whole path: decode, predict, upsample, encode, write.
-
-    One batch is predicted first, so that tracing the model is not counted; the
-    rows go to a temporary file.
-    """
+    """Photos per second of the whole path (decode, predict, upsample, encode, write), after one untimed batch."""
     paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
-    for _ in iter_masks(model, paths[:batch_size], batch_size=batch_size, tta=tta, resize=resize):
-        pass
+    list(iter_masks(model, paths[:batch_size], batch_size=batch_size, tta=tta, resize=resize))
     with tempfile.TemporaryDirectory() as tmp:
         report = write_submission(model, paths, Path(tmp) / "bench.csv", batch_size=batch_size, tta=tta,
                                   resize=resize, progress=False)

@@ -1,9 +1,7 @@
 """What the cache folder holds, by kind, and clearing the parts a user names.
 
-Everything the package computes lands under :func:`~carvana_tutorial.config.cache_dir`
-(decoded pairs, synthetic sets, trained runs, unpacked zips) and nothing prunes it,
-so on Kaggle's 20 GB disk it only grows.  Links count and go as themselves, never
-followed: nothing outside the folder is touched.  Introduced in chapter 2.
+Nothing else prunes it, and on Kaggle's 20 GB disk it only grows.  Links count
+and go as themselves, never followed.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -13,35 +11,20 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .config import ENV_CACHE, cache_dir
 from .data.locate import exclusive
 from .errors import CarvanaError
 
-#: Kinds of entry, in listing order; anything else (``kaggle/``, stray files) is ``other``.
-KINDS = ("pipeline", "synthetic", "runs", "extracted", "other")
+KINDS = ("pipeline", "synthetic", "runs", "extracted", "other")  # in listing order; "other" is anything else
 LOCK = ".lock"  # beside each synthetic set; ``make_synthetic`` holds it while writing the set
 
 
-@dataclass(frozen=True)
-class Group:
-    """One line of the listing; ``paths`` are what clearing it removes."""
-
-    kind: str
-    name: str
-    paths: tuple[Path, ...]
-    files: int
-    size: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind} {self.name}".strip()
-
-    def as_dict(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "files": self.files, "bytes": self.size,
-                "mib": round(self.size / 2**20, 2)}
+def amount(groups: Sequence[dict]) -> dict:
+    """Files, bytes and MiB of ``groups`` together."""
+    size = sum(g["bytes"] for g in groups)
+    return {"files": sum(g["files"] for g in groups), "bytes": size, "mib": round(size / 2**20, 2)}
 
 
 def checked_root(root: Path | None = None) -> Path:
@@ -59,34 +42,27 @@ def _walk(path: Path) -> list[tuple[Path, os.stat_result]]:
     try:
         if path.is_symlink() or not path.is_dir():
             return [(path, path.lstat())]
-        children = sorted(path.iterdir())
+        return [item for child in sorted(path.iterdir()) for item in _walk(child)]
     except OSError:
         return []
-    return [item for child in children for item in _walk(child)]
 
 
-def _group(kind: str, name: str, paths: Sequence[Path]) -> Group:
-    stats = [stat for path in paths for _, stat in _walk(path)]
-    return Group(kind, name, tuple(paths), len(stats), sum(s.st_size for s in stats))
+def summary(kind: str, name: str, paths: Sequence[Path]) -> dict:
+    """One line of the listing: ``kind``, ``name``, files, bytes and MiB of ``paths``."""
+    files = [{"files": 1, "bytes": stat.st_size} for path in paths for _, stat in _walk(path)]
+    return {"kind": kind, "name": name, **amount(files)}
 
 
-def usage(root: Path | None = None, *, locks: bool = True) -> list[Group]:
-    """Pipeline per size, synthetic per set (with its lock file if ``locks``), runs per run, then the rest."""
-    root, groups, other = checked_root(root), [], []
+def usage(root: Path | None = None) -> dict[tuple[str, str], list[Path]]:
+    """The paths of each ``(kind, name)``: pipeline per size, synthetic per set (with its lock), runs per run."""
+    root, found = checked_root(root), {}
     for top in sorted(root.iterdir()) if root.is_dir() else []:
-        if top.name not in KINDS[:-1]:
-            other.append(top)
-        elif top.name == "extracted" or top.is_symlink() or not top.is_dir():
-            groups.append(_group(top.name, "", [top]))
-        elif top.name != "synthetic":
-            groups += [_group(top.name, child.name, [child]) for child in sorted(top.iterdir())]
-        else:
-            for name in sorted({p.name.removesuffix(LOCK) for p in top.iterdir()}):
-                paths = [p for p in (top / name, top / (name + LOCK)) if (p.exists() or p.is_symlink())
-                         and (locks or p.suffix != LOCK)]
-                groups += [_group("synthetic", name, paths)] if paths else []
-    groups += [_group("other", "", other)] if other else []
-    return sorted(groups, key=lambda g: (KINDS.index(g.kind), g.name))
+        kind = top.name if top.name in KINDS else "other"
+        nested = kind in KINDS[:3] and top.is_dir() and not top.is_symlink()
+        for path in sorted(top.iterdir()) if nested else [top]:
+            name = path.name.removesuffix(LOCK) if kind == "synthetic" else path.name if nested else ""
+            found.setdefault((kind, name), []).append(path)
+    return {key: found[key] for key in sorted(found, key=lambda key: (KINDS.index(key[0]), key[1]))}
 
 
 def _remove(path: Path, root: Path) -> str | None:
@@ -102,46 +78,41 @@ def _remove(path: Path, root: Path) -> str | None:
     except OSError as exc:
         return f"{Path(exc.filename or path).name}: {exc.strerror or exc}"
     with contextlib.suppress(OSError):  # rmdir fails at the first folder that is not empty
-        for folder in path.parents:
-            if folder == root or root not in folder.parents:
-                break
+        for folder in (f for f in path.parents if root in f.parents):
             folder.rmdir()
-    return None
 
 
 def clear(root: Path | None = None, *, pipeline: bool = False, sizes: Sequence[tuple[int, int]] = (),
-          older_than_days: float | None = None, everything: bool = False, dry_run: bool = False,
-          now: float | None = None) -> tuple[list[Group], list[tuple[Group, str]]]:
+          older_than_days: float | None = None, everything: bool = False,
+          dry_run: bool = False) -> tuple[list[dict], list[dict]]:
     """Remove what the options name; return what went (or would, on a dry run) and what was skipped, with why.
-
-    The pipeline options combine; ``older_than_days`` keeps a decoded pair read
-    *or* written since (on a ``noatime`` mount, written: the worst case is a decode
-    again).  A synthetic set goes only while we hold its lock, so one another
-    process is making is skipped; lock files stay, since deleting a lock another
-    process may be opening would let two processes make the same set at once.
-    """
-    if everything and (pipeline or sizes or older_than_days is not None):
+    A synthetic set goes only while we hold its lock; lock files stay, or two processes could make one set at once."""
+    scoped = pipeline or sizes or older_than_days is not None
+    if not (everything or scoped):
+        raise CarvanaError("say what to clear: --pipeline, --size HxW, --older-than DAYS or --all "
+                           "(add --dry-run to see it first)")
+    if everything and scoped:
         raise CarvanaError("--all already clears everything: drop --pipeline, --size and --older-than")
     if older_than_days is not None and not older_than_days >= 0:
         raise CarvanaError(f"--older-than must be a number of days, 0 or more, not {older_than_days}")
     root, removed, skipped = checked_root(root), [], []
-    groups = usage(root, locks=False) if everything or pipeline or sizes or older_than_days is not None else []
-    if not everything:
-        prefixes = tuple(f"{h}x{w}-" for h, w in sizes) or ("",)
-        groups = [g for g in groups if g.kind == "pipeline" and g.name.startswith(prefixes)]
-    if older_than_days is not None:
-        cutoff = (time.time() if now is None else now) - older_than_days * 86400
-        old = [(g, [p for path in g.paths for p, s in _walk(path) if max(s.st_atime, s.st_mtime) <= cutoff])
-               for g in groups]
-        groups = [_group(g.kind, g.name, files) for g, files in old if files]
-    for group in groups:
-        lock = group.paths[0].with_name(group.name + LOCK) if group.kind == "synthetic" and group.name else None
+    cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
+    prefixes = tuple(f"{h}x{w}-" for h, w in sizes) or ("",)
+    for (kind, name), paths in usage(root).items():
+        if not (everything or kind == "pipeline" and name.startswith(prefixes)):
+            continue
+        lock = paths[0].with_name(name + LOCK) if kind == "synthetic" and name else None
+        paths = [p for p in paths if p != lock]
+        if cutoff is not None:  # file by file: what was read or written since stays
+            paths = [p for path in paths for p, s in _walk(path) if max(s.st_atime, s.st_mtime) <= cutoff]
+        if not paths:
+            continue
+        group = summary(kind, name, paths)
         with exclusive(lock if lock and (lock.exists() or not dry_run) else None, wait=False) as free:
-            errors = [] if dry_run or not free else [e for p in group.paths if (e := _remove(p, root))]
-        if not free:
-            skipped.append((group, "in use by another process"))
-        elif errors:  # not freed, or not all of it: say so rather than count it
-            skipped.append((group, f"could not be removed ({errors[0]})"))
+            errors = [] if dry_run or not free else [e for p in paths if (e := _remove(p, root))]
+        if not free or errors:  # not freed, or not all of it: say so rather than count it as freed
+            reason = "in use by another process" if not free else f"could not be removed ({errors[0]})"
+            skipped.append({"kind": kind, "name": name, "reason": reason})
         else:
             removed.append(group)
     return removed, skipped

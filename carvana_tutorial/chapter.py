@@ -62,10 +62,7 @@ def _relative_file(obj: object) -> str:
 
 
 def show(*objects: object) -> Source:
-    """Display the source of ``objects`` (functions or classes of the package).
-
-    Introduced in chapter 1.
-    """
+    """Display the source of ``objects`` (package functions or classes). Introduced in chapter 1."""
     return Source(*objects)
 
 
@@ -73,9 +70,7 @@ def show_figures_inline() -> None:
     """In a notebook, display a returned matplotlib ``Figure`` as a PNG.
 
     :mod:`carvana_tutorial.viz` builds figures without ``pyplot`` (no global
-    state), and IPython only renders those once a formatter is registered;
-    without it a cell shows ``<Figure size ...>``.  Outside IPython this does
-    nothing.  Introduced in chapter 1.
+    state), which IPython renders only once a formatter is registered.
     """
     try:
         from IPython import get_ipython
@@ -88,10 +83,7 @@ def show_figures_inline() -> None:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and Keras, and make TensorFlow's ops deterministic.
-
-    Introduced in chapter 1.
-    """
+    """Seed Python, NumPy and Keras, and make TensorFlow's ops deterministic."""
     import keras
     import tensorflow as tf
 
@@ -104,13 +96,11 @@ def setup(
     profile: Profile | str | None = None,
     data: DataSource | str | os.PathLike | None = None,
 ) -> Chapter:
-    """Seed, choose the profile, find and split the data; print one line.
+    """Seed, choose the profile, find and split the data by car; print one line.
 
-    ``profile`` is a :class:`~carvana_tutorial.config.Profile` or its name (default: ``$CARVANA_PROFILE``
-    or by hardware); ``data`` is a :class:`~carvana_tutorial.data.DataSource` or a folder (default:
-    :func:`~carvana_tutorial.data.find_data`'s search).  The split is by car
-    with ``seed`` and the profile's ``max_images``.  Cheap to call again: the data
-    is found, not remade.  Introduced in chapter 1.
+    ``profile`` and ``data`` default to :func:`~carvana_tutorial.config.get_profile`'s and
+    :func:`~carvana_tutorial.data.find_data`'s choices.  Cheap to call again: the data is
+    found, not remade.  Introduced in chapter 1.
     """
     seed_everything(seed)
     show_figures_inline()

@@ -5,14 +5,20 @@ Each sub-command lives in ``carvana_tutorial/commands/<name>.py`` and exposes
 taking the parsed namespace and returning an exit code.  Modules there import
 TensorFlow only inside their ``func``, so ``--help`` stays instant.
 
-Errors a user can fix (:class:`~carvana_tutorial.errors.CarvanaError`) are
-printed as one line on stderr with exit status 2; Ctrl-C exits 130.
+Errors a user can fix (:class:`~carvana_tutorial.errors.CarvanaError`, a file
+that cannot be written, running out of memory, a TensorFlow failure) are
+printed as one line on stderr with exit status 2, and nothing else reaches
+stderr but our own lines; Ctrl-C exits 130, saying what was kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
+import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -34,8 +40,15 @@ COMMAND_MODULES = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a wrong argument is one line (no usage block), like every other error."""
+
+    def error(self, message: str):
+        raise CarvanaError(f"{' '.join(message.split())} (see `{self.prog} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="carvana-tutorial",
         description="Binary segmentation of Carvana cars with U-Nets (Keras 3).",
     )
@@ -43,19 +56,97 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__package__}.commands.{name}").register(subparsers)
+    parser.set_defaults(progress=False)
+    for command in _leaves(parser):
+        command.add_argument("--progress", action="store_true",
+                             help="draw progress bars even when stderr is not a terminal")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _leaves(parser: argparse.ArgumentParser):
+    """The parsers that take a command's own options (``bench pipeline``, not ``bench``)."""
+    subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subcommands:
+        yield parser
+    for action in subcommands:
+        for child in action.choices.values():
+            yield from _leaves(child)
+
+
+#: What an OSError means for the user, by errno; the file it names comes first.
+ADVICE = {**dict.fromkeys((errno.ENOSPC, errno.EDQUOT), "the disk is full: free some space and rerun"),
+          **dict.fromkeys((errno.EACCES, errno.EPERM, errno.EROFS),
+                          "cannot write there: pick a place you can write (or set CARVANA_CACHE for the cache)"),
+          errno.ENOTDIR: "a part of that path is a file, not a folder: pick another path",
+          errno.EISDIR: "it is a folder where a file is needed: pick another path",
+          errno.EEXIST: "a file is in the way of a folder: pick another path",
+          errno.ENOENT: "it does not exist: check the path"}
+OUT_OF_MEMORY = "out of memory{}: try a smaller --filters, --batch or --size"
+
+
+def one_line(exc: BaseException) -> str | None:
+    """The one line a user sees for ``exc``, or ``None`` for a bug (which keeps its traceback)."""
+    tf = sys.modules.get("tensorflow")
+    if isinstance(exc, CarvanaError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return OUT_OF_MEMORY.format("")
+    if isinstance(exc, OSError) and exc.errno in ADVICE:
+        where = exc.filename2 or exc.filename
+        return f"{where}: {ADVICE[exc.errno]}" if where else ADVICE[exc.errno]
+    if tf is not None and isinstance(exc, tf.errors.OpError):
+        # TensorFlow's text names graph nodes, devices and allocators: keep its last plain sentence only.
+        text = re.sub(r"\{\{[^}]*\}\}|\[\[.*?\]\]|\[Op:[^\]]*\]| on /job:\S+| by allocator \S+", "", exc.message)
+        lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(" ")]
+        text = next((line for line in reversed(lines) if not line.endswith(":")), type(exc).__name__)
+        if isinstance(exc, tf.errors.ResourceExhaustedError):
+            return OUT_OF_MEMORY.format(f" ({text})")
+        return f"TensorFlow failed: {text}"
+    return None
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Send what C code writes to stderr (TensorFlow's log, libjpeg's warnings) to /dev/null; Python's
+    ``sys.stderr`` keeps the real one.  ``TF_CPP_MIN_LOG_LEVEL=0`` (or 1) keeps TensorFlow's lines."""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
+        yield
+        return
     try:
-        return int(args.func(args) or 0)
-    except CarvanaError as exc:
-        print(f"carvana-tutorial: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("carvana-tutorial: interrupted; finished work is kept and a rerun resumes.", file=sys.stderr)
-        return 130
+        ours = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # replaced, e.g. by pytest's capture
+        ours = False
+    sys.stderr.flush()
+    saved, null, python_stderr = os.dup(2), os.open(os.devnull, os.O_WRONLY), sys.stderr
+    os.dup2(null, 2)
+    os.close(null)
+    if ours:
+        sys.stderr = open(saved, "w", buffering=1, closefd=False, errors="backslashreplace")
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr = python_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = argparse.Namespace()
+    with quiet_stderr():
+        try:
+            args = build_parser().parse_args(argv)
+            args.progress = getattr(args, "progress", False) or sys.stderr.isatty()
+            return int(args.func(args) or 0)
+        except KeyboardInterrupt:
+            said = getattr(args, "interrupted", "nothing half-written was left behind; rerun the command to do it")
+            print(f"carvana-tutorial: interrupted: {said.format(**vars(args))}", file=sys.stderr)
+            return 130
+        except Exception as exc:
+            if (message := one_line(exc)) is None:
+                raise
+            print(f"carvana-tutorial: error: {message}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,11 +17,7 @@ import tensorflow as tf
 
 
 def choose_strategy(device_type: str = "GPU") -> tf.distribute.Strategy:
-    """A TPU strategy where a TPU answers, mirrored over several devices, else the default.
-
-    ``device_type`` says which logical devices count for mirroring: ``"GPU"``
-    in real use; the tests pass ``"CPU"`` after splitting the CPU in two.
-    """
+    """A TPU strategy where a TPU answers, mirrored over several ``device_type`` devices, else the default."""
     if os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR") or tf.config.list_physical_devices("TPU"):
         try:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver()

@@ -1,11 +1,5 @@
-"""Run a chapter on Kaggle, with the real data and a GPU, in one command.
-
-Kaggle has no "open in Kaggle" button that also attaches a competition's data
-and turns the GPU on.  Its ``kaggle kernels push`` does, from a folder holding
-the notebook and a ``kernel-metadata.json``.  This module writes that folder
-for a chapter and pushes it with the official client (logged in by
-:func:`~carvana_tutorial.data.download.kaggle_api`).  Introduced in the book's
-introduction ("Run a chapter yourself").
+"""Run a chapter on Kaggle with the real data and a GPU: write the folder ``kaggle kernels push``
+takes (which, unlike an "open in Kaggle" button, attaches both) and push it. Introduced in the introduction.
 """
 
 from __future__ import annotations
@@ -18,24 +12,16 @@ from typing import Any
 from .config import COMPETITION
 from .errors import CarvanaError, DownloadError
 
-#: The file name ``kaggle kernels push`` reads.
 METADATA_FILE = "kernel-metadata.json"
-#: Kaggle's slugs: lowercase words joined by hyphens (at least five characters).
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-#: A chapter file name: ``NN_words.ipynb``.
 CHAPTER_RE = re.compile(r"^(\d{2})_([a-z0-9_]+)\.ipynb$")
-
-
-def default_book_dir() -> Path:
-    """The ``book/`` folder of this repository (the package is installed editable)."""
-    return Path(__file__).resolve().parent.parent / "book"
 
 
 def find_chapter(chapter: str, book_dir: Path | None = None) -> Path:
     """The chapter notebook named by a number (``6``, ``06``), a stem (``06_unet``, ``unet``) or a path."""
     if Path(chapter).suffix == ".ipynb" and Path(chapter).is_file():
         return Path(chapter)
-    book_dir = book_dir or default_book_dir()
+    book_dir = book_dir or Path(__file__).resolve().parent.parent / "book"  # installed editable
     chapters = sorted(p for p in book_dir.glob("*.ipynb") if CHAPTER_RE.match(p.name))
     key = chapter.strip().removesuffix(".ipynb")
     matches = [p for p in chapters if (int(p.name[:2]) == int(key) if key.isdigit() else key in (p.stem, p.stem[3:]))]
@@ -43,13 +29,6 @@ def find_chapter(chapter: str, book_dir: Path | None = None) -> Path:
         names = ", ".join(p.stem for p in chapters) or "none"
         raise CarvanaError(f"no chapter {chapter!r} in {book_dir} (chapters: {names})")
     return matches[0]
-
-
-def default_slug(notebook: Path) -> str:
-    """``book/06_unet.ipynb`` becomes ``carvana-tutorial-06-unet``."""
-    match = CHAPTER_RE.match(notebook.name)
-    stem = f"{match.group(1)}-{match.group(2)}" if match else notebook.stem
-    return "carvana-tutorial-" + re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
 
 
 def parse_kernel_id(kernel_id: str) -> tuple[str, str]:
@@ -62,45 +41,35 @@ def parse_kernel_id(kernel_id: str) -> tuple[str, str]:
 
 
 def kernel_metadata(kernel_id: str, code_file: str) -> dict[str, Any]:
-    """``kernel-metadata.json`` for a private GPU notebook with the competition attached.
-
-    Internet is on because the chapter's first cell installs this package.  The
-    title is one Kaggle turns back into the slug, so the notebook's address is predictable.
-    """
+    """Metadata of a private GPU notebook with the competition attached, internet on for the install."""
     _, slug = parse_kernel_id(kernel_id)
-    return {
-        "id": kernel_id, "title": slug.replace("-", " ").capitalize(), "code_file": code_file,
-        "language": "python", "kernel_type": "notebook", "is_private": True, "enable_gpu": True,
-        "enable_tpu": False, "enable_internet": True, "dataset_sources": [], "competition_sources": [COMPETITION],
-        "kernel_sources": [], "model_sources": [],
-    }
+    return {"id": kernel_id, "title": slug.replace("-", " ").capitalize(), "code_file": code_file,
+            "language": "python", "kernel_type": "notebook", "is_private": True, "enable_gpu": True,
+            "enable_tpu": False, "enable_internet": True, "dataset_sources": [], "competition_sources": [COMPETITION],
+            "kernel_sources": [], "model_sources": []}
 
 
 def write_kernel(notebook: Path, out: Path, kernel_id: str) -> Path:
-    """Write ``out/<chapter>.ipynb`` and ``out/kernel-metadata.json``; return ``out``.
-
-    Outputs are cleared: the stored ones are the CPU quick profile's, and Kaggle runs the chapter again.
-    """
+    """Write ``out/<chapter>.ipynb`` (outputs cleared: Kaggle reruns it) and its metadata; return ``out``."""
     metadata = kernel_metadata(kernel_id, notebook.name)
     try:
         nb = json.loads(notebook.read_text(encoding="utf-8"))
-        code_cells = [cell for cell in nb["cells"] if cell.get("cell_type") == "code"]
+        for cell in (c for c in nb["cells"] if c.get("cell_type") == "code"):
+            cell["outputs"], cell["execution_count"] = [], None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CarvanaError(f"cannot read the chapter {notebook}: {exc!r}") from None
-    for cell in code_cells:
-        cell["outputs"], cell["execution_count"] = [], None
     out.mkdir(parents=True, exist_ok=True)
     (out / notebook.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return out
 
 
-def kaggle_user(api: Any) -> str:
-    """The user name of the logged-in client (for the default notebook id)."""
+def default_kernel_id(notebook: Path, api: Any) -> str:
+    """``book/06_unet.ipynb`` becomes ``USER/carvana-tutorial-06-unet``, USER from the Kaggle credentials."""
     user = api.get_config_value("username")
     if not user:
         raise DownloadError("your Kaggle credentials name no user: pass --id USER/SLUG")
-    return str(user)
+    return f"{user}/carvana-tutorial-" + re.sub(r"[^a-z0-9]+", "-", notebook.stem.lower()).strip("-")
 
 
 def push_kernel(folder: Path, api: Any) -> str:

@@ -1,9 +1,6 @@
-"""Carvana's file layout and naming, in one place.
-
-Kaggle ships ``train_hq/<id>_<NN>.jpg``, ``train_masks/<id>_<NN>_mask.gif`` and
-``test_hq/<id>_<NN>.jpg``, where ``<id>`` is 12 lowercase hex characters naming
-one car and ``<NN>`` (01..16) is one of 16 turntable views.  Introduced in
-chapter 1 (*Getting the data*).
+"""Carvana's file layout and naming: in ``train_hq/<id>_<NN>.jpg`` and ``train_masks/<id>_<NN>_mask.gif``,
+``<id>`` is 12 lowercase hex characters naming a car and ``<NN>`` (01..16) a turntable view.
+Introduced in chapter 1 (*Getting the data*).
 """
 
 from __future__ import annotations
@@ -15,16 +12,11 @@ TRAIN_IMAGES = "train_hq"
 TRAIN_MASKS = "train_masks"
 TEST_IMAGES = "test_hq"
 MASKS_CSV = "train_masks.csv"
-#: Kaggle ships the masks' run-length table zipped; the pipeline reads masks from it (chapter 2).
 MASKS_CSV_ZIP = f"{MASKS_CSV}.zip"
-#: Kaggle also ships these low-quality zips; we never extract them (20 GB cap).
-SKIPPED_ZIPS = ("train.zip", "test.zip")
 
 VIEWS = 16
-#: Height x width of every real Carvana photo (Keras order).
-FULL_SIZE = (1280, 1918)
-
-#: ``<car>_<NN>.jpg`` or ``<car>_<NN>_mask.gif``: the mask suffix goes with the GIF.
+FULL_SIZE = (1280, 1918)  # height x width of every real Carvana photo (Keras order)
+# ``<car>_<NN>.jpg`` or ``<car>_<NN>_mask.gif``: the mask suffix goes with the GIF.
 _NAME = re.compile(r"^(?P<car>[0-9a-f]{12})_(?P<view>\d{2})(?:\.jpg|(?P<mask>_mask)\.gif)$")
 
 
@@ -45,8 +37,7 @@ class ViewId:
 
 
 def parse_name(name: str) -> tuple[ViewId, bool] | None:
-    """A Carvana file name's view id and whether it is a mask; ``None`` for a
-    name outside the scheme, so that callers decide whether it is an error."""
+    """A Carvana file name's view id and whether it is a mask; ``None`` outside the scheme."""
     match = _NAME.match(name)
     if match is None or not 1 <= int(match["view"]) <= VIEWS:
         return None

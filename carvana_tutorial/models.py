@@ -1,13 +1,8 @@
-"""The two networks of the book: the article's simple encoder-decoder and its full U-Net.
+"""The book's two networks: the article's simple encoder-decoder and its full U-Net.
 
-Both reproduce the article's architectures exactly at their defaults (96x128x3,
-64 base filters) and are parametric in filters, depth, input size and dropout.
-Augmentation is *not* part of the models: it lives in the input pipeline, where
-the mask can be transformed together with the image (the article's full U-Net
-also reassigned ``inputs`` to the augmented tensor, which Keras 3 rejects).
-
-Every layer has an explicit, stable name, so summaries and stored notebook
-outputs do not depend on how many models a session has built.
+Both are the article's architectures at their defaults (96x128x3, 64 filters).
+Augmentation lives in the input pipeline, where the mask moves with the photo.
+Every layer has a stable name, so stored outputs do not depend on the session.
 """
 
 from __future__ import annotations
@@ -128,11 +123,7 @@ def build_model(
 
 
 def layer_table(model: keras.Model) -> str:
-    """One line per layer: name, output shape (without the batch) and parameters.
-
-    A deterministic stand-in for ``model.summary()``, whose boxes and widths
-    depend on the terminal.
-    """
+    """Name, output shape and parameters per layer: ``model.summary()`` without terminal-sized boxes."""
     rows = [f"{'layer':<20}{'output shape':<18}{'parameters':>12}"]
     for layer in model.layers:
         shape = "x".join(str(d) for d in layer.output.shape[1:])

@@ -1,11 +1,9 @@
 """Run folders: what :func:`~carvana_tutorial.training.train` leaves behind, read back or reused.
 
-A run folder holds ``best.keras``, ``history.csv`` and ``metrics.json`` (the
-configuration, which files it saw, and the scores).  Chapters reuse a
-finished run with the same configuration and the same files instead of
-training it again, so chapter 5 reads chapter 4's model back.  Progress bars
-for the command line live here too.  Machinery: the chapters mention it, the
-lesson is in :mod:`carvana_tutorial.training`.
+A run folder holds ``best.keras``, ``history.csv`` and ``metrics.json``.  A
+finished run with the same configuration and files is reused instead of
+retrained, so chapter 5 reads chapter 4's model back.  Machinery: the lesson
+is in :mod:`carvana_tutorial.training`.
 """
 
 from __future__ import annotations
@@ -25,11 +23,11 @@ import numpy as np
 
 from .config import cache_dir
 from .errors import CarvanaError
+from .outputs import METRICS
 
 if TYPE_CHECKING:
     from .training import TrainConfig
 
-METRICS = "metrics.json"
 #: Down/up blocks of each network when a configuration leaves ``depth`` unsaid.
 DEFAULT_DEPTH = {"simple": 3, "unet": 4}
 

@@ -1,16 +1,9 @@
 """Predicting the test set and writing Kaggle's submission CSV, as a stream.
 
-The real test set holds 100,064 photos of 1918x1280 pixels.  Kept in memory,
-their masks alone would take 245 GB, so nothing here collects predictions:
-file names flow through ``tf.data`` in batches, each batch is predicted at the
-model's input size, every probability map is upsampled (bilinear) to its photo's
-own size, thresholded at 0.5, run-length encoded, and written as one CSV row.
-The file is flushed after every batch, so an interrupted run loses at most one
-batch, and a rerun picks up where it stopped: rows already in the CSV are
-skipped and a half-written last line is cut off.  A photo that cannot be decoded
-is reported and skipped instead of ending a run of hours at image 60,000.
-
-Introduced in chapter 8.
+The 100,064 test masks at 1918x1280 would take 245 GB, so nothing is collected:
+each batch is predicted, upsampled to each photo's size, run-length encoded and
+flushed to the CSV.  A rerun skips the rows already written, and a photo that
+cannot be decoded is reported and skipped.  Introduced in chapter 8.
 """
 
 from __future__ import annotations
@@ -24,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from . import outputs
 from .config import THRESHOLD
+from .data.pairs import list_folder
 from .errors import CarvanaError, DataError
-from .layout import TEST_IMAGES
+from .layout import MASKS_CSV, TEST_IMAGES
 from .rle import rle_encode
 
 #: The first line of every Carvana submission.
@@ -35,12 +30,7 @@ HEADER = "img,rle_mask"
 
 @dataclass
 class SubmissionReport:
-    """What one call of :func:`write_submission` did.
-
-    ``failed`` lists ``(file name, reason)`` for photos that could not be read;
-    they have no row, so Kaggle will refuse the file until they are fixed and
-    the command is rerun (which then predicts only them).
-    """
+    """What one call of :func:`write_submission` did; ``failed`` holds ``(name, reason)`` of photos without a row."""
 
     path: Path
     written: int = 0
@@ -54,54 +44,51 @@ class SubmissionReport:
 
 
 def test_images(folder: str | os.PathLike) -> list[Path]:
-    """The ``.jpg`` photos in ``folder`` (or its ``test_hq/``), sorted by name.
-
-    Introduced in chapter 8.
-    """
+    """The ``.jpg`` photos in ``folder`` (or its ``test_hq/``), sorted by name. Introduced in chapter 8."""
     folder = Path(folder)
-    if (folder / TEST_IMAGES).is_dir():
-        folder = folder / TEST_IMAGES
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file())
+    held = list_folder(folder)  # first: an unlistable folder's entries cannot be looked at either
+    if (folder / TEST_IMAGES) in held and (folder / TEST_IMAGES).is_dir():
+        folder, held = folder / TEST_IMAGES, list_folder(folder / TEST_IMAGES)
+    paths = [p for p in held if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file()]
     if not paths:
         raise DataError(f"no .jpg photos in {folder}")
     return paths
 
 
-def read_done(path: str | os.PathLike) -> set[str]:
-    """Names that already have a row in the submission at ``path``, repairing it first.
+def check_names(paths: Sequence[Path]) -> None:
+    """Refuse photo names a submission row cannot hold as they are (a comma, quote or line break; not ASCII)."""
+    odd = [p for p in paths if not p.name.isascii() or any(c in p.name for c in ',"\r\n')]
+    if odd:
+        raise DataError(f"{str(odd[0])!r}: a submission row cannot hold a photo name with a comma, quote, line "
+                        f"break or non-ASCII letter ({len(odd)} such photo{'s' * (len(odd) > 1)}): rename them")
 
-    A crash can leave a last line without its newline: that row is incomplete,
-    so it is cut off (and predicted again).  A file that is not a submission is
-    refused rather than appended to.  Introduced in chapter 8.
+
+def read_done(path: str | os.PathLike, names: set[str]) -> tuple[set[str], int]:
+    """Names already in the submission at ``path``, and how many of its bytes to keep.
+
+    A crash can leave a last line without its newline: that row is not kept (and
+    is predicted again).  A file is refused, untouched, unless it starts with the
+    header and its rows name only photos in ``names``: anything else is not ours.
     """
     path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
-        return set()
     data = path.read_bytes()
-    if not data.endswith(b"\n"):
-        with open(path, "r+b") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
-        data = data[: data.rfind(b"\n") + 1]
+    keep = data.rfind(b"\n") + 1
     lines = data.decode("ascii", errors="replace").splitlines()
-    if not lines:
-        return set()
-    if lines[0].strip() != HEADER:
-        raise CarvanaError(
-            f"{path} exists but is not a submission (its first line is not {HEADER!r}); "
-            "pick another --submission path"
-        )
-    return {line.split(",", 1)[0] for line in lines[1:] if line}
+    if data and lines[0].strip() != HEADER:
+        raise CarvanaError(f"{path} exists but is not a submission (its first line is not {HEADER!r}); "
+                           "pick another --submission path")
+    rows = data[:keep].decode("ascii", errors="replace").splitlines()[1:]
+    done = {line.split(",", 1)[0] for line in rows if line}
+    if path.name == MASKS_CSV or done - names:
+        why = f"the data's {MASKS_CSV}" if path.name == MASKS_CSV else f"it has a row for {min(done - names)}"
+        raise CarvanaError(f"{path} is not a submission of these photos ({why}); pick another --submission path")
+    return done, keep
 
 
 def predict_probabilities(model, images, tta: bool = False) -> np.ndarray:
-    """Probabilities ``[B,H,W,1]`` for a batch; with ``tta``, averaged with the flipped view.
-
-    Horizontal-flip test-time augmentation predicts the mirrored photo, mirrors
-    the prediction back and averages the two: a car seen from the left is as
-    much a car as one seen from the right.  Introduced in chapter 8.
-    """
+    """Probabilities ``[B,H,W,1]``; with ``tta``, averaged with the mirrored photos'. Introduced in chapter 8."""
     probs = np.asarray(model.predict_on_batch(images))
     if tta:
         flipped = np.asarray(model.predict_on_batch(np.ascontiguousarray(np.asarray(images)[:, :, ::-1])))
@@ -123,13 +110,7 @@ def upsample_mask(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size: int, resize: str):
-    """Batches of ``(index, image at image_size, original size)``; unreadable files are dropped.
-
-    Photos go through the training pipeline's own decoder, so the model sees
-    test photos exactly as it saw training photos.  The index travels with
-    each photo: one that ``ignore_errors`` drops shows up as a gap and can be
-    named.
-    """
+    """Batches of ``(index, image, original size)``, decoded as in training; a gap in the indices is a bad file."""
     import tensorflow as tf
 
     from .pipeline.decode import decode_photo
@@ -143,15 +124,9 @@ def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size
         image = tf.cast(decode_photo(data, image_size, resize), tf.float32) / 255.0
         return index, image, tf.image.extract_jpeg_shape(data)[:2]
 
-    names = tf.data.Dataset.from_tensor_slices(
-        (tf.range(len(paths), dtype=tf.int64), [str(p) for p in paths])
-    )
-    return (
-        names.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .ignore_errors()
-        .batch(batch_size)
-        .prefetch(2)
-    )
+    names = tf.data.Dataset.from_tensor_slices((tf.range(len(paths), dtype=tf.int64), [str(p) for p in paths]))
+    loaded = names.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors()
+    return loaded.batch(batch_size).prefetch(2)
 
 
 def _why_unreadable(path: Path) -> str:
@@ -166,23 +141,13 @@ def _why_unreadable(path: Path) -> str:
         return f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}"
 
 
-def iter_masks(
-    model,
-    paths: Sequence[Path],
-    *,
-    batch_size: int = 16,
-    tta: bool = False,
-    resize: str = "area",
-    on_error: Callable[[Path, str], None] | None = None,
-) -> Iterator[list[tuple[Path, np.ndarray]]]:
-    """Yield, batch by batch, ``(path, boolean mask at the photo's size)`` pairs.
+def iter_masks(model, paths: Sequence[Path], *, batch_size: int = 16, tta: bool = False, resize: str = "area",
+               on_error: Callable[[Path, str], None] | None = None) -> Iterator[list[tuple[Path, np.ndarray]]]:
+    """Yield per batch ``(path, boolean mask at the photo's size)``; unreadable photos go to ``on_error``.
 
-    A generator, so the caller decides what to keep; unreadable photos are
-    passed to ``on_error(path, reason)`` and skipped.  Introduced in chapter 8.
-    """
+    Introduced in chapter 8."""
     from .training import model_image_size
 
-    size = model_image_size(model)
     expected = 0
 
     def report_missing(upto: int, present) -> None:
@@ -190,84 +155,65 @@ def iter_masks(
             if on_error is not None:
                 on_error(paths[missing], _why_unreadable(paths[missing]))
 
-    for indices, images, sizes in _load_dataset(paths, size, batch_size, resize):
+    for indices, images, sizes in _load_dataset(paths, model_image_size(model), batch_size, resize):
         indices = indices.numpy().tolist()
         report_missing(indices[-1] + 1, indices)
         expected = indices[-1] + 1
         probs = predict_probabilities(model, images.numpy(), tta=tta)
-        yield [
-            (paths[i], upsample_mask(p, tuple(int(v) for v in s)))
-            for i, p, s in zip(indices, probs, sizes.numpy())
-        ]
+        yield [(paths[i], upsample_mask(p, tuple(map(int, s)))) for i, p, s in zip(indices, probs, sizes.numpy())]
     report_missing(len(paths), ())
 
 
-def write_submission(
-    model,
-    images: str | os.PathLike | Sequence[Path],
-    out: str | os.PathLike,
-    *,
-    batch_size: int = 16,
-    tta: bool = False,
-    resize: str = "area",
-    progress: bool = True,
-) -> SubmissionReport:
-    """Predict every photo in ``images`` and append its row to the CSV ``out``; resumable.
+def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str | os.PathLike, *,
+                     batch_size: int = 16, tta: bool = False, resize: str = "area",
+                     progress: bool = True) -> SubmissionReport:
+    """Predict every photo in ``images`` (a folder or a list) and append its row to the CSV ``out``; resumable.
 
-    ``images`` is a folder (or a list of photo paths).  Rows already in ``out``
-    are skipped, each batch is flushed as soon as it is encoded, and unreadable
-    photos end up in ``report.failed`` (and on stderr) instead of stopping the
-    run.  Introduced in chapter 8.
+    Rows already in ``out`` are skipped, each batch is flushed once encoded, and
+    unreadable photos go to ``report.failed`` and stderr.  Introduced in chapter 8.
     """
     from tqdm import tqdm
 
+    from .training import model_image_size
+
     paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
+    check_names(paths)
+    model_image_size(model)  # an unusable model is refused before ``out`` is touched
     out = Path(out)
+    if out.exists() and not out.is_file():
+        raise CarvanaError(f"{out} is not a file a submission can be written to; pick another --submission path")
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = read_done(out)
-    todo = [p for p in paths if p.name not in done]
-    report = SubmissionReport(path=out, already_done=len(paths) - len(todo))
-    if not todo:
-        return report
-
-    bar = tqdm(total=len(todo), desc="predict", unit="img", disable=not progress)
-
-    def on_error(path: Path, reason: str) -> None:
-        report.failed.append((path.name, reason))
-        tqdm.write(f"skipped {path.name}: {reason}", file=sys.stderr)
-        bar.update(1)
-
-    start = time.perf_counter()
-    with open(out, "a", encoding="ascii", newline="\n") as handle:
-        if out.stat().st_size == 0:
+    with outputs.locked(out, "--submission") as handle:
+        done, keep = read_done(out, {p.name for p in paths})
+        todo = [p for p in paths if p.name not in done]
+        report = SubmissionReport(path=out, already_done=len(paths) - len(todo))
+        if not todo:
+            return report
+        os.truncate(out, keep)  # a row cut off by a crash; appending writes after what is kept
+        if keep == 0:
             handle.write(HEADER + "\n")
             handle.flush()
-        for batch in iter_masks(
-            model, todo, batch_size=batch_size, tta=tta, resize=resize, on_error=on_error
-        ):
+        bar = tqdm(total=len(todo), desc="predict", unit="img", disable=not progress)
+
+        def on_error(path: Path, reason: str) -> None:
+            report.failed.append((path.name, reason))
+            tqdm.write(f"skipped {path.name}: {reason}", file=sys.stderr)
+            bar.update(1)
+
+        start = time.perf_counter()
+        for batch in iter_masks(model, todo, batch_size=batch_size, tta=tta, resize=resize, on_error=on_error):
             handle.write("".join(f"{path.name},{rle_encode(mask)}\n" for path, mask in batch))
             handle.flush()
             report.written += len(batch)
             bar.update(len(batch))
-    report.seconds = time.perf_counter() - start
-    bar.close()
+        report.seconds = time.perf_counter() - start
+        bar.close()
     return report
 
 
-def full_size_dice(
-    model,
-    pairs: Sequence,
-    *,
-    batch_size: int = 16,
-    tta: bool = False,
-    resize: str = "area",
-) -> np.ndarray:
-    """Per-image dice of the submission's masks against the true masks, both at full size.
-
-    This is what Kaggle scores: the prediction made at the model's size and
-    upsampled, compared with the original mask (not a downscaled one).  One
-    dice per pair, in order.  Introduced in chapter 8.
-    """
+def full_size_dice(model, pairs: Sequence, *, batch_size: int = 16, tta: bool = False,
+                   resize: str = "area") -> np.ndarray:
+    """Per-image dice, in order, of the submission's masks against the full-size truth. Introduced in chapter 8."""
     from PIL import Image
 
     from .metrics import np_per_image_dice

@@ -79,8 +79,7 @@ class TrainConfig:
             raise CarvanaError(f"unknown schedule {self.schedule!r}: use one of {', '.join(SCHEDULES)}")
         if self.recipe is not None and self.recipe not in RECIPES:
             raise CarvanaError(f"unknown recipe {self.recipe!r}: use one of {', '.join(RECIPES)}")
-        if self.depth is not None:
-            check_input_size(self.image_size, self.depth)
+        check_input_size(self.image_size, runs.DEFAULT_DEPTH[self.model] if self.depth is None else self.depth)
 
     @classmethod
     def from_profile(cls, profile: Profile, model: str, **changes) -> TrainConfig:
@@ -204,8 +203,16 @@ def load_model(path: str | os.PathLike) -> keras.Model:
         raise ModelError(f"no model file at {path}" + (" (it is a folder)" if path.is_dir() else ""))
     if path.suffix != ".keras":
         raise ModelError(f"{path.name} is not a .keras file (Keras 3 saves whole models as .keras)")
+    with open(path, "rb") as head:  # Keras calls any other file "not found"
+        if head.read(4) != b"PK\x03\x04":
+            raise ModelError(f"cannot load {path.name}: it is not a Keras model (a .keras file is a zip archive)")
     try:
-        return keras.models.load_model(path)
+        model = keras.models.load_model(path)
     except Exception as exc:  # Keras raises many types (ValueError, zipfile.BadZipFile, TypeError...)
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
         raise ModelError(f"cannot load {path.name} as a Keras model: {reason}") from exc
+    try:
+        model_image_size(model)  # a mask model of a fixed size, or the error names the file
+    except ModelError as exc:
+        raise ModelError(f"{path.name}: {exc}") from None
+    return model

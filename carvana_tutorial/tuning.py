@@ -1,29 +1,8 @@
 """Chapter 7's experiments: a one-factor-at-a-time sweep and the article's mistakes, measured.
 
-Every run is a small U-Net trained with :func:`carvana_tutorial.training.train`
-on a fixed, seeded choice of cars.  The sweep changes one knob at a time around
-a baseline (filters, depth, input size, number of training cars, loss,
-Adam's epsilon); the *mistake pairs* change one thing the article did (image-only
-augmentation, a random image-level split, nearest-neighbour photo resizing)
-and compare with the fix on the same data and seed.  A fourth pair scores the
-same predictions with the article's batch-global dice and with the
-competition's per-image dice.
-
-Results are cached in a JSON file (committed for the quick profile as
-``book/results/sweep-quick.json``) so the chapter runs in CI in seconds.  Each
-entry is stored under a key that hashes exactly these things, and nothing else:
-
-* :data:`SWEEP_VERSION`: bump it whenever a change to training, the pipeline or
-  the models would change results (source hashes are deliberately *not* in the
-  key: any edit, even to a docstring, would invalidate the cache);
-* the run's full settings (:class:`RunSpec`);
-* the data: its description, the ids of every view and, for the synthetic
-  set, the generator's version and arguments;
-* the major.minor versions of Keras and TensorFlow.
-
-A run whose key is not in the file is trained (or, with ``mode="cache"``,
-reported as missing); ``carvana-tutorial tune --force`` retrains everything.
-Introduced in chapter 7.
+Every run is compared with the baseline on the same seeded cars. Results are cached
+(``book/results/sweep-quick.json``) under a key of :data:`SWEEP_VERSION`, the run's
+settings, the data and the library versions. Introduced in chapter 7.
 """
 
 from __future__ import annotations
@@ -44,7 +23,6 @@ from .errors import CarvanaError, DataError
 
 #: Bump when training, pipeline or model code changes in a way that changes results.
 SWEEP_VERSION = 1
-MODES = ("auto", "cache", "force")
 
 
 @dataclass(frozen=True)
@@ -75,6 +53,16 @@ class RunSpec:
         return values
 
 
+def _label(knob: str, value) -> str:
+    """A run's name (``size=32x48``, ``epsilon=1e-07``); chapter 7's glue keys derive from it."""
+    if isinstance(value, tuple):
+        value = "x".join(map(str, value))
+    elif isinstance(value, float):
+        value = f"{value:g}"
+    short = {"image_size": "size", "train_cars": "cars"}
+    return f"{short.get(knob, knob)}={value}"
+
+
 @dataclass(frozen=True)
 class SweepPlan:
     """A baseline, the values to try for each knob, and the held-back cars."""
@@ -86,11 +74,7 @@ class SweepPlan:
     variations: dict[str, tuple] = field(default_factory=dict)
 
     def runs(self) -> list[RunSpec]:
-        """Baseline, the mistakes (each fixed by the baseline), then one-factor-at-a-time variations.
-
-        Variations come cheapest first (by filters x pixels x training cars),
-        so an interrupted sweep has finished as many runs as it could.
-        """
+        """Baseline, mistakes, then variations cheapest first (so an interrupted sweep did the most)."""
         base = self.baseline
         runs = [
             base,
@@ -98,26 +82,9 @@ class SweepPlan:
             replace(base, name="random split", group="mistake", split="random"),
             replace(base, name="nearest resize", group="mistake", resize="nearest"),
         ]
-        labels = {
-            "filters": lambda v: f"filters={v}",
-            "depth": lambda v: f"depth={v}",
-            "image_size": lambda v: f"size={v[0]}x{v[1]}",
-            "train_cars": lambda v: f"cars={v}",
-            "loss": lambda v: f"loss={v}",
-            "epsilon": lambda v: f"epsilon={v:g}",
-            "seed": lambda v: f"seed={v}",
-        }
-        variations = [
-            replace(base, name=labels[knob](value), group=knob, **{knob: value})
-            for knob, values in self.variations.items()
-            for value in values
-            if value != getattr(base, knob)
-        ]
-
-        def cost(run: RunSpec) -> int:
-            return run.filters * run.image_size[0] * run.image_size[1] * run.train_cars
-
-        return runs + sorted(variations, key=cost)
+        variations = [replace(base, name=_label(knob, value), group=knob, **{knob: value})
+                      for knob, values in self.variations.items() for value in values if value != getattr(base, knob)]
+        return runs + sorted(variations, key=lambda r: r.filters * r.image_size[0] * r.image_size[1] * r.train_cars)
 
     def cars_needed(self) -> int:
         most = max((self.baseline.train_cars, *self.variations.get("train_cars", ())))
@@ -127,20 +94,13 @@ class SweepPlan:
 #: Small enough for two CPU cores: each run trains for a few minutes at most.
 QUICK_PLAN = SweepPlan(
     profile="quick",
-    baseline=RunSpec(
-        name="baseline", group="baseline", filters=8, depth=4, image_size=(64, 96), train_cars=8,
-        loss="bce_dice", epsilon=1e-6, epochs=6, batch_size=16, learning_rate=1e-3,
-    ),
-    val_cars=3,
-    holdout_cars=4,
+    baseline=RunSpec(name="baseline", group="baseline", filters=8, depth=4, image_size=(64, 96), train_cars=8,
+                     loss="bce_dice", epsilon=1e-6, epochs=6, batch_size=16, learning_rate=1e-3),
+    val_cars=3, holdout_cars=4,
     variations={
         "filters": (4, 16),
-        # 64x96 halves cleanly at most 5 times; 4 is the baseline (and the article's U-Net).
-        "depth": (2, 3),
-        "image_size": ((32, 48), (96, 128)),
-        "train_cars": (4, 16),
-        "loss": ("dice",),
-        "epsilon": (1e-7, 1e-4, 1e-1),
+        "depth": (2, 3),  # 64x96 halves cleanly at most 5 times; 4 is the baseline (and the article's U-Net)
+        "image_size": ((32, 48), (96, 128)), "train_cars": (4, 16), "loss": ("dice",), "epsilon": (1e-7, 1e-4, 1e-1),
         # Not a knob: the baseline again from other seeds, to show how far chance alone moves a score.
         "seed": (43, 44),
     },
@@ -149,20 +109,11 @@ QUICK_PLAN = SweepPlan(
 #: The same study at the article's scale, for a GPU and the real data.
 FULL_PLAN = SweepPlan(
     profile="full",
-    baseline=RunSpec(
-        name="baseline", group="baseline", filters=32, depth=4, image_size=(128, 192), train_cars=48,
-        loss="bce_dice", epsilon=1e-6, epochs=20, batch_size=32, learning_rate=1e-3,
-    ),
-    val_cars=16,
-    holdout_cars=16,
-    variations={
-        "filters": (16, 64),
-        "depth": (3, 5),
-        "image_size": ((96, 128), (256, 384)),
-        "train_cars": (24, 96),
-        "loss": ("dice",),
-        "epsilon": (1e-7, 1e-4, 1e-1),
-    },
+    baseline=RunSpec(name="baseline", group="baseline", filters=32, depth=4, image_size=(128, 192), train_cars=48,
+                     loss="bce_dice", epsilon=1e-6, epochs=20, batch_size=32, learning_rate=1e-3),
+    val_cars=16, holdout_cars=16,
+    variations={"filters": (16, 64), "depth": (3, 5), "image_size": ((96, 128), (256, 384)), "train_cars": (24, 96),
+                "loss": ("dice",), "epsilon": (1e-7, 1e-4, 1e-1)},
 )
 
 PLANS = {plan.profile: plan for plan in (QUICK_PLAN, FULL_PLAN)}
@@ -181,34 +132,19 @@ class Cars:
 
 
 def choose_cars(pairs: Sequence[Pair], plan: SweepPlan, seed: int = 42) -> Cars:
-    """Shuffle the cars once with ``seed``: holdout first, then validation, then training.
-
-    Introduced in chapter 7.
-    """
+    """Shuffle the cars once with ``seed``: holdout, then validation, then training. Introduced in chapter 7."""
     by_car = group_by_car(pairs)
     if len(by_car) < plan.cars_needed():
-        raise DataError(
-            f"the {plan.profile} sweep needs {plan.cars_needed()} cars, the data has {len(by_car)}"
-        )
+        raise DataError(f"the {plan.profile} sweep needs {plan.cars_needed()} cars, the data has {len(by_car)}")
     order = [str(c) for c in np.random.default_rng(seed).permutation(sorted(by_car))]
-    holdout, rest = order[: plan.holdout_cars], order[plan.holdout_cars :]
-    val, pool = rest[: plan.val_cars], rest[plan.val_cars :]
-    return Cars(
-        holdout=[p for car in sorted(holdout) for p in by_car[car]],
-        val=[p for car in sorted(val) for p in by_car[car]],
-        pool=[by_car[car] for car in pool],
-    )
+    held, val_end = plan.holdout_cars, plan.holdout_cars + plan.val_cars
+    holdout, val = ([p for car in sorted(cars) for p in by_car[car]] for cars in (order[:held], order[held:val_end]))
+    return Cars(holdout=holdout, val=val, pool=[by_car[car] for car in order[val_end:]])
 
 
 def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description: str) -> str:
-    """A hash of which data a run saw: its description, its view ids and, for the synthetic set,
-    the generator's name, version and arguments.
-
-    File bytes and pixel values are deliberately left out: the synthetic set
-    is drawn with floating-point maths whose last bits can differ between
-    CPUs, and one flipped pixel must not invalidate a cache that is correct in
-    every way that matters.  Introduced in chapter 7.
-    """
+    """A hash of the description, the view ids and the synthetic generator's settings; not of pixels,
+    whose last bits can differ between CPUs. Introduced in chapter 7."""
     from .synthetic import read_marker
 
     digest = hashlib.sha256(description.encode())
@@ -224,10 +160,7 @@ def library_versions() -> dict[str, str]:
     import keras
     import tensorflow as tf
 
-    return {
-        "keras": ".".join(keras.__version__.split(".")[:2]),
-        "tensorflow": ".".join(tf.__version__.split(".")[:2]),
-    }
+    return {name: ".".join(lib.__version__.split(".")[:2]) for name, lib in (("keras", keras), ("tensorflow", tf))}
 
 
 def run_key(spec: RunSpec, data: str, versions: dict[str, str]) -> tuple[str, dict]:
@@ -239,10 +172,8 @@ def run_key(spec: RunSpec, data: str, versions: dict[str, str]) -> tuple[str, di
 def read_cache(path: str | os.PathLike) -> dict:
     """The cache file as ``{key: entry}`` (empty when there is none)."""
     path = Path(path)
-    if not path.is_file():
-        return {}
     try:
-        return json.loads(path.read_text())["runs"]
+        return json.loads(path.read_text())["runs"] if path.is_file() else {}
     except (ValueError, KeyError) as exc:
         raise CarvanaError(f"{path.name} is not a sweep cache ({exc}); delete it or use --force") from None
 
@@ -252,16 +183,13 @@ def write_cache(path: str | os.PathLike, profile: str, entries: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    payload = {"sweep_version": SWEEP_VERSION, "profile": profile, "runs": entries}
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    tmp.write_text(json.dumps({"sweep_version": SWEEP_VERSION, "profile": profile, "runs": entries},
+                              indent=1, sort_keys=True) + "\n")
     os.replace(tmp, path)
 
 
 def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
-    """The (train, val) pairs of a run: car-wise, or the article's random split of the same images.
-
-    Introduced in chapter 7.
-    """
+    """A run's (train, val): car-wise, or the article's random split of the same images. Introduced in chapter 7."""
     if spec.split == "random":
         pool = cars.train(spec.train_cars) + cars.val
         return random_split(pool, val_fraction=len(cars.val) / len(pool), seed=spec.seed)
@@ -275,29 +203,15 @@ def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bo
     from .training import TrainConfig, evaluate, load_model, predict, train
 
     train_pairs, val_pairs = split_for(spec, cars)
-    config = TrainConfig(
-        model="unet", image_size=spec.image_size, filters=spec.filters, depth=spec.depth, epochs=spec.epochs,
-        batch_size=spec.batch_size, loss=spec.loss, learning_rate=spec.learning_rate, epsilon=spec.epsilon,
-        seed=spec.seed, augment=spec.augment, resize=spec.resize,
-    )
+    # TrainConfig takes every field but the data choices, which the sweep makes itself.
+    settings = {k: v for k, v in asdict(spec).items() if k not in ("name", "group", "train_cars", "split")}
+    config = TrainConfig(model="unet", **settings)
     result = (train_or_reuse if reuse else train)(config, train_pairs, val_pairs, out_dir, verbose=0)
-    metrics = result.metrics
-    entry = {
-        "name": spec.name,
-        "group": spec.group,
-        "key_fields": fields,
-        "val_dice": metrics["val_dice"],
-        "val_dice_min": metrics["val_dice_min"],
-        "train_seconds": metrics["train_seconds"],
-        "params": metrics["params"],
-        "epochs_run": metrics["epochs_run"],
-        "best_epoch": metrics["best_epoch"],
-        "train_images": len(train_pairs),
-        "val_images": len(val_pairs),
-    }
+    kept = ("val_dice", "val_dice_min", "train_seconds", "params", "epochs_run", "best_epoch")
+    entry = {"name": spec.name, "group": spec.group, "key_fields": fields, **{k: result.metrics[k] for k in kept},
+             "train_images": len(train_pairs), "val_images": len(val_pairs)}
     if spec.group == "baseline" or spec.split == "random":
-        holdout = evaluate(result.best_path, cars.holdout, batch_size=spec.batch_size)
-        entry["holdout_dice"] = float(holdout.mean())
+        entry["holdout_dice"] = float(evaluate(result.best_path, cars.holdout, batch_size=spec.batch_size).mean())
     if spec.group == "baseline":
         batches = predict(load_model(result.best_path), val_pairs, spec.batch_size, resize=spec.resize)
         entry["dice_definitions"] = dice_definitions((masks, probs) for _, masks, probs in batches)
@@ -317,26 +231,15 @@ class SweepResult:
         return next(e for e in self.entries if e["name"] == name)
 
 
-def run_sweep(
-    pairs: Sequence[Pair],
-    *,
-    root: str | os.PathLike,
-    description: str,
-    cache: str | os.PathLike,
-    plan: SweepPlan = QUICK_PLAN,
-    mode: str = "auto",
-    out_dir: str | os.PathLike | None = None,
-    progress: Callable[[str], None] | None = print,
-) -> SweepResult:
-    """Run (or read back) every run of ``plan``; the cache is rewritten after each new run.
+def run_sweep(pairs: Sequence[Pair], *, root: str | os.PathLike, description: str, cache: str | os.PathLike,
+              plan: SweepPlan = QUICK_PLAN, mode: str = "auto", out_dir: str | os.PathLike | None = None,
+              progress: Callable[[str], None] | None = print) -> SweepResult:
+    """Run (or read back) every run of ``plan``, rewriting the cache (of these keys only) after each.
 
-    ``mode``: ``"auto"`` trains only runs missing from the cache, ``"cache"``
-    refuses to train (a clear error lists what is missing), ``"force"``
-    retrains everything.  Entries of other keys are dropped from the file.
-    Introduced in chapter 7.
+    ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"`` retrains all. Chapter 7.
     """
-    if mode not in MODES:
-        raise CarvanaError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    if mode not in ("auto", "cache", "force"):
+        raise CarvanaError(f"unknown mode {mode!r}: use auto, cache or force")
     from .runs import runs_dir
 
     cars = choose_cars(pairs, plan)
@@ -344,85 +247,57 @@ def run_sweep(
     versions = library_versions()
     keyed = [(spec, *run_key(spec, data, versions)) for spec in plan.runs()]
     cached = {} if mode == "force" else read_cache(cache)
-    missing = [spec.name for spec, key, _ in keyed if key not in cached]
+    missing = [(spec, key, fields) for spec, key, fields in keyed if key not in cached]
     if mode == "cache" and missing:
-        raise CarvanaError(
-            f"{len(missing)} of {len(keyed)} runs are not in {Path(cache).name} for this code version, data and "
-            f"libraries ({', '.join(missing)}); run 'carvana-tutorial tune' to compute them"
-        )
+        raise CarvanaError(f"{len(missing)} of {len(keyed)} runs are not in {Path(cache).name} for this code, data "
+                           f"and libraries ({', '.join(spec.name for spec, _, _ in missing)}); "
+                           "run 'carvana-tutorial tune' to compute them")
     out_dir = Path(out_dir) if out_dir else runs_dir() / f"sweep-{plan.profile}"
     entries: dict[str, dict] = {key: cached[key] for _, key, _ in keyed if key in cached}
-    trained = 0
-    for spec, key, fields in keyed:
-        if key in entries:
-            continue
+    for done, (spec, key, fields) in enumerate(missing):
         if progress is not None:
-            progress(f"training {spec.name} ({trained + 1}/{len(missing)})")
+            progress(f"training {spec.name} ({done + 1}/{len(missing)})")
         start = time.perf_counter()
         # A finished run folder of the same settings is read back, except under "force".
         entries[key] = _train_run(spec, cars, out_dir / f"{spec.group}-{key}", fields, reuse=mode != "force")
         entries[key]["wall_seconds"] = round(time.perf_counter() - start, 1)
-        trained += 1
         write_cache(cache, plan.profile, entries)
-    ordered = [entries[key] for _, key, _ in keyed]
-    return SweepResult(plan=plan, entries=ordered, from_cache=len(keyed) - trained, trained=trained)
+    return SweepResult(plan=plan, entries=[entries[key] for _, key, _ in keyed],
+                       from_cache=len(keyed) - len(missing), trained=len(missing))
 
 
 def mistake_effects(result: SweepResult) -> dict[str, float]:
-    """The numbers chapter 7 states, each a difference on the same data and seed.
-
-    Introduced in chapter 7.
-    """
-    base = result.by_name("baseline")
-    leaky = result.by_name("random split")
+    """The numbers chapter 7 states, each a difference on the same data and seed. Introduced in chapter 7."""
+    base, leaky = result.by_name("baseline"), result.by_name("random split")
+    image_only = result.by_name("image-only augmentation")["val_dice"]
+    nearest = result.by_name("nearest resize")["val_dice"]
     definitions = base["dice_definitions"]
     val_gap = leaky["val_dice"] - base["val_dice"]
     holdout_gap = leaky["holdout_dice"] - base["holdout_dice"]
     return {
-        "baseline_dice": base["val_dice"],
-        "image_only_dice": result.by_name("image-only augmentation")["val_dice"],
-        "augment_gain": base["val_dice"] - result.by_name("image-only augmentation")["val_dice"],
-        "leaky_val_dice": leaky["val_dice"],
-        "leaky_holdout_dice": leaky["holdout_dice"],
-        "carwise_val_dice": base["val_dice"],
-        "carwise_holdout_dice": base["holdout_dice"],
+        "baseline_dice": base["val_dice"], "image_only_dice": image_only, "augment_gain": base["val_dice"] - image_only,
+        "leaky_val_dice": leaky["val_dice"], "leaky_holdout_dice": leaky["holdout_dice"],
+        "carwise_val_dice": base["val_dice"], "carwise_holdout_dice": base["holdout_dice"],
         # What validation says the random split gains, what held-out cars say, and the difference:
         # the part of the leaky score that only the leak explains.
-        "leak_val_gap": val_gap,
-        "leak_holdout_gap": holdout_gap,
-        "leak_optimism": val_gap - holdout_gap,
+        "leak_val_gap": val_gap, "leak_holdout_gap": holdout_gap, "leak_optimism": val_gap - holdout_gap,
         "carwise_gap": base["holdout_dice"] - base["val_dice"],
-        "nearest_dice": result.by_name("nearest resize")["val_dice"],
-        "resize_gain": base["val_dice"] - result.by_name("nearest resize")["val_dice"],
-        "batch_global_dice": definitions["batch_global"],
-        "batch_global_hard_dice": definitions["batch_global_hard"],
-        "per_image_dice": definitions["per_image"],
-        "per_image_min": definitions["per_image_min"],
+        "nearest_dice": nearest, "resize_gain": base["val_dice"] - nearest,
+        "batch_global_dice": definitions["batch_global"], "batch_global_hard_dice": definitions["batch_global_hard"],
+        "per_image_dice": definitions["per_image"], "per_image_min": definitions["per_image_min"],
         "definition_gap": definitions["batch_global"] - definitions["per_image"],
         "pooling_gap": definitions["batch_global_hard"] - definitions["per_image"],
     }
 
 
 def seed_range(result: SweepResult) -> tuple[float, float]:
-    """Lowest and highest validation dice of the baseline over its seeds.
-
-    Their distance is how much chance alone (initial weights, batch order,
-    augmentation draws) moves a score: a knob whose effect is smaller has not
-    been shown to matter.  Introduced in chapter 7.
-    """
+    """Lowest and highest validation dice of the baseline over its seeds. Introduced in chapter 7."""
     scores = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]
     return min(scores), max(scores)
 
 
 def glue_values(result: SweepResult) -> dict[str, float | str]:
-    """Every number chapter 7's prose quotes, under the name it quotes it by.
-
-    Per run: ``dice_<run>``, ``delta_<run>`` (from the baseline) and
-    ``seconds_<run>``, with ``<run>`` the run's name in letters, digits and
-    ``_`` (``size=32x48`` -> ``size_32x48``); ``params_<run>`` for the depth
-    runs; then the seed range, the best single change and
-    :func:`mistake_effects`.  Introduced in chapter 7.
-    """
+    """Every number chapter 7's prose quotes, by its name there (``dice_size_32x48``). Chapter 7."""
     base = result.by_name("baseline")
     values: dict[str, float | str] = {"base_dice": base["val_dice"], "base_seconds": base["train_seconds"]}
     for entry in result.entries:
@@ -441,59 +316,10 @@ def glue_values(result: SweepResult) -> dict[str, float | str]:
 
 
 def results_table(result: SweepResult) -> str:
-    """A markdown table of every run: what changed, dice, change from baseline, cost.
-
-    Introduced in chapter 7.
-    """
+    """A markdown table of every run: what changed, dice, change from baseline, cost. Introduced in chapter 7."""
     base = result.by_name("baseline")["val_dice"]
-    lines = [
-        "| group | run | val dice (per image) | vs baseline | train s | parameters | epochs |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for e in result.entries:
-        lines.append(
-            f"| {e['group']} | {e['name']} | {e['val_dice']:.4f} | {e['val_dice'] - base:+.4f} | "
-            f"{e['train_seconds']:.0f} | {e['params']:,} | {e['epochs_run']} |"
-        )
-    return "\n".join(lines)
+    rows = [f"| {e['group']} | {e['name']} | {e['val_dice']:.4f} | {e['val_dice'] - base:+.4f} | "
+            f"{e['train_seconds']:.0f} | {e['params']:,} | {e['epochs_run']} |" for e in result.entries]
+    header = "| group | run | val dice (per image) | vs baseline | train s | parameters | epochs |"
+    return "\n".join([header, "|---|---|---:|---:|---:|---:|---:|", *rows])
 
-
-def plot_sweep(result: SweepResult):
-    """Validation per-image dice against training seconds, one colour per knob.
-
-    A run that failed to learn would squash every other point into a line, so
-    the axis starts just below the lowest run that reached 0.5; runs under it
-    are drawn on the bottom edge as triangles, labelled with their score.
-    Introduced in chapter 7.
-    """
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 5), layout="constrained")
-    ax = fig.subplots()
-    scores = [e["val_dice"] for e in result.entries]
-    floor = min([d for d in scores if d >= 0.5] or scores) - 0.02
-    groups = list(dict.fromkeys(e["group"] for e in result.entries))
-    colours = colormaps["tab10"]
-    for index, group in enumerate(groups):
-        members = [e for e in result.entries if e["group"] == group]
-        shown = [e for e in members if e["val_dice"] >= floor]
-        below = [e for e in members if e["val_dice"] < floor]
-        marker, size = ("*", 90) if group == "baseline" else ("o", 30)
-        ax.scatter([e["train_seconds"] for e in shown], [e["val_dice"] for e in shown], color=colours(index),
-                   label=group, s=size, marker=marker)
-        if below:
-            ax.scatter([e["train_seconds"] for e in below], [floor] * len(below), color=colours(index),
-                       s=size, marker="v")
-        for e in members:
-            label = e["name"] if e in shown else f"{e['name']} ({e['val_dice']:.2f})"
-            ax.annotate(label, (e["train_seconds"], max(e["val_dice"], floor)), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
-    ax.set_ylim(floor - 0.005, None)
-    ax.set_xscale("log")
-    ax.set_xlabel("training time (s, log scale)")
-    ax.set_ylabel("validation dice (mean per image)")
-    ax.set_title(f"One knob at a time around the {result.plan.profile} baseline")
-    ax.legend(fontsize=8, loc="lower right")
-    ax.grid(alpha=0.3)
-    return fig

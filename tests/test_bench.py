@@ -75,6 +75,7 @@ def test_with_a_masks_csv_ours_reads_it_and_times_both_mask_sources(data_root, t
 
 def _run(argv):
     parser = argparse.ArgumentParser()
+    parser.set_defaults(progress=False)  # the flag cli.main adds to every command
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["bench", *argv])
     return args.func(args)

@@ -119,3 +119,26 @@ def test_bibliography_lists_the_works_cited(built_book: Path) -> None:
         assert title.lower() in text
     intro = (built_book / "book" / "intro.html").read_text(encoding="utf-8")
     assert intro.count('href="bibliography.html#id') >= 5, "the intro's citations link to the bibliography"
+
+
+def test_api_page_links_every_object_to_its_source(built_book: Path) -> None:
+    targets = parse(built_book / "book" / "api.html").targets
+    assert any(t.endswith("_modules/carvana_tutorial/rle.html#rle_encode") for t in targets)
+    assert (built_book / "_modules" / "carvana_tutorial" / "training.html").is_file()
+
+
+@pytest.mark.parametrize("page", [p for p in toc_pages() if re.search(r"/\d\d_", p)])
+def test_chapter_page_leaves_out_the_install_cell(built_book: Path, page: str) -> None:
+    assert "pip install" not in (built_book / page).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("page", "definition"), [
+    ("book/04_simple_unet.html", "def simple_unet("),
+    ("book/06_unet.html", "def train("),
+    ("book/08_submission.html", "def rle_encode("),
+])
+def test_chapter_page_shows_highlighted_package_source(built_book: Path, page: str, definition: str) -> None:
+    html = (built_book / page).read_text(encoding="utf-8")
+    blocks = re.findall(r'<div class="highlight-python[^"]*">(.*?)</div>\s*</div>', html, re.DOTALL)
+    text = [re.sub(r"<[^>]+>", "", block) for block in blocks]
+    assert any(definition in t for t in text), f"{page} does not show {definition}"

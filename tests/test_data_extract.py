@@ -12,7 +12,6 @@ from carvana_tutorial.data import extract
 from carvana_tutorial.data.extract import (
     EXTRACTED_MARKER,
     extract_all,
-    extract_file,
     extract_zip,
     is_extracted,
     wanted_zips,
@@ -167,7 +166,7 @@ def csv_zip(tmp_path: Path) -> Path:
 
 def test_a_one_file_zip_becomes_that_file(csv_zip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    path = extract_file(csv_zip, out)
+    path = extract_zip(csv_zip, out)
     assert path == out / "train_masks.csv"
     assert path.read_bytes() == CSV
     assert is_extracted(path, csv_zip)
@@ -175,18 +174,18 @@ def test_a_one_file_zip_becomes_that_file(csv_zip: Path, tmp_path: Path) -> None
 
 
 def test_a_one_file_zip_is_extracted_once(csv_zip: Path, tmp_path: Path) -> None:
-    extract_file(csv_zip, tmp_path / "out")
+    extract_zip(csv_zip, tmp_path / "out")
     before = snapshot(tmp_path / "out")
-    assert extract_file(csv_zip, tmp_path / "out") == tmp_path / "out" / "train_masks.csv"
+    assert extract_zip(csv_zip, tmp_path / "out") == tmp_path / "out" / "train_masks.csv"
     assert snapshot(tmp_path / "out") == before
 
 
 def test_a_changed_one_file_zip_is_extracted_again(csv_zip: Path, tmp_path: Path) -> None:
-    path = extract_file(csv_zip, tmp_path)
+    path = extract_zip(csv_zip, tmp_path)
     make_zip(csv_zip, {"train_masks.csv": b"img,rle_mask\n"})
     os.utime(csv_zip, ns=(1, 10**18))
     assert not is_extracted(path, csv_zip)
-    extract_file(csv_zip, tmp_path)
+    extract_zip(csv_zip, tmp_path)
     assert path.read_bytes() == b"img,rle_mask\n"
     assert is_extracted(path, csv_zip)
 
@@ -201,17 +200,17 @@ def test_an_interrupted_file_extraction_leaves_nothing(
     monkeypatch.setattr(extract.shutil, "copyfileobj", dies)
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        extract_file(csv_zip, out)
+        extract_zip(csv_zip, out)
     assert list(out.iterdir()) == []  # neither train_masks.csv nor its temporary
     monkeypatch.undo()
-    assert extract_file(csv_zip, out).read_bytes() == CSV
+    assert extract_zip(csv_zip, out).read_bytes() == CSV
 
 
 def test_a_run_killed_before_the_rename_is_redone(
     csv_zip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The old csv stays whole; the next run replaces it, not calling it the user's."""
-    path = extract_file(csv_zip, tmp_path)
+    path = extract_zip(csv_zip, tmp_path)
     make_zip(csv_zip, {"train_masks.csv": b"img,rle_mask\nnew\n"})
     os.utime(csv_zip, ns=(1, 10**18))
 
@@ -220,11 +219,11 @@ def test_a_run_killed_before_the_rename_is_redone(
 
     monkeypatch.setattr(extract.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
-        extract_file(csv_zip, tmp_path)
+        extract_zip(csv_zip, tmp_path)
     assert path.read_bytes() == CSV
     assert not is_extracted(path, csv_zip)
     monkeypatch.undo()
-    assert extract_file(csv_zip, tmp_path).read_bytes() == b"img,rle_mask\nnew\n"
+    assert extract_zip(csv_zip, tmp_path).read_bytes() == b"img,rle_mask\nnew\n"
     assert not list(tmp_path.glob(".train_masks.csv.partial-*"))
 
 
@@ -237,18 +236,18 @@ def test_a_run_killed_before_its_stamp_is_redone(
 
     monkeypatch.setattr(extract, "_stamp", killed)
     with pytest.raises(KeyboardInterrupt):
-        extract_file(csv_zip, tmp_path / "out")
+        extract_zip(csv_zip, tmp_path / "out")
     monkeypatch.undo()
     path = tmp_path / "out" / "train_masks.csv"
     assert path.read_bytes() == CSV and not is_extracted(path, csv_zip)
-    assert extract_file(csv_zip, tmp_path / "out") == path
+    assert extract_zip(csv_zip, tmp_path / "out") == path
     assert is_extracted(path, csv_zip)
 
 
 def test_a_stale_temporary_file_is_cleaned(csv_zip: Path, tmp_path: Path) -> None:
     stale = tmp_path / ".train_masks.csv.partial-abc123"
     stale.write_bytes(CSV[:20])
-    path = extract_file(csv_zip, tmp_path)
+    path = extract_zip(csv_zip, tmp_path)
     assert path.read_bytes() == CSV
     assert not stale.exists()
 
@@ -259,7 +258,7 @@ def test_a_csv_we_did_not_extract_is_never_replaced(csv_zip: Path, tmp_path: Pat
     mine.write_bytes(b"my own masks")
     with pytest.raises(DataError, match="train_masks.csv already exists but was not extracted from "
                                         "train_masks.csv.zip: use that file as it is") as caught:
-        extract_file(csv_zip, mine.parent)
+        extract_zip(csv_zip, mine.parent)
     assert "\n" not in str(caught.value)
     assert mine.read_bytes() == b"my own masks"
     assert not is_extracted(mine)
@@ -271,7 +270,7 @@ def test_a_one_file_zip_escaping_the_folder_is_refused(tmp_path: Path, entry: st
     bad = make_zip(tmp_path / "train_masks.csv.zip", {entry: b"evil"})
     out = tmp_path / "a" / "b"
     with pytest.raises(DataError, match="outside the destination folder"):
-        extract_file(bad, out)
+        extract_zip(bad, out)
     assert not list(tmp_path.rglob("train_masks.csv"))
     assert not out.exists() or list(out.iterdir()) == []
 
@@ -280,7 +279,7 @@ def test_a_one_file_zip_that_is_not_a_zip_is_a_one_line_error(tmp_path: Path) ->
     fake = tmp_path / "train_masks.csv.zip"
     fake.write_bytes(b"<html>403 Forbidden</html>")
     with pytest.raises(DataError, match="is not a zip file .*delete it and download it again") as caught:
-        extract_file(fake, tmp_path)
+        extract_zip(fake, tmp_path)
     assert "\n" not in str(caught.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train_masks.csv.zip"]
 
@@ -289,7 +288,7 @@ def test_a_truncated_one_file_zip_is_a_one_line_error(csv_zip: Path, tmp_path: P
     data = csv_zip.read_bytes()
     csv_zip.write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match="delete it and download it again") as caught:
-        extract_file(csv_zip, tmp_path / "out")
+        extract_zip(csv_zip, tmp_path / "out")
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "out" / "train_masks.csv").exists()
 
@@ -304,7 +303,7 @@ def test_a_corrupted_entry_is_a_one_line_error(tmp_path: Path) -> None:
     assert zipfile.is_zipfile(good)
     out = tmp_path / "out"
     with pytest.raises(DataError, match="train_masks.csv.zip is damaged at train_masks.csv .*delete it and download"):
-        extract_file(good, out)
+        extract_zip(good, out)
     assert list(out.iterdir()) == []
 
 
@@ -317,7 +316,7 @@ def test_a_corrupted_entry_is_a_one_line_error(tmp_path: Path) -> None:
 def test_a_zip_without_exactly_one_csv_is_refused(tmp_path: Path, entries: dict[str, bytes]) -> None:
     odd = make_zip(tmp_path / "train_masks.csv.zip", entries)
     with pytest.raises(DataError, match="should hold a single .csv file but holds .*delete it and download it again"):
-        extract_file(odd, tmp_path / "out")
+        extract_zip(odd, tmp_path / "out")
     assert not (tmp_path / "out" / "train_masks.csv").exists()
 
 

@@ -224,13 +224,17 @@ def test_predict_command_explains_bad_input_in_one_line(tmp_path, capsys, model,
     assert not (tmp_path / "s.csv").exists()
 
 
+def test_predict_command_rejects_a_batch_below_one(tmp_path, capsys):
+    assert cli.main(["predict", "m.keras", str(tmp_path), "--submission", str(tmp_path / "s.csv"), "--batch", "0"]) == 2
+    assert "--batch" in capsys.readouterr().err
+
+
 def test_a_corrupt_model_file_is_a_model_error(tmp_path, capsys):
     (tmp_path / "model.keras").write_bytes(b"garbage")
     _write_photos(tmp_path / "data", 1)
     code = cli.main(["predict", str(tmp_path / "model.keras"), str(tmp_path / "data"), "--submission",
                      str(tmp_path / "s.csv")])
     assert code == 2 and "cannot load model.keras" in capsys.readouterr().err
-
 
 
 def _pairs_with_masks(folder, count: int, flip_truth: bool = False) -> list:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from carvana_tutorial import tuning
+from carvana_tutorial import tuning, viz
 from carvana_tutorial.data import pair_files
 from carvana_tutorial.errors import CarvanaError, DataError
 from carvana_tutorial.synthetic import MARKER, make_dataset
@@ -190,7 +190,7 @@ def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_tr
     assert len(table) == 2 + len(result.entries)
     assert table[2].startswith("| baseline | baseline |") and "+0.0000" in table[2]
     assert any(line.startswith("| loss | loss=dice | 0.7500 | +0.0400 |") for line in table)  # fifth run
-    fig = tuning.plot_sweep(result)
+    fig = viz.sweep_plot(result)
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(result.entries)
     values = tuning.glue_values(result)
     assert values["dice_loss_dice"] == 0.75 and values["delta_loss_dice"] == pytest.approx(0.04)

@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import TypeVar
-
-from ..errors import CarvanaError
-
-T = TypeVar("T")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -29,9 +23,20 @@ def positive(text: str) -> int:
     return int(text)
 
 
-def user_value(flag: str, parse: Callable[[str], T], text: str, expected: str) -> T:
-    """``parse(text)``, or a one-line :class:`CarvanaError` naming ``flag`` (argparse's own error is two lines)."""
+def whole(text: str) -> int:
+    """A whole number of at least 0 (a seed, a count that may be none)."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}")
+    return int(text)
+
+
+def rate(text: str) -> float:
+    """A finite number above 0 (a learning rate): 0, negative, nan or inf would train nothing useful."""
     try:
-        return parse(text)
-    except (argparse.ArgumentTypeError, ValueError):
-        raise CarvanaError(f"{flag} {text!r} is not {expected}") from None
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0 such as 1e-3, got {text!r}")
+    return value
+

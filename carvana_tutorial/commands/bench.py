@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from ..config import IMAGE_SIZE
@@ -15,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="time the input pipeline or a training step")
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
     pipeline = targets.add_parser(
-        "pipeline", help="time the article's input pipeline against ours (two epochs each)",
+        "pipeline", help="time two epochs of the article's input pipeline and of ours on the same files",
         description="Time two epochs of the article's tf.data pipeline and of ours on the same files; "
         "print pairs/s and the ratios, then one JSON line.")
     pipeline.add_argument("data", type=Path, metavar="DATA", help="a folder in Carvana's layout")
@@ -23,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pipeline.add_argument("--size", type=parse_size, default=IMAGE_SIZE, help="target HEIGHTxWIDTH (default 96x128)")
     pipeline.add_argument("--batch-size", type=positive, default=32)
     pipeline.add_argument("--augment", choices=("none", "joint"), default="none",
-                          help="augmentation in ours (default none: the article's pipeline does not augment either)")
+                          help="augmentation in ours (default none, like the article's pipeline)")
     pipeline.add_argument("--masks", choices=("auto", "csv", "gif"), help="where ours reads masks (default: "
                           "$CARVANA_MASKS, else auto: train_masks.csv when it covers every pair)")
     pipeline.add_argument("--stages", action="store_true",
@@ -31,10 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pipeline.set_defaults(func=run_pipeline)
     train = targets.add_parser(
         "train", help="time a training step of each network, quick settings and the article's",
-        description="Time train_on_batch on random batches for the simple network and the U-Net, at the quick "
-        "profile's settings and the article's (64 filters, batch 32, 96x128), plain and compiled with XLA from "
-        "the same weights; print images/s and the speed-up, then one JSON line. To compare thread counts, set "
-        "TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS.")
+        description="Time train_on_batch on random batches for each network at the quick profile's settings "
+        "and the article's, plain and compiled with XLA from the same weights; print images/s, then one JSON "
+        "line. To compare thread counts, set TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS.")
     train.add_argument("--only", choices=("quick", "article"), help="time one of the two settings")
     train.add_argument("--model", choices=("simple", "unet"), help="time one network")
     train.add_argument("--steps", type=positive, metavar="N", help="timed steps each (default 5 quick, 2 article)")
@@ -73,7 +71,7 @@ def run_train(args: argparse.Namespace) -> int:
     settings = (args.only,) if args.only else ("quick", "article")
     result = training_benchmark(settings, (args.model,) if args.model else ("simple", "unet"),
                                 steps={s: args.steps for s in settings} if args.steps else None,
-                                xla=not args.no_xla, progress=sys.stderr.isatty())
+                                xla=not args.no_xla, progress=args.progress)
     print(f"{result['device']}, {result['cores']} cores; images/s of one training step (train_on_batch)")
     for r in result["results"]:
         line = (f"{r['setting']:<8} {r['model']:<7} {r['filters']:>3} filters  batch {r['batch_size']:>2}  "

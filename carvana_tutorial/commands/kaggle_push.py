@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--id", dest="kernel_id", metavar="USER/SLUG",
                         help="the notebook's Kaggle id (default: your user and carvana-tutorial-<chapter>)")
     parser.add_argument("--book", type=Path, help="the book's folder (default: this repository's book/)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, interrupted="the folder it writes may be incomplete; rerun the command to write "
+                        "(and push) it again")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     notebook = kk.find_chapter(args.chapter, args.book)
     # Credentials are needed to push, and to learn the user name when no --id is given.
     api = None if args.dry_run and args.kernel_id else kaggle_api()
-    kernel_id = args.kernel_id or f"{kk.kaggle_user(api)}/{kk.default_slug(notebook)}"
+    kernel_id = args.kernel_id or kk.default_kernel_id(notebook, api)
     folder = kk.write_kernel(notebook, args.out or Path("_build") / "kaggle" / notebook.stem, kernel_id)
     print(f"wrote {folder / notebook.name} and {folder / kk.METADATA_FILE} ({kernel_id})")
     if args.dry_run:

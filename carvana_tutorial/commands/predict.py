@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ._args import positive
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -18,23 +20,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
-    parser.add_argument("images", type=Path, metavar="IMAGES", help="folder of .jpg photos (or a data root with test_hq/)")
+    parser.add_argument("images", type=Path, metavar="IMAGES", help="folder of .jpg photos, or a root with test_hq/")
     parser.add_argument("--submission", type=Path, required=True, metavar="OUT.csv", help="CSV to write or resume")
     parser.add_argument("--tta", action="store_true", help="average with the prediction of the mirrored photo")
-    parser.add_argument("--batch", type=int, default=16, metavar="B", help="photos per batch (default 16)")
-    parser.set_defaults(func=run)
+    parser.add_argument("--batch", type=positive, default=16, metavar="B", help="photos per batch (default 16)")
+    parser.set_defaults(func=run, interrupted="the rows written so far are kept in {submission}; "
+                        "rerun the same command to resume")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import CarvanaError
     from ..submission import test_images, write_submission
     from ..training import load_model
 
-    if args.batch < 1:
-        raise CarvanaError("--batch must be at least 1")
     paths = test_images(args.images)
     model = load_model(args.model)
-    report = write_submission(model, paths, args.submission, batch_size=args.batch, tta=args.tta)
+    report = write_submission(model, paths, args.submission, batch_size=args.batch, tta=args.tta,
+                              progress=args.progress)
     print(
         f"{report.written} rows written, {report.already_done} already there, "
         f"{len(report.failed)} unreadable; {report.images_per_second:.1f} images/s -> {args.submission}"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from ._args import parse_size, positive
+from ._args import parse_size, positive, rate, whole
 
 #: How many of the worst images ``evaluate`` lists by default.
 WORST = 5
@@ -21,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Split DATA by car, train, keep the best epoch (validation loss) in RUN/best.keras and score it: "
             "RUN/metrics.json holds val_dice, the mean per-image dice at 0.5 of the validation cars. "
             "Defaults are the article's settings (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, "
-            "dice loss, patience 2); --recipe tuned takes the book's best choices instead, and --profile quick (or CARVANA_PROFILE=quick) takes the quick profile's instead. "
+            "dice loss, patience 2); --recipe tuned takes the book's best choices instead, and --profile quick "
+            "(or CARVANA_PROFILE=quick) takes the quick profile's instead. "
             "The last line printed is the metrics as JSON."
         ),
     )
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--size", type=parse_size, metavar="HxW", help="input size (default 96x128)")
     train.add_argument("--epochs", type=positive, metavar="E", help="most epochs (early stopping may end sooner)")
     train.add_argument("--batch", type=positive, metavar="B", help="batch size")
-    train.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
+    train.add_argument("--lr", type=rate, metavar="LR", help="Adam learning rate")
     train.add_argument("--max-images", type=positive, metavar="N", help="images kept before the split (whole cars)")
     train.add_argument("--recipe", choices=("article", "tuned"), default="article",
                        help="article (default): the article's choices; tuned: BCE+dice, Adam 1e-3, patience 5, "
@@ -47,9 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--augment", choices=("joint", "image_only", "none"),
                        help="augmentation (default joint: photo and mask move together)")
     train.add_argument("--resize", choices=("area", "nearest"), help="downscaling (default area)")
-    train.add_argument("--seed", type=int, default=42, help="seed of the split, the weights and the shuffling")
-    train.add_argument("--overwrite", action="store_true", help="replace a finished run in RUN")
-    train.set_defaults(func=run_train)
+    train.add_argument("--seed", type=whole, default=42, help="seed of the split, the weights and the shuffling")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a finished run in RUN, or write into a folder of other files")
+    train.set_defaults(func=run_train, interrupted="the run in {out} is not finished; rerun the same "
+                       "command to start it over (no --overwrite needed)")
 
     evaluate = subparsers.add_parser(
         "evaluate",
@@ -64,25 +66,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
     evaluate.add_argument("--size", type=parse_size, metavar="HxW", help="check that the model expects this size")
     evaluate.add_argument("--batch", type=positive, default=32, metavar="B", help="images per batch (default 32)")
-    evaluate.add_argument("--worst", type=int, default=WORST, metavar="K", help=f"worst images listed ({WORST})")
+    evaluate.add_argument("--worst", type=whole, default=WORST, metavar="K", help=f"worst images listed ({WORST})")
     evaluate.set_defaults(func=run_evaluate)
 
 
 def run_train(args: argparse.Namespace) -> int:
     from ..config import ENV_PROFILE, env, get_profile
     from ..data import pair_files, split_by_car
-    from ..errors import CarvanaError
+    from ..outputs import claim_run
 
     profile = get_profile(args.profile or env(ENV_PROFILE) or "full")
-    best = args.out / "best.keras"
-    if best.exists() and not args.overwrite:
-        raise CarvanaError(f"{args.out} already holds a trained model: pass --overwrite or another --out")
-    if args.out.exists() and not args.out.is_dir():
-        raise CarvanaError(f"--out {args.out} is a file, not a folder")
     pairs = pair_files(args.data)
     max_images = args.max_images or profile.max_images
     train_pairs, val_pairs = split_by_car(pairs, seed=args.seed, max_images=max_images)
-    progress = sys.stderr.isatty()
+    progress = args.progress
 
     from ..runs import EpochBar
     from ..training import TrainConfig, train
@@ -101,8 +98,9 @@ def run_train(args: argparse.Namespace) -> int:
         f"({len({p.car for p in train_pairs})} + {len({p.car for p in val_pairs})} cars)",
         flush=True,
     )
-    result = train(config, train_pairs, val_pairs, args.out, verbose=0 if progress else 2,
-                   callbacks=[EpochBar(config.epochs)] if progress else [])
+    with claim_run(args.out, args.overwrite):
+        result = train(config, train_pairs, val_pairs, args.out, verbose=0 if progress else 2,
+                       callbacks=[EpochBar(config.epochs)] if progress else [])
     m = result.metrics
     print(
         f"best epoch {m['best_epoch']} of {m['epochs_run']} ({m['train_seconds']:.0f} s); "
@@ -128,7 +126,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             f"{args.model.name} was trained at {size[0]}x{size[1]}, not {args.size[0]}x{args.size[1]}: "
             "evaluate at the model's own size"
         )
-    dice = evaluate(model, pairs, batch_size=args.batch, progress=sys.stderr.isatty())
+    dice = evaluate(model, pairs, batch_size=args.batch, progress=args.progress)
     print(f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}")
     for line in describe(dice):
         print(line)

@@ -1,12 +1,8 @@
-"""Check a Carvana folder by decoding every training image and mask.
+"""Check a Carvana folder by decoding every training image and mask, read-only.
 
-Listing names (``pair_files``) cannot see a truncated download or a mask of
-the wrong size; this reads every file, read-only, and reports counts, sizes,
-the foreground fraction and every problem.  When the folder has Kaggle's
-``train_masks.csv``, every row is compared with its GIF while that GIF is in
-memory anyway (:func:`~carvana_tutorial.data.masks_csv.row_matches`, the
-comparison the pipeline's spot check makes).  ``carvana-tutorial inspect
-DATA`` prints the report.  Introduced in chapter 1.
+Names cannot reveal a truncated download or a wrong-size mask; decoding can.  Each ``train_masks.csv``
+row is compared with its GIF while the GIF is in memory.  ``carvana-tutorial inspect DATA`` prints the
+report.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -14,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,8 +38,7 @@ class FileCheck:
 
 @dataclass
 class MasksCsvCheck:
-    """What comparing ``train_masks.csv`` with the GIFs found; rows are named by
-    their ``img`` field (``<id>_<NN>.jpg``), as in the file."""
+    """What comparing ``train_masks.csv`` with the GIFs found; rows named by ``img``."""
 
     rows: int = 0
     compared: int = 0  # rows decoded and compared with a readable, valid GIF
@@ -54,36 +48,25 @@ class MasksCsvCheck:
     disagree: list[str] = field(default_factory=list)  # rows that decode to another mask than the GIF's
     error: str | None = None  # the file as a whole cannot be read (no header, not ASCII...)
 
+    def kinds(self) -> dict[str, list[str]]:
+        return {"missing": self.missing, "extra": self.extra, "malformed": sorted(self.malformed),
+                "disagree": self.disagree}
+
     @property
     def ok(self) -> bool:
-        return not (self.error or any(rows for _, rows in self.kinds()))
-
-    def kinds(self) -> list[tuple[str, list[str]]]:
-        """(what, rows) for each kind of wrong row."""
-        return [("missing", self.missing), ("extra", self.extra), ("malformed", sorted(self.malformed)),
-                ("disagree", self.disagree)]
-
-    def summary(self) -> dict:
-        return {"rows": self.rows, **dict(self.kinds()), "error": self.error}
+        return not (self.error or any(self.kinds().values()))
 
     def line(self) -> str:
         """One human line: the row count and what is wrong, if anything."""
         if self.error:
             return self.error  # read_masks_csv's messages name the file
         rows = f"{MASKS_CSV}: {self.rows} row{'' if self.rows == 1 else 's'}"
-        wrong = [f"{len(v)} {k}" + (" with their GIFs" if k == "disagree" else "") for k, v in self.kinds() if v]
+        wrong = [f"{len(v)} {k}" for k, v in self.kinds().items() if v]
         if wrong:
-            return f"{rows}; {', '.join(wrong)}"
+            return f"{rows}; {', '.join(wrong)}" + (" with their GIFs" if self.disagree else "")
         if self.compared == self.rows:
             return f"{rows}, all match their GIFs"
         return f"{rows}, {self.compared} match their GIFs, {self.rows - self.compared} not compared (bad GIF)"
-
-    def problems(self) -> list[str]:
-        """One line per wrong row, as the other files are listed."""
-        return ([f"{MASKS_CSV} row {name}: malformed ({why})" for name, why in sorted(self.malformed.items())]
-                + [f"{MASKS_CSV} row {name}: differs from its GIF" for name in self.disagree]
-                + [f"{MASKS_CSV} row {name}: no paired image" for name in self.extra]
-                + [f"{name}: no {MASKS_CSV} row" for name in self.missing])
 
 
 @dataclass
@@ -111,13 +94,14 @@ class Report:
     @property
     def ok(self) -> bool:
         return self.pairs > 0 and not (self.unpaired or self.bad_names or self.unreadable or self.invalid
-                                       or (self.masks_csv is not None and not self.masks_csv.ok))
+                                       or (self.masks_csv and not self.masks_csv.ok))
 
     def summary(self) -> dict:
         """The JSON line: counts and the files that are wrong."""
+        csv = self.masks_csv
+        table = csv and {"rows": csv.rows, **csv.kinds(), "error": csv.error}
         return {"pairs": self.pairs, "cars": self.cars, "unpaired": self.unpaired, "unreadable": self.unreadable,
-                "invalid": self.invalid, "bad_names": self.bad_names,
-                "masks_csv": self.masks_csv.summary() if self.masks_csv else None}
+                "invalid": self.invalid, "bad_names": self.bad_names, "masks_csv": table}
 
     def lines(self) -> list[str]:
         """Human-readable lines, the JSON summary last."""
@@ -134,44 +118,55 @@ class Report:
         out += [f"{name}: mask and image sizes differ" for name in self.mismatched]
         out += [f"{name}: no partner" for name in self.unpaired]
         out += [f"{name}: not a Carvana file name" for name in self.bad_names]
-        out += self.masks_csv.problems() if self.masks_csv else []
+        if csv := self.masks_csv:  # one line per wrong row, as the other files are listed
+            out += [f"{MASKS_CSV} row {name}: malformed ({why})" for name, why in sorted(csv.malformed.items())]
+            out += [f"{MASKS_CSV} row {name}: differs from its GIF" for name in csv.disagree]
+            out += [f"{MASKS_CSV} row {name}: no paired image" for name in csv.extra]
+            out += [f"{name}: no {MASKS_CSV} row" for name in csv.missing]
         return out + [json.dumps(self.summary())]
 
     def problem(self) -> str:
         """One sentence for the error message."""
-        parts = [f"{len(v)} {k}" for k, v in (("unpaired", self.unpaired), ("unreadable", self.unreadable),
-                                               ("invalid", self.invalid), ("badly named", self.bad_names)) if v]
+        counts = {"unpaired": self.unpaired, "unreadable": self.unreadable, "invalid": self.invalid,
+                  "badly named": self.bad_names}
+        parts = [f"{len(v)} {k}" for k, v in counts.items() if v]
         if self.masks_csv and self.masks_csv.error:
             parts.append(f"an unreadable {MASKS_CSV}")
         elif self.masks_csv:
-            parts += [f"{len(v)} {'disagreeing' if k == 'disagree' else k} {MASKS_CSV} row{'' if len(v) == 1 else 's'}"
-                      for k, v in self.masks_csv.kinds() if v]
+            parts += [f"{len(v)} {k.replace('disagree', 'disagreeing')} {MASKS_CSV} row{'' if len(v) == 1 else 's'}"
+                      for k, v in self.masks_csv.kinds().items() if v]
         return "found " + ", ".join(parts) if parts else "found no image/mask pairs"
 
 
-def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
-    """Decode one photo (Carvana's are RGB JPEGs) or mask (palette GIFs of {0, 1}).
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:120]
 
-    A truncated or corrupt file fails at ``load``, not at open.  A JPEG is
-    decoded at 1/8 scale in the DCT domain (about 3x faster): every byte is
-    still entropy-decoded, so damage is still found.  With ``rle``, a mask's
-    ``train_masks.csv`` row, the row is compared here while the decoded GIF is
-    in memory: holding every mask for a later pass would take gigabytes.
-    Introduced in chapter 1.
-    """
-    name, is_mask = path.relative_to(root).as_posix(), path.suffix == ".gif"
+
+def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
+    """Decode one photo (an RGB JPEG) or mask (a palette GIF of {0, 1}); compare a mask with its
+    ``rle`` row now, as holding every mask for later would take gigabytes."""
+    name = path.relative_to(root).as_posix()
     try:
         with Image.open(path) as image:
             size = (image.height, image.width)
-            if image.format == "JPEG":
+            if image.format == "JPEG":  # 1/8 scale: 3x faster, yet every byte is still decoded
                 image.draft("RGB", (image.width // 8, image.height // 8))
             image.load()
             kind, values, palette = f"{image.format} {image.mode}", np.asarray(image), image.getpalette() or []
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad files
         return FileCheck(name, unreadable=f"cannot be decoded ({_one_line(exc)})")
-    if not is_mask:
+    if path.suffix != ".gif":
         return FileCheck(name, size, invalid=None if kind == "JPEG RGB" else f"{kind}, expected an RGB JPEG")
-    check = _check_mask_values(name, size, values, palette, kind)
+    ones = np.count_nonzero(values)
+    used = [i for i, present in ((0, ones < values.size), (1, ones > 0)) if present]
+    invalid = None
+    if kind != "GIF P":
+        invalid = f"{kind}, expected a palette GIF"
+    elif values.max(initial=0) > 1:
+        invalid = "mask values other than 0 and 1"
+    elif any(palette[3 * i: 3 * i + 3] != [255 * i] * 3 for i in used):  # decode_gif sees colours, not indices
+        invalid = "palette does not map 0 to black and 1 to white"
+    check = FileCheck(name, size, None if invalid else float(ones / values.size), invalid=invalid)
     if rle is None:
         return check
     try:
@@ -179,58 +174,36 @@ def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
     except ValueError as exc:
         return replace(check, row_malformed=_one_line(exc))
     # A GIF whose meaning is unclear (invalid) is reported; its row is not compared.
-    return check if check.invalid else replace(check, row_disagrees=not same)
+    return check if invalid else replace(check, row_disagrees=not same)
 
 
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:120]
-
-
-def _check_mask_values(name: str, size: tuple[int, int], values: np.ndarray, palette: list[int],
-                       kind: str) -> FileCheck:
-    """Judge a decoded GIF's kind, indices and palette."""
-    if kind != "GIF P":
-        return FileCheck(name, size, invalid=f"{kind}, expected a palette GIF")
-    if values.max(initial=0) > 1:
-        return FileCheck(name, size, invalid="mask values other than 0 and 1")
-    ones = np.count_nonzero(values)
-    used = [i for i, present in ((0, ones < values.size), (1, ones > 0)) if present]
-    # Readers that go through the palette (TensorFlow's decode_gif) see colours, not indices.
-    if any(palette[3 * i: 3 * i + 3] != [255 * i] * 3 for i in used):
-        return FileCheck(name, size, invalid="palette does not map 0 to black and 1 to white")
-    return FileCheck(name, size, foreground=float(ones / values.size))
-
-
-def inspect_folder(root: Path, *, progress: bool = False, workers: int | None = None) -> Report:
-    """Pair, decode and measure every training file under ``root`` (read-only).
-
-    Introduced in chapter 1.
-    """
+def inspect_folder(root: Path, *, progress: bool = False) -> Report:
+    """Pair, decode and measure every training file under ``root``.  Introduced in chapter 1."""
     from tqdm import tqdm
 
     root = Path(root)
     found = scan(root)  # raises DataError for a missing folder or layout
-    files = [sorted(p for p in (root / folder).iterdir() if (n := parse_name(p.name)) and n[1] == is_mask)
-             for folder, is_mask in ((TRAIN_IMAGES, False), (TRAIN_MASKS, True))]
+    images, masks = (sorted(p for p in (root / folder).iterdir() if (n := parse_name(p.name)) and n[1] == is_mask)
+                     for folder, is_mask in ((TRAIN_IMAGES, False), (TRAIN_MASKS, True)))
     test = root / TEST_IMAGES
     report = Report(pairs=len(found.pairs), cars=len({p.car for p in found.pairs}),
                     test_images=sum(1 for p in test.iterdir() if parse_name(p.name)) if test.is_dir() else 0,
                     unpaired=found.unpaired, bad_names=found.bad_names)
-    rows: Mapping[str, str] = {}
-    table = None
+    rows = {}
     if (root / MASKS_CSV).exists():  # optional: Kaggle ships it, older downloads lack it
         try:
             rows = read_masks_csv(root / MASKS_CSV)
-            report.masks_csv = table = MasksCsvCheck(rows=len(rows))
+            report.masks_csv = MasksCsvCheck(rows=len(rows))
         except DataError as exc:
             report.masks_csv = MasksCsvCheck(error=str(exc))
     row_of = {p.mask.name: rows.get(p.image.name) for p in found.pairs}
-    jobs = [(p, None) for p in files[0]] + [(p, row_of.get(p.name)) for p in files[1]]
-    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
+    jobs = [(p, None) for p in images] + [(p, row_of.get(p.name)) for p in masks]
+    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
         results = list(tqdm(pool.map(lambda job: check_file(root, *job), jobs), total=len(jobs),
                             desc="decode", unit="file", disable=not progress))
-    report.images, report.masks = results[: len(files[0])], results[len(files[0]):]
+    report.images, report.masks = results[: len(images)], results[len(images):]
     by_name = {Path(c.name).name: c for c in results}
+    table = report.masks_csv if report.masks_csv and not report.masks_csv.error else None
     for pair in found.pairs:
         image, mask = by_name[pair.image.name], by_name[pair.mask.name]
         if image.size and mask.size and image.size != mask.size:

@@ -1,12 +1,8 @@
 """Download the competition's zips with the official ``kaggle`` client.
 
-Only what training needs is fetched: ``train_hq.zip``, ``train_masks.zip`` and
-``train_masks.csv.zip`` (the same masks as a small run-length table, which the
-pipeline decodes faster than the GIFs), plus ``test_hq.zip`` for a submission;
-never the low-resolution ``train.zip``/``test.zip``.  Each file lands in a hidden
-folder and is renamed into place once it is a complete zip, so an interrupted
-download never leaves a half file under the final name, and the client resumes
-it next time.  Introduced in chapter 1.
+Only the training zips and ``train_masks.csv.zip`` (plus ``test_hq.zip`` for a
+submission) are fetched.  Each lands in a hidden folder, renamed into place once
+it is a complete zip, so a half file never has the final name.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -16,7 +12,6 @@ import io
 import os
 import shutil
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,30 +21,55 @@ from ..layout import MASKS_CSV_ZIP
 from .extract import TEST_ZIP, TRAIN_ZIPS
 
 RULES_URL = f"https://www.kaggle.com/competitions/{COMPETITION}/rules"
-#: How to log in, the one hint for every Kaggle command.
 LOGIN_HINT = ("save an API token from https://www.kaggle.com/settings/api as ~/.kaggle/access_token or in "
               "KAGGLE_API_TOKEN (a legacy ~/.kaggle/kaggle.json, or KAGGLE_USERNAME and KAGGLE_KEY, also work)")
 
 
-def kaggle_api(make_api: Callable[[], Any] | None = None) -> Any:
+def _token() -> str | None:
+    """Where the client finds an API token (it tries one before ``kaggle.json``), if anywhere."""
+    if value := os.environ.get("KAGGLE_API_TOKEN"):
+        return value if Path(value).exists() else "$KAGGLE_API_TOKEN"
+    files = [Path.home() / ".kaggle" / name for name in ("access_token", "access_token.txt")]
+    return next((str(path) for path in files if path.exists()), None)
+
+
+def _no_login(config: Path) -> str:
+    """Why the client found no usable credentials, naming the file at fault; it only says they are missing."""
+    if token := _token():
+        return f"Kaggle refused the token in {token} (empty, invalid or expired): {LOGIN_HINT}"
+    if config.exists():
+        return f"the Kaggle credentials file {config} is broken (not JSON with a username and a key): {LOGIN_HINT}"
+    return f"no Kaggle credentials: {LOGIN_HINT}"
+
+
+def kaggle_api() -> Any:
     """The official Kaggle client, logged in, or a :class:`DownloadError` saying how to log in.
 
-    It is imported only here: without credentials the client prints a page of
-    help and calls ``sys.exit``, even on import.  Our one sentence replaces both.
+    Without credentials the client prints a page and calls ``sys.exit``; one sentence replaces both.
     """
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from kaggle.api.kaggle_api_extended import KaggleApi
 
-            api = (make_api or KaggleApi)()
+            api = KaggleApi()
             api.authenticate()
     except SystemExit:
-        raise DownloadError(f"no Kaggle credentials: {LOGIN_HINT}") from None
+        raise DownloadError(_no_login(Path(KaggleApi.config))) from None
+    except Exception as exc:  # a token is checked online (requests' errors); a file is unreadable or odd
+        from requests import RequestException
+
+        if isinstance(exc, RequestException):
+            where = f" in {token}" if (token := _token()) else ""
+            raise DownloadError(f"could not reach Kaggle to check the credentials{where} ({type(exc).__name__}): "
+                                "check the network and run the command again") from None
+        if isinstance(exc, OSError) and exc.filename:
+            raise DownloadError(f"cannot read the Kaggle credentials {exc.filename} ({exc.strerror}): make it a "
+                                f"readable file, or {LOGIN_HINT}") from None
+        raise DownloadError(_no_login(Path(KaggleApi.config))) from None
     return api
 
 
 def _explain(exc: Exception, name: str) -> DownloadError:
-    """One sentence for a failed download, saying what to do next."""
     status = getattr(getattr(exc, "response", None), "status_code", None) or getattr(exc, "status", None)
     if status == 403:
         return DownloadError(f"Kaggle refused {name} (HTTP 403): accept the competition rules at {RULES_URL} "
@@ -64,14 +84,20 @@ def _explain(exc: Exception, name: str) -> DownloadError:
 def download(dest: Path, *, with_test: bool = False, client: Any = None, progress: bool = True) -> list[Path]:
     """Fetch the wanted zips into ``dest`` and return their paths; complete zips there are kept.
 
-    ``client`` is a logged-in ``KaggleApi`` or a factory for one (default:
-    :func:`kaggle_api`), only called when something is missing.
+    ``client`` is a logged-in ``KaggleApi`` or a factory for one, called only when something is missing.
     """
     dest = Path(dest)
     names = TRAIN_ZIPS + (MASKS_CSV_ZIP,) + ((TEST_ZIP,) if with_test else ())
     todo = [n for n in names if not zipfile.is_zipfile(dest / n)]
     if todo and not hasattr(client, "competition_download_file"):
-        client = client() if client is not None else kaggle_api()
+        try:
+            client = client() if client is not None else kaggle_api()
+        except DownloadError as exc:  # say first that a file there is damaged, not only that we cannot log in
+            damaged = [dest / n for n in todo if (dest / n).exists()]
+            if damaged:
+                raise DownloadError(f"{damaged[0]} is damaged (not a complete zip) and cannot be downloaded "
+                                    f"again: {exc}") from None
+            raise
     for name in todo:
         partial = dest / f".{name}.partial"  # kept on failure so the client can resume
         partial.mkdir(parents=True, exist_ok=True)

@@ -1,22 +1,20 @@
 """Unpack Kaggle's zips safely: only the wanted ones, once, all or nothing.
 
-A zip is unpacked into a hidden temporary folder beside its destination and
-renamed into place only once every file is written, with a stamp of the zip's
-size and modification time: an interrupted extraction never leaves something
-that looks complete, a second call is free, and a newer zip is unpacked again.
-The stamp sits inside a folder (:data:`EXTRACTED_MARKER`), or beside the file a
-one-file zip becomes (``.train_masks.csv.extracted.json``).  Entries that would
-land outside the destination (``../x``, absolute paths) are refused, and what
-we did not extract ourselves is never replaced.  Introduced in chapter 1.
+A zip is unpacked into a hidden folder and renamed into place when complete,
+stamped with the zip's size and mtime, so an interrupted run never looks done
+and a newer zip is unpacked again.  Entries escaping the destination are
+refused; what we did not extract is never replaced.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
@@ -25,12 +23,11 @@ from tqdm import tqdm
 from ..errors import DataError
 from ..layout import MASKS_CSV_ZIP, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS
 
-#: Written inside a folder once it is completely extracted.
+#: Written inside a folder (or beside a one-file zip's file) once completely extracted.
 EXTRACTED_MARKER = ".extracted.json"
-#: The zips a training run needs; ``test_hq.zip`` is only for a submission.
 TRAIN_ZIPS = (f"{TRAIN_IMAGES}.zip", f"{TRAIN_MASKS}.zip")
 TEST_ZIP = f"{TEST_IMAGES}.zip"
-#: Zips of one file, extracted as that file rather than a folder; optional.
+#: Zips of one file, extracted as that file rather than a folder.
 FILE_ZIPS = (MASKS_CSV_ZIP,)
 
 
@@ -44,7 +41,7 @@ def _marker(path: Path, single: bool) -> Path:
 
 
 def is_extracted(path: Path, zip_path: Path | None = None) -> bool:
-    """True when ``path`` (a folder, or a one-file zip's file) was completely extracted, from this zip if given."""
+    """True when ``path`` (a folder or a file) was completely extracted, from this zip if given."""
     path = Path(path)
     marker = _marker(path, not path.is_dir())
     if not (path.exists() and marker.is_file()):
@@ -55,36 +52,49 @@ def is_extracted(path: Path, zip_path: Path | None = None) -> bool:
         return False
 
 
-def _members(archive: zipfile.ZipFile, prefix: str) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
-    """Each file entry with its path in the destination (Kaggle's ``train_hq/<name>`` or a bare name).
+def _junk(rel: PurePosixPath) -> bool:
+    """What archivers add beside the data: ``__MACOSX/``, ``.DS_Store``, ``._name`` forks."""
+    return "__MACOSX" in rel.parts or rel.name.startswith(".")
 
-    An entry that would escape the destination is refused: a crafted zip must not write elsewhere.
-    """
+
+def _members(archive: zipfile.ZipFile, name: str, single: bool) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """Each wanted file entry with its path in ``name`` (what archivers add is skipped); an entry escaping
+    the destination is refused (zip slip), and so is a zip of folders without ``name/``."""
     entries = []
     for info in archive.infolist():
         rel = PurePosixPath(info.filename.replace("\\", "/"))
         if rel.is_absolute() or ".." in rel.parts or (rel.parts and ":" in rel.parts[0]):
             raise DataError(f"refusing to extract {info.filename!r}: the entry would land outside the "
                             "destination folder")
-        if not info.is_dir():
+        if not info.is_dir() and not _junk(rel):
             entries.append((info, rel))
-    if entries and all(rel.parts[0] == prefix and len(rel.parts) > 1 for _, rel in entries):
-        entries = [(info, PurePosixPath(*rel.parts[1:])) for info, rel in entries]
-    return entries
+    if single:  # the caller refuses anything but one file
+        return entries
+    inside = [(info, PurePosixPath(*rel.parts[1:])) for info, rel in entries if rel.parts[0] == name
+              and len(rel.parts) > 1]
+    if inside or (entries and all(len(rel.parts) == 1 for _, rel in entries)):  # Kaggle's zips, or a flat one
+        return inside or entries
+    tops = sorted({rel.parts[0] + ("/" if len(rel.parts) > 1 else "") for _, rel in entries})
+    raise DataError(f"{archive.filename} holds no {name}/ folder (it holds {', '.join(tops[:3]) or 'no file'}): "
+                    "delete it and download it again")
 
 
 def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, zip_path: Path) -> None:
-    """Stream one entry to ``out``; a CRC or truncation error names the zip and the entry."""
     try:
         with archive.open(info) as src, open(out, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-        raise DataError(f"{zip_path.name} is damaged at {info.filename} ({exc}): delete it and download it again"
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
+        raise DataError(f"{zip_path} is damaged at {info.filename} ({exc}): delete it and download it again"
                         ) from None
 
 
-def _extract(zip_path: Path, dest_root: Path, *, single: bool, progress: bool = False) -> Path:
+def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> Path:
+    """Extract ``<name>.zip`` as ``dest_root/<name>``, atomically and once; return it.
+
+    That is a folder, or a file for a one-file zip (:data:`FILE_ZIPS`).
+    """
     zip_path, dest_root = Path(zip_path), Path(dest_root)
+    single = zip_path.name in FILE_ZIPS
     if not zip_path.is_file():
         raise DataError(f"no zip file at {zip_path}")
     name = zip_path.name.removesuffix(".zip")
@@ -108,7 +118,7 @@ def _extract(zip_path: Path, dest_root: Path, *, single: bool, progress: bool = 
     partial = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=dest_root))
     try:
         with archive:
-            entries = _members(archive, name)
+            entries = _members(archive, name, single)
             if single and (len(entries) != 1 or entries[0][1].suffix != PurePosixPath(name).suffix):
                 held = ", ".join(i.filename for i, _ in entries[:3]) + (", ..." if len(entries) > 3 else "")
                 raise DataError(f"{zip_path} should hold a single {PurePosixPath(name).suffix or name} file but "
@@ -127,35 +137,22 @@ def _extract(zip_path: Path, dest_root: Path, *, single: bool, progress: bool = 
             if final.exists():  # our extraction of an older zip: swap it out
                 final.rename(partial / f"{name}.old")
             (partial / name).rename(final)
+    except OSError as exc:  # writing: the zip's own faults are DataErrors already
+        need = sum(info.file_size for info in archive.infolist()) / 2**20
+        why = (f"the disk is full (it unpacks to {need:.0f} MiB): free some space" if exc.errno == errno.ENOSPC
+               else f"{exc.strerror or exc}: make it writable")
+        raise DataError(f"cannot extract {zip_path} into {dest_root}: {why} and run the command again") from None
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return final
 
 
-def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> Path:
-    """Extract ``<name>.zip`` into ``dest_root/<name>/``, atomically and once; return that folder."""
-    return _extract(zip_path, dest_root, single=False, progress=progress)
-
-
-def extract_file(zip_path: Path, dest_root: Path) -> Path:
-    """Extract the one file of ``<name>.zip`` as ``dest_root/<name>``, atomically and once; return it.
-
-    The pipeline reads ``train_masks.csv`` as soon as it exists, so it appears whole or not at all.
-    """
-    return _extract(zip_path, dest_root, single=True)
-
-
 def wanted_zips(folder: Path, *, with_test: bool = False) -> list[Path]:
-    """The zips of ``folder`` worth extracting.
-
-    Never Kaggle's lower-quality ``train.zip``/``test.zip``: the article skips them
-    to stay within Kaggle's 20 GB of working space, and so do we.
-    """
+    """The zips of ``folder`` worth extracting: never the low-quality ``train.zip``/``test.zip`` (20 GB cap)."""
     names = TRAIN_ZIPS + ((TEST_ZIP,) if with_test else ())
     return [Path(folder) / n for n in names if (Path(folder) / n).is_file()]
 
 
 def extract_all(zips: Iterable[Path], dest_root: Path, *, progress: bool = False) -> list[Path]:
-    """Extract each zip into ``dest_root``: a folder per zip, the file of a one-file zip (:data:`FILE_ZIPS`)."""
-    return [extract_file(z, dest_root) if Path(z).name in FILE_ZIPS else extract_zip(z, dest_root, progress=progress)
-            for z in zips]
+    """Extract each zip into ``dest_root`` (see :func:`extract_zip`)."""
+    return [extract_zip(z, dest_root, progress=progress) for z in zips]

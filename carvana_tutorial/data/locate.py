@@ -1,17 +1,8 @@
 """Find the Carvana data, or make a synthetic stand-in, so every chapter runs.
 
-The search order, first match wins:
-
-1. the folder passed in (``find_data(path)``, ``--data``);
-2. ``$CARVANA_DATA``;
-3. the competition's input on Kaggle (zips, unpacked into the working folder);
-4. ``./data`` (where ``carvana-tutorial download`` puts the files);
-5. otherwise a synthetic set in Carvana's exact layout, made once and cached.
-
-A folder counts when it holds ``train_hq/`` and ``train_masks/`` or the zips
-Kaggle ships them in; ``train_masks.csv.zip``, when there, is unpacked too (the
-pipeline reads masks faster from it) but is never required.  Introduced in
-chapter 1.
+First match wins: the folder passed in (``--data``), ``$CARVANA_DATA``, Kaggle's
+competition input, ``./data``, else a cached synthetic set in Carvana's layout.
+A folder counts when it holds ``train_hq/`` and ``train_masks/`` or their zips.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -35,22 +26,13 @@ from ..layout import (
     VIEWS,
     parse_name,
 )
-from .extract import (
-    EXTRACTED_MARKER,
-    extract_file,
-    extract_zip,
-    is_extracted,
-    wanted_zips,
-)
+from .extract import EXTRACTED_MARKER, extract_zip, is_extracted, wanted_zips
 from .pairs import EXPECTED_LAYOUT
 
-#: Where Kaggle mounts the competition's files (read-only) in a notebook, and its writable folder.
-KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION
+KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION  # read-only in a Kaggle notebook
 KAGGLE_WORKING = Path("/kaggle/working")
-#: Relative to the current directory, as the download command's default.
 LOCAL_DATA = Path("data")
-#: Seed of the synthetic set; fixed so every chapter sees the same cars.
-SYNTHETIC_SEED = 0
+SYNTHETIC_SEED = 0  # fixed, so every chapter sees the same cars
 
 
 @dataclass(frozen=True)
@@ -70,17 +52,8 @@ def _writable(folder: Path) -> bool:
 def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = False,
             progress: bool = False) -> Path | None:
     """The Carvana root for ``folder``, unpacking its zips if need be; ``None`` if it holds no data.
-
-    Folders already there are used as they are (re-extracted only when we
-    extracted them from a zip that has changed since).  Missing ones are unpacked
-    into ``extract_to`` (Kaggle's read-only input), else next to the zips when
-    ``folder`` is writable, else into the cache.  ``train_masks.csv.zip`` goes
-    wherever the folders go, unless the root has a csv of its own; a read-only
-    folder with nothing to extract keeps it zipped (masks then come from the GIFs).
-    """
+    Zips unpack into ``extract_to`` (for Kaggle's read-only input), else beside them, else into the cache."""
     folder = Path(folder)
-    if not folder.is_dir():
-        return None
     needed = [TRAIN_IMAGES, TRAIN_MASKS] + ([TEST_IMAGES] if with_test else [])
     zips = {z.name.removesuffix(".zip"): z for z in wanted_zips(folder, with_test=with_test)}
     missing = [n for n in needed if not (folder / n).is_dir()]
@@ -102,47 +75,30 @@ def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = F
             extract_zip(zips[name], target, progress=progress)
     csv_zip, csv = folder / MASKS_CSV_ZIP, target / MASKS_CSV
     if csv_zip.is_file() and not (csv.exists() and not is_extracted(csv)):  # never over the user's csv
-        extract_file(csv_zip, target)
+        extract_zip(csv_zip, target)
     return target
 
 
 def describe(root: Path, label: str) -> str:
-    """``label`` plus cars, views and image size, e.g. ``synthetic Carvana, 24 cars x 16 views, 1280x1918``.
-
-    Cheap: it lists the folder and reads one image header.
-    """
+    """``label`` plus cars, views and image size, e.g. ``synthetic Carvana, 24 cars x 16 views, 1280x1918``."""
     from PIL import Image
 
-    names = [(p, parsed[0]) for p in sorted((root / TRAIN_IMAGES).iterdir())
-             if (parsed := parse_name(p.name)) and not parsed[1]]
-    cars = {view.car for _, view in names}
+    names = [(p, n[0].car) for p in sorted((root / TRAIN_IMAGES).iterdir()) if (n := parse_name(p.name)) and not n[1]]
     if not names:
         return f"{label}, no images"
-    counts = f"{len(cars)} cars x {VIEWS} views" if len(names) == VIEWS * len(cars) else (
-        f"{len(names)} images of {len(cars)} cars")
+    cars = len({car for _, car in names})
+    label += f", {cars} cars x {VIEWS} views" if len(names) == VIEWS * cars else f", {len(names)} images of {cars} cars"
     try:
         with Image.open(names[0][0]) as first:
-            return f"{label}, {counts}, {first.height}x{first.width}"
+            return f"{label}, {first.height}x{first.width}"
     except OSError:
-        return f"{label}, {counts}"
-
-
-def synthetic_root(profile: Profile) -> Path:
-    """Where the profile's synthetic set lives in the cache, one folder per settings."""
-    height, width = profile.synthetic_size
-    key = f"{profile.synthetic_cars}cars-{profile.synthetic_test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
-    return cache_dir() / "synthetic" / key
+        return label
 
 
 def find_data(path: str | os.PathLike | None = None, *, profile: Profile | str | None = None,
               synthesize: bool = True, with_test: bool = False, progress: bool | None = None) -> DataSource:
-    """Locate the Carvana data (see the module docstring for the order).
-
-    An explicit folder or ``$CARVANA_DATA`` without Carvana data is an error,
-    not a reason to fall back.  ``profile`` (a :class:`~carvana_tutorial.config.Profile`
-    or its name) sizes the synthetic set.  ``with_test`` also unpacks
-    ``test_hq.zip``.  Progress bars go to stderr, by default only on a terminal.
-    """
+    """Locate the Carvana data (order in the module docstring); ``profile`` sizes a synthetic set.
+    An explicit folder or ``$CARVANA_DATA`` without data is an error, not a reason to fall back."""
     progress = sys.stderr.isatty() if progress is None else progress
     opts = {"with_test": with_test, "progress": progress}
     for origin, value, where in (("argument", path, "the folder given"), ("env", env(ENV_DATA), f"${ENV_DATA}")):
@@ -167,7 +123,9 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
     from ..synthetic import ensure_dataset
 
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    root = synthetic_root(profile)
+    height, width = profile.synthetic_size
+    key = f"{profile.synthetic_cars}cars-{profile.synthetic_test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
+    root = cache_dir() / "synthetic" / key
     with exclusive(root.with_name(root.name + ".lock")):
         ensure_dataset(root, cars=profile.synthetic_cars, size=profile.synthetic_size, seed=SYNTHETIC_SEED,
                        test_cars=profile.synthetic_test_cars, progress=progress)
@@ -176,11 +134,8 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
 
 @contextlib.contextmanager
 def exclusive(lock: Path | None, *, wait: bool = True) -> Iterator[bool]:
-    """Hold an exclusive lock on the file ``lock`` while the body runs; yield whether we got it.
-
-    Without ``wait``, a lock another process holds yields ``False`` at once.
-    With no ``lock``, or without ``fcntl`` (Windows), no lock is taken.
-    """
+    """Hold an exclusive lock on ``lock`` while the body runs; yield whether we got it (at once,
+    without ``wait``).  Without ``fcntl`` (Windows) nothing is locked."""
     try:
         import fcntl
     except ImportError:

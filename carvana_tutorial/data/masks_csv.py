@@ -1,12 +1,8 @@
 """Kaggle's second copy of the training masks: ``train_masks.csv``.
 
-The competition ships every training mask twice: as a 1918x1280 GIF and as a
-row ``img,rle_mask`` of ``train_masks.csv``, run-length encoded as in a
-submission.  A GIF is LZW-compressed, so every one of its 2.5 million pixels
-must be unpacked before any can be used; a row is a few thousand integers
-from which any pixel can be looked up directly.  The pipeline therefore reads
-masks from the table when it has a row for every pair asked for (chapter 2).
-Introduced in chapter 2.
+Each row ``img,rle_mask`` is a mask run-length encoded as in a submission: a few thousand
+integers instead of a GIF of 2.5 million pixels, so the pipeline reads masks from it when
+it can.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -24,27 +20,17 @@ from ..errors import DataError
 from ..layout import MASKS_CSV, TRAIN_MASKS
 from ..rle import rle_decode
 
-HEADER = ("img", "rle_mask")
-
 
 def masks_csv_of(mask_path: str | os.PathLike) -> Path:
-    """Where the table for a mask file would be: ``<root>/train_masks.csv``.
-
-    Introduced in chapter 2.
-    """
+    """Where the table for a mask file would be.  Introduced in chapter 2."""
     folder = Path(mask_path).parent
     root = folder.parent if folder.name == TRAIN_MASKS else folder
     return root / MASKS_CSV
 
 
 def read_masks_csv(path: str | os.PathLike) -> Mapping[str, str]:
-    """The rows of a ``train_masks.csv`` as ``{image file name: RLE string}``.
-
-    Parsed once per version of the file (path, size and modification time key
-    an in-memory cache), since every dataset built on the same folder asks
-    again.  Raises :class:`~carvana_tutorial.errors.DataError` for a file that
-    is not in Kaggle's format.  Introduced in chapter 2.
-    """
+    """The rows of a ``train_masks.csv`` as ``{image file name: RLE string}``, parsed once per
+    version (path, size, mtime) of the file, as every dataset asks again.  Introduced in chapter 2."""
     path = Path(path)
     try:
         stat = path.stat()
@@ -55,20 +41,18 @@ def read_masks_csv(path: str | os.PathLike) -> Mapping[str, str]:
 
 @functools.lru_cache(maxsize=4)
 def _parse(path: str, size: int, mtime_ns: int) -> Mapping[str, str]:
-    # Lines are split by hand: an RLE field is one long run of digits and
-    # spaces, never quoted, and can exceed the csv module's field limit.
+    # Split by hand: an RLE field is never quoted and can exceed the csv module's field limit.
     name = Path(path).name
     try:
         with open(path, encoding="ascii", newline="") as handle:
-            header = tuple(handle.readline().strip().split(","))
-            if header != HEADER:
-                raise DataError(f"{name} does not start with the header img,rle_mask (found {','.join(header)!r})")
+            header = handle.readline().strip()
+            if header != "img,rle_mask":
+                raise DataError(f"{name} does not start with the header img,rle_mask (found {header!r})")
             rows = {}
             for number, line in enumerate(handle, start=2):
-                line = line.strip()
-                if not line:
+                if not line.strip():
                     continue
-                image, sep, rle = line.partition(",")
+                image, sep, rle = line.strip().partition(",")
                 if not sep:
                     raise DataError(f"{name} line {number} has no comma: expected img,rle_mask")
                 if image in rows:
@@ -89,25 +73,16 @@ def read_gif(path: str | os.PathLike) -> np.ndarray:
 
 
 def row_matches(rle: str, mask: np.ndarray) -> bool:
-    """Whether a row decodes to exactly ``mask`` (full size, {0, 1}).
-
-    Raises ``ValueError`` saying why for a malformed row.  Introduced in
-    chapter 2.
-    """
+    """Whether a row decodes to exactly ``mask``; ``ValueError`` if malformed.  Introduced in chapter 2."""
     return np.array_equal(rle_decode(rle, mask.shape[:2]), mask)
 
 
 def verify_masks_csv(root: str | os.PathLike) -> int:
-    """Compare every row of ``train_masks.csv`` with its GIF; return the row count.
-
-    Raises :class:`DataError` naming the first mask that disagrees (or whose
-    row is malformed): a check that our RLE reads Kaggle's file the way
-    Kaggle wrote it.  Introduced in chapter 8.
-    """
-    root = Path(root)
-    rows = read_masks_csv(root / MASKS_CSV)
+    """Compare every row of ``train_masks.csv`` with its GIF, so that our RLE is known to read
+    Kaggle's file as Kaggle wrote it; return the row count.  Introduced in chapter 8."""
+    rows = read_masks_csv(Path(root) / MASKS_CSV)
     for image, rle in rows.items():
-        gif = root / TRAIN_MASKS / image.replace(".jpg", "_mask.gif")
+        gif = Path(root) / TRAIN_MASKS / image.replace(".jpg", "_mask.gif")
         try:
             same = row_matches(rle, read_gif(gif))
         except ValueError as exc:

@@ -1,16 +1,13 @@
 """Pair every training image with its mask by the id in the file name.
 
-The article sorts two directory listings and zips them, which pairs
-correctly only while both folders hold exactly the same ids: one missing mask
-shifts every later pair by one, silently.  Here each file is parsed into its
-:class:`~carvana_tutorial.layout.ViewId` and the pairs are the ids present in
-both folders; anything else is an error that names the files.
-Introduced in chapter 1.
+The article zips two sorted listings: one missing mask silently shifts every
+later pair.  Here a pair is an id present in both folders.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
@@ -18,12 +15,8 @@ from ..layout import TRAIN_IMAGES, TRAIN_MASKS, ViewId, parse_name
 
 #: How many offending file names an error message lists before "and N more".
 SHOWN = 5
-
-#: One sentence describing the layout we expect, reused by every error.
-EXPECTED_LAYOUT = (
-    f"expected Carvana's layout: {TRAIN_IMAGES}/<id>_<NN>.jpg and "
-    f"{TRAIN_MASKS}/<id>_<NN>_mask.gif (as in Kaggle's train_hq.zip and train_masks.zip)"
-)
+EXPECTED_LAYOUT = (f"expected Carvana's layout: {TRAIN_IMAGES}/<id>_<NN>.jpg and "
+                   f"{TRAIN_MASKS}/<id>_<NN>_mask.gif (as in Kaggle's train_hq.zip and train_masks.zip)")
 
 
 @dataclass(frozen=True)
@@ -45,17 +38,13 @@ class Pair:
 
 @dataclass
 class Scan:
-    """What a Carvana folder holds, problems included, without raising.
-
-    ``pair_files`` raises on any problem; ``inspect`` reports all of them.
-    Paths in the problem lists are relative to the data root.
-    """
+    """What a Carvana folder holds, problems included (paths relative to the root)."""
 
     root: Path
-    pairs: list[Pair] = field(default_factory=list)
-    images_without_mask: list[str] = field(default_factory=list)
-    masks_without_image: list[str] = field(default_factory=list)
-    bad_names: list[str] = field(default_factory=list)
+    pairs: list[Pair]
+    images_without_mask: list[str]
+    masks_without_image: list[str]
+    bad_names: list[str]
 
     @property
     def unpaired(self) -> list[str]:
@@ -79,11 +68,18 @@ def _names(items: list[str]) -> str:
     return shown if len(items) <= SHOWN else f"{shown} and {len(items) - SHOWN} more"
 
 
+def list_folder(folder: Path) -> list[Path]:
+    """What ``folder`` holds, sorted, or a one-line :class:`DataError` if it cannot be listed."""
+    try:
+        return sorted(Path(folder).iterdir())
+    except OSError as exc:
+        raise DataError(f"cannot list {folder} ({exc.strerror or exc}): make it readable") from None
+
+
 def _listing(folder: Path, want_mask: bool) -> tuple[dict[ViewId, Path], list[str]]:
-    """Files of one folder by id, plus the names that do not belong there."""
     found: dict[ViewId, Path] = {}
     bad: list[str] = []
-    for path in sorted(folder.iterdir()):
+    for path in list_folder(folder):
         if path.name.startswith("."):  # .DS_Store, .ipynb_checkpoints, our markers
             continue
         parsed = parse_name(path.name)
@@ -95,11 +91,14 @@ def _listing(folder: Path, want_mask: bool) -> tuple[dict[ViewId, Path], list[st
 
 
 def check_layout(root: Path) -> Path:
-    """``root`` if it has both Carvana training folders, else a :class:`DataError`."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"no data folder at {root}: {EXPECTED_LAYOUT}")
+    held = {path.name for path in list_folder(root)}
     missing = [name for name in (TRAIN_IMAGES, TRAIN_MASKS) if not (root / name).is_dir()]
+    if zips := [f"{name}.zip" for name in missing if f"{name}.zip" in held]:
+        raise DataError(f"{root} holds {' and '.join(zips)}, not yet extracted: run " + " and ".join(
+            f"`python -m zipfile -e {shlex.quote(str(root / z))} {shlex.quote(str(root))}`" for z in zips))
     if missing:
         raise DataError(f"{root} has no {' or '.join(f'{m}/' for m in missing)} folder: {EXPECTED_LAYOUT}")
     return root
@@ -108,10 +107,8 @@ def check_layout(root: Path) -> Path:
 def scan(root: Path) -> Scan:
     """Match every photo under ``root`` with its mask by id, keeping problems.
 
-    Each file name is parsed into its id (car, view); a pair is an id found
-    in both folders.  Whatever is left over is listed, never paired with a
-    neighbour: a missing mask cannot shift the pairs after it.
-    Introduced in chapter 1.
+    Leftovers are listed, never paired with a neighbour: a missing mask
+    cannot shift the pairs after it.  Introduced in chapter 1.
     """
     root = check_layout(root)
     images, bad_images = _listing(root / TRAIN_IMAGES, want_mask=False)
@@ -131,12 +128,8 @@ def scan(root: Path) -> Scan:
 
 
 def pair_files(root: Path) -> list[Pair]:
-    """Every (photo, mask) pair under ``root``, matched by id, sorted.
-
-    Any photo without a mask, mask without a photo or name outside
-    Carvana's scheme is a :class:`DataError` naming the files: pairing
-    stops rather than guess.  Introduced in chapter 1.
-    """
+    """Every (photo, mask) pair under ``root``, sorted; a :class:`DataError`
+    naming the files for anything unpaired.  Introduced in chapter 1."""
     found = scan(root)
     if not found.ok:
         raise DataError(f"{root}: " + "; ".join(found.problems()))
@@ -146,14 +139,11 @@ def pair_files(root: Path) -> list[Pair]:
 
 
 def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
-    """The article's pairing, kept only to show how it fails: sort both listings, zip.
-
-    Nothing checks that the two files of a pair share an id; see
-    :func:`count_misaligned`.  Use :func:`pair_files`.  Introduced in chapter 1.
-    """
+    """The article's pairing (sort both listings, zip), kept to show how it fails.  Introduced in chapter 1."""
     root = check_layout(root)
     images, masks = (
-        sorted((p for p in (root / folder).iterdir() if not p.name.startswith(".")), key=lambda p: p.name.split(".")[0])
+        sorted((p for p in list_folder(root / folder) if not p.name.startswith(".")),
+               key=lambda p: p.name.split(".")[0])
         for folder in (TRAIN_IMAGES, TRAIN_MASKS)
     )
     return list(zip(images, masks))

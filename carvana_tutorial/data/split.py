@@ -1,11 +1,8 @@
-"""Train/validation splits: by car (ours) and by image (the article's).
+"""Train/validation splits: by car (ours) and by image (the article's, leaky).
 
-Carvana photographs every car 16 times on a turntable.  Neighbouring views of
-one car are near-duplicates, so a split that puts some views of a car in
-training and others in validation grades the model on cars it has already
-seen.  :func:`split_by_car` keeps each car on one side; :func:`random_split`
-reproduces the article's leaky split so that chapter 7 can measure what the
-leak is worth.  Introduced in chapter 1.
+The 16 views of a car are near-duplicates, so splitting a car's views across
+both sides grades the model on cars it has seen; chapter 7 measures that leak.
+Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -36,18 +33,14 @@ def group_by_car(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
 
 
 def _whole_cars(cars: dict[str, list[Pair]], order: list[str], max_images: int | None) -> list[str]:
-    """The first cars of ``order`` whose views fit in ``max_images``; at least two."""
-    kept, total = [], 0
-    for car in order:
-        if max_images is not None and kept and total + len(cars[car]) > max_images:
-            break
-        kept.append(car)
-        total += len(cars[car])
-    if len(kept) < 2:
+    if max_images is not None:  # the first cars that fit, and at least one
+        fit = np.cumsum([len(cars[car]) for car in order]) <= max_images
+        order = order[: max(1, int(fit.sum()))]
+    if len(order) < 2:
         within = "" if max_images is None else f" within max_images={max_images}"
-        raise DataError(f"a split by car needs at least 2 cars, but only {len(kept)} "
-                        f"{'is' if len(kept) == 1 else 'are'} available{within}")
-    return kept
+        raise DataError(f"a split by car needs at least 2 cars, but only {len(order)} "
+                        f"{'is' if len(order) == 1 else 'are'} available{within}")
+    return order
 
 
 def split_by_car(
@@ -58,11 +51,8 @@ def split_by_car(
 ) -> tuple[list[Pair], list[Pair]]:
     """Split into (train, val) with every view of a car on the same side.
 
-    The cars are shuffled with ``seed``; the first ``val_fraction`` of them
-    (at least one, never all) validate.  ``max_images`` (the article keeps
-    1000) is rounded down to whole cars: cars are taken in the shuffled
-    order while they fit, so no car is cut in half.  Both lists come back
-    sorted by (car, view).  Introduced in chapter 1.
+    ``max_images`` is rounded down to whole shuffled cars; at least one car
+    validates, never all.  Introduced in chapter 1.
     """
     _check(pairs, val_fraction, max_images)
     cars = group_by_car(pairs)
@@ -75,20 +65,10 @@ def split_by_car(
     return train, val
 
 
-def random_split(
-    pairs: Sequence[Pair],
-    val_fraction: float = 0.2,
-    seed: int = 42,
-    max_images: int | None = None,
-) -> tuple[list[Pair], list[Pair]]:
-    """The article's split: the first ``max_images`` images, shuffled image by image.
-
-    Same as the article's ``train_test_split(X[:1000], y[:1000], test_size=0.2,
-    random_state=42)`` on its sorted file lists, so views of one car land on
-    both sides.  Kept only to measure that leak (chapter 7); use
-    :func:`split_by_car`.  Both lists come back sorted by (car, view).
-    Introduced in chapter 1.
-    """
+def random_split(pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 42,
+                 max_images: int | None = None) -> tuple[list[Pair], list[Pair]]:
+    """The article's ``train_test_split`` of its first ``max_images`` images,
+    kept only to measure the leak (chapter 7).  Introduced in chapter 1."""
     from sklearn.model_selection import train_test_split
 
     _check(pairs, val_fraction, max_images)
@@ -100,24 +80,13 @@ def random_split(
 
 
 def leaked_cars(train: Sequence[Pair], val: Sequence[Pair]) -> list[str]:
-    """The cars with views on both sides of a split (empty for a clean split).
-
-    Introduced in chapter 1.
-    """
+    """The cars with views on both sides of a split.  Introduced in chapter 1."""
     return sorted({p.car for p in train} & {p.car for p in val})
 
 
 def split_summary(train: Sequence[Pair], val: Sequence[Pair]) -> dict[str, int]:
-    """Images and cars on each side of a split, and the cars on both sides.
-
-    Introduced in chapter 1.
-    """
+    """Images and cars on each side, and the cars on both.  Introduced in chapter 1."""
     leaked = set(leaked_cars(train, val))
-    return {
-        "train_images": len(train),
-        "train_cars": len({p.car for p in train}),
-        "val_images": len(val),
-        "val_cars": len({p.car for p in val}),
-        "leaked_cars": len(leaked),
-        "val_images_of_seen_cars": sum(p.car in leaked for p in val),
-    }
+    return {"train_images": len(train), "train_cars": len({p.car for p in train}),
+            "val_images": len(val), "val_cars": len({p.car for p in val}),
+            "leaked_cars": len(leaked), "val_images_of_seen_cars": sum(p.car in leaked for p in val)}

@@ -1,10 +1,6 @@
-"""How much a downscaled photo depends on where the camera happened to stand.
-
-Shrinking 1918x1280 to 128x96 turns 15x13 source pixels into one.
-Nearest-neighbour keeps one of them, so moving the photo by a single source
-pixel can swap which one survives: thin edges, spokes and lettering flicker.
-That is aliasing.  An averaging resize changes by about 1/15 of a pixel's
-worth.  ``shift_change`` puts a number on it.  Introduced in chapter 2.
+"""How much a downscaled photo depends on where the camera happened to stand: nearest-neighbour
+keeps one source pixel in ~200, so a one-pixel shift makes edges flicker (aliasing); an averaging
+resize barely moves.  Introduced in chapter 2.
 """
 
 from __future__ import annotations

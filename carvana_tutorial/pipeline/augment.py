@@ -1,13 +1,8 @@
 """Random flips, small rotations and contrast changes, inside ``tf.data``.
 
-The article put Keras augmentation layers in front of its model, so the photo
-was flipped and rotated while the mask it was scored against was not.  Here
-the geometry is drawn once per sample and applied to both (bilinear for the
-photo, nearest-neighbour for the mask, which stays {0, 1}); contrast touches
-the photo only.  ``image_only`` keeps the article's bug so that chapter 7 can
-measure its cost.  Randomness is stateless: each batch gets a seed from a
-``tf.data.Dataset.random`` stream, so a seed gives the same batches in every
-run while each epoch draws new transforms.  Introduced in chapter 2.
+The article's augmentation layers turned the photo but not its mask.  Here the
+geometry moves both (``joint``); ``image_only`` keeps the article's bug so that
+chapter 7 can measure it.  Stateless, seeded per batch.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -17,18 +12,12 @@ import math
 import tensorflow as tf
 
 MODES = ("joint", "image_only")
-#: The article's ``RandomRotation(0.01)``: a fraction of a turn, +-3.6 degrees.
-ROTATION = 0.01
-#: The article's ``RandomContrast(0.2)``.
-CONTRAST = 0.2
+ROTATION = 0.01  # the article's RandomRotation(0.01): a fraction of a turn, +-3.6 degrees
+CONTRAST = 0.2  # the article's RandomContrast(0.2)
 
 
 def _transforms(flips: tf.Tensor, angles: tf.Tensor, height: int, width: int) -> tf.Tensor:
-    """Per-image projective transforms (output -> input pixel coordinates): a
-    rotation about the centre, preceded by a mirror where ``flips`` is true.
-
-    Folding the flip into the rotation means one resampling pass, not two.
-    """
+    """Output -> input pixel transforms turning about the centre, mirrored where ``flips``: one pass."""
     cos, sin = tf.cos(angles), tf.sin(angles)
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
     sign = tf.where(flips, -1.0, 1.0)  # mirrored: x_in = (width - 1) - x_rotated
@@ -39,14 +28,10 @@ def _transforms(flips: tf.Tensor, angles: tf.Tensor, height: int, width: int) ->
 
 
 def _resample(x: tf.Tensor, transforms: tf.Tensor, interpolation: str) -> tf.Tensor:
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=x,
-        transforms=transforms,
-        output_shape=tf.constant(x.shape[1:3].as_list(), tf.int32),  # static: batches keep their shape
-        fill_value=tf.constant(0.0),
-        interpolation=interpolation,
-        fill_mode="REFLECT",
-    )
+    size = tf.constant(x.shape[1:3].as_list(), tf.int32)  # static: batches keep their shape
+    return tf.raw_ops.ImageProjectiveTransformV3(images=x, transforms=transforms, output_shape=size,
+                                                 fill_value=tf.constant(0.0), interpolation=interpolation,
+                                                 fill_mode="REFLECT")
 
 
 def augment(images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor,
@@ -55,10 +40,9 @@ def augment(images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor,
     each sample flipped, turned and contrasted at random.
 
     The flip and the angle move the photo *and* its mask (``joint``), or the
-    photo alone (``image_only``, the article's bug).  Draws come from
-    ``seed`` (a shape-[2] integer tensor): the same seed, the same batch.
-    Geometry runs on uint8, in one resampling pass, before the conversion
-    to float: a quarter of the memory traffic.  Introduced in chapter 2.
+    photo alone (``image_only``, the article's bug).  The same ``seed`` (a
+    shape-[2] integer tensor) gives the same batch.  Geometry runs on uint8,
+    in one pass: a quarter of the memory traffic.  Introduced in chapter 2.
     """
     height, width = images.shape[1], images.shape[2]
     draws = tf.random.stateless_uniform([tf.shape(images)[0], 3], seed)
@@ -67,8 +51,7 @@ def augment(images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor,
     transforms = _transforms(flips, angles, height, width)
     photos = _resample(images, transforms, "BILINEAR")
     photos = tf.cast(photos, tf.float32) / 255.0
-    factors = 1.0 - CONTRAST + 2.0 * CONTRAST * draws[:, 2]
-    factors = factors[:, None, None, None]
+    factors = 1.0 - CONTRAST + 2.0 * CONTRAST * draws[:, 2, None, None, None]
     means = tf.reduce_mean(photos, axis=[1, 2], keepdims=True)
     photos = photos * factors + means * (1.0 - factors)
     photos = tf.clip_by_value(photos, 0.0, 1.0)

@@ -1,12 +1,9 @@
 """An on-disk cache of decoded, resized pairs, so that only the first epoch decodes.
 
-Decoding a full-size GIF costs more than a training step of the small models
-and gives the same answer every epoch.  So each pair is decoded once per size
-into a raw file (``H*W*3`` photo bytes, then ``H*W`` mask bytes) under
-``$CARVANA_CACHE/pipeline``, named by a hash of all its content depends on
-(the photo's and GIF's path, size and mtime, or the csv row's text; the size,
-resize method and :data:`CODE_VERSION`): an edited file misses the cache, any
-split reuses it.  Introduced in chapter 2.
+Each pair becomes one raw file (photo bytes, then mask bytes) per size, named
+by a hash of what its content depends on (files' path, size and mtime, or the
+csv row; size, method, :data:`CODE_VERSION`): an edited file misses the
+cache, any split reuses it.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -19,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import tensorflow as tf
+from PIL import Image
 from tqdm import tqdm
 
 from ..config import ENV_MASKS, cache_dir, env
@@ -26,18 +24,12 @@ from ..data.masks_csv import masks_csv_of, read_gif, read_masks_csv, row_matches
 from ..errors import DataError
 from ..layout import MASKS_CSV
 from ..rle import rle_decode
-from .decode import check_settings, pair_decoder, read_mask
+from .decode import check_settings, load_image, pair_decoder, read_mask
 
-#: Where masks are read from: ``auto`` (the csv when it has a row for every
-#: pair, else the GIFs), ``csv`` (``train_masks.csv``, required) or ``gif``.
 MASK_SOURCES = ("auto", "csv", "gif")
-#: How many rows per fill are compared with their GIFs, so that a table out of
-#: step with the GIFs is refused instead of silently trained on.
-SPOT_CHECKS = 2
-#: How an error about the table tells the user to do without it.
+SPOT_CHECKS = 2  # rows per fill compared with their GIFs, so that a table out of step is refused
 READ_GIFS = f"pass masks='gif' (or set {ENV_MASKS}=gif) to read the GIF masks"
-#: Bump whenever decoding changes what lands in an entry.
-CODE_VERSION = 1
+CODE_VERSION = 1  # bump whenever decoding changes what lands in an entry
 
 
 def cache_root() -> Path:
@@ -48,9 +40,8 @@ def cache_root() -> Path:
 def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     """Each pair's row of ``train_masks.csv``, or ``None`` to read the GIFs.
 
-    ``auto`` uses the table (next to ``train_masks/``) only when it has a row
-    for every pair, so two sources are never mixed; ``csv`` insists on it;
-    ``gif`` never reads it; ``None`` means ``$CARVANA_MASKS``, else ``auto``.
+    ``auto`` uses the table only if it has a row for every pair, never a mix;
+    ``csv`` insists on it; ``None`` means ``$CARVANA_MASKS``, else ``auto``.
     """
     where = f" (from ${ENV_MASKS})" if masks is None else ""
     masks = (env(ENV_MASKS) or "auto") if masks is None else masks
@@ -58,18 +49,16 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
         raise DataError(f"unknown mask source {masks!r}{where}: use one of {', '.join(MASK_SOURCES)}")
     if masks == "gif":
         return None
-    tables: dict[Path, dict | None] = {}
     rles = []
     for pair in pairs:
         path, name = masks_csv_of(pair.mask), Path(pair.image).name
-        if path not in tables:
-            try:
-                tables[path] = read_masks_csv(path) if path.is_file() else None
-            except DataError as exc:
-                raise DataError(f"{exc}; {READ_GIFS} instead") from None
-        rle = None if tables[path] is None else tables[path].get(name)
+        try:  # parsed once per version of the file: read_masks_csv caches it
+            table = read_masks_csv(path) if path.is_file() else None
+        except DataError as exc:
+            raise DataError(f"{exc}; {READ_GIFS} instead") from None
+        rle = None if table is None else table.get(name)
         if rle is None and masks == "csv":
-            raise DataError(f"no {MASKS_CSV} next to {path.parent.name}/" if tables[path] is None
+            raise DataError(f"no {MASKS_CSV} next to {path.parent.name}/" if table is None
                             else f"{MASKS_CSV} has no row for {name}")
         if rle is None:
             return None
@@ -86,75 +75,70 @@ def _fingerprint(path: Path) -> list:
 
 
 def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str | None) -> Path:
-    """Where the arrays of ``pair`` at this size and method are cached."""
     mask = _fingerprint(Path(pair.mask)) if rle is None else ["rle", hashlib.sha256(rle.encode()).hexdigest()]
     key = json.dumps([CODE_VERSION, _fingerprint(Path(pair.image)), mask, *image_size, resize])
     height, width = image_size
     return root / f"{height}x{width}-{resize}" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
 
 
-def _write(path: Path, *arrays) -> None:
+def _write(path: Path, data: bytes) -> None:
     """Write under a temporary name, then rename: no half-written entry, ever."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as handle:
-            for array in arrays:
-                handle.write(array.tobytes())
+            handle.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
 
 
-def _check_row(pair, rle: str) -> None:
-    """Refuse a row that is malformed or disagrees with the pair's GIF (if there is one)."""
-    name = Path(pair.image).name
+def _check_row(pair, rle: str, source_size=None) -> None:
+    """Refuse a row that is malformed, or that disagrees with the pair's GIF if
+    there is one (a ``source_size`` checks only that the row decodes)."""
     try:
-        if not Path(pair.mask).is_file() or row_matches(rle, read_gif(pair.mask)):
-            return
+        if source_size is not None:
+            rle_decode(rle, source_size)
+        elif Path(pair.mask).is_file() and not row_matches(rle, read_gif(pair.mask)):
+            raise DataError(f"{MASKS_CSV} disagrees with {Path(pair.mask).name}: fix or delete one of them, "
+                            f"or {READ_GIFS}")
     except ValueError as exc:
-        raise DataError(f"the {MASKS_CSV} row of {name} is malformed: {exc}") from None
-    raise DataError(f"{MASKS_CSV} disagrees with {Path(pair.mask).name}: fix or delete one of them, or {READ_GIFS}")
+        raise DataError(f"the {MASKS_CSV} row of {Path(pair.image).name} is malformed: {exc}") from None
 
 
-def _why_unreadable(pair, image_size: tuple[int, int], rle: str | None) -> str:
+def _check_sizes(pair) -> None:
+    """Refuse a photo and GIF mask of different sizes, read from their headers (a tenth of a millisecond):
+    resized to one size, they would train on misaligned labels."""
+    try:
+        with Image.open(pair.image) as photo, Image.open(pair.mask) as mask:
+            sizes = photo.size, mask.size
+    except (OSError, ValueError, SyntaxError):
+        return  # unreadable: decoding names the file and why
+    if sizes[0] != sizes[1]:
+        (pw, ph), (mw, mh) = sizes
+        raise DataError(f"{Path(pair.image).name} is {ph}x{pw} but its mask {Path(pair.mask).name} is {mh}x{mw}: "
+                        "a photo and its mask must have the same size; replace the wrong one")
+
+
+def _why_unreadable(pair, image_size: tuple[int, int], resize: str, rle: str | None) -> str:
     """Name the file (or csv row) of ``pair`` that failed to decode, and why."""
-    name = Path(pair.image).name
     try:
-        data = tf.io.read_file(str(pair.image))
-        source_size = tf.image.extract_jpeg_shape(data)[:2].numpy()
-        tf.io.decode_jpeg(data)
-    except tf.errors.OpError as exc:
-        return f"cannot read image {name}: {exc.message.splitlines()[0]}"
-    if rle is None:
-        try:
+        load_image(pair.image, image_size, resize)
+        if rle is None:
             read_mask(pair.mask, image_size)
-        except DataError as exc:
-            return str(exc)
-        return f"cannot decode the pair {name} / {Path(pair.mask).name}"
-    try:
-        rle_decode(rle, source_size)
-    except ValueError as exc:
-        return f"the {MASKS_CSV} row of {name} is malformed: {exc}"
-    return f"cannot decode the {MASKS_CSV} row of {name}"
+        else:
+            _check_row(pair, rle, tf.image.extract_jpeg_shape(tf.io.read_file(str(pair.image)))[:2].numpy())
+    except DataError as exc:
+        return str(exc)
+    return f"cannot decode the pair {Path(pair.image).name} / {Path(pair.mask).name}"
 
 
-def ensure_cached(
-    pairs: Sequence,
-    image_size: tuple[int, int],
-    resize: str = "area",
-    *,
-    masks: str | None = None,
-    root: Path | None = None,
-    progress: bool = False,
-) -> list[Path]:
+def ensure_cached(pairs: Sequence, image_size: tuple[int, int], resize: str = "area", *,
+                  masks: str | None = None, root: Path | None = None, progress: bool = False) -> list[Path]:
     """Decode every pair not cached yet (in parallel) and return all entry paths.
 
-    ``masks`` says where masks are read from (see :func:`mask_rles`); the first
-    :data:`SPOT_CHECKS` rows to decode are compared with their GIFs first.
-    Raises :class:`DataError` naming the first file that is missing or cannot
-    be decoded; entries written before it are kept.  Introduced in chapter 2.
+    A :class:`DataError` names the first file that is missing or cannot be
+    decoded; entries written before it are kept.  Introduced in chapter 2.
     """
     image_size, resize = check_settings(image_size, resize)
     rles = mask_rles(pairs, masks)
@@ -163,20 +147,21 @@ def ensure_cached(
     todo = [i for i, entry in enumerate(entries) if not entry.exists()]
     if not todo:
         return entries
+    for i in todo:
+        if rles is None or Path(pairs[i].mask).is_file():
+            _check_sizes(pairs[i])
     for i in todo[:SPOT_CHECKS] if rles is not None else []:
         _check_row(pairs[i], rows[i])
-    masks_in = [str(pairs[i].mask) if rles is None else rows[i] for i in todo]
-    sources = ([str(pairs[i].image) for i in todo], masks_in)
-    decode = pair_decoder(image_size, resize, rles is not None)
-    decoded = tf.data.Dataset.from_tensor_slices(sources).map(decode, num_parallel_calls=tf.data.AUTOTUNE,
-                                                              deterministic=True)
+    sources = ([str(pairs[i].image) for i in todo], [str(pairs[i].mask) if rles is None else rows[i] for i in todo])
+    decoded = tf.data.Dataset.from_tensor_slices(sources).map(
+        pair_decoder(image_size, resize, rles is not None), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     iterator = iter(decoded.prefetch(tf.data.AUTOTUNE))
     for i in tqdm(todo, desc="decoding", unit="pair", disable=not progress):
         try:
             image, mask = next(iterator)
         except tf.errors.OpError:  # the order is deterministic: pair ``i`` failed
-            raise DataError(_why_unreadable(pairs[i], image_size, rows[i])) from None
-        _write(entries[i], image.numpy(), mask.numpy())
+            raise DataError(_why_unreadable(pairs[i], image_size, resize, rows[i])) from None
+        _write(entries[i], image.numpy().tobytes() + mask.numpy().tobytes())
     return entries
 
 

@@ -3,8 +3,6 @@
     cached entry paths -> shuffle (seeded, new order each epoch)
       -> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch
 
-The cache sits before shuffling and augmentation, so both stay random per
-epoch while no epoch after the first decodes a JPEG or a GIF.
 Introduced in chapter 2.
 """
 
@@ -25,25 +23,17 @@ from .decode import check_settings, pair_decoder
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def make_dataset(
-    pairs: Sequence,
-    image_size: tuple[int, int] = IMAGE_SIZE,
-    batch_size: int = 32,
-    *,
-    shuffle: bool = False,
-    augment: str | None = None,
-    seed: int = 42,
-    **reading,
-) -> tf.data.Dataset:
+def make_dataset(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE,
+                 batch_size: int = 32, *, shuffle: bool = False,
+                 augment: str | None = None, seed: int = 42,
+                 **reading) -> tf.data.Dataset:
     """Batches of ``(photos [B,H,W,3] in [0,1], masks [B,H,W,1] in {0,1})``.
 
-    Every pair is decoded once, into the cache; each epoch then reads the
-    small arrays back.  Shuffling and augmentation come after the cache, so
-    both stay random per epoch.  ``augment`` is ``None``, ``"joint"`` (one
-    flip and turn for photo and mask) or ``"image_only"`` (the article's
-    bug).  The same ``seed`` gives the same batches in every run.
-    ``reading`` says how pairs are read: see :func:`pair_reader`.
-    Introduced in chapter 2.
+    Every pair is decoded once, into the cache; shuffling and augmentation
+    come after it, so both stay random per epoch while no later epoch
+    decodes.  ``augment`` is ``None``, ``"joint"`` or ``"image_only"`` (the
+    article's bug).  The same ``seed`` gives the same batches in every run.
+    ``reading``: see :func:`pair_reader`.  Introduced in chapter 2.
     """
     _check(pairs, batch_size, augment)
     paths, read = pair_reader(pairs, image_size, **reading)
@@ -71,26 +61,12 @@ def _check(pairs: Sequence, batch_size: int, augment: str | None) -> None:
         raise DataError(f"unknown augmentation {augment!r}: use None or one of {', '.join(MODES)}")
 
 
-def pair_reader(
-    pairs: Sequence,
-    image_size: tuple[int, int],
-    *,
-    cache: bool = True,
-    resize: str = "area",
-    masks: str | None = None,
-    cache_root: Path | None = None,
-    progress: bool = False,
-) -> tuple[list, Callable]:
+def pair_reader(pairs: Sequence, image_size: tuple[int, int], *, cache: bool = True, resize: str = "area",
+                masks: str | None = None, cache_root: Path | None = None,
+                progress: bool = False) -> tuple[list, Callable]:
     """What to put in the dataset, and the function that turns it into a uint8 pair.
 
-    With ``cache`` (the default) every pair not cached yet is decoded now
-    (``progress`` shows a bar) into ``cache_root``, and the dataset reads the
-    entries; ``cache=False`` decodes every epoch.  ``resize`` is ``"area"`` or
-    the article's ``"nearest"``.  ``masks`` is where masks come from:
-    ``"auto"`` (``train_masks.csv`` when it covers every pair, else the GIFs),
-    ``"csv"`` or ``"gif"``, the same pixels either way; ``None`` reads
-    ``$CARVANA_MASKS`` (``"auto"`` when unset).
-    """
+    ``cache=False`` decodes every epoch; ``masks``: see :func:`~.cache.mask_rles`."""
     size, resize = check_settings(image_size, resize)
     if cache:
         entries = ensure_cached(pairs, size, resize, masks=masks, root=cache_root, progress=progress)

@@ -1,10 +1,7 @@
 """Turning one Carvana file into one small array, the same way everywhere.
 
-Masks come from the GIF, read by Pillow (palette indices: twice as fast as
-``tf.io.decode_gif``, and without the GIL, so a parallel ``map`` is parallel),
-or from the photo's row of ``train_masks.csv``; both give the same pixels.
-This module knows nothing of the cache: ``cache.py`` calls it.
-Introduced in chapter 2.
+Masks come from the GIF, read by Pillow (palette indices: twice as fast as ``tf.io.decode_gif``,
+and without the GIL), or from the photo's ``train_masks.csv`` row: the same pixels.  Introduced in chapter 2.
 """
 
 from __future__ import annotations
@@ -20,10 +17,8 @@ from PIL import Image
 from ..config import IMAGE_SIZE
 from ..errors import DataError
 
-#: ``area`` averages every source pixel (ours); ``nearest`` keeps one (the article's).
-RESIZE_METHODS = ("area", "nearest")
-#: Scale factors libjpeg can apply while decoding.
-DCT_RATIOS = (1, 2, 4, 8)
+RESIZE_METHODS = ("area", "nearest")  # area averages every source pixel; nearest (the article's) keeps one
+DCT_RATIOS = (1, 2, 4, 8)  # the scale factors libjpeg can apply while decoding
 
 
 def check_settings(image_size, resize: str) -> tuple[tuple[int, int], str]:
@@ -39,24 +34,22 @@ def check_settings(image_size, resize: str) -> tuple[tuple[int, int], str]:
     return (height, width), resize
 
 
-def dct_ratio(source_size: tuple[int, int], target_size: tuple[int, int]) -> int:
-    """The largest libjpeg ratio whose decoded picture still covers the target.
-
-    Decoding 1918x1280 at 1/8 gives 240x160, still larger than 128x96, so the
-    exact resize that follows only ever shrinks.  Introduced in chapter 2.
-    """
+def _fitting(source_size, target_size) -> list:
+    """Whether each ratio 2, 4, 8 still covers the target (Python or tensor booleans): a prefix."""
     (sh, sw), (th, tw) = source_size, target_size
-    fits = [r for r in DCT_RATIOS if -(-sh // r) >= th and -(-sw // r) >= tw]
-    return max(fits, default=1)
+    return [((sh + r - 1) // r >= th) & ((sw + r - 1) // r >= tw) for r in DCT_RATIOS[1:]]
+
+
+def dct_ratio(source_size: tuple[int, int], target_size: tuple[int, int]) -> int:
+    """The largest libjpeg ratio whose decoded picture still covers the target (1918x1280 at 1/8
+    is 240x160, still over 128x96), so the resize that follows only shrinks.  Introduced in chapter 2."""
+    return DCT_RATIOS[sum(_fitting(source_size, target_size))]
 
 
 def _decode_scaled(data: tf.Tensor, height: int, width: int) -> tf.Tensor:
     """Decode at the best DCT ratio for this file, chosen in-graph from its header."""
     shape = tf.image.extract_jpeg_shape(data)
-    fits = [tf.logical_and((shape[0] + r - 1) // r >= height, (shape[1] + r - 1) // r >= width)
-            for r in DCT_RATIOS[1:]]
-    # Ratios that fit form a prefix (2, then 4, then 8): their count is the branch.
-    index = tf.reduce_sum(tf.cast(tf.stack(fits), tf.int32))
+    index = tf.reduce_sum(tf.cast(tf.stack(_fitting((shape[0], shape[1]), (height, width))), tf.int32))
     branches = [lambda r=r: tf.io.decode_jpeg(data, channels=3, ratio=r) for r in DCT_RATIOS]
     return tf.switch_case(index, branches)
 
@@ -101,24 +94,13 @@ def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
 
 
 def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """:func:`read_mask` in-graph; stateless, or with op determinism on
-    (``chapter.setup``) TensorFlow would run the ``map`` holding it sequentially."""
-
-    def read(p: bytes) -> np.ndarray:
-        return read_mask(p.decode(), image_size)
-
-    mask = tf.numpy_function(read, [path], tf.uint8, stateful=False)
+    """:func:`read_mask` in-graph; stateless, or op determinism would run its ``map`` sequentially."""
+    mask = tf.numpy_function(lambda p: read_mask(p.decode(), image_size), [path], tf.uint8, stateful=False)
     return tf.ensure_shape(mask, (*image_size, 1))
 
 
 def _nearest_indices(source: tf.Tensor, target: int) -> tf.Tensor:
-    """The source rows (or columns) a nearest-neighbour shrink to ``target`` keeps.
-
-    Output pixel ``i`` is centred at ``(i + 0.5) * source / target``.  Pillow
-    gets there by adding ``source / target`` once per pixel in float64, not by
-    multiplying; ``cumsum`` adds in the same order, so even exact ties round
-    as Pillow's do and both mask sources agree bit for bit.
-    """
+    """The source rows (or columns) Pillow's nearest resize keeps; ``cumsum`` adds in its order, so ties agree."""
     step = tf.cast(source, tf.float64) / float(target)
     centres = tf.math.cumsum(tf.concat([[step * 0.5], tf.fill([target - 1], step)], axis=0))
     return tf.minimum(tf.cast(tf.floor(centres), tf.int64), tf.cast(source, tf.int64) - 1)
@@ -126,34 +108,20 @@ def _nearest_indices(source: tf.Tensor, target: int) -> tf.Tensor:
 
 def decode_rle_mask(rle: tf.Tensor, source_size: tf.Tensor,
                     image_size: tuple[int, int]) -> tf.Tensor:
-    """A ``train_masks.csv`` row -> uint8 ``[H, W, 1]`` in {0, 1}, resized
-    nearest-neighbour from ``source_size`` (the photo's ``(height, width)``).
-
-    A run ``start length`` covers row-major pixels ``start - 1`` to
-    ``start + length - 2``.  For each pixel the resize keeps, a binary
-    search finds the last run starting at or before it, and the pixel is
-    foreground if that run reaches it: ``H*W`` lookups, never the 2.5
-    million pixels of the full mask.  Introduced in chapter 2.
-    """
+    """A ``train_masks.csv`` row -> uint8 ``[H, W, 1]`` in {0, 1}, resized nearest-neighbour from
+    ``source_size`` (the photo's): a binary search per kept pixel, never the full mask.  Introduced in chapter 2."""
     height, width = image_size
-    rows = tf.cast(source_size[0], tf.int64)
-    cols = tf.cast(source_size[1], tf.int64)
+    rows, cols = tf.cast(source_size[0], tf.int64), tf.cast(source_size[1], tf.int64)
     tokens = tf.strings.to_number(tf.strings.split(rle), tf.int64)
     starts, ends = tokens[0::2] - 1, tokens[0::2] - 1 + tokens[1::2]
-    # One combined check (``rle.rle_decode`` says which rule failed).
-    tf.debugging.Assert(tf.reduce_all([
-        tf.size(tokens) % 2 == 0,
-        tf.reduce_all(starts >= 0),
-        tf.reduce_all(ends > starts),
-        tf.reduce_all(ends <= rows * cols),
-        tf.reduce_all(ends[:-1] <= starts[1:]),
-    ]), ["malformed RLE: expected increasing 'start length' runs"])
+    # One combined check; ``rle.rle_decode`` says which rule failed.
+    valid = [tf.size(tokens) % 2 == 0, tf.reduce_all(starts >= 0), tf.reduce_all(ends > starts),
+             tf.reduce_all(ends <= rows * cols), tf.reduce_all(ends[:-1] <= starts[1:])]
+    tf.debugging.Assert(tf.reduce_all(valid), ["malformed RLE: expected increasing 'start length' runs"])
     # A sentinel run ending before pixel 0: every search lands on a run.
-    starts = tf.concat([[tf.constant(-1, tf.int64)], starts], axis=0)
-    ends = tf.concat([[tf.constant(-1, tf.int64)], ends], axis=0)
-    kept_rows = _nearest_indices(rows, height)[:, None]
-    kept_cols = _nearest_indices(cols, width)[None, :]
-    pixels = tf.reshape(kept_rows * cols + kept_cols, [-1])
+    starts, ends = (tf.pad(t, [[1, 0]], constant_values=-1) for t in (starts, ends))
+    kept = _nearest_indices(rows, height)[:, None] * cols + _nearest_indices(cols, width)[None, :]
+    pixels = tf.reshape(kept, [-1])
     run = tf.searchsorted(starts, pixels, side="right", out_type=tf.int64) - 1
     inside = pixels < tf.gather(ends, run)
     return tf.reshape(tf.cast(inside, tf.uint8), (height, width, 1))
@@ -161,12 +129,7 @@ def decode_rle_mask(rle: tf.Tensor, source_size: tf.Tensor,
 
 @functools.cache
 def pair_decoder(image_size: tuple[int, int], resize: str, rle: bool) -> Callable:
-    """``(photo path, mask) -> (uint8 photo, uint8 mask)`` as a ``tf.function``.
-
-    ``mask`` is the GIF's path, or with ``rle`` the photo's row of
-    ``train_masks.csv``.  Cached, so the graph is traced once per process,
-    not once per dataset (a quarter of a second each).
-    """
+    """``(photo path, GIF path or csv row) -> (uint8 photo, uint8 mask)``, traced once per process."""
     spec = tf.TensorSpec([], tf.string)
 
     @tf.function(input_signature=[spec, spec])
@@ -182,8 +145,7 @@ def pair_decoder(image_size: tuple[int, int], resize: str, rle: bool) -> Callabl
 
 
 def load_image(path: str | Path, image_size: tuple[int, int] = IMAGE_SIZE, resize: str = "area") -> np.ndarray:
-    """One photo as the model saw its training photos: float32 ``[H, W, 3]`` in [0, 1].
-    Introduced in chapter 2."""
+    """One photo as the model saw its training photos: float32 ``[H, W, 3]`` in [0, 1].  Introduced in chapter 2."""
     image_size, resize = check_settings(image_size, resize)
     try:
         image = decode_photo(tf.io.read_file(str(path)), image_size, resize)

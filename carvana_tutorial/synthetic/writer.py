@@ -187,8 +187,20 @@ def _ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _claim(root: Path) -> None:
-    """Make ``root`` ours to (re)write, or refuse if it holds someone else's files."""
+def _written(root: Path) -> set[str]:
+    """What the set of ours in ``root`` wrote in its folders (``folder/name``), from its marker, complete or partial."""
+    for marker in (read_marker(root), read_marker(root, PARTIAL_MARKER)):
+        if isinstance(marker, dict) and "train_ids" in marker:
+            views = [ViewId(c, v) for c in marker["train_ids"] for v in range(1, VIEWS + 1)]
+            tests = [ViewId(c, v) for c in marker["test_ids"] for v in range(1, VIEWS + 1)]
+            names = ([f"{TRAIN_IMAGES}/{v.image_name}" for v in views] + [f"{TRAIN_MASKS}/{v.mask_name}" for v in views]
+                     + [f"{TEST_IMAGES}/{v.image_name}" for v in tests])
+            return {*names, *(f"{n.split('/')[0]}/.{n.split('/')[1]}.tmp" for n in names)}
+    return set()
+
+
+def _claim(root: Path, partial: dict) -> None:
+    """Make ``root`` ours to (re)write, or refuse if it holds someone else's files (checked before any change)."""
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} exists and is not a folder; choose another output folder")
     if root.is_dir() and any(root.iterdir()):
@@ -197,8 +209,14 @@ def _claim(root: Path) -> None:
                 f"{root} is not empty and holds no synthetic set of ours; refusing to write into it "
                 "(choose an empty or new folder)"
             )
+        ours = _written(root)
+        for name in (TRAIN_IMAGES, TRAIN_MASKS, TEST_IMAGES):
+            for path in sorted((root / name).iterdir()) if (root / name).is_dir() else ():
+                if f"{name}/{path.name}" not in ours:
+                    raise DataError(f"{path} was not written by synth; move it out of {root} or choose another "
+                                    "output folder")
     root.mkdir(parents=True, exist_ok=True)
-    _write_bytes(root / PARTIAL_MARKER, b"carvana_tutorial.synthetic: being written\n")
+    _write_bytes(root / PARTIAL_MARKER, (json.dumps(partial) + "\n").encode())
     (root / MARKER).unlink(missing_ok=True)
     for name in OUR_ENTRIES:
         path = root / name
@@ -260,7 +278,7 @@ def _write_set(
     height, width = size
     train_ids, test_ids = car_ids(cars, seed, test_cars)
     started = time.perf_counter()
-    _claim(root)
+    _claim(root, {**_parameters(cars, size, seed, test_cars, zips), "train_ids": train_ids, "test_ids": test_ids})
     jobs = [(_TRAIN, i, cid) for i, cid in enumerate(train_ids)] + [(_TEST, i, cid) for i, cid in enumerate(test_ids)]
     rows: list[tuple[str, str, float]] = []
     bar = _progress_bar(len(jobs) * VIEWS, progress)
@@ -312,13 +330,13 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, desc="synthetic Carvana", unit="view", disable=not enabled)
 
 
-def read_marker(out: str | os.PathLike) -> dict | None:
-    """The completion marker of a synthetic set, or ``None`` if missing or unreadable.
+def read_marker(out: str | os.PathLike, name: str = MARKER) -> dict | None:
+    """The completion marker of a synthetic set (or its partial one), or ``None`` if missing or unreadable.
 
     Introduced in chapter 1.
     """
     try:
-        return json.loads((Path(out) / MARKER).read_text())
+        return json.loads((Path(out) / name).read_text())
     except (OSError, ValueError):
         return None
 

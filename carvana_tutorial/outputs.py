@@ -1,0 +1,64 @@
+"""Writing outputs without ever modifying a file that is not ours.
+
+A run folder is ours when it is new, empty, or holds :data:`RUN_MARKER` (the
+first file a run writes); it is finished when it holds ``metrics.json`` (the
+last).  A submission is ours when it starts with the header and names only the
+photos being predicted (checked in :mod:`carvana_tutorial.submission`).  Each
+is locked while written, so a second process refuses instead of interleaving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from .errors import CarvanaError
+
+RUN_MARKER = ".carvana-run"
+METRICS = "metrics.json"
+
+
+@contextmanager
+def locked(path: Path, flag: str, shown: Path | None = None) -> Iterator[TextIO]:
+    """``path`` opened for appending (made if missing), held under an exclusive lock, or a one-line refusal
+    that names ``flag`` and ``shown`` (default ``path``)."""
+    handle = open(path, "a", encoding="ascii", newline="\n")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise CarvanaError(f"{flag} {shown or path} is being written by another carvana-tutorial process: "
+                           f"wait for it to finish, or pick another {flag}") from None
+    with handle:
+        yield handle
+
+
+@contextmanager
+def claim_run(folder: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Hold ``folder`` for a new run: refuse a file, a finished run, or someone else's files unless ``overwrite``.
+
+    An unfinished run of ours (interrupted) is started over without ``overwrite``.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise CarvanaError(f"--out {folder} is a file, not a folder: pick another --out")
+    if not overwrite and (folder / METRICS).exists():
+        raise CarvanaError(f"--out {folder} holds a finished run: pass --overwrite to replace it, "
+                           "or pick another --out")
+    if not overwrite and folder.is_dir() and any(folder.iterdir()) and not (folder / RUN_MARKER).is_file():
+        raise CarvanaError(f"--out {folder} holds files that are not a run of ours: pick another (new or empty) "
+                           "--out, or pass --overwrite to write into it anyway")
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with locked(folder / RUN_MARKER, "--out", folder):
+            (folder / METRICS).unlink(missing_ok=True)  # written last: until then the run is unfinished
+            yield folder
+    except BaseException:
+        if made and [p.name for p in folder.iterdir()] == [RUN_MARKER]:  # failed before writing anything
+            (folder / RUN_MARKER).unlink()
+            folder.rmdir()
+        raise

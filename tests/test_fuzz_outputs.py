@@ -1,0 +1,359 @@
+"""Misuse of the outputs, through the real command line: nothing of the user's is lost, every failure is one line.
+
+Each case runs on files of its own; every file there before the command is byte-identical after it.
+Most run in-process (``cli.main``); a real process is used only where the case needs one: Ctrl-C, a second
+process holding a lock, and what TensorFlow and libjpeg write to stderr from C.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import importlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import pytest
+from test_training import write_tiny_carvana
+
+from carvana_tutorial import cli, outputs
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN = ["--model", "simple", "--profile", "quick", "--filters", "2", "--size", "64x96", "--depth", "2",
+         "--epochs", "2", "--batch", "4"]
+
+
+def checksums(*roots: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for root in roots for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def one_error_line(err: str, *names: str) -> str:
+    """The single stderr line of a failure, checked to name each of ``names``."""
+    assert "Traceback" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("carvana-tutorial: error: "), err
+    assert all(name in lines[0] for name in names), (names, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """A tiny data folder (3 cars x 3 views), 3 test photos, and a one-layer model at 64x96."""
+    root = tmp_path_factory.mktemp("fuzz")
+    data = write_tiny_carvana(root / "data", cars=3, views=3)
+    (data / "test_hq").mkdir()
+    for photo in sorted((data / "train_hq").iterdir())[:3]:
+        shutil.copy(photo, data / "test_hq" / photo.name.replace("cafe", "beef"))
+    inputs = keras.Input((64, 96, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(1, 1, activation="sigmoid")(inputs))
+    model.save(root / "model.keras")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARVANA_CACHE", str(root / "cache"))
+        yield root
+
+
+def run_cli(argv, capsys, *roots: Path) -> tuple[int, str]:
+    """``cli.main(argv)``: its exit code and stderr, checking that no file under ``roots`` changed."""
+    before = checksums(*roots)
+    code = cli.main([str(a) for a in argv])
+    after = checksums(*roots)
+    assert {k: after.get(k) for k in before} == before, "a file that was there changed or went"
+    return code, capsys.readouterr().err
+
+
+# --- Class 1: user files are never lost or modified ------------------------------------------------------------
+
+def _not_ours(tmp: Path, shared: Path) -> dict[str, tuple[list, tuple[str, ...]]]:
+    """Cases that must be refused: name -> (argv, words the error line must hold)."""
+    test_photo = sorted((shared / "data" / "test_hq").iterdir())[0].name
+    files = {
+        "notes.csv": "my,own,data\n1,2,3",  # no final newline: its last line must not be cut
+        "one-line.csv": "hello",
+        "train_masks.csv": "img,rle_mask\n0000cafe0000_01.jpg,1 5\n",  # the data's own table
+        "other-set.csv": f"img,rle_mask\n{test_photo},1 2\nffffffffffff_01.jpg,3 4\n",
+        "header-only-mask/train_masks.csv": "img,rle_mask\n",
+    }
+    for name, text in files.items():
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / name).write_text(text)
+    (tmp / "a-file").write_text("mine\n")
+    (tmp / "a-folder.csv").mkdir()
+    (tmp / "mine").mkdir()
+    (tmp / "mine" / "history.csv").write_text("my history\n")
+    (tmp / "done").mkdir()
+    for name in (outputs.RUN_MARKER, "metrics.json", "best.keras"):
+        (tmp / "done" / name).write_text("a finished run\n")
+    predict = ["predict", shared / "model.keras", shared / "data", "--submission"]
+    train = ["train", shared / "data", *TRAIN, "--out"]
+    cases = {name: ([*predict, tmp / name], (name.split("/")[-1], "--submission")) for name in files}
+    cases.update({
+        "submission is a folder": ([*predict, tmp / "a-folder.csv"], ("a-folder.csv", "--submission")),
+        "submission under a file": ([*predict, tmp / "a-file" / "sub.csv"], ("a-file",)),
+        "submission is a device": ([*predict, "/dev/full"], ("/dev/full", "--submission")),
+        "run folder of other files": ([*train, tmp / "mine"], ("mine", "--overwrite")),
+        "finished run": ([*train, tmp / "done"], ("done", "--overwrite")),
+        "run folder is a file": ([*train, tmp / "a-file"], ("a-file", "--out")),
+        "run folder under a file": ([*train, tmp / "a-file" / "run"], ("a-file",)),
+        "synth under a file": (["synth", tmp / "a-file" / "set", "--cars", "1", "--size", "32x48"], ("a-file",)),
+    })
+    return cases
+
+
+CASES = ["notes.csv", "one-line.csv", "train_masks.csv", "other-set.csv", "header-only-mask/train_masks.csv",
+         "submission is a folder", "submission under a file", "submission is a device", "run folder of other files",
+         "finished run", "run folder is a file", "run folder under a file", "synth under a file"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_file_or_folder_that_is_not_ours_is_refused_untouched(case, shared, tmp_path, capsys):
+    argv, names = _not_ours(tmp_path, shared)[case]
+    code, err = run_cli(argv, capsys, tmp_path, shared)
+    assert code == 2
+    one_error_line(err, *names)
+
+
+def test_synth_never_removes_a_file_it_did_not_write(tmp_path, capsys):
+    out = tmp_path / "set"
+    small = ["synth", out, "--test-cars", "1", "--size", "32x48", "--no-zips"]
+    assert cli.main([str(a) for a in [*small, "--cars", "1"]]) == 0
+    (out / "train_hq" / "my-notes.txt").write_text("keep me\n")
+    code, err = run_cli([*small, "--cars", "2"], capsys, tmp_path)  # other arguments: the set is remade
+    assert code == 2
+    one_error_line(err, "my-notes.txt")
+    (out / "train_hq" / "my-notes.txt").unlink()
+    assert cli.main([str(a) for a in [*small, "--cars", "2"]]) == 0
+    assert len(list((out / "train_hq").iterdir())) == 32
+
+
+def test_a_submission_of_ours_is_resumed_and_a_cut_row_redone(shared, tmp_path, capsys):
+    out = tmp_path / "sub.csv"
+    argv = ["predict", shared / "model.keras", shared / "data", "--submission", out]
+    assert cli.main([str(a) for a in argv]) == 0
+    whole = out.read_bytes()
+    out.write_bytes(whole[:-5])  # a crash in the middle of the last row
+    assert cli.main([str(a) for a in argv]) == 0
+    assert out.read_bytes() == whole
+    assert capsys.readouterr().err == ""
+
+
+def _hold_lock(path: Path) -> subprocess.Popen:
+    """Another process (no TensorFlow: it starts at once) that holds ``path``'s lock until killed."""
+    code = ("import fcntl, sys, time; h = open(sys.argv[1], 'a'); fcntl.flock(h, fcntl.LOCK_EX); "
+            "print('locked', flush=True); time.sleep(120)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+@pytest.mark.parametrize("what", ["run", "submission"])
+def test_a_second_process_refuses_instead_of_interleaving(what, shared, tmp_path, capsys):
+    if what == "run":
+        target = tmp_path / "run"
+        target.mkdir()
+        locked = target / outputs.RUN_MARKER
+        argv = ["train", shared / "data", *TRAIN, "--out", target]
+    else:
+        target = locked = tmp_path / "sub.csv"
+        argv = ["predict", shared / "model.keras", shared / "data", "--submission", target]
+    holder = _hold_lock(locked)
+    try:
+        code, err = run_cli(argv, capsys, tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 2
+    one_error_line(err, str(target), "another carvana-tutorial process")
+    assert locked.read_bytes() == b""  # the first writer's file, untouched
+
+
+# --- Class 2: results that mislead ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["0", "-1e-3", "nan", "inf", "-inf", "fast"])
+def test_a_learning_rate_that_trains_nothing_is_an_argument_error(value, shared, tmp_path, capsys):
+    code, err = run_cli(["train", shared / "data", *TRAIN, f"--lr={value}", "--out", tmp_path / "run"], capsys,
+                        tmp_path)
+    assert code == 2 and not (tmp_path / "run").exists()
+    one_error_line(err, "--lr", value)
+
+
+@pytest.mark.parametrize("command, argv, words", [
+    ("train", ["train", "DATA", "--model", "simple", "--out", "RUN"], ["RUN", "start it over", "no --overwrite"]),
+    ("predict", ["predict", "M.keras", "IMAGES", "--submission", "S.csv"], ["kept in S.csv", "resume"]),
+    ("synth", ["synth", "SET"], ["SET", "partial", "rerun"]),
+    ("data", ["download", "--dest", "ZIPS"], ["ZIPS", "kept", "rerun"]),
+    ("tune", ["tune"], ["kept", "rerun"]),
+    ("train", ["evaluate", "M.keras", "DATA"], ["rerun"]),
+])
+def test_ctrl_c_says_what_was_kept_and_what_a_rerun_does(command, argv, words, monkeypatch, capsys):
+    module = importlib.import_module(f"carvana_tutorial.commands.{command}")
+
+    def interrupted(_args):
+        raise KeyboardInterrupt
+
+    for name in ("run", "run_train", "run_evaluate", "run_download"):
+        if hasattr(module, name):
+            monkeypatch.setattr(module, name, interrupted)
+    assert cli.main(argv) == 130
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1 and line.startswith("carvana-tutorial: interrupted: ")
+    assert all(word in line for word in words), line
+
+
+def _env(shared: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    return {**env, "PYTHONPATH": str(ROOT), "CARVANA_CACHE": str(shared / "cache")}
+
+
+def test_ctrl_c_in_train_then_the_same_command_starts_the_run_over(shared, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", str(shared / "data"), *TRAIN, "--epochs", "30", "--out", str(out)]
+    child = subprocess.Popen([sys.executable, "-m", "carvana_tutorial.cli", *argv], env=_env(shared),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "history.csv").exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert err.strip().splitlines() == [f"carvana-tutorial: interrupted: the run in {out} is not finished; rerun "
+                                        "the same command to start it over (no --overwrite needed)"]
+    assert not (out / "metrics.json").exists()
+    argv[argv.index("30")] = "2"  # the same command, only shorter for the test
+    assert cli.main(argv) == 0
+    assert (out / "metrics.json").is_file() and capsys.readouterr().err == ""
+
+
+# --- Class 3: one line, never a traceback --------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, names", [
+    (["train", "DATA", "--model", "simple"], ["--out"]),
+    (["train", "DATA", "--model", "resnet", "--out", "RUN"], ["--model", "resnet"]),
+    (["predict", "M.keras", "IMAGES", "--submission", "S.csv", "--bogus"], ["--bogus"]),
+    (["nonsense"], ["nonsense"]),
+    (["train", "DATA", "--model", "simple", "--out", "RUN", "--seed", "-1"], ["--seed"]),
+    (["evaluate", "M.keras", "DATA", "--worst", "-2"], ["--worst"]),
+    (["synth", "SET", "--cars", "0"], ["--cars"]),
+    (["bench", "pipeline", "DATA", "--limit", "0"], ["--limit"]),
+])
+def test_argument_errors_are_one_line(argv, names, capsys):
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    one_error_line(captured.err, *names)
+
+
+def test_argument_errors_print_no_usage_block(capsys):
+    assert cli.main(["train", "DATA", "--model", "simple", "--lr", "0"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "usage:" not in captured.err
+    one_error_line(captured.err, "--lr", "carvana-tutorial train --help")
+
+
+def _tf_error(kind: str) -> Exception:
+    import tensorflow as tf
+
+    text = ("Graph execution error:\n\nDetected at node model/conv/Conv2D defined at (most recent call last):\n"
+            "  File \"x.py\", line 1, in <module>\n\nOOM when allocating tensor with shape[3,3,9,9] and type float "
+            "on /job:localhost/replica:0/task:0/device:CPU:0 by allocator mklcpu\n\t [[{{node model/conv/Conv2D}}]]"
+            " [Op:__inference_train_function_123]")
+    return getattr(tf.errors, kind)(None, None, text)
+
+
+@pytest.mark.parametrize("error, words", [
+    (lambda: OSError(errno.ENOSPC, "No space left on device"), ["disk is full"]),
+    (lambda: OSError(errno.ENOSPC, "No space left on device", "/big/sub.csv"), ["/big/sub.csv", "disk is full"]),
+    (lambda: PermissionError(errno.EACCES, "Permission denied", "/cache/x"), ["/cache/x", "CARVANA_CACHE"]),
+    (lambda: NotADirectoryError(errno.ENOTDIR, "Not a directory", "/f/x"), ["/f/x", "is a file"]),
+    (lambda: IsADirectoryError(errno.EISDIR, "Is a directory", "/d"), ["/d", "folder"]),
+    (lambda: FileExistsError(errno.EEXIST, "File exists", "/e"), ["/e"]),
+    (lambda: MemoryError(), ["out of memory", "--filters"]),
+    (lambda: _tf_error("ResourceExhaustedError"), ["out of memory", "shape[3,3,9,9]"]),
+    (lambda: _tf_error("InvalidArgumentError"), ["TensorFlow failed: OOM when allocating"]),
+])
+def test_library_errors_become_one_line_without_tensorflow_internals(error, words, monkeypatch, capsys):
+    from carvana_tutorial.commands import tune
+
+    def fail(_args):
+        raise error()
+
+    monkeypatch.setattr(tune, "run", fail)
+    assert cli.main(["tune"]) == 2
+    line = one_error_line(capsys.readouterr().err, *words)
+    for internal in ("{{", "[[", "node", "/job:", "allocator", "Op:", "Detected at"):
+        assert internal not in line, line
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    from carvana_tutorial.commands import tune
+
+    monkeypatch.setattr(tune, "run", lambda _args: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["tune"])
+
+
+def test_absurd_filters_run_out_of_memory_in_one_line(shared, tmp_path, capsys):
+    argv = ["train", shared / "data", *TRAIN, "--filters", "100000", "--out", tmp_path / "run"]
+    code, err = run_cli(argv, capsys, tmp_path)
+    assert code == 2
+    one_error_line(err, "out of memory", "--filters")
+
+
+def test_a_cache_folder_under_a_file_is_one_line(shared, tmp_path, monkeypatch, capsys):
+    (tmp_path / "a-file").write_text("mine\n")
+    monkeypatch.setenv("CARVANA_CACHE", str(tmp_path / "a-file" / "cache"))
+    code, err = run_cli(["train", shared / "data", *TRAIN, "--out", tmp_path / "run"], capsys, tmp_path)
+    assert code == 2
+    one_error_line(err, "a-file")
+
+
+def test_a_read_only_cache_folder_is_one_line(shared, tmp_path, monkeypatch, capsys):
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o555)
+    monkeypatch.setenv("CARVANA_CACHE", str(cache))
+    if os.geteuid() == 0:  # root writes anywhere: refuse as the kernel would refuse anyone else
+        mkdir = Path.mkdir
+
+        def refused(self, *args, **kwargs):
+            if cache in Path(self).parents:
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            return mkdir(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "mkdir", refused)
+    code, err = run_cli(["train", shared / "data", *TRAIN, "--out", tmp_path / "run"], capsys, tmp_path)
+    assert code == 2
+    one_error_line(err, "cache", "CARVANA_CACHE")
+
+
+# --- Class 4: quiet by default -------------------------------------------------------------------------------
+
+def test_train_and_predict_write_nothing_to_stderr(shared, tmp_path):
+    """No TensorFlow start-up lines, no libjpeg warning for a photo with stray bytes, no progress bar."""
+    data = tmp_path / "data"
+    shutil.copytree(shared / "data", data)
+    photo = sorted((data / "test_hq").iterdir())[0]
+    jpeg = photo.read_bytes()
+    half = len(jpeg) // 2
+    photo.write_bytes(jpeg[:half] + bytes(range(200)) + jpeg[half:])  # libjpeg: "Corrupt JPEG data: ..."
+    commands = [["train", data, *TRAIN, "--out", tmp_path / "run"],
+                ["predict", tmp_path / "run" / "best.keras", data, "--submission", tmp_path / "sub.csv"]]
+    for argv in commands:
+        done = subprocess.run([sys.executable, "-m", "carvana_tutorial.cli", *map(str, argv)], env=_env(shared),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+    assert len((tmp_path / "sub.csv").read_text().splitlines()) == 4
+
+
+def test_progress_bars_only_when_asked_or_on_a_terminal(shared, tmp_path, capsys):
+    argv = ["predict", shared / "model.keras", shared / "data", "--submission"]
+    assert cli.main([str(a) for a in [*argv, tmp_path / "a.csv"]]) == 0
+    assert capsys.readouterr().err == ""
+    assert cli.main([str(a) for a in [*argv, tmp_path / "b.csv", "--progress"]]) == 0
+    assert "predict" in capsys.readouterr().err
