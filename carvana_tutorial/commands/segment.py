@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     bad: list[str] = []
     written = 0
-    bar = tqdm(total=len(todo), desc="segment", unit="photo", file=sys.stderr, disable=not getattr(args, "progress", False))
+    bar = tqdm(total=len(todo), desc="segment", unit="photo", file=sys.stderr,
+               disable=not getattr(args, "progress", False))
     start = time.perf_counter()
     queue = list(todo)
     for first in range(0, len(queue), args.batch):
