@@ -1,14 +1,8 @@
 """The ``carvana-tutorial`` command line.
 
-Each sub-command lives in ``carvana_tutorial/commands/<name>.py`` and exposes
-``register(subparsers)``, which adds its parser and sets ``func`` to a callable
-taking the parsed namespace and returning an exit code.  Modules there import
-TensorFlow only inside their ``func``, so ``--help`` stays instant.
-
-Errors a user can fix (:class:`~carvana_tutorial.errors.CarvanaError`, a file
-that cannot be written, running out of memory, a TensorFlow failure) are
-printed as one line on stderr with exit status 2, and nothing else reaches
-stderr but our own lines; Ctrl-C exits 130, saying what was kept.
+Each module in ``carvana_tutorial/commands/`` has ``register(subparsers)``, which sets ``func`` (namespace -> exit
+code) and imports TensorFlow only inside it, so ``--help`` stays instant.  Errors a user can fix are one line on
+stderr with exit status 2; Ctrl-C exits 130, saying what was kept.
 """
 
 from __future__ import annotations
@@ -26,18 +20,8 @@ from . import __version__
 from .errors import CarvanaError
 
 #: Command modules, in the order their commands appear in ``--help``.
-COMMAND_MODULES = (
-    "synth",
-    "data",
-    "train",
-    "predict",
-    "segment",
-    "export",
-    "tune",
-    "bench",
-    "cache",
-    "kaggle_push",
-)
+COMMAND_MODULES = ("synth", "data", "train", "predict", "segment", "export", "tune", "bench", "cache",
+                   "kaggle_push")
 
 
 class Parser(argparse.ArgumentParser):

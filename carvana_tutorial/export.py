@@ -1,18 +1,13 @@
 """Export a trained model for runtimes without Keras, and run the export.
 
-Keras 3 writes ONNX itself (``model.export(path, format="onnx")``, through
-``tf2onnx``), the format most runtimes take, and TensorFlow's SavedModel
-(``format="tf_saved_model"``).  :class:`~carvana_tutorial.export.OnnxModel`
-runs an ``.onnx`` file in ONNX Runtime behind the same ``predict_on_batch``
-a Keras model has, so :mod:`carvana_tutorial.segment` cuts cars out with
-either.  The ONNX
-packages are an optional extra: ``pip install 'carvana-tutorial[export]'``.
-
-Introduced in chapter 9.
+Keras 3 writes ONNX (through ``tf2onnx``) and TensorFlow's SavedModel itself; :class:`OnnxModel` runs an
+``.onnx`` file in ONNX Runtime behind a Keras-like ``predict_on_batch``, so :mod:`carvana_tutorial.segment`
+works with either.  ONNX needs the extra: ``pip install 'carvana-tutorial[export]'``.  Introduced in chapter 9.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -20,28 +15,17 @@ import numpy as np
 
 from .errors import CarvanaError, ModelError
 
-#: Export formats and the file ending each one gets by default.
-FORMATS = {"onnx": ".onnx", "tf_saved_model": ""}
-EXTRA = "pip install 'carvana-tutorial[export]' (tf2onnx, onnx, onnxruntime)"
+#: Export formats and what replaces ``.keras`` in the default output's name.
+FORMATS = {"onnx": ".onnx", "tf_saved_model": "_saved_model"}
 
 
 def _require(module: str) -> None:
     """Import ``module`` or say in one line which extra provides it."""
-    import importlib
-
     try:
         importlib.import_module(module)
     except ImportError:
-        raise CarvanaError(
-            f"exporting to ONNX needs {module}: {EXTRA}") from None
-
-
-def default_output(model_path: str | os.PathLike, fmt: str) -> Path:
-    """``best.keras`` -> ``best.onnx`` (or ``best_saved_model``), beside it."""
-    path = Path(model_path)
-    if fmt == "onnx":
-        return path.with_suffix(".onnx")
-    return path.with_name(path.stem + "_saved_model")
+        raise CarvanaError(f"exporting to ONNX needs {module}: "
+                           "pip install 'carvana-tutorial[export]' (tf2onnx, onnx, onnxruntime)") from None
 
 
 def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
@@ -82,10 +66,7 @@ def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
 
 
 class OnnxModel:
-    """An exported ``.onnx`` segmenter in ONNX Runtime, used like Keras.
-
-    Introduced in chapter 9.
-    """
+    """An exported ``.onnx`` segmenter in ONNX Runtime, used like Keras.  Introduced in chapter 9."""
 
     def __init__(self, path: str | os.PathLike):
         _require("onnxruntime")
@@ -95,17 +76,14 @@ class OnnxModel:
         if not path.is_file():
             raise ModelError(f"no ONNX file at {path}")
         try:
-            self.session = onnxruntime.InferenceSession(
-                str(path), providers=["CPUExecutionProvider"])
+            self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime's own error types
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            raise ModelError(
-                f"cannot load {path.name} as ONNX: {reason}") from exc
+            raise ModelError(f"cannot load {path.name} as ONNX: {reason}") from exc
         self.input = self.session.get_inputs()[0]
         shape = self.input.shape
         if len(shape) != 4 or not all(isinstance(v, int) for v in shape[1:]):
-            raise ModelError(f"{path.name} takes input {shape}, "
-                             "not photos [batch, height, width, 3]")
+            raise ModelError(f"{path.name} takes input {shape}, not photos [batch, height, width, 3]")
         self.image_size = (shape[1], shape[2])
 
     def predict_on_batch(self, images) -> np.ndarray:

@@ -1,10 +1,9 @@
 """Writing outputs without ever modifying a file that is not ours.
 
-A run folder is ours when it is new, empty, or holds :data:`RUN_MARKER` (the
-first file a run writes); it is finished when it holds ``metrics.json`` (the
-last).  A submission is ours when it starts with the header and names only the
-photos being predicted (checked in :mod:`carvana_tutorial.submission`).  Each
-is locked while written, so a second process refuses instead of interleaving.
+A run folder is ours when it is new, empty, or holds :data:`RUN_MARKER` (the first file a run writes); it is
+finished when it holds ``metrics.json`` (the last).  A submission is ours when it starts with the header and names
+only the photos being predicted (see :mod:`carvana_tutorial.submission`).  Each is locked while written, so a
+second process refuses instead of interleaving.
 """
 
 from __future__ import annotations
@@ -25,23 +24,19 @@ METRICS = "metrics.json"
 def locked(path: Path, flag: str, shown: Path | None = None) -> Iterator[TextIO]:
     """``path`` opened for appending (made if missing), held under an exclusive lock, or a one-line refusal
     that names ``flag`` and ``shown`` (default ``path``)."""
-    handle = open(path, "a", encoding="ascii", newline="\n")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise CarvanaError(f"{flag} {shown or path} is being written by another carvana-tutorial process: "
-                           f"wait for it to finish, or pick another {flag}") from None
-    with handle:
+    with open(path, "a", encoding="ascii", newline="\n") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CarvanaError(f"{flag} {shown or path} is being written by another carvana-tutorial process: "
+                               f"wait for it to finish, or pick another {flag}") from None
         yield handle
 
 
 @contextmanager
 def claim_run(folder: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Hold ``folder`` for a new run: refuse a file, a finished run, or someone else's files unless ``overwrite``.
-
-    An unfinished run of ours (interrupted) is started over without ``overwrite``.
-    """
+    """Hold ``folder`` for a new run: refuse a file, a finished run, or someone else's files unless ``overwrite``;
+    an unfinished (interrupted) run of ours is started over."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise CarvanaError(f"--out {folder} is a file, not a folder: pick another --out")

@@ -89,15 +89,15 @@ def fingerprint(pairs: Sequence) -> str:
 def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
     """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint.
 
-    ``depth``, ``schedule`` and ``recipe`` are left out when unsaid, so runs
-    from before those options still match.  A recipe is saved with the values
+    ``depth`` and ``recipe`` are left out when unsaid, so runs from before
+    those options still match.  A recipe is saved with the values
     it chose (``recipe_values``).
     """
     from .training import RECIPES
 
     saved = dataclasses.asdict(config)
     saved["image_size"] = list(config.image_size)
-    for name in ("depth", "schedule", "recipe"):
+    for name in ("depth", "recipe"):
         if saved[name] is None:
             del saved[name]
     if config.recipe is not None:

@@ -1,14 +1,7 @@
-"""Cut the car out of any photo: the mask at the photo's size, and PNGs of it.
+"""Cut the car out of any photo: the mask at the photo's own size, and PNGs of it.
 
-What Carvana built its segmenter for: take a photo, get the car without its
-background.  A photo of any size and format (JPEG, PNG; RGB, RGBA or grey)
-is shrunk to the model's input size as training shrank its photos (the area
-average), predicted, optionally with the mirrored view too, and the
-probabilities are enlarged back to the photo's own size before the
-threshold, as chapter 8 does for the submission.  The results are written
-as PNGs: the mask, the cut-out car on a transparent background, an overlay.
-
-Introduced in chapter 9.
+A photo of any size and format is shrunk as training shrank its photos, predicted, and the probabilities are
+enlarged back before the threshold, as chapter 8 does for the submission.  Introduced in chapter 9.
 """
 
 from __future__ import annotations
@@ -30,10 +23,7 @@ KINDS = ("mask", "cutout", "overlay")
 
 
 def read_photo(path: str | os.PathLike) -> np.ndarray:
-    """Any photo PIL reads as uint8 RGB ``[H, W, 3]`` (RGBA, grey: converted).
-
-    Introduced in chapter 9.
-    """
+    """Any photo PIL reads as uint8 RGB ``[H, W, 3]`` (RGBA, grey: converted).  Introduced in chapter 9."""
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB"))
 
@@ -102,12 +92,8 @@ def cutout(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.dstack([photo, alpha])
 
 
-def overlay(photo: np.ndarray, mask: np.ndarray,
-            colour=(255, 64, 0), opacity: float = 0.5) -> np.ndarray:
-    """The photo with the mask painted over it in ``colour``.
-
-    Introduced in chapter 9.
-    """
+def overlay(photo: np.ndarray, mask: np.ndarray, colour=(255, 64, 0), opacity: float = 0.5) -> np.ndarray:
+    """The photo with the mask painted over it in ``colour``.  Introduced in chapter 9."""
     tinted = photo.astype(np.float32)
     tinted[mask] = (1 - opacity) * tinted[mask] + opacity * np.array(colour)
     return tinted.round().astype(np.uint8)
@@ -135,11 +121,8 @@ def on_background(cut: np.ndarray, background=None) -> np.ndarray:
     return blended.round().astype(np.uint8)
 
 
-def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
-    """Write ``array`` as a PNG atomically: a temporary file, then a rename.
-
-    An interrupted run leaves either no file or a whole one, never half a PNG.
-    """
+def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
+    """Write ``array`` as a PNG under a temporary name, then rename it: never half a PNG."""
     path = Path(path)
     handle, temp = tempfile.mkstemp(suffix=".png.part", dir=path.parent)
     try:
@@ -149,31 +132,21 @@ def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    return path
 
 
-def output_paths(out_dir: str | os.PathLike, stem: str,
-                 with_overlay: bool = False) -> dict[str, Path]:
+def output_paths(out_dir: str | os.PathLike, stem: str, with_overlay: bool = False) -> dict[str, Path]:
     """``{kind: path}`` of the PNGs one photo gets in ``out_dir``."""
-    kinds = KINDS if with_overlay else KINDS[:2]
-    return {kind: Path(out_dir) / f"{stem}_{kind}.png" for kind in kinds}
+    return {kind: Path(out_dir) / f"{stem}_{kind}.png" for kind in (KINDS if with_overlay else KINDS[:2])}
 
 
-def write_outputs(photo: np.ndarray, mask: np.ndarray,
-                  paths: dict[str, Path]) -> None:
-    """Write the PNGs named in ``paths``.
+def write_outputs(photo: np.ndarray, mask: np.ndarray, paths: dict[str, Path]) -> None:
+    """Write the PNGs named in ``paths`` (from :func:`output_paths`).
 
-    ``paths`` comes from :func:`~carvana_tutorial.segment.output_paths`.
-
-    ``mask``: grey, 0 or 255; ``cutout``: RGBA, alpha = mask; ``overlay``:
-    RGB.  The cut-out goes last: once it exists, the photo is done.
-    Introduced in chapter 9.
+    The cut-out goes last: once it exists, the photo is done.  Introduced in chapter 9.
     """
-    images = {
-        "mask": lambda: np.where(mask, 255, 0).astype(np.uint8),
-        "overlay": lambda: overlay(photo, mask),
-        "cutout": lambda: cutout(photo, mask),
-    }
-    for kind in ("mask", "overlay", "cutout"):
+    images = {"mask": lambda: np.where(mask, 255, 0).astype(np.uint8),  # in the order written
+              "overlay": lambda: overlay(photo, mask),
+              "cutout": lambda: cutout(photo, mask)}
+    for kind, image in images.items():
         if kind in paths:
-            save_png(images[kind](), paths[kind])
+            save_png(image(), paths[kind])

@@ -33,17 +33,12 @@ from .pipeline import make_dataset
 BEST = "best.keras"
 HISTORY = "history.csv"
 LOSSES = {"dice": M.dice_loss, "bce_dice": M.bce_dice_loss}
-#: Learning-rate schedules: ``plateau`` halves the rate after two epochs
-#: without a better validation loss.
-SCHEDULES = ("plateau",)
-#: Named recipes: the TrainConfig values each one sets, on top of a profile.
-#: ``article`` is the article's (and the defaults'); ``tuned`` is what
-#: chapter 7 and the README's benchmark on real photos support (there the
-#: plateau schedule scored lower on average: it is left out).
+#: Named recipes: the TrainConfig values each sets on top of a profile.
+#: ``article`` is the article's (the defaults); ``tuned`` is what chapter 7
+#: and the README's benchmark on real photos support.
 RECIPES = {
     "article": {},
-    "tuned": {"loss": "bce_dice", "learning_rate": 1e-3, "patience": 5,
-              "augment": "joint", "epochs": 30},
+    "tuned": {"loss": "bce_dice", "learning_rate": 1e-3, "patience": 5, "augment": "joint", "epochs": 30},
 }
 
 
@@ -67,49 +62,33 @@ class TrainConfig:
     seed: int = 42
     augment: str | None = "joint"  # or "image_only" (the article's bug)
     resize: str = "area"  # or "nearest" (the article's)
-    schedule: str | None = None  # or "plateau": see SCHEDULES
     recipe: str | None = None  # the RECIPES entry these values came from
 
     def __post_init__(self) -> None:
-        if self.model not in MODEL_NAMES:
-            raise CarvanaError(f"unknown model {self.model!r}: use one of {', '.join(MODEL_NAMES)}")
-        if self.loss not in LOSSES:
-            raise CarvanaError(f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}")
-        if self.schedule not in (None, *SCHEDULES):
-            raise CarvanaError(f"unknown schedule {self.schedule!r}: use one of {', '.join(SCHEDULES)}")
-        if self.recipe is not None and self.recipe not in RECIPES:
-            raise CarvanaError(f"unknown recipe {self.recipe!r}: use one of {', '.join(RECIPES)}")
-        check_input_size(self.image_size, runs.DEFAULT_DEPTH[self.model] if self.depth is None else self.depth)
-
-    @classmethod
-    def from_profile(cls, profile: Profile, model: str, **changes) -> TrainConfig:
-        """The profile's settings for ``model``, with ``changes`` on top."""
-        settings = dict(
-            model=model, image_size=profile.image_size, epochs=profile.epochs,
-            filters=profile.simple_filters if model == "simple" else profile.unet_filters,
-            batch_size=profile.batch_size, learning_rate=profile.learning_rate,
-        )
-        return cls(**{**settings, **changes})
-
-    @classmethod
-    def from_recipe(cls, recipe: str, profile: Profile, model: str,
-                    **changes) -> TrainConfig:
-        """The profile's settings, then the recipe's, then ``changes``.
-
-        Introduced in chapter 9.
-        """
-        if recipe not in RECIPES:
-            raise CarvanaError(f"unknown recipe {recipe!r}: use one of {', '.join(RECIPES)}")
-        chosen = {**RECIPES[recipe], "recipe": recipe, **changes}
-        return cls.from_profile(profile, model, **chosen)
+        check_config(self)  # unknown names and unfit sizes: one-line errors
 
 
-def schedule_callbacks(config: TrainConfig) -> list[keras.callbacks.Callback]:
-    """The learning-rate schedule of ``config`` as callbacks (none by default)."""
-    if config.schedule == "plateau":
-        return [keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=2,
-                                                  min_lr=1e-5, verbose=0)]
-    return []
+def check_config(config: TrainConfig) -> None:
+    """Refuse what would fail later, inside Keras, with a long traceback."""
+    for field, known in (("model", MODEL_NAMES), ("loss", LOSSES), ("recipe", (None, *RECIPES))):
+        if getattr(config, field) not in known:
+            names = ", ".join(str(k) for k in known if k is not None)
+            raise CarvanaError(f"unknown {field} {getattr(config, field)!r}: use one of {names}")
+    depth = runs.DEFAULT_DEPTH[config.model] if config.depth is None else config.depth
+    check_input_size(config.image_size, depth)
+
+
+def config_for(profile: Profile, model: str, recipe: str | None = None, **changes) -> TrainConfig:
+    """The profile's settings for ``model``, then the ``recipe``'s, then ``changes``."""
+    if recipe is not None and recipe not in RECIPES:
+        raise CarvanaError(f"unknown recipe {recipe!r}: use one of {', '.join(RECIPES)}")
+    settings = dict(
+        model=model, image_size=profile.image_size, epochs=profile.epochs, batch_size=profile.batch_size,
+        filters=profile.simple_filters if model == "simple" else profile.unet_filters,
+        learning_rate=profile.learning_rate,
+    )
+    chosen = {**RECIPES[recipe], "recipe": recipe} if recipe else {}
+    return TrainConfig(**{**settings, **chosen, **changes})
 
 
 def train(
@@ -132,7 +111,8 @@ def train(
     with hardware.scope():  # GPUs, TPU or CPU; float32 or mixed precision
         model = build_model(config.model, size, config.filters, config.depth)
         model.compile(
-            keras.optimizers.Adam(config.learning_rate, epsilon=config.epsilon),
+            keras.optimizers.Adam(config.learning_rate,
+                                  epsilon=config.epsilon),
             LOSSES[config.loss], metrics=[M.dice_coef, M.mean_dice],
         )
     callbacks = [
@@ -140,7 +120,7 @@ def train(
                                       restore_best_weights=True),
         keras.callbacks.ModelCheckpoint(out_dir / BEST, save_best_only=True),
         keras.callbacks.CSVLogger(out_dir / HISTORY),
-        *schedule_callbacks(config), *callbacks,
+        *callbacks,
     ]
     start = time.perf_counter()
     history = model.fit(train_ds, validation_data=val_ds, verbose=verbose,
@@ -173,7 +153,8 @@ def predict(
     """
     size = model_image_size(model)
     ds = make_dataset(list(pairs), size, batch_size, resize=resize)
-    for photos, masks in runs.progress_bar(ds, len(pairs), batch_size, progress):
+    batches = runs.progress_bar(ds, len(pairs), batch_size, progress)
+    for photos, masks in batches:
         # A direct call: no tf.function to trace again per model.
         probs = keras.ops.convert_to_numpy(model(photos, training=False))
         yield photos.numpy(), masks.numpy(), probs.astype(np.float32)

@@ -138,21 +138,22 @@ def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(dat
     assert config["recipe_values"] == training.RECIPES["tuned"]
     # The recipe's choices, except where an option said otherwise (--epochs, --patience).
     assert (config["loss"], config["learning_rate"], config["augment"]) == ("bce_dice", 1e-3, "joint")
-    assert "schedule" not in config  # measured: the plateau schedule did not help
     assert (config["epochs"], config["patience"]) == (2, 7)
     assert seen == [{"patience": 7, "restore_best_weights": True}]
 
 
 def test_article_recipe_is_the_old_default(data):
+    from dataclasses import replace
+
     from carvana_tutorial.config import FULL, QUICK
-    from carvana_tutorial.training import TrainConfig
+    from carvana_tutorial.training import config_for
 
     for profile in (QUICK, FULL):
         for model in ("simple", "unet"):
-            recipe = TrainConfig.from_recipe("article", profile, model)
-            assert recipe == TrainConfig.from_profile(profile, model, recipe="article")
-    plain = TrainConfig.from_profile(QUICK, "unet")
-    assert (plain.loss, plain.patience, plain.schedule, plain.recipe) == ("dice", 2, None, None)
+            recipe = config_for(profile, model, recipe="article")
+            assert recipe == replace(config_for(profile, model), recipe="article")
+    plain = config_for(QUICK, "unet")
+    assert (plain.loss, plain.patience, plain.recipe) == ("dice", 2, None)
 
 
 def test_configs_without_a_recipe_save_as_before(data):
@@ -162,18 +163,15 @@ def test_configs_without_a_recipe_save_as_before(data):
 
     pairs = pair_files(data)
     saved = run_config(TrainConfig("unet", (64, 96), filters=2), pairs[:2], pairs[2:])
-    assert not {"schedule", "recipe", "recipe_values"} & set(saved)
+    assert not {"recipe", "recipe_values"} & set(saved)
 
 
-def test_schedules_and_unknown_names():
+def test_unknown_names_are_one_line_errors():
     from carvana_tutorial.config import QUICK
     from carvana_tutorial.errors import CarvanaError
-    from carvana_tutorial.training import TrainConfig, schedule_callbacks
+    from carvana_tutorial.training import TrainConfig, config_for
 
-    (plateau,) = schedule_callbacks(TrainConfig.from_recipe("tuned", QUICK, "unet", schedule="plateau"))
-    assert isinstance(plateau, keras.callbacks.ReduceLROnPlateau) and plateau.factor == 0.5
-    assert schedule_callbacks(TrainConfig()) == []
-    with pytest.raises(CarvanaError, match="recipe"):
-        TrainConfig.from_recipe("magic", QUICK, "unet")
-    with pytest.raises(CarvanaError, match="schedule"):
-        TrainConfig(schedule="cosine")
+    with pytest.raises(CarvanaError, match="unknown recipe 'magic': use one of article, tuned"):
+        config_for(QUICK, "unet", recipe="magic")
+    with pytest.raises(CarvanaError, match="unknown recipe"):
+        TrainConfig(recipe="magic")

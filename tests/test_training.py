@@ -131,11 +131,11 @@ def test_reuse_trains_again_when_the_configuration_or_the_files_differ(run, spli
 
 
 def test_config_from_a_profile_takes_its_settings_and_the_changes():
-    config = TrainConfig.from_profile(QUICK, "unet", seed=7, loss="bce_dice")
+    config = training.config_for(QUICK, "unet", seed=7, loss="bce_dice")
     assert (config.image_size, config.filters, config.epochs) == (QUICK.image_size, QUICK.unet_filters, QUICK.epochs)
     assert (config.batch_size, config.learning_rate) == (QUICK.batch_size, QUICK.learning_rate)
     assert (config.seed, config.loss, config.model) == (7, "bce_dice", "unet")
-    assert TrainConfig.from_profile(QUICK, "simple").filters == QUICK.simple_filters
+    assert training.config_for(QUICK, "simple").filters == QUICK.simple_filters
 
 
 def test_unet_trains_with_bce_dice_and_same_seed_gives_same_run(split, tmp_path):

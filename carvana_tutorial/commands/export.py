@@ -10,11 +10,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export",
         help="export a .keras model to ONNX (or a TensorFlow SavedModel)",
-        description=(
-            "Write MODEL with Keras 3's own export: --format onnx (default; needs the 'export' extra: "
-            "pip install 'carvana-tutorial[export]') or tf_saved_model. The output defaults to MODEL with "
-            ".onnx (or _saved_model) in place of .keras and is never replaced unless --overwrite."
-        ),
+        description=("Write MODEL with Keras 3's own export: --format onnx (default; needs the 'export' extra: "
+                     "pip install 'carvana-tutorial[export]') or tf_saved_model. The output defaults to MODEL "
+                     "with .onnx (or _saved_model) in place of .keras and is never replaced unless --overwrite."),
     )
     parser.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
     parser.add_argument("--format", choices=("onnx", "tf_saved_model"), default="onnx", dest="fmt",
@@ -26,17 +24,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import CarvanaError
-    from ..export import _require, default_output, export_model
+    from ..export import FORMATS, _require, export_model
 
-    out = args.out or default_output(args.model, args.fmt)
-    if out.exists() and not args.overwrite:  # before loading TensorFlow
+    out = args.out or args.model.with_name(args.model.stem + FORMATS[args.fmt])
+    if out.exists() and not args.overwrite:  # the checks export_model makes, before loading TensorFlow
         raise CarvanaError(f"{out} already exists: pass --overwrite or another --out")
-    if args.fmt == "onnx":
-        for module in ("tf2onnx", "onnx"):
-            _require(module)
+    for module in ("tf2onnx", "onnx") if args.fmt == "onnx" else ():
+        _require(module)
     from ..training import load_model
 
-    model = load_model(args.model)
-    export_model(model, out, args.fmt, overwrite=args.overwrite)
+    export_model(load_model(args.model), out, args.fmt, overwrite=args.overwrite)
     print(f"{args.model} -> {out} ({args.fmt})")
     return 0

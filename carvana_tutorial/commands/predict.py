@@ -13,11 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict",
         help="predict a folder of photos and write (or resume) a Kaggle submission CSV",
-        description=(
-            "Stream the photos in IMAGES through MODEL and append one run-length encoded row per "
-            "photo to the submission CSV. Rerunning with the same --submission resumes: rows "
-            "already written are skipped. Unreadable photos are reported and skipped."
-        ),
+        description=("Stream the photos in IMAGES through MODEL and append one run-length encoded row per photo to "
+                     "the submission CSV. Rerunning with the same --submission resumes: rows already written are "
+                     "skipped. Unreadable photos are reported and skipped."),
     )
     parser.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
     parser.add_argument("images", type=Path, metavar="IMAGES", help="folder of .jpg photos, or a root with test_hq/")
@@ -33,13 +31,10 @@ def run(args: argparse.Namespace) -> int:
     from ..training import load_model
 
     paths = test_images(args.images)
-    model = load_model(args.model)
-    report = write_submission(model, paths, args.submission, batch_size=args.batch, tta=args.tta,
+    report = write_submission(load_model(args.model), paths, args.submission, batch_size=args.batch, tta=args.tta,
                               progress=args.progress)
-    print(
-        f"{report.written} rows written, {report.already_done} already there, "
-        f"{len(report.failed)} unreadable; {report.images_per_second:.1f} images/s -> {args.submission}"
-    )
+    print(f"{report.written} rows written, {report.already_done} already there, "
+          f"{len(report.failed)} unreadable; {report.images_per_second:.1f} images/s -> {args.submission}")
     if report.failed:
         print(f"{len(report.failed)} photos were skipped and have no row:", file=sys.stderr)
         for name, reason in report.failed:

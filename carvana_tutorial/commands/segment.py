@@ -15,11 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "segment",
         help="cut the car out of photos: a mask PNG and a transparent cut-out PNG per photo",
         description=(
-            "For every photo (files, or the .jpg/.jpeg/.png files of a folder, sorted) write "
-            "DIR/<stem>_mask.png (0/255), DIR/<stem>_cutout.png (RGBA, transparent background) and with "
-            "--overlay DIR/<stem>_overlay.png, all at the photo's own size. Photos whose outputs all "
-            "exist are skipped, so a rerun resumes; --overwrite writes them again. Unreadable photos are "
-            "reported and skipped; the exit status is then 1."
+            "For every photo (files, or the .jpg/.jpeg/.png files of a folder, sorted) write DIR/<stem>_mask.png "
+            "(0/255), DIR/<stem>_cutout.png (RGBA, transparent background) and with --overlay DIR/<stem>_overlay.png, "
+            "all at the photo's own size. Photos whose outputs all exist are skipped, so a rerun resumes; "
+            "--overwrite writes them again. Unreadable photos are reported and skipped; the exit status is then 1."
         ),
     )
     parser.add_argument("model", type=Path, metavar="MODEL",
@@ -50,86 +49,69 @@ def find_photos(inputs: list[Path], out: Path | None = None) -> list[Path]:
 
     photos = []
     for item in inputs:
-        if item.is_dir():
-            found = sorted(p for p in item.iterdir() if is_photo(p))
-            if not found:
-                raise DataError(f"no .jpg, .jpeg or .png photos in {item}")
-            photos += found
-        elif item.is_file():
-            photos.append(item)
-        else:
+        if not (item.is_dir() or item.is_file()):
             raise DataError(f"no photo or folder at {item}")
+        found = sorted(p for p in item.iterdir() if is_photo(p)) if item.is_dir() else [item]
+        if not found:
+            raise DataError(f"no .jpg, .jpeg or .png photos in {item}")
+        photos += found
     seen: dict[str, Path] = {}
     for photo in photos:
         if photo.stem in seen and seen[photo.stem].resolve() != photo.resolve():
-            raise DataError(
-                f"{seen[photo.stem]} and {photo} would both write {photo.stem}_mask.png: "
-                "segment them into different --out folders"
-            )
+            raise DataError(f"{seen[photo.stem]} and {photo} would both write {photo.stem}_mask.png: "
+                            "segment them into different --out folders")
         seen[photo.stem] = photo
-    return list(dict.fromkeys(seen.values()))
-
-
-def load_any_model(path: Path):
-    """A .keras model, or an exported .onnx one."""
-    if path.suffix.lower() == ".onnx":
-        from ..export import OnnxModel
-
-        return OnnxModel(path)
-    from ..training import load_model
-
-    return load_model(path)
+    return list(seen.values())
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..errors import CarvanaError
+    from ..export import OnnxModel
     from ..segment import output_paths, read_photo, segment_photos, write_outputs
 
     photos = find_photos(args.inputs, args.out)
     if args.out.exists() and not args.out.is_dir():
         raise CarvanaError(f"--out {args.out} is a file, not a folder")
-    todo = {}
-    for photo in photos:
-        paths = output_paths(args.out, photo.stem, args.overlay)
-        missing = paths if args.overwrite else {k: p for k, p in paths.items() if not p.exists()}
-        if missing:
-            todo[photo] = missing
+    missing = {photo: {kind: path for kind, path in output_paths(args.out, photo.stem, args.overlay).items()
+                       if args.overwrite or not path.exists()} for photo in photos}
+    todo = {photo: paths for photo, paths in missing.items() if paths}
     done_before = len(photos) - len(todo)
     if done_before:
         print(f"{done_before} of {len(photos)} photos already have their PNGs in {args.out}: skipped "
               "(--overwrite writes them again)", flush=True)
     if not todo:
         return 0
-    model = load_any_model(args.model)
+    if args.model.suffix.lower() == ".onnx":
+        model = OnnxModel(args.model)
+    else:
+        from ..training import load_model
+
+        model = load_model(args.model)
     args.out.mkdir(parents=True, exist_ok=True)
     bad: list[str] = []
-    written = 0
-    bar = tqdm(total=len(todo), desc="segment", unit="photo", file=sys.stderr,
-               disable=not getattr(args, "progress", False))
+    bar = tqdm(total=len(todo), desc="segment", unit="photo", file=sys.stderr, disable=not args.progress)
     start = time.perf_counter()
     queue = list(todo)
-    for first in range(0, len(queue), args.batch):
+    for chunk in (queue[i:i + args.batch] for i in range(0, len(queue), args.batch)):
         batch = []
-        for path in queue[first:first + args.batch]:
+        for path in chunk:
             try:
                 batch.append((path, read_photo(path)))
             except Exception as exc:  # noqa: BLE001 -- PIL raises OSError, SyntaxError, DecompressionBombError...
                 reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}".splitlines()[0]
                 tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
                 bad.append(str(path))
-                bar.update(1)
-        if not batch:
-            continue
-        masks = segment_photos(model, [photo for _, photo in batch], tta=args.tta)
-        for (path, photo), mask in zip(batch, masks):
-            write_outputs(photo, mask, todo[path])
-        written += len(batch)
-        bar.update(len(batch))
+        if batch:
+            masks = segment_photos(model, [photo for _, photo in batch], tta=args.tta)
+            for (path, photo), mask in zip(batch, masks):
+                write_outputs(photo, mask, todo[path])
+        bar.update(len(chunk))
     bar.close()
-    seconds = time.perf_counter() - start
-    print(f"{written} photos segmented ({written / seconds:.1f} photos/s), {done_before} already done, "
+    written = len(todo) - len(bad)
+    rate = written / (time.perf_counter() - start)
+    print(f"{written} photos segmented ({rate:.1f} photos/s), {done_before} already done, "
           f"{len(bad)} unreadable -> {args.out}")
     if bad:
         print(f"carvana-tutorial: {len(bad)} unreadable photos skipped: {', '.join(bad)}", file=sys.stderr)

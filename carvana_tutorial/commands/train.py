@@ -8,9 +8,6 @@ from pathlib import Path
 
 from ._args import parse_size, positive, rate, whole
 
-#: How many of the worst images ``evaluate`` lists by default.
-WORST = 5
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
@@ -18,11 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train the simple network or the U-Net; write best.keras, history.csv, metrics.json",
         description=(
             "Split DATA by car, train, keep the best epoch (validation loss) in RUN/best.keras and score it: "
-            "RUN/metrics.json holds val_dice, the mean per-image dice at 0.5 of the validation cars. "
-            "Defaults are the article's settings (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, "
-            "dice loss, patience 2); --recipe tuned takes the book's best choices instead, and --profile quick "
-            "(or CARVANA_PROFILE=quick) takes the quick profile's instead. "
-            "The last line printed is the metrics as JSON."
+            "RUN/metrics.json holds val_dice, the mean per-image dice at 0.5 of the validation cars. Defaults are "
+            "the article's settings (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, dice loss, patience 2); "
+            "--recipe tuned takes the book's best choices, --profile quick (or CARVANA_PROFILE=quick) the quick "
+            "profile's. The last line printed is the metrics as JSON."
         ),
     )
     train.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
@@ -40,9 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--recipe", choices=("article", "tuned"), default="article",
                        help="article (default): the article's choices; tuned: BCE+dice, Adam 1e-3, patience 5, "
                        "up to 30 epochs. Options given explicitly win over the recipe")
-    train.add_argument("--patience", type=positive, metavar="P",
-                       help="epochs without a better validation loss before stopping; the best epoch is kept "
-                       "(article 2, tuned 5)")
+    train.add_argument("--patience", type=positive, metavar="P", help="epochs without a better validation loss "
+                       "before stopping; the best epoch is kept (article 2, tuned 5)")
     train.add_argument("--loss", choices=("dice", "bce_dice"), help="training loss (article: dice)")
     train.add_argument("--augment", choices=("joint", "image_only", "none"),
                        help="augmentation (default joint: photo and mask move together)")
@@ -50,23 +45,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=whole, default=42, help="seed of the split, the weights and the shuffling")
     train.add_argument("--overwrite", action="store_true",
                        help="replace a finished run in RUN, or write into a folder of other files")
-    train.set_defaults(func=run_train, interrupted="the run in {out} is not finished; rerun the same "
-                       "command to start it over (no --overwrite needed)")
+    train.set_defaults(func=run_train, interrupted="the run in {out} is not finished; rerun the same command to "
+                       "start it over (no --overwrite needed)")
 
     evaluate = subparsers.add_parser(
         "evaluate",
         help="score a .keras model on every pair of a data folder (mean per-image dice at 0.5)",
-        description=(
-            "Score every image/mask pair of DATA at the model's input size with the competition's metric, "
-            "print the distribution and the worst images; the last line is JSON "
-            '{"images": N, "dice_mean": x, "dice_min": y}.'
-        ),
+        description=("Score every image/mask pair of DATA at the model's input size with the competition's metric, "
+                     'print the distribution and the worst images; the last line is JSON {"images": N, '
+                     '"dice_mean": x, "dice_min": y}.'),
     )
     evaluate.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
     evaluate.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
     evaluate.add_argument("--size", type=parse_size, metavar="HxW", help="check that the model expects this size")
     evaluate.add_argument("--batch", type=positive, default=32, metavar="B", help="images per batch (default 32)")
-    evaluate.add_argument("--worst", type=whole, default=WORST, metavar="K", help=f"worst images listed ({WORST})")
+    evaluate.add_argument("--worst", type=whole, default=5, metavar="K", help="worst images listed (5)")
     evaluate.set_defaults(func=run_evaluate)
 
 
@@ -76,13 +69,11 @@ def run_train(args: argparse.Namespace) -> int:
     from ..outputs import claim_run
 
     profile = get_profile(args.profile or env(ENV_PROFILE) or "full")
-    pairs = pair_files(args.data)
-    max_images = args.max_images or profile.max_images
-    train_pairs, val_pairs = split_by_car(pairs, seed=args.seed, max_images=max_images)
-    progress = args.progress
+    train_pairs, val_pairs = split_by_car(pair_files(args.data), seed=args.seed,
+                                          max_images=args.max_images or profile.max_images)
 
     from ..runs import EpochBar
-    from ..training import TrainConfig, train
+    from ..training import config_for, train
 
     given = {"filters": args.filters, "depth": args.depth, "image_size": args.size, "epochs": args.epochs,
              "batch_size": args.batch, "learning_rate": args.lr, "loss": args.loss, "patience": args.patience,
@@ -90,23 +81,18 @@ def run_train(args: argparse.Namespace) -> int:
     changes = {name: value for name, value in given.items() if value is not None}
     if args.augment == "none":
         changes["augment"] = None
-    config = TrainConfig.from_recipe(args.recipe, profile, args.model, **changes)
+    config = config_for(profile, args.model, recipe=args.recipe, **changes)
     size = config.image_size
-    print(
-        f"{args.model}, {config.filters} filters, {size[0]}x{size[1]}, profile {profile.name}, "
-        f"recipe {args.recipe}: {len(train_pairs)} training and {len(val_pairs)} validation images "
-        f"({len({p.car for p in train_pairs})} + {len({p.car for p in val_pairs})} cars)",
-        flush=True,
-    )
+    print(f"{args.model}, {config.filters} filters, {size[0]}x{size[1]}, profile {profile.name}, "
+          f"recipe {args.recipe}: {len(train_pairs)} training and {len(val_pairs)} validation images "
+          f"({len({p.car for p in train_pairs})} + {len({p.car for p in val_pairs})} cars)", flush=True)
     with claim_run(args.out, args.overwrite):
-        result = train(config, train_pairs, val_pairs, args.out, verbose=0 if progress else 2,
-                       callbacks=[EpochBar(config.epochs)] if progress else [])
+        result = train(config, train_pairs, val_pairs, args.out, verbose=0 if args.progress else 2,
+                       callbacks=[EpochBar(config.epochs)] if args.progress else [])
     m = result.metrics
-    print(
-        f"best epoch {m['best_epoch']} of {m['epochs_run']} ({m['train_seconds']:.0f} s); "
-        f"validation per-image dice {m['val_dice']:.4f} (median {m['val_dice_median']:.4f}, "
-        f"min {m['val_dice_min']:.4f}) -> {args.out}/best.keras"
-    )
+    print(f"best epoch {m['best_epoch']} of {m['epochs_run']} ({m['train_seconds']:.0f} s); "
+          f"validation per-image dice {m['val_dice']:.4f} (median {m['val_dice_median']:.4f}, "
+          f"min {m['val_dice_min']:.4f}) -> {args.out}/best.keras")
     print(json.dumps(m))
     return 0
 
@@ -122,15 +108,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     size = model_image_size(model)
     if args.size and tuple(args.size) != size:
-        raise ModelError(
-            f"{args.model.name} was trained at {size[0]}x{size[1]}, not {args.size[0]}x{args.size[1]}: "
-            "evaluate at the model's own size"
-        )
+        raise ModelError(f"{args.model.name} was trained at {size[0]}x{size[1]}, not {args.size[0]}x{args.size[1]}: "
+                         "evaluate at the model's own size")
     dice = evaluate(model, pairs, batch_size=args.batch, progress=args.progress)
     print(f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}")
-    for line in describe(dice):
-        print(line)
-    order = np.argsort(dice, kind="stable")[: max(args.worst, 0)]
+    print("\n".join(describe(dice)))
+    order = np.argsort(dice, kind="stable")[: args.worst]
     if len(order):
         print("worst images:")
         for i in order:
@@ -145,10 +128,8 @@ def describe(dice) -> list[str]:
     import numpy as np
 
     q = np.quantile(dice, [0, 0.05, 0.25, 0.5, 0.75, 1])
-    lines = [
-        f"per-image dice: mean {dice.mean():.4f}  min {q[0]:.4f}  5% {q[1]:.4f}  25% {q[2]:.4f}  "
-        f"median {q[3]:.4f}  75% {q[4]:.4f}  max {q[5]:.4f}"
-    ]
+    lines = [f"per-image dice: mean {dice.mean():.4f}  min {q[0]:.4f}  5% {q[1]:.4f}  25% {q[2]:.4f}  "
+             f"median {q[3]:.4f}  75% {q[4]:.4f}  max {q[5]:.4f}"]
     edges = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0000001]
     counts, _ = np.histogram(dice, bins=edges)
     width = max(counts.max(), 1)

@@ -42,6 +42,11 @@ def _no_login(config: Path) -> str:
     return f"no Kaggle credentials: {LOGIN_HINT}"
 
 
+def _config_file(client: Any) -> Path:
+    """Where the client reads ``kaggle.json`` (its class attribute; the default place otherwise)."""
+    return Path(getattr(client, "config", Path.home() / ".kaggle" / "kaggle.json"))
+
+
 def kaggle_api() -> Any:
     """The official Kaggle client, logged in, or a :class:`DownloadError` saying how to log in.
 
@@ -54,7 +59,7 @@ def kaggle_api() -> Any:
             api = KaggleApi()
             api.authenticate()
     except SystemExit:
-        raise DownloadError(_no_login(Path(KaggleApi.config))) from None
+        raise DownloadError(_no_login(_config_file(KaggleApi))) from None
     except Exception as exc:  # a token is checked online (requests' errors); a file is unreadable or odd
         from requests import RequestException
 
@@ -65,7 +70,7 @@ def kaggle_api() -> Any:
         if isinstance(exc, OSError) and exc.filename:
             raise DownloadError(f"cannot read the Kaggle credentials {exc.filename} ({exc.strerror}): make it a "
                                 f"readable file, or {LOGIN_HINT}") from None
-        raise DownloadError(_no_login(Path(KaggleApi.config))) from None
+        raise DownloadError(_no_login(_config_file(KaggleApi))) from None
     return api
 
 
