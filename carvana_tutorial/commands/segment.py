@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlay", action="store_true", help="also write the photo with the mask painted on")
     parser.add_argument("--overwrite", action="store_true", help="write outputs that already exist again")
     parser.add_argument("--batch", type=positive, default=8, metavar="N", help="photos per batch (default 8)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, interrupted="photos whose PNGs were written are kept; rerun the same "
+                        "command to segment the rest")
 
 
 def find_photos(inputs: list[Path], out: Path | None = None) -> list[Path]:
