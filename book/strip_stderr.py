@@ -15,8 +15,10 @@ TF_LOG = re.compile(r"(?m)^(?:WARNING: All log messages before absl::InitializeL
 for path in sys.argv[1:]:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
-        for out in cell.get("outputs", []):
+        if cell.cell_type != "code":
+            continue
+        for out in cell.outputs:
             if out.output_type == "stream" and out.name == "stderr":
                 out.text = TF_LOG.sub("", out.text)
-        cell["outputs"] = [o for o in cell.get("outputs", []) if o.output_type != "stream" or o.text]
+        cell.outputs = [o for o in cell.outputs if o.output_type != "stream" or o.text]
     nbformat.write(nb, path)
