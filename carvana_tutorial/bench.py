@@ -193,3 +193,13 @@ def submission_benchmark(model, images: str | os.PathLike | Sequence[Path], *, b
                                   resize=resize, progress=False)
     return {"images": float(report.written), "images_per_second": report.images_per_second,
             "ms_per_image": 1e3 / report.images_per_second}
+
+
+def segment_benchmark(model, paths: Sequence[Path], repeats: int = 2) -> float:
+    """Photos per second of ``segment``'s path (read, shrink, predict, enlarge), after one untimed photo."""
+    from .segment import read_photo, segment_photos
+
+    segment_photos(model, [read_photo(paths[0])])  # the first call builds the graph
+    _, seconds, _ = _timed(lambda: [segment_photos(model, [read_photo(p) for p in paths])
+                                    for _ in range(repeats)])
+    return repeats * len(paths) / seconds

@@ -19,7 +19,7 @@ from .errors import CarvanaError, ModelError
 FORMATS = {"onnx": ".onnx", "tf_saved_model": "_saved_model"}
 
 
-def _require(module: str) -> None:
+def require_extra(module: str) -> None:
     """Import ``module`` or say in one line which extra provides it."""
     try:
         importlib.import_module(module)
@@ -48,7 +48,7 @@ def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
             f"{out} already exists: pass --overwrite or another --out")
     if fmt == "onnx":
         for module in ("tf2onnx", "onnx"):
-            _require(module)
+            require_extra(module)
     height, width = model_image_size(model)
     model(np.zeros((1, height, width, 3), np.float32))  # Keras needs a call
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +69,7 @@ class OnnxModel:
     """An exported ``.onnx`` segmenter in ONNX Runtime, used like Keras.  Introduced in chapter 9."""
 
     def __init__(self, path: str | os.PathLike):
-        _require("onnxruntime")
+        require_extra("onnxruntime")
         import onnxruntime
 
         path = Path(path)

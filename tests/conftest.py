@@ -1,4 +1,4 @@
-"""Fixtures shared across test files: the book, built once per session."""
+"""Fixtures shared across test files: the book, built once per session, and a spy on early stopping."""
 
 from __future__ import annotations
 
@@ -48,3 +48,21 @@ def built_book() -> Path:
     html = TEST_BUILD / "_build" / "html"
     assert (html / "index.html").is_file()
     return html
+
+
+@pytest.fixture
+def early_stopping_calls(monkeypatch) -> list[dict]:
+    """The keyword arguments of every ``EarlyStopping`` that training builds while the test runs."""
+    import keras
+
+    from carvana_tutorial import training
+
+    seen: list[dict] = []
+
+    class Spy(keras.callbacks.EarlyStopping):
+        def __init__(self, **kwargs):
+            seen.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(training.keras.callbacks, "EarlyStopping", Spy)
+    return seen

@@ -142,3 +142,25 @@ def test_submission_benchmark_times_every_photo_and_leaves_no_file(tmp_path):
     assert speed["images"] == 5
     assert speed["ms_per_image"] == pytest.approx(1e3 / speed["images_per_second"])
     assert sorted(photos.iterdir()) == before
+
+
+def test_segment_benchmark_times_every_photo(tmp_path):
+    import keras
+    from PIL import Image
+
+    from carvana_tutorial import segment
+
+    inputs = keras.Input((16, 24, 3), name="image")
+    model = keras.Model(inputs, keras.layers.Conv2D(1, 1, activation="sigmoid", name="mask")(inputs))
+    paths = []
+    for i, size in enumerate([(48, 64), (30, 40)]):
+        paths.append(tmp_path / f"photo{i}.png")
+        Image.new("RGB", size[::-1], (200, 10, 10)).save(paths[-1])
+    calls = []
+    real = segment.segment_photos
+    segment.segment_photos = lambda model, photos: calls.append(len(photos)) or real(model, photos)
+    try:
+        rate = bench.segment_benchmark(model, paths, repeats=3)
+    finally:
+        segment.segment_photos = real
+    assert rate > 0 and calls == [1, 2, 2, 2]  # one untimed photo, then every photo per repeat

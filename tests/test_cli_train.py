@@ -116,17 +116,11 @@ def test_depth_that_does_not_fit_the_size_is_a_one_line_error(data, tmp_path, ca
     assert not (tmp_path / "r").exists()
 
 
-def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(data, tmp_path, monkeypatch, capsys):
+def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(data, tmp_path, capsys,
+                                                                           early_stopping_calls):
     from carvana_tutorial import training
 
-    seen = []
-
-    class Spy(keras.callbacks.EarlyStopping):
-        def __init__(self, **kwargs):
-            seen.append(kwargs)
-            super().__init__(**kwargs)
-
-    monkeypatch.setattr(training.keras.callbacks, "EarlyStopping", Spy)
+    seen = early_stopping_calls
     out = tmp_path / "tuned"
     argv = ["train", str(data), "--model", "simple", "--profile", "quick", "--filters", "2", "--size", "64x96",
             "--epochs", "2", "--batch", "4", "--depth", "2", "--recipe", "tuned", "--patience", "7",

@@ -94,15 +94,8 @@ def test_checkpoint_holds_the_best_epoch(run, split):
     assert loss == pytest.approx(min(val_loss), rel=1e-4)
 
 
-def test_early_stopping_restores_best_weights(split, tmp_path, monkeypatch):
-    seen = []
-
-    class Spy(keras.callbacks.EarlyStopping):
-        def __init__(self, **kwargs):
-            seen.append(kwargs)
-            super().__init__(**kwargs)
-
-    monkeypatch.setattr(training.keras.callbacks, "EarlyStopping", Spy)
+def test_early_stopping_restores_best_weights(split, tmp_path, early_stopping_calls):
+    seen = early_stopping_calls
     train, val = split
     training.train(TrainConfig("simple", SIZE, filters=2, epochs=1, batch_size=4), train[:4], val[:2], tmp_path,
                    verbose=0)

@@ -24,13 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import CarvanaError
-    from ..export import FORMATS, _require, export_model
+    from ..export import FORMATS, export_model, require_extra
 
     out = args.out or args.model.with_name(args.model.stem + FORMATS[args.fmt])
     if out.exists() and not args.overwrite:  # the checks export_model makes, before loading TensorFlow
         raise CarvanaError(f"{out} already exists: pass --overwrite or another --out")
     for module in ("tf2onnx", "onnx") if args.fmt == "onnx" else ():
-        _require(module)
+        require_extra(module)
     from ..training import load_model
 
     export_model(load_model(args.model), out, args.fmt, overwrite=args.overwrite)
