@@ -1,8 +1,6 @@
-"""Check a Carvana folder by decoding every training image and mask, read-only.
-
-Names cannot reveal a truncated download or a wrong-size mask; decoding can.  Each ``train_masks.csv``
-row is compared with its GIF while the GIF is in memory.  ``carvana-tutorial inspect DATA`` prints the
-report.  Introduced in chapter 1.
+"""Check a Carvana folder by decoding every training image and mask, read-only: names cannot reveal a
+truncated download or a wrong-size mask.  Each ``train_masks.csv`` row is compared with its GIF while the
+GIF is in memory.  ``carvana-tutorial inspect DATA`` prints the report.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -158,14 +156,11 @@ def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
     if path.suffix != ".gif":
         return FileCheck(name, size, invalid=None if kind == "JPEG RGB" else f"{kind}, expected an RGB JPEG")
     ones = np.count_nonzero(values)
-    used = [i for i, present in ((0, ones < values.size), (1, ones > 0)) if present]
-    invalid = None
-    if kind != "GIF P":
-        invalid = f"{kind}, expected a palette GIF"
-    elif values.max(initial=0) > 1:
-        invalid = "mask values other than 0 and 1"
-    elif any(palette[3 * i: 3 * i + 3] != [255 * i] * 3 for i in used):  # decode_gif sees colours, not indices
-        invalid = "palette does not map 0 to black and 1 to white"
+    used = [i for i, present in ((0, ones < values.size), (1, ones > 0)) if present]  # decode_gif sees their colours
+    invalid = (f"{kind}, expected a palette GIF" if kind != "GIF P"
+               else "mask values other than 0 and 1" if values.max(initial=0) > 1
+               else "palette does not map 0 to black and 1 to white"
+               if any(palette[3 * i: 3 * i + 3] != [255 * i] * 3 for i in used) else None)
     check = FileCheck(name, size, None if invalid else float(ones / values.size), invalid=invalid)
     if rle is None:
         return check
@@ -173,8 +168,7 @@ def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
         same = row_matches(rle, values)
     except ValueError as exc:
         return replace(check, row_malformed=_one_line(exc))
-    # A GIF whose meaning is unclear (invalid) is reported; its row is not compared.
-    return check if invalid else replace(check, row_disagrees=not same)
+    return check if invalid else replace(check, row_disagrees=not same)  # an unclear GIF's row is not compared
 
 
 def inspect_folder(root: Path, *, progress: bool = False) -> Report:

@@ -17,15 +17,7 @@ from pathlib import Path
 
 from ..config import COMPETITION, ENV_DATA, Profile, cache_dir, env, get_profile
 from ..errors import DataError
-from ..layout import (
-    MASKS_CSV,
-    MASKS_CSV_ZIP,
-    TEST_IMAGES,
-    TRAIN_IMAGES,
-    TRAIN_MASKS,
-    VIEWS,
-    parse_name,
-)
+from ..layout import MASKS_CSV, MASKS_CSV_ZIP, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, VIEWS, parse_name
 from .extract import EXTRACTED_MARKER, extract_zip, is_extracted, wanted_zips
 from .pairs import EXPECTED_LAYOUT
 

@@ -21,8 +21,7 @@ from ..rle import rle_decode
 def masks_csv_of(mask_path: str | os.PathLike) -> Path:
     """Where the table for a mask file would be.  Introduced in chapter 2."""
     folder = Path(mask_path).parent
-    root = folder.parent if folder.name == TRAIN_MASKS else folder
-    return root / MASKS_CSV
+    return (folder.parent if folder.name == TRAIN_MASKS else folder) / MASKS_CSV
 
 
 def read_masks_csv(path: str | os.PathLike) -> Mapping[str, str]:
@@ -85,9 +84,8 @@ def verify_masks_csv(root: str | os.PathLike) -> int:
     for image, rle in rows.items():
         gif = Path(root) / TRAIN_MASKS / image.replace(".jpg", "_mask.gif")
         try:
-            same = row_matches(rle, read_gif(gif))
+            if not row_matches(rle, read_gif(gif)):
+                raise DataError(f"{MASKS_CSV} disagrees with {gif.name}")
         except ValueError as exc:
             raise DataError(f"the {MASKS_CSV} row of {image} is malformed: {exc}") from None
-        if not same:
-            raise DataError(f"{MASKS_CSV} disagrees with {gif.name}")
     return len(rows)

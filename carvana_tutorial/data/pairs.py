@@ -52,20 +52,16 @@ class Scan:
 
     @property
     def ok(self) -> bool:
-        return not (self.images_without_mask or self.masks_without_image or self.bad_names)
+        return not (self.unpaired or self.bad_names)
 
     def problems(self) -> list[str]:
-        """One sentence per kind of problem, each naming the first few files."""
+        """One sentence per kind of problem, each naming the first :data:`SHOWN` files."""
         kinds = ((self.images_without_mask, "image", "without a mask"),
                  (self.masks_without_image, "mask", "without an image"),
                  (self.bad_names, "file", "not named <id>_<NN>.jpg / <id>_<NN>_mask.gif"))
-        return [f"{len(names)} {noun}{'' if len(names) == 1 else 's'} {what}: {_names(names)}"
+        return [f"{len(names)} {noun}{'' if len(names) == 1 else 's'} {what}: {', '.join(names[:SHOWN])}"
+                + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
                 for names, noun, what in kinds if names]
-
-
-def _names(items: list[str]) -> str:
-    shown = ", ".join(items[:SHOWN])
-    return shown if len(items) <= SHOWN else f"{shown} and {len(items) - SHOWN} more"
 
 
 def list_folder(folder: Path) -> list[Path]:
@@ -77,8 +73,7 @@ def list_folder(folder: Path) -> list[Path]:
 
 
 def _listing(folder: Path, want_mask: bool) -> tuple[dict[ViewId, Path], list[str]]:
-    found: dict[ViewId, Path] = {}
-    bad: list[str] = []
+    found, bad = {}, []
     for path in list_folder(folder):
         if path.name.startswith("."):  # .DS_Store, .ipynb_checkpoints, our markers
             continue
@@ -114,17 +109,14 @@ def scan(root: Path) -> Scan:
     images, bad_images = _listing(root / TRAIN_IMAGES, want_mask=False)
     masks, bad_masks = _listing(root / TRAIN_MASKS, want_mask=True)
     both = sorted(images.keys() & masks.keys())
-    lone_images = sorted(images.keys() - masks.keys())
-    lone_masks = sorted(masks.keys() - images.keys())
-    return Scan(
-        root=root,
-        pairs=[Pair(vid, images[vid], masks[vid]) for vid in both],
-        images_without_mask=[
-            f"{TRAIN_IMAGES}/{images[vid].name}" for vid in lone_images],
-        masks_without_image=[
-            f"{TRAIN_MASKS}/{masks[vid].name}" for vid in lone_masks],
-        bad_names=bad_images + bad_masks,
-    )
+    pairs = [Pair(vid, images[vid], masks[vid]) for vid in both]
+    return Scan(root, pairs, _alone(images, masks), _alone(masks, images),
+                bad_images + bad_masks)
+
+
+def _alone(found: dict[ViewId, Path], partners: dict[ViewId, Path]) -> list[str]:
+    """``folder/name`` of each file in ``found`` without a partner, sorted by id."""
+    return [f"{path.parent.name}/{path.name}" for vid, path in sorted(found.items()) if vid not in partners]
 
 
 def pair_files(root: Path) -> list[Pair]:
@@ -141,11 +133,8 @@ def pair_files(root: Path) -> list[Pair]:
 def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
     """The article's pairing (sort both listings, zip), kept to show how it fails.  Introduced in chapter 1."""
     root = check_layout(root)
-    images, masks = (
-        sorted((p for p in list_folder(root / folder) if not p.name.startswith(".")),
-               key=lambda p: p.name.split(".")[0])
-        for folder in (TRAIN_IMAGES, TRAIN_MASKS)
-    )
+    images, masks = (sorted((p for p in list_folder(root / folder) if not p.name.startswith(".")),
+                            key=lambda p: p.name.split(".")[0]) for folder in (TRAIN_IMAGES, TRAIN_MASKS))
     return list(zip(images, masks))
 
 

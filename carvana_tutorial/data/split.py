@@ -1,8 +1,6 @@
-"""Train/validation splits: by car (ours) and by image (the article's, leaky).
-
-The 16 views of a car are near-duplicates, so splitting a car's views across
-both sides grades the model on cars it has seen; chapter 7 measures that leak.
-Introduced in chapter 1.
+"""Train/validation splits: by car (ours) and by image (the article's, leaky).  The 16 views of a car are
+near-duplicates, so splitting a car's views across both sides grades the model on cars it has seen; chapter 7
+measures that leak.  Introduced in chapter 1.
 """
 
 from __future__ import annotations
@@ -32,8 +30,10 @@ def group_by_car(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
     return cars
 
 
-def _whole_cars(cars: dict[str, list[Pair]], order: list[str], max_images: int | None) -> list[str]:
-    if max_images is not None:  # the first cars that fit, and at least one
+def _whole_cars(cars: dict[str, list[Pair]], seed: int, max_images: int | None) -> list[str]:
+    """The cars in a seeded order, the first that fit in ``max_images`` (at least one)."""
+    order = list(np.random.default_rng(seed).permutation(sorted(cars)))
+    if max_images is not None:
         fit = np.cumsum([len(cars[car]) for car in order]) <= max_images
         order = order[: max(1, int(fit.sum()))]
     if len(order) < 2:
@@ -43,12 +43,8 @@ def _whole_cars(cars: dict[str, list[Pair]], order: list[str], max_images: int |
     return order
 
 
-def split_by_car(
-    pairs: Sequence[Pair],
-    val_fraction: float = 0.2,
-    seed: int = 42,
-    max_images: int | None = None,
-) -> tuple[list[Pair], list[Pair]]:
+def split_by_car(pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 42,
+                 max_images: int | None = None) -> tuple[list[Pair], list[Pair]]:
     """Split into (train, val) with every view of a car on the same side.
 
     ``max_images`` is rounded down to whole shuffled cars; at least one car
@@ -56,13 +52,11 @@ def split_by_car(
     """
     _check(pairs, val_fraction, max_images)
     cars = group_by_car(pairs)
-    order = list(np.random.default_rng(seed).permutation(sorted(cars)))
-    order = _whole_cars(cars, order, max_images)
+    order = _whole_cars(cars, seed, max_images)
     n_val = min(max(1, round(val_fraction * len(order))), len(order) - 1)
     val_cars, train_cars = sorted(order[:n_val]), sorted(order[n_val:])
-    train = [pair for car in train_cars for pair in cars[car]]
-    val = [pair for car in val_cars for pair in cars[car]]
-    return train, val
+    return ([pair for car in train_cars for pair in cars[car]],
+            [pair for car in val_cars for pair in cars[car]])
 
 
 def random_split(pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 42,

@@ -1,7 +1,5 @@
-"""The input pipeline: decode, resize, cache, shuffle, augment, batch.
-
-``dataset`` calls ``cache``, which calls ``decode``.  Importing this package
-imports TensorFlow.  Introduced in chapter 2.
+"""The input pipeline: decode, resize, cache, shuffle, augment, batch (``dataset`` calls ``cache``, which
+calls ``decode``).  Importing this package imports TensorFlow.  Introduced in chapter 2.
 """
 
 from .augment import augment
