@@ -1,7 +1,6 @@
 """The Carvana data layer: find, download, extract, pair, split, check, and read the masks' table.
 :func:`find_data` (which :func:`carvana_tutorial.chapter.setup` calls) gives a folder in Kaggle's layout:
-the real data when it is available, else a synthetic set made on the spot.  Introduced in chapter 1.
-"""
+the real data when it is available, else a synthetic set made on the spot.  Introduced in chapter 1."""
 
 from .locate import DataSource, find_data
 from .masks_csv import masks_csv_of, read_masks_csv, verify_masks_csv

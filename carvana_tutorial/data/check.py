@@ -1,7 +1,6 @@
 """Check a Carvana folder by decoding every training image and mask, read-only: names cannot reveal a
 truncated download or a wrong-size mask.  Each ``train_masks.csv`` row is compared with its GIF while the
-GIF is in memory.  ``carvana-tutorial inspect DATA`` prints the report.  Introduced in chapter 1.
-"""
+GIF is in memory.  ``carvana-tutorial inspect DATA`` prints the report.  Introduced in chapter 1."""
 
 from __future__ import annotations
 
@@ -156,7 +155,7 @@ def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
     if path.suffix != ".gif":
         return FileCheck(name, size, invalid=None if kind == "JPEG RGB" else f"{kind}, expected an RGB JPEG")
     ones = np.count_nonzero(values)
-    used = [i for i, present in ((0, ones < values.size), (1, ones > 0)) if present]  # decode_gif sees their colours
+    used = [i for i, present in ((0, ones < values.size), (1, ones > 0)) if present]  # decode_gif sees colours
     invalid = (f"{kind}, expected a palette GIF" if kind != "GIF P"
                else "mask values other than 0 and 1" if values.max(initial=0) > 1
                else "palette does not map 0 to black and 1 to white"

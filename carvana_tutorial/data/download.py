@@ -1,8 +1,6 @@
-"""Download the competition's zips we need with the official ``kaggle`` client.
-
-Each lands in a hidden folder and is renamed into place once it is a complete
-zip, so a half file never has the final name.  Introduced in chapter 1.
-"""
+"""Download the competition's zips we need with the official ``kaggle`` client.  Each lands in a hidden
+folder and is renamed into place once it is a complete zip, so a half file never has the final name.
+Introduced in chapter 1."""
 
 from __future__ import annotations
 
@@ -32,16 +30,6 @@ def _token() -> str | None:
     return next((str(path) for path in files if path.exists()), None)
 
 
-def _no_login(client_class: type) -> str:
-    """Why the client found no usable credentials, naming the file at fault; it only says they are missing."""
-    config = Path(getattr(client_class, "config", Path.home() / ".kaggle" / "kaggle.json"))
-    if token := _token():
-        return f"Kaggle refused the token in {token} (empty, invalid or expired): {LOGIN_HINT}"
-    if config.exists():
-        return f"the Kaggle credentials file {config} is broken (not JSON with a username and a key): {LOGIN_HINT}"
-    return f"no Kaggle credentials: {LOGIN_HINT}"
-
-
 def kaggle_api() -> Any:
     """The official Kaggle client, logged in, or one :class:`DownloadError` sentence saying how to log in
     (instead of the page the client prints before calling ``sys.exit``)."""
@@ -61,7 +49,15 @@ def kaggle_api() -> Any:
         if isinstance(exc, OSError) and exc.filename:
             raise DownloadError(f"cannot read the Kaggle credentials {exc.filename} ({exc.strerror}): make it a "
                                 f"readable file, or {LOGIN_HINT}") from None
-        raise DownloadError(_no_login(KaggleApi)) from None
+        # The client only says the credentials are missing: name the file at fault.
+        config = Path(getattr(KaggleApi, "config", Path.home() / ".kaggle" / "kaggle.json"))
+        if token := _token():
+            why = f"Kaggle refused the token in {token} (empty, invalid or expired)"
+        elif config.exists():
+            why = f"the Kaggle credentials file {config} is broken (not JSON with a username and a key)"
+        else:
+            why = "no Kaggle credentials"
+        raise DownloadError(f"{why}: {LOGIN_HINT}") from None
     return api
 
 
@@ -79,9 +75,7 @@ def _explain(exc: Exception, name: str) -> DownloadError:
 
 def download(dest: Path, *, with_test: bool = False, client: Any = None, progress: bool = True) -> list[Path]:
     """Fetch the wanted zips into ``dest`` (keeping complete ones there) and return their paths.
-
-    ``client`` is a logged-in ``KaggleApi`` or a factory for one, called only when something is missing.
-    """
+    ``client`` is a logged-in ``KaggleApi`` or a factory for one, called only when something is missing."""
     dest = Path(dest)
     names = TRAIN_ZIPS + (MASKS_CSV_ZIP,) + ((TEST_ZIP,) if with_test else ())
     todo = [n for n in names if not zipfile.is_zipfile(dest / n)]

@@ -1,9 +1,6 @@
-"""Unpack Kaggle's zips safely: only the wanted ones, once, all or nothing.
-
-A zip is unpacked into a hidden folder, stamped with the zip's size and mtime
-and renamed into place, so an interrupted run never looks done and a newer zip
-is unpacked again.  What we did not extract is never replaced.  Introduced in chapter 1.
-"""
+"""Unpack Kaggle's zips safely: only the wanted ones, once, all or nothing.  A zip is unpacked into a hidden
+folder, stamped with the zip's size and mtime and renamed into place, so an interrupted run never looks done
+and a newer zip is unpacked again.  What we did not extract is never replaced.  Introduced in chapter 1."""
 
 from __future__ import annotations
 
@@ -51,11 +48,6 @@ def is_extracted(path: Path, zip_path: Path | None = None) -> bool:
         return False
 
 
-def _junk(rel: PurePosixPath) -> bool:
-    """What archivers add beside the data: ``__MACOSX/``, ``.DS_Store``, ``._name`` forks."""
-    return "__MACOSX" in rel.parts or rel.name.startswith(".")
-
-
 def _members(archive: zipfile.ZipFile, name: str, single: bool) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     """Each wanted file entry with its path in ``name`` (what archivers add is skipped); an entry escaping
     the destination is refused (zip slip), and so is a zip of folders without ``name/``."""
@@ -65,12 +57,12 @@ def _members(archive: zipfile.ZipFile, name: str, single: bool) -> list[tuple[zi
         if rel.is_absolute() or ".." in rel.parts or (rel.parts and ":" in rel.parts[0]):
             raise DataError(f"refusing to extract {info.filename!r}: the entry would land outside the "
                             "destination folder")
-        if not info.is_dir() and not _junk(rel):
+        if not (info.is_dir() or "__MACOSX" in rel.parts or rel.name.startswith(".")):  # .DS_Store, ._name forks
             entries.append((info, rel))
     if single:  # the caller refuses anything but one file
         return entries
-    inside = [(info, PurePosixPath(*rel.parts[1:])) for info, rel in entries if rel.parts[0] == name
-              and len(rel.parts) > 1]
+    inside = [(info, PurePosixPath(*rel.parts[1:])) for info, rel in entries
+              if len(rel.parts) > 1 and rel.parts[0] == name]
     if inside or (entries and all(len(rel.parts) == 1 for _, rel in entries)):  # Kaggle's zips, or a flat one
         return inside or entries
     tops = sorted({rel.parts[0] + ("/" if len(rel.parts) > 1 else "") for _, rel in entries})
@@ -81,10 +73,9 @@ def _members(archive: zipfile.ZipFile, name: str, single: bool) -> list[tuple[zi
 def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> Path:
     """Extract ``<name>.zip`` as ``dest_root/<name>`` (a file for :data:`FILE_ZIPS`), atomically and once."""
     zip_path, dest_root = Path(zip_path), Path(dest_root)
-    single = zip_path.name in FILE_ZIPS
     if not zip_path.is_file():
         raise DataError(f"no zip file at {zip_path}")
-    name = zip_path.name.removesuffix(".zip")
+    single, name = zip_path.name in FILE_ZIPS, zip_path.name.removesuffix(".zip")
     final, marker = dest_root / name, _marker(dest_root / name, single)
     if is_extracted(final, zip_path):
         return final
@@ -141,8 +132,8 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
 
 def wanted_zips(folder: Path, *, with_test: bool = False) -> list[Path]:
     """The zips of ``folder`` worth extracting: never the low-quality ``train.zip``/``test.zip`` (20 GB cap)."""
-    names = TRAIN_ZIPS + ((TEST_ZIP,) if with_test else ())
-    return [Path(folder) / n for n in names if (Path(folder) / n).is_file()]
+    zips = [Path(folder) / n for n in TRAIN_ZIPS + ((TEST_ZIP,) if with_test else ())]
+    return [z for z in zips if z.is_file()]
 
 
 def extract_all(zips: Iterable[Path], dest_root: Path, *, progress: bool = False) -> list[Path]:

@@ -1,8 +1,6 @@
-"""Pair every training image with its mask by the id in the file name.
-
-The article zips two sorted listings: one missing mask silently shifts every
-later pair.  Here a pair is an id present in both folders.  Introduced in chapter 1.
-"""
+"""Pair every training image with its mask by the id in the file name.  The article zips two sorted
+listings: one missing mask silently shifts every later pair.  Here a pair is an id present in both
+folders.  Introduced in chapter 1."""
 
 from __future__ import annotations
 

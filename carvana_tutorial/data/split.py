@@ -1,7 +1,6 @@
 """Train/validation splits: by car (ours) and by image (the article's, leaky).  The 16 views of a car are
 near-duplicates, so splitting a car's views across both sides grades the model on cars it has seen; chapter 7
-measures that leak.  Introduced in chapter 1.
-"""
+measures that leak.  Introduced in chapter 1."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """The input pipeline: decode, resize, cache, shuffle, augment, batch (``dataset`` calls ``cache``, which
-calls ``decode``).  Importing this package imports TensorFlow.  Introduced in chapter 2.
-"""
+calls ``decode``).  Importing this package imports TensorFlow.  Introduced in chapter 2."""
 
 from .augment import augment
 from .cache import cache_root, ensure_cached, mask_rles

@@ -1,7 +1,5 @@
-"""The article's input pipeline as written, to measure against: full-size decodes, float,
-nearest-neighbour resize, RGB GIFs reduced with ``reduce_max``, sequential ``map``, no cache.
-Introduced in chapter 2.
-"""
+"""The article's input pipeline as written, to measure against: full-size decodes, float, nearest-neighbour resize,
+RGB GIFs reduced with ``reduce_max``, sequential ``map``, no cache.  Introduced in chapter 2."""
 
 from __future__ import annotations
 

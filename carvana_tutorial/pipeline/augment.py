@@ -1,9 +1,6 @@
-"""Random flips, small rotations and contrast changes, inside ``tf.data``.
-
-The article's augmentation layers turned the photo but not its mask.  Here the
-geometry moves both (``joint``); ``image_only`` keeps the article's bug so that
-chapter 7 can measure it.  Stateless, seeded per batch.  Introduced in chapter 2.
-"""
+"""Random flips, small rotations and contrast changes, inside ``tf.data``.  The article's augmentation layers
+turned the photo but not its mask.  Here the geometry moves both (``joint``); ``image_only`` keeps the
+article's bug so that chapter 7 can measure it.  Stateless, seeded per batch.  Introduced in chapter 2."""
 
 from __future__ import annotations
 
@@ -49,8 +46,7 @@ def augment(images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor,
     flips = draws[:, 0] < 0.5
     angles = (2.0 * draws[:, 1] - 1.0) * (ROTATION * 2.0 * math.pi)
     transforms = _transforms(flips, angles, height, width)
-    photos = _resample(images, transforms, "BILINEAR")
-    photos = tf.cast(photos, tf.float32) / 255.0
+    photos = tf.cast(_resample(images, transforms, "BILINEAR"), tf.float32) / 255.0
     factors = 1.0 - CONTRAST + 2.0 * CONTRAST * draws[:, 2, None, None, None]
     means = tf.reduce_mean(photos, axis=[1, 2], keepdims=True)
     photos = photos * factors + means * (1.0 - factors)

@@ -1,8 +1,6 @@
-"""An on-disk cache of decoded, resized pairs, so that only the first epoch decodes.
-
-Each entry (photo bytes, then mask bytes) is named by a hash of all it depends
-on: an edited file misses the cache, any split reuses it.  Introduced in chapter 2.
-"""
+"""An on-disk cache of decoded, resized pairs, so that only the first epoch decodes.  Each entry (photo bytes,
+then mask bytes) is named by a hash of all it depends on: an edited file misses the cache, any split reuses it.
+Introduced in chapter 2."""
 
 from __future__ import annotations
 
@@ -18,13 +16,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..config import ENV_MASKS, cache_dir, env
-from ..data.masks_csv import (
-    file_version,
-    masks_csv_of,
-    read_gif,
-    read_masks_csv,
-    row_matches,
-)
+from ..data.masks_csv import file_version, masks_csv_of, read_gif, read_masks_csv, row_matches
 from ..errors import DataError
 from ..layout import MASKS_CSV
 from ..rle import rle_decode
@@ -43,9 +35,7 @@ def cache_root() -> Path:
 
 def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     """Each pair's row of ``train_masks.csv``, or ``None`` to read the GIFs.
-
-    ``auto`` uses the table only if it has a row for every pair, never a mix.
-    """
+    ``auto`` uses the table only if it has a row for every pair, never a mix."""
     where = f" (from ${ENV_MASKS})" if masks is None else ""
     masks = (env(ENV_MASKS) or "auto") if masks is None else masks
     if masks not in MASK_SOURCES:
@@ -108,7 +98,7 @@ def _check_sizes(pair) -> None:
         with Image.open(pair.image) as photo, Image.open(pair.mask) as mask:
             (pw, ph), (mw, mh) = photo.size, mask.size
     except (OSError, ValueError, SyntaxError):
-        return  # unreadable: decoding names the file and why
+        return  # missing or unreadable: decoding names the file and why
     if (pw, ph) != (mw, mh):
         raise DataError(f"{Path(pair.image).name} is {ph}x{pw} but its mask {Path(pair.mask).name} is {mh}x{mw}: "
                         "a photo and its mask must have the same size; replace the wrong one")
@@ -130,9 +120,7 @@ def _why_unreadable(pair, image_size: tuple[int, int], resize: str, rle: str | N
 def ensure_cached(pairs: Sequence, image_size: tuple[int, int], resize: str = "area", *,
                   masks: str | None = None, root: Path | None = None, progress: bool = False) -> list[Path]:
     """Decode every pair not cached yet (in parallel) and return all entry paths.
-
-    A :class:`DataError` names the first file that cannot be decoded.  Introduced in chapter 2.
-    """
+    A :class:`DataError` names the first file that cannot be decoded.  Introduced in chapter 2."""
     image_size, resize = check_settings(image_size, resize)
     rles = mask_rles(pairs, masks)
     rows = rles or [None] * len(pairs)
@@ -141,8 +129,7 @@ def ensure_cached(pairs: Sequence, image_size: tuple[int, int], resize: str = "a
     if not todo:
         return entries
     for i in todo:
-        if rles is None or Path(pairs[i].mask).is_file():
-            _check_sizes(pairs[i])
+        _check_sizes(pairs[i])
     for i in todo[:SPOT_CHECKS] if rles is not None else []:
         _check_row(pairs[i], rows[i])
     sources = ([str(pairs[i].image) for i in todo], [str(pairs[i].mask) if rles is None else rows[i] for i in todo])

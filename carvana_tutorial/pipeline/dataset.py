@@ -1,10 +1,5 @@
-"""The ``tf.data`` pipeline that feeds training, in order::
-
-    cached entry paths -> shuffle (seeded, new order each epoch)
-      -> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch
-
-Introduced in chapter 2.
-"""
+"""The ``tf.data`` pipeline that feeds training: cached entry paths -> shuffle (seeded, new order each epoch)
+-> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch.  Introduced in chapter 2."""
 
 from __future__ import annotations
 
@@ -65,7 +60,6 @@ def pair_reader(pairs: Sequence, image_size: tuple[int, int], *, cache: bool = T
                 masks: str | None = None, cache_root: Path | None = None,
                 progress: bool = False) -> tuple[list, Callable]:
     """What to put in the dataset, and the function that turns it into a uint8 pair.
-
     ``cache=False`` decodes every epoch; ``masks``: see :func:`~.cache.mask_rles`."""
     size, resize = check_settings(image_size, resize)
     if cache:

@@ -1,8 +1,6 @@
-"""Turning one Carvana file into one small array, the same way everywhere.
-
-Masks come from the GIF, read by Pillow (palette indices: twice as fast as ``tf.io.decode_gif``,
-and without the GIL), or from the photo's ``train_masks.csv`` row: the same pixels.  Introduced in chapter 2.
-"""
+"""Turning one Carvana file into one small array, the same way everywhere.  Masks come from the GIF, read by
+Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the GIL), or from the photo's
+``train_masks.csv`` row: the same pixels.  Introduced in chapter 2."""
 
 from __future__ import annotations
 
@@ -135,10 +133,8 @@ def pair_decoder(image_size: tuple[int, int], resize: str, rle: bool) -> Callabl
     @tf.function(input_signature=[spec, spec])
     def decode(image_path: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         data = tf.io.read_file(image_path)
-        if rle:
-            mask = decode_rle_mask(mask, tf.image.extract_jpeg_shape(data)[:2], image_size)
-        else:
-            mask = decode_mask(mask, image_size)
+        mask = (decode_rle_mask(mask, tf.image.extract_jpeg_shape(data)[:2], image_size) if rle
+                else decode_mask(mask, image_size))
         return decode_photo(data, image_size, resize), mask
 
     return decode
