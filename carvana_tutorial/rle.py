@@ -14,10 +14,12 @@ def rle_encode(mask: np.ndarray) -> str:
     An empty mask encodes as the empty string, which Kaggle accepts.
     Introduced in chapter 8.
     """
-    # Background on both ends: every run has an edge where it starts and one after it.
-    flat = np.concatenate(([False], np.asarray(mask).reshape(-1) > 0, [False]))
-    runs = np.flatnonzero(flat[1:] != flat[:-1]) + 1  # 1-based starts, 1-based ends + 1
-    runs[1::2] -= runs[0::2]
+    # Padded with background, every run has a change where it starts and
+    # one just after it ends; + 1 counts pixels from 1, as Kaggle does.
+    flat = np.asarray(mask).reshape(-1) > 0
+    flat = np.concatenate(([False], flat, [False]))
+    runs = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    runs[1::2] -= runs[0::2]  # (start, end) -> (start, length)
     return " ".join(map(str, runs.tolist()))
 
 

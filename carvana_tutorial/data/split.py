@@ -29,10 +29,8 @@ def group_by_car(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
     return cars
 
 
-def _whole_cars(cars: dict[str, list[Pair]], seed: int, max_images: int | None) -> list[str]:
-    """The cars in a seeded order, the first that fit in ``max_images`` (at least one)."""
-    order = list(np.random.default_rng(seed).permutation(sorted(cars)))
-    if max_images is not None:
+def _whole_cars(cars: dict[str, list[Pair]], order: list[str], max_images: int | None) -> list[str]:
+    if max_images is not None:  # the first cars that fit, and at least one
         fit = np.cumsum([len(cars[car]) for car in order]) <= max_images
         order = order[: max(1, int(fit.sum()))]
     if len(order) < 2:
@@ -42,8 +40,10 @@ def _whole_cars(cars: dict[str, list[Pair]], seed: int, max_images: int | None) 
     return order
 
 
-def split_by_car(pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 42,
-                 max_images: int | None = None) -> tuple[list[Pair], list[Pair]]:
+def split_by_car(
+    pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 42,
+    max_images: int | None = None,
+) -> tuple[list[Pair], list[Pair]]:
     """Split into (train, val) with every view of a car on the same side.
 
     ``max_images`` is rounded down to whole shuffled cars; at least one car
@@ -51,7 +51,8 @@ def split_by_car(pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 4
     """
     _check(pairs, val_fraction, max_images)
     cars = group_by_car(pairs)
-    order = _whole_cars(cars, seed, max_images)
+    order = list(np.random.default_rng(seed).permutation(sorted(cars)))
+    order = _whole_cars(cars, order, max_images)
     n_val = min(max(1, round(val_fraction * len(order))), len(order) - 1)
     val_cars, train_cars = sorted(order[:n_val]), sorted(order[n_val:])
     return ([pair for car in train_cars for pair in cars[car]],

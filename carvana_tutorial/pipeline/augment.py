@@ -46,7 +46,8 @@ def augment(images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor,
     flips = draws[:, 0] < 0.5
     angles = (2.0 * draws[:, 1] - 1.0) * (ROTATION * 2.0 * math.pi)
     transforms = _transforms(flips, angles, height, width)
-    photos = tf.cast(_resample(images, transforms, "BILINEAR"), tf.float32) / 255.0
+    photos = _resample(images, transforms, "BILINEAR")
+    photos = tf.cast(photos, tf.float32) / 255.0
     factors = 1.0 - CONTRAST + 2.0 * CONTRAST * draws[:, 2, None, None, None]
     means = tf.reduce_mean(photos, axis=[1, 2], keepdims=True)
     photos = photos * factors + means * (1.0 - factors)

@@ -46,13 +46,12 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     for pair in pairs:
         path, name = masks_csv_of(pair.mask), Path(pair.image).name
         try:  # parsed once per version of the file: read_masks_csv caches it
-            table = read_masks_csv(path) if path.is_file() else None
+            rle = read_masks_csv(path).get(name) if path.is_file() else None
         except DataError as exc:
             raise DataError(f"{exc}; {READ_GIFS} instead") from None
-        rle = None if table is None else table.get(name)
         if rle is None and masks == "csv":
-            raise DataError(f"no {MASKS_CSV} next to {path.parent.name}/" if table is None
-                            else f"{MASKS_CSV} has no row for {name}")
+            raise DataError(f"{MASKS_CSV} has no row for {name}" if path.is_file()
+                            else f"no {MASKS_CSV} next to {path.parent.name}/")
         if rle is None:
             return None
         rles.append(rle)
