@@ -20,9 +20,8 @@ from .errors import CarvanaError, DataError
 from .layout import FULL_SIZE
 from .metrics import dice_loss
 from .models import MODEL_NAMES, build_model
-from .pipeline.article import article_dataset
 from .pipeline.cache import mask_rles
-from .pipeline.dataset import make_dataset
+from .pipeline.dataset import article_dataset, make_dataset
 from .pipeline.decode import decode_mask, decode_photo, decode_rle_mask
 from .rle import rle_encode
 from .submission import iter_masks, test_images, write_submission

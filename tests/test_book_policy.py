@@ -354,7 +354,7 @@ def test_nbval_reads_every_sanitize_rule() -> None:
 
 #: What each chapter must show of the package (issue 10): dotted names, displayed by ``chapter.show``.
 SHOWN = {
-    "01_data": ["carvana_tutorial.data.pairs.scan", "carvana_tutorial.data.split.split_by_car"],
+    "01_data": ["carvana_tutorial.data.pairs.scan", "carvana_tutorial.data.pairs.split_by_car"],
     "02_preprocessing": [
         "carvana_tutorial.pipeline.decode.decode_photo",
         "carvana_tutorial.pipeline.decode.read_mask",

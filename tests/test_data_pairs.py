@@ -1,4 +1,4 @@
-"""Pairing by id and splitting by car (carvana_tutorial.data.pairs / .split)."""
+"""Pairing by id and splitting by car (carvana_tutorial.data.pairs)."""
 
 from __future__ import annotations
 

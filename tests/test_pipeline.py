@@ -21,7 +21,7 @@ from carvana_tutorial.pipeline import (
 )
 from carvana_tutorial.pipeline import decode as decode_module
 from carvana_tutorial.pipeline.aliasing import shift_change
-from carvana_tutorial.pipeline.article import article_dataset
+from carvana_tutorial.pipeline.dataset import article_dataset
 
 SOURCE = (128, 192)  # height, width of the tiny test photos
 SIZE = (32, 48)  # a quarter: decoded with DCT ratio 4
