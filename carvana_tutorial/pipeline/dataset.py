@@ -79,9 +79,8 @@ def to_float(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
 def article_dataset(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE,
                     batch_size: int = 32) -> tf.data.Dataset:
     """The article's input pipeline as written, to measure against: full-size decodes, float, nearest-neighbour
-    resize, RGB GIFs reduced with ``reduce_max``, two sequentially mapped datasets zipped, batched and
-    prefetched, no cache.  ``pairs`` are already matched, so the article's pairing risk is not reproduced.
-    Introduced in chapter 2."""
+    resize, RGB GIFs reduced with ``reduce_max``, two sequential maps zipped, no cache.  ``pairs`` are already
+    matched, so the article's pairing risk is not reproduced.  Introduced in chapter 2."""
 
     def preprocess_image(path: tf.Tensor) -> tf.Tensor:
         image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
