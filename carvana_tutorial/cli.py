@@ -20,8 +20,7 @@ from . import __version__
 from .errors import CarvanaError
 
 #: Command modules, in the order their commands appear in ``--help``.
-COMMAND_MODULES = ("synth", "data", "train", "predict", "segment", "export", "tune", "bench", "cache",
-                   "kaggle_push")
+COMMAND_MODULES = ("data", "train", "predict", "bench", "kaggle_push")
 
 
 class Parser(argparse.ArgumentParser):

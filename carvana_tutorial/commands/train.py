@@ -1,4 +1,4 @@
-"""``carvana-tutorial train`` and ``carvana-tutorial evaluate``: fit a network, score a model file."""
+"""``train``, ``evaluate`` and ``tune``: fit a network, score a model file, run chapter 7's sweep."""
 
 from __future__ import annotations
 
@@ -62,6 +62,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--worst", type=whole, default=5, metavar="K", help="worst images listed (5)")
     evaluate.set_defaults(func=run_evaluate)
 
+    tune = subparsers.add_parser(
+        "tune", help="run the tuning sweep and the article's mistake pairs (chapter 7), caching the results",
+        description="Train every run of the profile's sweep that the cache file (which the chapter reads) "
+        "lacks, or all of them with --force, and write the results there.")
+    tune.add_argument("--profile", choices=("quick", "full"), help="sweep size (default: by hardware)")
+    tune.add_argument("--data", type=Path, help="Carvana folder (default: the book's search, else synthetic)")
+    tune.add_argument("--cache", type=Path, metavar="FILE.json",
+                      help="result cache (default: book/results/sweep-<profile>.json)")
+    tune.add_argument("--force", action="store_true", help="retrain every run, ignoring cached results")
+    tune.set_defaults(func=run_tune, interrupted="the runs finished so far are kept in the result cache; "
+                      "rerun without --force to train only the others")
+
 
 def run_train(args: argparse.Namespace) -> int:
     from ..config import ENV_PROFILE, env, get_profile
@@ -120,6 +132,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
             print(f"  {pairs[i].image.name}  {dice[i]:.4f}")
     print(json.dumps({"images": int(len(dice)), "dice_mean": round(float(dice.mean()), 6),
                       "dice_min": round(float(dice.min()), 6)}))
+    return 0
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    from ..config import get_profile
+    from ..data import find_data, pair_files
+    from ..tuning import PLANS, run_sweep
+
+    profile = get_profile(args.profile)
+    source = find_data(args.data, profile=profile, progress=args.progress)
+    cache = args.cache or Path("book") / "results" / f"sweep-{profile.name}.json"
+    result = run_sweep(pair_files(source.root), root=source.root, description=source.description, cache=cache,
+                       plan=PLANS[profile.name], mode="force" if args.force else "auto")
+    print(f"{result.trained} runs trained, {result.from_cache} read from the cache -> {cache}")
     return 0
 
 
