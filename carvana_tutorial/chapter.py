@@ -1,7 +1,5 @@
-"""The first code cell of every chapter: ``ctx = chapter.setup()``.
+"""The first code cell of every chapter, ``ctx = chapter.setup()``, and ``chapter.show`` of package source.
 
-It seeds everything, picks the profile, finds (or makes) the data, pairs it
-by id and splits it by car, then prints what the chapter runs on.
 Introduced in chapter 1.
 """
 
@@ -36,10 +34,7 @@ class Chapter:
 
 
 class Source:
-    """Package source as a Markdown code block under its file's name (plain text elsewhere).
-
-    It is read from the package at run time, so it is the code that ran.
-    """
+    """Package source as a Markdown code block under its file's name (plain text elsewhere), read at run time."""
 
     def __init__(self, *objects: object):
         root = Path(__file__).resolve().parent.parent
@@ -81,10 +76,9 @@ def seed_everything(seed: int) -> None:
 
 def setup(seed: int = 42, profile: Profile | str | None = None,
           data: DataSource | str | os.PathLike | None = None) -> Chapter:
-    """Seed, choose the profile, find and split the data by car; print one line.
+    """Seed, choose the profile, find (or make) the data, split it by car; print one line.
 
-    Cheap to call again: the data is found, not remade.  Introduced in chapter 1.
-    """
+    Cheap to call again: the data is found, not remade.  Introduced in chapter 1."""
     seed_everything(seed)
     show_figures_inline()
     profile = profile if isinstance(profile, Profile) else get_profile(profile)

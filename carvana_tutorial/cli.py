@@ -20,7 +20,7 @@ from . import __version__
 from .errors import CarvanaError
 
 #: Command modules, in the order their commands appear in ``--help``.
-COMMAND_MODULES = ("data", "train", "predict", "bench", "kaggle_push")
+COMMAND_MODULES = ("data", "train", "predict", "bench")
 
 
 class Parser(argparse.ArgumentParser):
@@ -31,15 +31,11 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="carvana-tutorial",
-        description="Binary segmentation of Carvana cars with U-Nets (Keras 3).",
-    )
+    parser = Parser(prog="carvana-tutorial", description="Binary segmentation of Carvana cars with U-Nets (Keras 3).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__package__}.commands.{name}").register(subparsers)
-    parser.set_defaults(progress=False)
     for command in _leaves(parser):
         command.add_argument("--progress", action="store_true",
                              help="draw progress bars even when stderr is not a terminal")

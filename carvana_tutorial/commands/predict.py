@@ -131,24 +131,22 @@ def run_segment(args: argparse.Namespace) -> int:
     model = OnnxModel(args.model) if args.model.suffix.lower() == ".onnx" else load_model(args.model)
     args.out.mkdir(parents=True, exist_ok=True)
     bad: list[str] = []
-    bar = tqdm(total=len(todo), desc="segment", unit="photo", file=sys.stderr, disable=not args.progress)
-    start = time.perf_counter()
-    queue = list(todo)
-    for chunk in (queue[i:i + args.batch] for i in range(0, len(queue), args.batch)):
-        batch = []
-        for path in chunk:
-            try:
-                batch.append((path, read_photo(path)))
-            except Exception as exc:  # noqa: BLE001 -- PIL raises OSError, SyntaxError, DecompressionBombError...
-                reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}".splitlines()[0]
-                tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
-                bad.append(str(path))
-        if batch:
-            masks = segment_photos(model, [photo for _, photo in batch], tta=args.tta)
-            for (path, photo), mask in zip(batch, masks):
-                write_outputs(photo, mask, todo[path])
-        bar.update(len(chunk))
-    bar.close()
+    start, queue = time.perf_counter(), list(todo)
+    with tqdm(total=len(todo), desc="segment", unit="photo", file=sys.stderr, disable=not args.progress) as bar:
+        for chunk in (queue[i:i + args.batch] for i in range(0, len(queue), args.batch)):
+            batch = []
+            for path in chunk:
+                try:
+                    batch.append((path, read_photo(path)))
+                except Exception as exc:  # noqa: BLE001 -- PIL raises OSError, SyntaxError, ...
+                    reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}".splitlines()[0]
+                    tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
+                    bad.append(str(path))
+            if batch:
+                masks = segment_photos(model, [photo for _, photo in batch], tta=args.tta)
+                for (path, photo), mask in zip(batch, masks):
+                    write_outputs(photo, mask, todo[path])
+            bar.update(len(chunk))
     written = len(todo) - len(bad)
     print(f"{written} photos segmented ({written / (time.perf_counter() - start):.1f} photos/s), "
           f"{done_before} already done, {len(bad)} unreadable -> {args.out}")
@@ -159,16 +157,10 @@ def run_segment(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ..errors import CarvanaError
-    from ..export import FORMATS, export_model, require_extra
-
-    out = args.out or args.model.with_name(args.model.stem + FORMATS[args.fmt])
-    if out.exists() and not args.overwrite:  # the checks export_model makes, before loading TensorFlow
-        raise CarvanaError(f"{out} already exists: pass --overwrite or another --out")
-    for module in ("tf2onnx", "onnx") if args.fmt == "onnx" else ():
-        require_extra(module)
+    from ..export import FORMATS, export_model
     from ..training import load_model
 
+    out = args.out or args.model.with_name(args.model.stem + FORMATS[args.fmt])
     export_model(load_model(args.model), out, args.fmt, overwrite=args.overwrite)
     print(f"{args.model} -> {out} ({args.fmt})")
     return 0
