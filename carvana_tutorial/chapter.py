@@ -27,11 +27,6 @@ class Chapter:
     seed: int
     device: str
 
-    @property
-    def summary(self) -> str:
-        """The line :func:`setup` prints: profile, device and data, no paths."""
-        return f"Profile: {self.profile.name} ({self.device}) | data: {self.data.description}"
-
 
 class Source:
     """Package source as a Markdown code block under its file's name (plain text elsewhere), read at run time."""
@@ -86,5 +81,5 @@ def setup(seed: int = 42, profile: Profile | str | None = None,
     pairs = pair_files(source.root)
     train, val = split_by_car(pairs, seed=seed, max_images=profile.max_images)
     ctx = Chapter(profile=profile, data=source, pairs=pairs, train=train, val=val, seed=seed, device=device_kind())
-    print(ctx.summary)
+    print(f"Profile: {profile.name} ({ctx.device}) | data: {source.description}")  # no paths
     return ctx

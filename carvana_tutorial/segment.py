@@ -129,9 +129,8 @@ def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
         with os.fdopen(handle, "wb") as out:
             Image.fromarray(array).save(out, format="PNG")
         os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    finally:
+        Path(temp).unlink(missing_ok=True)  # gone once renamed
 
 
 def output_paths(out_dir: str | os.PathLike, stem: str, with_overlay: bool = False) -> dict[str, Path]:

@@ -15,12 +15,10 @@ TTA_HELP = "average with the prediction of the mirrored photo"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser(
-        "predict",
-        help="predict a folder of photos and write (or resume) a Kaggle submission CSV",
-        description=("Stream the photos in IMAGES through MODEL and append one run-length encoded row per photo to "
-                     "the submission CSV. Rerunning with the same --submission resumes: rows already written are "
-                     "skipped. Unreadable photos are reported and skipped."),
-    )
+        "predict", help="predict a folder of photos and write (or resume) a Kaggle submission CSV",
+        description="Stream the photos in IMAGES through MODEL and append one run-length encoded row per photo to "
+        "the submission CSV. Rerunning with the same --submission resumes: rows already written are skipped. "
+        "Unreadable photos are reported and skipped.")
     predict.add_argument("model", type=Path, metavar="MODEL", help=MODEL_HELP)
     predict.add_argument("images", type=Path, metavar="IMAGES", help="folder of .jpg photos, or a root with test_hq/")
     predict.add_argument("--submission", type=Path, required=True, metavar="OUT.csv", help="CSV to write or resume")
@@ -30,15 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          "rerun the same command to resume")
 
     segment = subparsers.add_parser(
-        "segment",
-        help="cut the car out of photos: a mask PNG and a transparent cut-out PNG per photo",
-        description=(
-            "For every photo (files, or the .jpg/.jpeg/.png files of a folder, sorted) write DIR/<stem>_mask.png "
-            "(0/255), DIR/<stem>_cutout.png (RGBA, transparent background) and with --overlay DIR/<stem>_overlay.png, "
-            "all at the photo's own size. Photos whose outputs all exist are skipped, so a rerun resumes; "
-            "--overwrite writes them again. Unreadable photos are reported and skipped; the exit status is then 1."
-        ),
-    )
+        "segment", help="cut the car out of photos: a mask PNG and a transparent cut-out PNG per photo",
+        description="For every photo (files, or the .jpg/.jpeg/.png files of a folder, sorted) write "
+        "DIR/<stem>_mask.png (0/255), DIR/<stem>_cutout.png (RGBA, transparent background) and with --overlay "
+        "DIR/<stem>_overlay.png, all at the photo's own size. Photos whose outputs all exist are skipped, so a rerun "
+        "resumes; --overwrite writes them again. Unreadable photos are reported and skipped; the exit status is "
+        "then 1.")
     segment.add_argument("model", type=Path, metavar="MODEL", help=f"{MODEL_HELP} (or a .onnx file from 'export')")
     segment.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="photos or folders of photos")
     segment.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the PNGs")
@@ -50,12 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          "command to segment the rest")
 
     export = subparsers.add_parser(
-        "export",
-        help="export a .keras model to ONNX (or a TensorFlow SavedModel)",
-        description=("Write MODEL with Keras 3's own export: --format onnx (default; needs the 'export' extra: "
-                     "pip install 'carvana-tutorial[export]') or tf_saved_model. The output defaults to MODEL "
-                     "with .onnx (or _saved_model) in place of .keras and is never replaced unless --overwrite."),
-    )
+        "export", help="export a .keras model to ONNX (or a TensorFlow SavedModel)",
+        description="Write MODEL with Keras 3's own export: --format onnx (default; needs the 'export' extra: "
+        "pip install 'carvana-tutorial[export]') or tf_saved_model. The output defaults to MODEL with .onnx (or "
+        "_saved_model) in place of .keras and is never replaced unless --overwrite.")
     export.add_argument("model", type=Path, metavar="MODEL", help=MODEL_HELP)
     export.add_argument("--format", choices=("onnx", "tf_saved_model"), default="onnx", dest="fmt",
                         help="onnx (default) or tf_saved_model")

@@ -11,16 +11,12 @@ from ._args import parse_size, positive, rate, whole
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
-        "train",
-        help="train the simple network or the U-Net; write best.keras, history.csv, metrics.json",
-        description=(
-            "Split DATA by car, train, keep the best epoch (validation loss) in RUN/best.keras and score it: "
-            "RUN/metrics.json holds val_dice, the mean per-image dice at 0.5 of the validation cars. Defaults are "
-            "the article's settings (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, dice loss, patience 2); "
-            "--recipe tuned takes the book's best choices, --profile quick (or CARVANA_PROFILE=quick) the quick "
-            "profile's. The last line printed is the metrics as JSON."
-        ),
-    )
+        "train", help="train the simple network or the U-Net; write best.keras, history.csv, metrics.json",
+        description="Split DATA by car, train, keep the best epoch (validation loss) in RUN/best.keras and score it: "
+        "RUN/metrics.json holds val_dice, the mean per-image dice at 0.5 of the validation cars. Defaults are "
+        "the article's settings (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, dice loss, patience 2); "
+        "--recipe tuned takes the book's best choices, --profile quick (or CARVANA_PROFILE=quick) the quick "
+        "profile's. The last line printed is the metrics as JSON.")
     train.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
     train.add_argument("--model", choices=("simple", "unet"), required=True, help="which network")
     train.add_argument("--out", type=Path, required=True, metavar="RUN", help="folder for the run's files")
@@ -49,12 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "start it over (no --overwrite needed)")
 
     evaluate = subparsers.add_parser(
-        "evaluate",
-        help="score a .keras model on every pair of a data folder (mean per-image dice at 0.5)",
-        description=("Score every image/mask pair of DATA at the model's input size with the competition's metric, "
-                     'print the distribution and the worst images; the last line is JSON {"images": N, '
-                     '"dice_mean": x, "dice_min": y}.'),
-    )
+        "evaluate", help="score a .keras model on every pair of a data folder (mean per-image dice at 0.5)",
+        description="Score every image/mask pair of DATA at the model's input size with the competition's metric, "
+        'print the distribution and the worst images; the last line is JSON {"images": N, "dice_mean": x, '
+        '"dice_min": y}.')
     evaluate.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
     evaluate.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
     evaluate.add_argument("--size", type=parse_size, metavar="HxW", help="check that the model expects this size")
