@@ -1,7 +1,4 @@
-"""The first code cell of every chapter, ``ctx = chapter.setup()``, and ``chapter.show`` of package source.
-
-Introduced in chapter 1.
-"""
+"""Every chapter's first code cell, ``ctx = chapter.setup()``, and ``chapter.show``.  Introduced in chapter 1."""
 
 from __future__ import annotations
 

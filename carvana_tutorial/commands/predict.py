@@ -9,9 +9,6 @@ from pathlib import Path
 
 from ._args import positive
 
-MODEL_HELP = "a .keras model written by 'train'"
-TTA_HELP = "average with the prediction of the mirrored photo"
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser(
@@ -19,10 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Stream the photos in IMAGES through MODEL and append one run-length encoded row per photo to "
         "the submission CSV. Rerunning with the same --submission resumes: rows already written are skipped. "
         "Unreadable photos are reported and skipped.")
-    predict.add_argument("model", type=Path, metavar="MODEL", help=MODEL_HELP)
+    predict.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
     predict.add_argument("images", type=Path, metavar="IMAGES", help="folder of .jpg photos, or a root with test_hq/")
     predict.add_argument("--submission", type=Path, required=True, metavar="OUT.csv", help="CSV to write or resume")
-    predict.add_argument("--tta", action="store_true", help=TTA_HELP)
+    predict.add_argument("--tta", action="store_true", help="average with the prediction of the mirrored photo")
     predict.add_argument("--batch", type=positive, default=16, metavar="B", help="photos per batch (default 16)")
     predict.set_defaults(func=run_predict, interrupted="the rows written so far are kept in {submission}; "
                          "rerun the same command to resume")
@@ -34,10 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "DIR/<stem>_overlay.png, all at the photo's own size. Photos whose outputs all exist are skipped, so a rerun "
         "resumes; --overwrite writes them again. Unreadable photos are reported and skipped; the exit status is "
         "then 1.")
-    segment.add_argument("model", type=Path, metavar="MODEL", help=f"{MODEL_HELP} (or a .onnx file from 'export')")
+    segment.add_argument("model", type=Path, metavar="MODEL",
+                         help="a .keras model written by 'train' (or a .onnx file written by 'export')")
     segment.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="photos or folders of photos")
     segment.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the PNGs")
-    segment.add_argument("--tta", action="store_true", help=TTA_HELP)
+    segment.add_argument("--tta", action="store_true", help="average with the prediction of the mirrored photo")
     segment.add_argument("--overlay", action="store_true", help="also write the photo with the mask painted on")
     segment.add_argument("--overwrite", action="store_true", help="write outputs that already exist again")
     segment.add_argument("--batch", type=positive, default=8, metavar="N", help="photos per batch (default 8)")
@@ -49,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write MODEL with Keras 3's own export: --format onnx (default; needs the 'export' extra: "
         "pip install 'carvana-tutorial[export]') or tf_saved_model. The output defaults to MODEL with .onnx (or "
         "_saved_model) in place of .keras and is never replaced unless --overwrite.")
-    export.add_argument("model", type=Path, metavar="MODEL", help=MODEL_HELP)
+    export.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
     export.add_argument("--format", choices=("onnx", "tf_saved_model"), default="onnx", dest="fmt",
                         help="onnx (default) or tf_saved_model")
     export.add_argument("--out", type=Path, metavar="PATH", help="where to write (default: beside MODEL)")
