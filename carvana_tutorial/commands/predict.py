@@ -73,10 +73,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def find_photos(inputs: list[Path], out: Path) -> list[Path]:
-    """The photos named: files as given, folders as their photo files sorted by name.
-
-    In a folder that is also ``out``, this command's own PNGs are not photos.
-    """
+    """The photos named: files as given, folders as their photo files sorted by name (in a folder that is also
+    ``out``, not this command's own PNGs).  Two photos of one stem would write the same PNGs: refused."""
     from ..errors import DataError
     from ..segment import KINDS, PHOTO_SUFFIXES
 
@@ -92,10 +90,9 @@ def find_photos(inputs: list[Path], out: Path) -> list[Path]:
         if not found:
             raise DataError(f"no .jpg, .jpeg or .png photos in {item}")
         for photo in found:
-            if photo.stem in photos and photos[photo.stem].resolve() != photo.resolve():
-                raise DataError(f"{photos[photo.stem]} and {photo} would both write {photo.stem}_mask.png: "
+            if (first := photos.setdefault(photo.stem, photo)).resolve() != photo.resolve():
+                raise DataError(f"{first} and {photo} would both write {photo.stem}_mask.png: "
                                 "segment them into different --out folders")
-            photos[photo.stem] = photo
     return list(photos.values())
 
 

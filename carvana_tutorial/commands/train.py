@@ -24,10 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--filters", type=positive, metavar="F", help="filters of the first level")
     train.add_argument("--depth", type=positive, metavar="D",
                        help="down/up blocks (default: the network's own, 3 for simple and 4 for unet)")
-    train.add_argument("--size", type=parse_size, metavar="HxW", help="input size (default 96x128)")
+    train.add_argument("--size", type=parse_size, dest="image_size", metavar="HxW",
+                       help="input size (default 96x128)")
     train.add_argument("--epochs", type=positive, metavar="E", help="most epochs (early stopping may end sooner)")
-    train.add_argument("--batch", type=positive, metavar="B", help="batch size")
-    train.add_argument("--lr", type=rate, metavar="LR", help="Adam learning rate")
+    train.add_argument("--batch", type=positive, dest="batch_size", metavar="B", help="batch size")
+    train.add_argument("--lr", type=rate, dest="learning_rate", metavar="LR", help="Adam learning rate")
     train.add_argument("--max-images", type=positive, metavar="N", help="images kept before the split (whole cars)")
     train.add_argument("--recipe", choices=("article", "tuned"), default="article",
                        help="article (default): the article's choices; tuned: BCE+dice, Adam 1e-3, patience 5, "
@@ -81,10 +82,9 @@ def run_train(args: argparse.Namespace) -> int:
     from ..runs import EpochBar
     from ..training import config_for, train
 
-    given = {"filters": args.filters, "depth": args.depth, "image_size": args.size, "epochs": args.epochs,
-             "batch_size": args.batch, "learning_rate": args.lr, "loss": args.loss, "patience": args.patience,
-             "augment": args.augment, "resize": args.resize, "seed": args.seed}
-    changes = {name: value for name, value in given.items() if value is not None}
+    given = ("filters", "depth", "image_size", "epochs", "batch_size", "learning_rate", "loss", "patience", "augment",
+             "resize", "seed")  # the options named as TrainConfig's fields
+    changes = {name: getattr(args, name) for name in given if getattr(args, name) is not None}
     if args.augment == "none":
         changes["augment"] = None
     config = config_for(profile, args.model, recipe=args.recipe, **changes)
