@@ -64,12 +64,10 @@ def run_predict(args: argparse.Namespace) -> int:
                               progress=args.progress)
     print(f"{report.written} rows written, {report.already_done} already there, "
           f"{len(report.failed)} unreadable; {report.images_per_second:.1f} images/s -> {args.submission}")
-    if report.failed:
-        print(f"{len(report.failed)} photos were skipped and have no row:", file=sys.stderr)
-        for name, reason in report.failed:
-            print(f"  {name}: {reason}", file=sys.stderr)
-        return 1
-    return 0
+    if report.failed:  # each with its reason above, as it was skipped
+        names = ", ".join(name for name, _ in report.failed)
+        print(f"carvana-tutorial: {len(report.failed)} unreadable photos have no row: {names}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def find_photos(inputs: list[Path], out: Path) -> list[Path]:
