@@ -1,8 +1,6 @@
-"""Cut the car out of any photo: the mask at the photo's own size, and PNGs of it.
-
-A photo of any size and format is shrunk as training shrank its photos, predicted, and the probabilities are
-enlarged back before the threshold, as chapter 8 does for the submission.  Introduced in chapter 9.
-"""
+"""Cut the car out of any photo: the mask at the photo's own size, and PNGs of it.  A photo of any size and
+format is shrunk as training shrank its photos, predicted, and the probabilities are enlarged back before the
+threshold, as chapter 8 does for the submission.  Introduced in chapter 9."""
 
 from __future__ import annotations
 

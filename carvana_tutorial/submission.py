@@ -1,9 +1,6 @@
-"""Predicting the test set and streaming Kaggle's submission CSV.
-
-The 100,064 full-size test masks would take 245 GB, so each batch is
-predicted, upsampled, run-length encoded and flushed; a rerun skips the rows
-already written.  Introduced in chapter 8.
-"""
+"""Predicting the test set and streaming Kaggle's submission CSV: the 100,064 full-size test masks would take
+245 GB, so each batch is predicted, upsampled, run-length encoded and flushed; a rerun skips the rows already
+written.  Introduced in chapter 8."""
 
 from __future__ import annotations
 
