@@ -21,12 +21,6 @@ KINDS = ("pipeline", "synthetic", "runs", "extracted", "other")  # in listing or
 LOCK = ".lock"  # beside each synthetic set; ``make_synthetic`` holds it while writing the set
 
 
-def amount(groups: Sequence[dict]) -> dict:
-    """Files, bytes and MiB of ``groups`` together."""
-    size = sum(g["bytes"] for g in groups)
-    return {"files": sum(g["files"] for g in groups), "bytes": size, "mib": round(size / 2**20, 2)}
-
-
 def checked_root(root: Path | None = None) -> Path:
     """The cache folder, resolved; ``/`` or a folder holding the home folder is a typo, refused."""
     root = Path(root if root is not None else cache_dir()).expanduser().resolve()
@@ -45,6 +39,12 @@ def _walk(path: Path) -> list[tuple[Path, os.stat_result]]:
         return [item for child in sorted(path.iterdir()) for item in _walk(child)]
     except OSError:
         return []
+
+
+def amount(groups: Sequence[dict]) -> dict:
+    """Files, bytes and MiB of ``groups`` together."""
+    size = sum(g["bytes"] for g in groups)
+    return {"files": sum(g["files"] for g in groups), "bytes": size, "mib": round(size / 2**20, 2)}
 
 
 def summary(kind: str, name: str, paths: Sequence[Path]) -> dict:
@@ -66,10 +66,9 @@ def usage(root: Path | None = None) -> dict[tuple[str, str], list[Path]]:
 
 
 def _remove(path: Path, root: Path) -> str | None:
-    """Remove ``path`` and the folders it leaves empty; return why it could not be removed."""
-    parent = path.parent.resolve()
-    if path.name in ("", ".", "..") or not (parent == root or root in parent.parents):
-        raise CarvanaError(f"refusing to remove {path}: it is outside the cache {root}")
+    """Remove ``path`` and the folders it leaves empty; return why it could not be removed.
+
+    Every path comes from listing ``root`` without following links, so nothing outside it is touched."""
     try:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)

@@ -1,9 +1,4 @@
-"""The first code cell of every chapter: ``ctx = chapter.setup()``.
-
-It seeds everything, picks the profile, finds (or makes) the data, pairs it
-by id and splits it by car, then prints what the chapter runs on.
-Introduced in chapter 1.
-"""
+"""Every chapter's first code cell, ``ctx = chapter.setup()``, and ``chapter.show``.  Introduced in chapter 1."""
 
 from __future__ import annotations
 
@@ -29,17 +24,9 @@ class Chapter:
     seed: int
     device: str
 
-    @property
-    def summary(self) -> str:
-        """The line :func:`setup` prints: profile, device and data, no paths."""
-        return f"Profile: {self.profile.name} ({self.device}) | data: {self.data.description}"
-
 
 class Source:
-    """Package source as a Markdown code block under its file's name (plain text elsewhere).
-
-    It is read from the package at run time, so it is the code that ran.
-    """
+    """Package source as a Markdown code block under its file's name (plain text elsewhere), read at run time."""
 
     def __init__(self, *objects: object):
         root = Path(__file__).resolve().parent.parent
@@ -81,10 +68,9 @@ def seed_everything(seed: int) -> None:
 
 def setup(seed: int = 42, profile: Profile | str | None = None,
           data: DataSource | str | os.PathLike | None = None) -> Chapter:
-    """Seed, choose the profile, find and split the data by car; print one line.
+    """Seed, choose the profile, find (or make) the data, split it by car; print one line.
 
-    Cheap to call again: the data is found, not remade.  Introduced in chapter 1.
-    """
+    Cheap to call again: the data is found, not remade.  Introduced in chapter 1."""
     seed_everything(seed)
     show_figures_inline()
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
@@ -92,5 +78,5 @@ def setup(seed: int = 42, profile: Profile | str | None = None,
     pairs = pair_files(source.root)
     train, val = split_by_car(pairs, seed=seed, max_images=profile.max_images)
     ctx = Chapter(profile=profile, data=source, pairs=pairs, train=train, val=val, seed=seed, device=device_kind())
-    print(ctx.summary)
+    print(f"Profile: {profile.name} ({ctx.device}) | data: {source.description}")  # no paths
     return ctx

@@ -10,18 +10,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import importlib
 import os
 import re
 import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .commands import bench, data, predict, train
 from .errors import CarvanaError
-
-#: Command modules, in the order their commands appear in ``--help``.
-COMMAND_MODULES = ("synth", "data", "train", "predict", "segment", "export", "tune", "bench", "cache",
-                   "kaggle_push")
 
 
 class Parser(argparse.ArgumentParser):
@@ -32,15 +28,11 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="carvana-tutorial",
-        description="Binary segmentation of Carvana cars with U-Nets (Keras 3).",
-    )
+    parser = Parser(prog="carvana-tutorial", description="Binary segmentation of Carvana cars with U-Nets (Keras 3).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"{__package__}.commands.{name}").register(subparsers)
-    parser.set_defaults(progress=False)
+    for commands in (data, train, predict, bench):  # in the order of ``--help``
+        commands.register(subparsers)
     for command in _leaves(parser):
         command.add_argument("--progress", action="store_true",
                              help="draw progress bars even when stderr is not a terminal")

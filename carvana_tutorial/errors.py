@@ -1,8 +1,5 @@
-"""One exception type for every problem a user can fix.
-
-The command line prints a :class:`CarvanaError` as a single sentence and exits
-non-zero; anything else is a bug and keeps its traceback.
-"""
+"""One exception type for every problem a user can fix: the command line prints a :class:`CarvanaError` as one
+sentence and exits non-zero; anything else is a bug and keeps its traceback."""
 
 
 class CarvanaError(Exception):

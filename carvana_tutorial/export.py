@@ -1,15 +1,13 @@
-"""Export a trained model for runtimes without Keras, and run the export.
-
-Keras 3 writes ONNX (through ``tf2onnx``) and TensorFlow's SavedModel itself; :class:`OnnxModel` runs an
-``.onnx`` file in ONNX Runtime behind a Keras-like ``predict_on_batch``, so :mod:`carvana_tutorial.segment`
-works with either.  ONNX needs the extra: ``pip install 'carvana-tutorial[export]'``.  Introduced in chapter 9.
-"""
+"""Export a trained model with Keras 3's own export (ONNX through ``tf2onnx``, or a SavedModel), and run an
+``.onnx`` file in ONNX Runtime like a Keras model (:class:`OnnxModel`), so :mod:`carvana_tutorial.segment` works
+with either.  ONNX needs the extra: ``pip install 'carvana-tutorial[export]'``.  Introduced in chapter 9."""
 
 from __future__ import annotations
 
 import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -19,10 +17,10 @@ from .errors import CarvanaError, ModelError
 FORMATS = {"onnx": ".onnx", "tf_saved_model": "_saved_model"}
 
 
-def require_extra(module: str) -> None:
-    """Import ``module`` or say in one line which extra provides it."""
+def require_extra(module: str) -> ModuleType:
+    """Import and return ``module``, or say in one line which extra provides it."""
     try:
-        importlib.import_module(module)
+        return importlib.import_module(module)
     except ImportError:
         raise CarvanaError(f"exporting to ONNX needs {module}: "
                            "pip install 'carvana-tutorial[export]' (tf2onnx, onnx, onnxruntime)") from None
@@ -69,9 +67,7 @@ class OnnxModel:
     """An exported ``.onnx`` segmenter in ONNX Runtime, used like Keras.  Introduced in chapter 9."""
 
     def __init__(self, path: str | os.PathLike):
-        require_extra("onnxruntime")
-        import onnxruntime
-
+        onnxruntime = require_extra("onnxruntime")
         path = Path(path)
         if not path.is_file():
             raise ModelError(f"no ONNX file at {path}")

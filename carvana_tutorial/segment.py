@@ -1,8 +1,6 @@
-"""Cut the car out of any photo: the mask at the photo's own size, and PNGs of it.
-
-A photo of any size and format is shrunk as training shrank its photos, predicted, and the probabilities are
-enlarged back before the threshold, as chapter 8 does for the submission.  Introduced in chapter 9.
-"""
+"""Cut the car out of any photo: the mask at the photo's own size, and PNGs of it.  A photo of any size and
+format is shrunk as training shrank its photos, predicted, and the probabilities are enlarged back before the
+threshold, as chapter 8 does for the submission.  Introduced in chapter 9."""
 
 from __future__ import annotations
 
@@ -129,9 +127,8 @@ def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
         with os.fdopen(handle, "wb") as out:
             Image.fromarray(array).save(out, format="PNG")
         os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    finally:
+        Path(temp).unlink(missing_ok=True)  # gone once renamed
 
 
 def output_paths(out_dir: str | os.PathLike, stem: str, with_overlay: bool = False) -> dict[str, Path]:

@@ -1,9 +1,6 @@
-"""Predicting the test set and streaming Kaggle's submission CSV.
-
-The 100,064 full-size test masks would take 245 GB, so each batch is
-predicted, upsampled, run-length encoded and flushed; a rerun skips the rows
-already written.  Introduced in chapter 8.
-"""
+"""Predicting the test set and streaming Kaggle's submission CSV: the 100,064 full-size test masks would take
+245 GB, so each batch is predicted, upsampled, run-length encoded and flushed; a rerun skips the rows already
+written.  Introduced in chapter 8."""
 
 from __future__ import annotations
 
@@ -31,7 +28,6 @@ HEADER = "img,rle_mask"
 class SubmissionReport:
     """What one call of :func:`write_submission` did; ``failed`` holds ``(name, reason)`` of photos without a row."""
 
-    path: Path
     written: int = 0
     already_done: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -64,17 +60,15 @@ def check_names(paths: Sequence[Path]) -> None:
                         f"break or non-ASCII letter ({len(odd)} such photo{'s' * (len(odd) > 1)}): rename them")
 
 
-def read_done(path: str | os.PathLike, names: set[str]) -> tuple[set[str], int]:
+def read_done(path: Path, names: set[str]) -> tuple[set[str], int]:
     """Names already in the submission at ``path``, and how many of its bytes to keep.
 
     A last line without its newline (a crash) is not kept.  A file is refused
     unless it starts with the header and names only photos in ``names``.
     """
-    path = Path(path)
     data = path.read_bytes()
     keep = data.rfind(b"\n") + 1
-    lines = data.decode("ascii", errors="replace").splitlines()
-    if data and lines[0].strip() != HEADER:
+    if data and data.splitlines()[0].strip() != HEADER.encode():
         raise CarvanaError(f"{path} exists but is not a submission (its first line is not {HEADER!r}); "
                            "pick another --submission path")
     rows = data[:keep].decode("ascii", errors="replace").splitlines()[1:]
@@ -181,7 +175,7 @@ def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str
     with outputs.locked(out, "--submission") as handle:
         done, keep = read_done(out, {p.name for p in paths})
         todo = [p for p in paths if p.name not in done]
-        report = SubmissionReport(path=out, already_done=len(paths) - len(todo))
+        report = SubmissionReport(already_done=len(paths) - len(todo))
         if not todo:
             return report
         os.truncate(out, keep)  # a row cut off by a crash; appending writes after what is kept

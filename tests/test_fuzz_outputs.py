@@ -183,23 +183,20 @@ def test_a_learning_rate_that_trains_nothing_is_an_argument_error(value, shared,
     one_error_line(err, "--lr", value)
 
 
-@pytest.mark.parametrize("command, argv, words", [
+@pytest.mark.parametrize("module, argv, words", [
     ("train", ["train", "DATA", "--model", "simple", "--out", "RUN"], ["RUN", "start it over", "no --overwrite"]),
     ("predict", ["predict", "M.keras", "IMAGES", "--submission", "S.csv"], ["kept in S.csv", "resume"]),
-    ("synth", ["synth", "SET"], ["SET", "partial", "rerun"]),
+    ("data", ["synth", "SET"], ["SET", "partial", "rerun"]),
     ("data", ["download", "--dest", "ZIPS"], ["ZIPS", "kept", "rerun"]),
-    ("tune", ["tune"], ["kept", "rerun"]),
+    ("train", ["tune"], ["kept", "rerun"]),
     ("train", ["evaluate", "M.keras", "DATA"], ["rerun"]),
 ])
-def test_ctrl_c_says_what_was_kept_and_what_a_rerun_does(command, argv, words, monkeypatch, capsys):
-    module = importlib.import_module(f"carvana_tutorial.commands.{command}")
-
+def test_ctrl_c_says_what_was_kept_and_what_a_rerun_does(module, argv, words, monkeypatch, capsys):
     def interrupted(_args):
         raise KeyboardInterrupt
 
-    for name in ("run", "run_train", "run_evaluate", "run_download"):
-        if hasattr(module, name):
-            monkeypatch.setattr(module, name, interrupted)
+    module = importlib.import_module(f"carvana_tutorial.commands.{module}")
+    monkeypatch.setattr(module, f"run_{argv[0]}", interrupted)
     assert cli.main(argv) == 130
     line = capsys.readouterr().err.strip()
     assert len(line.splitlines()) == 1 and line.startswith("carvana-tutorial: interrupted: ")
@@ -278,12 +275,12 @@ def _tf_error(kind: str) -> Exception:
     (lambda: _tf_error("InvalidArgumentError"), ["TensorFlow failed: OOM when allocating"]),
 ])
 def test_library_errors_become_one_line_without_tensorflow_internals(error, words, monkeypatch, capsys):
-    from carvana_tutorial.commands import tune
+    from carvana_tutorial.commands import train
 
     def fail(_args):
         raise error()
 
-    monkeypatch.setattr(tune, "run", fail)
+    monkeypatch.setattr(train, "run_tune", fail)
     assert cli.main(["tune"]) == 2
     line = one_error_line(capsys.readouterr().err, *words)
     for internal in ("{{", "[[", "node", "/job:", "allocator", "Op:", "Detected at"):
@@ -291,9 +288,9 @@ def test_library_errors_become_one_line_without_tensorflow_internals(error, word
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch):
-    from carvana_tutorial.commands import tune
+    from carvana_tutorial.commands import train
 
-    monkeypatch.setattr(tune, "run", lambda _args: 1 / 0)
+    monkeypatch.setattr(train, "run_tune", lambda _args: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         cli.main(["tune"])
 

@@ -15,7 +15,7 @@ from kaggle.api import kaggle_api_extended
 from kaggle.api.kaggle_api_extended import KaggleApi
 
 from carvana_tutorial import kaggle_kernel
-from carvana_tutorial.commands import kaggle_push
+from carvana_tutorial.commands import data as commands
 from carvana_tutorial.errors import CarvanaError, DownloadError
 
 
@@ -56,7 +56,7 @@ class FakeApi:
 
 def run_cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
-    kaggle_push.register(parser.add_subparsers(dest="command"))
+    commands.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["kaggle-push", *argv])
     return args.func(args)
 

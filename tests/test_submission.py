@@ -211,6 +211,19 @@ def test_predict_command_writes_a_submission(tmp_path, brightness_model, capsys)
     assert "3 already there" in capsys.readouterr().out
 
 
+def test_predict_command_names_the_photos_without_a_row_and_exits_1(tmp_path, brightness_model, capsys):
+    _write_photos(tmp_path / "data" / "test_hq", 2)
+    (tmp_path / "data" / "test_hq" / "aaaaaaaaaaaa_01.jpg").write_bytes(b"not a photo")
+    model_path = tmp_path / "model.keras"
+    brightness_model.save(model_path)
+    out = tmp_path / "sub.csv"
+    assert cli.main(["predict", str(model_path), str(tmp_path / "data"), "--submission", str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("skipped aaaaaaaaaaaa_01.jpg: ") for line in err)
+    assert err[-1] == "carvana-tutorial: 1 unreadable photos have no row: aaaaaaaaaaaa_01.jpg"
+    assert len(_rows(out)) == 2
+
+
 @pytest.mark.parametrize(
     "model, images, message",
     [("missing.keras", "data", "no model file"), ("model.keras", "nowhere", "does not exist")],

@@ -16,18 +16,17 @@ def parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def positive(text: str) -> int:
-    """A count of at least 1 (pairs, steps, a batch size)."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return int(text)
+def _whole_from(minimum: int):
+    def whole(text: str) -> int:
+        if not text.strip().isdigit() or int(text) < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}")
+        return int(text)
+
+    return whole
 
 
-def whole(text: str) -> int:
-    """A whole number of at least 0 (a seed, a count that may be none)."""
-    if not text.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}")
-    return int(text)
+positive = _whole_from(1)  # a count: pairs, steps, a batch size
+whole = _whole_from(0)  # a seed, a count that may be none
 
 
 def rate(text: str) -> float:
@@ -39,4 +38,3 @@ def rate(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number above 0 such as 1e-3, got {text!r}")
     return value
-

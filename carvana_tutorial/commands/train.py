@@ -1,4 +1,4 @@
-"""``carvana-tutorial train`` and ``carvana-tutorial evaluate``: fit a network, score a model file."""
+"""``train``, ``evaluate`` and ``tune``: fit a network, score a model file, run chapter 7's sweep."""
 
 from __future__ import annotations
 
@@ -11,16 +11,12 @@ from ._args import parse_size, positive, rate, whole
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
-        "train",
-        help="train the simple network or the U-Net; write best.keras, history.csv, metrics.json",
-        description=(
-            "Split DATA by car, train, keep the best epoch (validation loss) in RUN/best.keras and score it: "
-            "RUN/metrics.json holds val_dice, the mean per-image dice at 0.5 of the validation cars. Defaults are "
-            "the article's settings (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, dice loss, patience 2); "
-            "--recipe tuned takes the book's best choices, --profile quick (or CARVANA_PROFILE=quick) the quick "
-            "profile's. The last line printed is the metrics as JSON."
-        ),
-    )
+        "train", help="train the simple network or the U-Net; write best.keras, history.csv, metrics.json",
+        description="Split DATA by car, train, keep the best epoch (validation loss) in RUN/best.keras and score it: "
+        "RUN/metrics.json holds val_dice, the mean per-image dice at 0.5 of the validation cars. Defaults are "
+        "the article's settings (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, dice loss, patience 2); "
+        "--recipe tuned takes the book's best choices, --profile quick (or CARVANA_PROFILE=quick) the quick "
+        "profile's. The last line printed is the metrics as JSON.")
     train.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
     train.add_argument("--model", choices=("simple", "unet"), required=True, help="which network")
     train.add_argument("--out", type=Path, required=True, metavar="RUN", help="folder for the run's files")
@@ -28,10 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--filters", type=positive, metavar="F", help="filters of the first level")
     train.add_argument("--depth", type=positive, metavar="D",
                        help="down/up blocks (default: the network's own, 3 for simple and 4 for unet)")
-    train.add_argument("--size", type=parse_size, metavar="HxW", help="input size (default 96x128)")
+    train.add_argument("--size", type=parse_size, dest="image_size", metavar="HxW",
+                       help="input size (default 96x128)")
     train.add_argument("--epochs", type=positive, metavar="E", help="most epochs (early stopping may end sooner)")
-    train.add_argument("--batch", type=positive, metavar="B", help="batch size")
-    train.add_argument("--lr", type=rate, metavar="LR", help="Adam learning rate")
+    train.add_argument("--batch", type=positive, dest="batch_size", metavar="B", help="batch size")
+    train.add_argument("--lr", type=rate, dest="learning_rate", metavar="LR", help="Adam learning rate")
     train.add_argument("--max-images", type=positive, metavar="N", help="images kept before the split (whole cars)")
     train.add_argument("--recipe", choices=("article", "tuned"), default="article",
                        help="article (default): the article's choices; tuned: BCE+dice, Adam 1e-3, patience 5, "
@@ -49,18 +46,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "start it over (no --overwrite needed)")
 
     evaluate = subparsers.add_parser(
-        "evaluate",
-        help="score a .keras model on every pair of a data folder (mean per-image dice at 0.5)",
-        description=("Score every image/mask pair of DATA at the model's input size with the competition's metric, "
-                     'print the distribution and the worst images; the last line is JSON {"images": N, '
-                     '"dice_mean": x, "dice_min": y}.'),
-    )
+        "evaluate", help="score a .keras model on every pair of a data folder (mean per-image dice at 0.5)",
+        description="Score every image/mask pair of DATA at the model's input size with the competition's metric, "
+        'print the distribution and the worst images; the last line is JSON {"images": N, "dice_mean": x, '
+        '"dice_min": y}.')
     evaluate.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
     evaluate.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
     evaluate.add_argument("--size", type=parse_size, metavar="HxW", help="check that the model expects this size")
     evaluate.add_argument("--batch", type=positive, default=32, metavar="B", help="images per batch (default 32)")
     evaluate.add_argument("--worst", type=whole, default=5, metavar="K", help="worst images listed (5)")
     evaluate.set_defaults(func=run_evaluate)
+
+    tune = subparsers.add_parser(
+        "tune", help="run the tuning sweep and the article's mistake pairs (chapter 7), caching the results",
+        description="Train every run of the profile's sweep that the cache file (which the chapter reads) "
+        "lacks, or all of them with --force, and write the results there.")
+    tune.add_argument("--profile", choices=("quick", "full"), help="sweep size (default: by hardware)")
+    tune.add_argument("--data", type=Path, help="Carvana folder (default: the book's search, else synthetic)")
+    tune.add_argument("--cache", type=Path, metavar="FILE.json",
+                      help="result cache (default: book/results/sweep-<profile>.json)")
+    tune.add_argument("--force", action="store_true", help="retrain every run, ignoring cached results")
+    tune.set_defaults(func=run_tune, interrupted="the runs finished so far are kept in the result cache; "
+                      "rerun without --force to train only the others")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -75,10 +82,9 @@ def run_train(args: argparse.Namespace) -> int:
     from ..runs import EpochBar
     from ..training import config_for, train
 
-    given = {"filters": args.filters, "depth": args.depth, "image_size": args.size, "epochs": args.epochs,
-             "batch_size": args.batch, "learning_rate": args.lr, "loss": args.loss, "patience": args.patience,
-             "augment": args.augment, "resize": args.resize, "seed": args.seed}
-    changes = {name: value for name, value in given.items() if value is not None}
+    given = ("filters", "depth", "image_size", "epochs", "batch_size", "learning_rate", "loss", "patience", "augment",
+             "resize", "seed")  # the options named as TrainConfig's fields
+    changes = {name: getattr(args, name) for name in given if getattr(args, name) is not None}
     if args.augment == "none":
         changes["augment"] = None
     config = config_for(profile, args.model, recipe=args.recipe, **changes)
@@ -120,6 +126,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
             print(f"  {pairs[i].image.name}  {dice[i]:.4f}")
     print(json.dumps({"images": int(len(dice)), "dice_mean": round(float(dice.mean()), 6),
                       "dice_min": round(float(dice.min()), 6)}))
+    return 0
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    from ..config import get_profile
+    from ..data import find_data, pair_files
+    from ..tuning import PLANS, run_sweep
+
+    profile = get_profile(args.profile)
+    source = find_data(args.data, profile=profile, progress=args.progress)
+    cache = args.cache or Path("book") / "results" / f"sweep-{profile.name}.json"
+    result = run_sweep(pair_files(source.root), root=source.root, description=source.description, cache=cache,
+                       plan=PLANS[profile.name], mode="force" if args.force else "auto")
+    print(f"{result.trained} runs trained, {result.from_cache} read from the cache -> {cache}")
     return 0
 
 
