@@ -72,10 +72,8 @@ def _stage_rates(pairs: Sequence, image_size: tuple[int, int], rles: list[str] |
 
 def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE, batch_size: int = 32, *,
                        augment: str | None = None, masks: str | None = None, stages: bool = False) -> dict:
-    """Two epochs of the article's pipeline and of ours (from an empty decode cache) on the same files.
-
-    ``stages`` adds each decoding step alone and a cached epoch with joint augmentation.
-    """
+    """Two epochs of the article's pipeline and of ours (from an empty decode cache) on the same files;
+    ``stages`` adds each decoding step alone and a cached epoch with joint augmentation."""
     if not pairs:
         raise DataError("nothing to benchmark: no image/mask pairs")
     n, rles = len(pairs), mask_rles(pairs, masks)
@@ -116,9 +114,7 @@ def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE
 def _step_speed(model: keras.Model, images: np.ndarray, masks: np.ndarray, steps: int, jit_compile: bool,
                 start_weights: list) -> tuple[float, float]:
     """Images/s of ``train_on_batch`` after one warm-up step, and the loss of that first step."""
-    from tensorflow.python.framework import (
-        config as tf_config,  # the switch Keras itself reads
-    )
+    from tensorflow.python.framework import config as tf_config  # the switch Keras itself reads
 
     model.set_weights(start_weights)
     # Keras silently drops jit_compile=True under op determinism (which chapters turn on): off meanwhile.

@@ -1,10 +1,7 @@
 """Dice and friends: the article's batch-global dice, the competition's per-image dice, BCE+dice.
 
-:func:`dice_coef` pools every pixel of a batch, so large cars dominate; it is
-smooth, so it makes a good loss.  :func:`per_image_dice` scores each image on
-its own, as the competition does.  The ``np_*`` twins are the readable
-references the tests and the book use.  The Keras functions are registered,
-so a ``.keras`` file compiled with them loads without ``custom_objects``.
+The ``np_*`` twins are the readable references the tests and the book use.  The Keras functions are
+registered, so a ``.keras`` file compiled with them loads without ``custom_objects``.
 """
 
 from __future__ import annotations
@@ -82,9 +79,6 @@ def mean_dice(y_true, y_pred):
     return ops.mean(per_image_dice(y_true, y_pred))
 
 
-# --- numpy references: the same definitions, written to be read -------------------------------
-
-
 def np_dice_coef(y_true: np.ndarray, y_pred: np.ndarray, smooth: float = SMOOTH) -> float:
     """Numpy twin of :func:`dice_coef` (batch-global, soft, smoothed). Introduced in chapter 5."""
     t = np.asarray(y_true, dtype=np.float64).ravel()
@@ -92,30 +86,21 @@ def np_dice_coef(y_true: np.ndarray, y_pred: np.ndarray, smooth: float = SMOOTH)
     return float((2 * (t * p).sum() + smooth) / (t.sum() + p.sum() + smooth))
 
 
-def _flat_masks(y_true: np.ndarray, y_pred: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Both masks as booleans, one row per image."""
-    t = np.asarray(y_true) >= 0.5
-    p = np.asarray(y_pred) >= threshold
-    return t.reshape(len(t), -1), p.reshape(len(p), -1)
-
-
 def np_per_image_dice(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     """Numpy twin of :func:`per_image_dice`: one dice per image. Introduced in chapter 5."""
-    t, p = _flat_masks(y_true, y_pred, threshold)
-    inter = (t & p).sum(axis=1)
+    t = (np.asarray(y_true) >= 0.5).reshape(len(y_true), -1)
+    p = (np.asarray(y_pred) >= threshold).reshape(len(y_pred), -1)
     total = t.sum(axis=1) + p.sum(axis=1)
-    return np.where(total > 0, 2 * inter / np.maximum(total, 1), 1.0)
+    return np.where(total > 0, 2 * (t & p).sum(axis=1) / np.maximum(total, 1), 1.0)
 
 
 def np_per_image_iou(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
-    """Intersection over union of each image, 1 for empty vs empty: dice / (2 - dice).
+    """Intersection over union of each image, ``dice / (2 - dice)`` (1 for empty vs empty).
 
     The same ranking as dice, harsher numbers. Introduced in chapter 5.
     """
-    t, p = _flat_masks(y_true, y_pred, threshold)
-    inter = (t & p).sum(axis=1)
-    union = (t | p).sum(axis=1)
-    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    dice = np_per_image_dice(y_true, y_pred, threshold)
+    return dice / (2 - dice)
 
 
 def dice_definitions(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:

@@ -1,7 +1,5 @@
-"""The book's two networks: the article's simple encoder-decoder and its full U-Net.
+"""The article's two networks, a simple encoder-decoder and a U-Net, at its defaults (96x128x3, 64 filters).
 
-Both are the article's architectures at their defaults (96x128x3, 64 filters).
-Augmentation lives in the input pipeline, where the mask moves with the photo.
 Every layer has a stable name, so stored outputs do not depend on the session.
 """
 
@@ -23,12 +21,9 @@ def check_input_size(image_size: tuple[int, int], depth: int) -> None:
     height, width = image_size[:2]
     if depth < 1:
         raise ModelError(f"depth must be at least 1, got {depth}")
-    step = 2**depth
-    if height % step or width % step:
-        raise ModelError(
-            f"depth {depth} does not fit {height}x{width}: both sides must be divisible by "
-            f"2**depth = {step} so the decoder restores the size exactly"
-        )
+    if height % 2**depth or width % 2**depth:
+        raise ModelError(f"depth {depth} does not fit {height}x{width}: both sides must be divisible by "
+                         f"2**depth = {2**depth} so the decoder restores the size exactly")
 
 
 def simple_unet(

@@ -1,8 +1,5 @@
-"""Run folders (``best.keras``, ``history.csv``, ``metrics.json``), read back or reused.
-
-A finished run with the same configuration and files is reused instead of
-retrained, so chapter 5 reads chapter 4's model back.
-"""
+"""Run folders (``best.keras``, ``history.csv``, ``metrics.json``), read back, or reused instead of retrained
+when they hold the same configuration and files: so chapter 5 reads chapter 4's model back."""
 
 from __future__ import annotations
 
@@ -53,20 +50,11 @@ class TrainResult:
 
         return load_model(self.best_path)
 
-    @classmethod
-    def load(cls, out_dir: str | os.PathLike) -> TrainResult:
-        """Read a finished run back from its folder."""
-        out_dir = Path(out_dir)
-        saved = json.loads((out_dir / METRICS).read_text())
-        return cls(out_dir, saved["config"], read_history(out_dir / "history.csv"), saved["metrics"])
-
 
 def read_history(path: str | os.PathLike) -> dict[str, list[float]]:
     """``history.csv`` as ``{column: [value per epoch]}``."""
-    lines = Path(path).read_text().strip().splitlines()
-    header = lines[0].split(",")
-    rows = [[float(v) for v in line.split(",")] for line in lines[1:]]
-    return {name: [row[i] for row in rows] for i, name in enumerate(header)}
+    header, *rows = (line.split(",") for line in Path(path).read_text().strip().splitlines())
+    return {name: [float(row[i]) for row in rows] for i, name in enumerate(header)}
 
 
 def runs_dir() -> Path:
@@ -85,17 +73,12 @@ def fingerprint(pairs: Sequence) -> str:
 
 
 def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
-    """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint.
-
-    ``depth`` and ``recipe`` are left out when unsaid, so older runs still match.
-    """
+    """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint
+    (``depth`` and ``recipe`` left out when unsaid, so older runs still match)."""
     from .training import RECIPES
 
-    saved = dataclasses.asdict(config)
+    saved = {k: v for k, v in dataclasses.asdict(config).items() if v is not None or k not in ("depth", "recipe")}
     saved["image_size"] = list(config.image_size)
-    for name in ("depth", "recipe"):
-        if saved[name] is None:
-            del saved[name]
     if config.recipe is not None:
         saved["recipe_values"] = dict(RECIPES[config.recipe])
     saved.update(train_images=len(train_pairs), val_images=len(val_pairs),
@@ -106,9 +89,8 @@ def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) 
 def new_run_dir(out_dir: str | os.PathLike, train_pairs: Sequence, val_pairs: Sequence) -> Path:
     """Check that both sides of the split have images, then make ``out_dir``."""
     if not train_pairs or not val_pairs:
-        raise CarvanaError(
-            f"training needs images on both sides of the split (train {len(train_pairs)}, val {len(val_pairs)})"
-        )
+        raise CarvanaError(f"training needs images on both sides of the split "
+                           f"(train {len(train_pairs)}, val {len(val_pairs)})")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise CarvanaError(f"the run folder {out_dir} is a file, not a folder")
@@ -141,9 +123,9 @@ def train_or_reuse(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequen
 
     out_dir = Path(out_dir)
     if (out_dir / METRICS).is_file() and (out_dir / "best.keras").is_file():
-        finished = TrainResult.load(out_dir)
-        if finished.config == run_config(config, train_pairs, val_pairs):
-            return finished
+        saved = json.loads((out_dir / METRICS).read_text())
+        if saved["config"] == run_config(config, train_pairs, val_pairs):
+            return TrainResult(out_dir, saved["config"], read_history(out_dir / "history.csv"), saved["metrics"])
     return train(config, train_pairs, val_pairs, out_dir, **options)
 
 

@@ -1,20 +1,15 @@
 """Train a network, keep its best epoch, score that: the loop of chapters 4 and 6.
 
-:func:`train` keeps what the article got right and fixes what it got wrong:
-Adam with ``epsilon=1e-6``, early stopping on the validation loss *that
-restores the best weights*, the best epoch checkpointed to a ``.keras`` file
-(Keras 3 refuses the article's extension-less path), the history in a CSV
-file, and a final score that is the competition's metric (mean per-image dice
-at 0.5) computed from the *reloaded best checkpoint*, not from whatever the
-last epoch left in memory.  Run folders, reuse and progress bars live in
-:mod:`carvana_tutorial.runs`; hardware choices in
-:mod:`carvana_tutorial.hardware`.
+The article's Adam with ``epsilon=1e-6``; early stopping that *restores the best weights*; the best epoch in a
+``.keras`` file (Keras 3 refuses the article's extension-less path); a final score that is the competition's metric
+computed from the *reloaded best checkpoint*, not from whatever the last epoch left in memory.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,14 +75,12 @@ def check_config(config: TrainConfig) -> None:
 
 def config_for(profile: Profile, model: str, recipe: str | None = None, **changes) -> TrainConfig:
     """The profile's settings for ``model``, then the ``recipe``'s, then ``changes``."""
-    if recipe is not None and recipe not in RECIPES:
-        raise CarvanaError(f"unknown recipe {recipe!r}: use one of {', '.join(RECIPES)}")
     settings = dict(
         model=model, image_size=profile.image_size, epochs=profile.epochs, batch_size=profile.batch_size,
         filters=profile.simple_filters if model == "simple" else profile.unet_filters,
         learning_rate=profile.learning_rate,
     )
-    chosen = {**RECIPES[recipe], "recipe": recipe} if recipe else {}
+    chosen = {**RECIPES.get(recipe, {}), "recipe": recipe} if recipe else {}  # TrainConfig checks the name
     return TrainConfig(**{**settings, **chosen, **changes})
 
 
@@ -184,9 +177,8 @@ def load_model(path: str | os.PathLike) -> keras.Model:
         raise ModelError(f"no model file at {path}" + (" (it is a folder)" if path.is_dir() else ""))
     if path.suffix != ".keras":
         raise ModelError(f"{path.name} is not a .keras file (Keras 3 saves whole models as .keras)")
-    with open(path, "rb") as head:  # Keras calls any other file "not found"
-        if head.read(4) != b"PK\x03\x04":
-            raise ModelError(f"cannot load {path.name}: it is not a Keras model (a .keras file is a zip archive)")
+    if not zipfile.is_zipfile(path):  # Keras calls any other file "not found"
+        raise ModelError(f"cannot load {path.name}: it is not a Keras model (a .keras file is a zip archive)")
     try:
         model = keras.models.load_model(path)
     except Exception as exc:  # Keras raises many types (ValueError, zipfile.BadZipFile, TypeError...)

@@ -1,9 +1,6 @@
-"""Chapter 7's experiments: a one-factor-at-a-time sweep and the article's mistakes, measured.
-
-Every run is compared with the baseline on the same seeded cars. Results are cached
-(``book/results/sweep-quick.json``) under a key of :data:`SWEEP_VERSION`, the run's
-settings, the data and the library versions. Introduced in chapter 7.
-"""
+"""Chapter 7's one-factor-at-a-time sweep and the article's mistakes, each run against the baseline on the same
+seeded cars; results cached under a key of :data:`SWEEP_VERSION`, the run's settings, the data and the library
+versions. Introduced in chapter 7."""
 
 from __future__ import annotations
 
@@ -47,10 +44,8 @@ class RunSpec:
 
     def settings(self) -> dict:
         """The fields that change results (the display name and group do not)."""
-        values = asdict(self)
-        del values["name"], values["group"]
-        values["image_size"] = list(self.image_size)
-        return values
+        return {**{k: v for k, v in asdict(self).items() if k not in ("name", "group")},
+                "image_size": list(self.image_size)}
 
 
 def _label(knob: str, value) -> str:
