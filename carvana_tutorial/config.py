@@ -1,8 +1,7 @@
 """Every setting in one place: defaults, ``CARVANA_*`` variables, profiles. Introduced in chapter 1.
 
 *quick* trains small models on the synthetic set in minutes on two CPU cores; *full* uses the real data at
-the article's settings.  A GPU or TPU means *full*, unless ``CARVANA_PROFILE`` says otherwise.
-"""
+the article's settings.  A GPU or TPU means *full*, unless ``CARVANA_PROFILE`` says otherwise."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
 """The article's two networks, a simple encoder-decoder and a U-Net, at its defaults (96x128x3, 64 filters).
-
-Every layer has a stable name, so stored outputs do not depend on the session.
-"""
+Every layer has a stable name, so stored outputs do not depend on the session."""
 
 from __future__ import annotations
 
@@ -26,17 +24,13 @@ def check_input_size(image_size: tuple[int, int], depth: int) -> None:
                          f"2**depth = {2**depth} so the decoder restores the size exactly")
 
 
-def simple_unet(
-    input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
-    filters: int = 64,
-    depth: int = 3,
-) -> keras.Model:
+def simple_unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
+                filters: int = 64, depth: int = 3) -> keras.Model:
     """The article's first network: strided convolutions down, transposed up.
 
     No skip connection: the decoder rebuilds the outline from the bottleneck
     alone, which is why its edges come out soft. Filters double per level.
-    At the defaults Keras counts 2,879,489 parameters.
-    Introduced in chapter 4.
+    At the defaults Keras counts 2,879,489 parameters. Introduced in chapter 4.
     """
     check_input_size(input_shape, depth)
     widths = [filters * 2**level for level in range(depth)]
@@ -62,12 +56,9 @@ def conv_pair(x, width: int, prefix: str):
     return x
 
 
-def unet(
-    input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
-    filters: int = 64,
-    depth: int = 4,
-    dropout: float = 0.3,
-) -> keras.Model:
+def unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
+         filters: int = 64, depth: int = 4,
+         dropout: float = 0.3) -> keras.Model:
     """The article's full U-Net (Ronneberger et al., 2015).
 
     Each encoder level: two convolutions, then max-pooling. Each decoder

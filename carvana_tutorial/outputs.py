@@ -1,8 +1,7 @@
 """Writing outputs without ever modifying a file that is not ours, each locked while written.
 
 A run folder is ours when it is new, empty, or holds :data:`RUN_MARKER` (the first file a run writes); it is
-finished when it holds ``metrics.json`` (the last).
-"""
+finished when it holds ``metrics.json`` (the last)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,7 @@
 
 The article's Adam with ``epsilon=1e-6``; early stopping that *restores the best weights*; the best epoch in a
 ``.keras`` file (Keras 3 refuses the article's extension-less path); a final score that is the competition's metric
-computed from the *reloaded best checkpoint*, not from whatever the last epoch left in memory.
-"""
+computed from the *reloaded best checkpoint*, not from whatever the last epoch left in memory."""
 
 from __future__ import annotations
 
@@ -40,9 +39,7 @@ RECIPES = {
 @dataclass(frozen=True)
 class TrainConfig:
     """Every choice one training run makes; the defaults are the article's.
-
-    Introduced in chapter 4.
-    """
+    Introduced in chapter 4."""
 
     model: str = "unet"  # "simple" or "unet"
     image_size: tuple[int, int] = IMAGE_SIZE
@@ -89,11 +86,9 @@ def train(
     val_pairs: Sequence[Pair], out_dir: str | os.PathLike, *,
     verbose: int = 2, callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> runs.TrainResult:
-    """Fit ``config.model``, then reload its best epoch and score it per image.
-
-    Writes ``best.keras``, ``history.csv`` and ``metrics.json`` to ``out_dir``.
-    Introduced in chapter 4; read in chapter 6.
-    """
+    """Fit ``config.model``, then reload its best epoch and score it per image;
+    write ``best.keras``, ``history.csv`` and ``metrics.json`` to ``out_dir``.
+    Introduced in chapter 4; read in chapter 6."""
     out_dir = runs.new_run_dir(out_dir, train_pairs, val_pairs)
     keras.utils.set_random_seed(config.seed)
     size, batch = config.image_size, config.batch_size
@@ -141,9 +136,7 @@ def predict(
     *, resize: str = "area", progress: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(photos, masks, probabilities)`` batch by batch, in order.
-
-    Introduced in chapter 4.
-    """
+    Introduced in chapter 4."""
     size = model_image_size(model)
     ds = make_dataset(list(pairs), size, batch_size, resize=resize)
     batches = runs.progress_bar(ds, len(pairs), batch_size, progress)
@@ -153,16 +146,11 @@ def predict(
         yield photos.numpy(), masks.numpy(), probs.astype(np.float32)
 
 
-def evaluate(
-    model: keras.Model | str | os.PathLike, pairs: Sequence[Pair],
-    batch_size: int = 32, *, progress: bool = False,
-) -> np.ndarray:
-    """Per-image dice at 0.5 of every pair: the competition's metric.
-
-    One dice per pair, in order; ``.mean()`` is the score. The masks are
-    shrunk like the photos, to the model's input size.
-    Introduced in chapter 4.
-    """
+def evaluate(model: keras.Model | str | os.PathLike, pairs: Sequence[Pair],
+             batch_size: int = 32, *, progress: bool = False) -> np.ndarray:
+    """Per-image dice at 0.5 of every pair, in order: the competition's
+    metric (``.mean()`` is the score), with the masks shrunk like the photos
+    to the model's input size. Introduced in chapter 4."""
     if not isinstance(model, keras.Model):
         model = load_model(model)
     batches = predict(model, pairs, batch_size, progress=progress)

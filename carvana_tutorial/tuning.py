@@ -71,12 +71,9 @@ class SweepPlan:
     def runs(self) -> list[RunSpec]:
         """Baseline, mistakes, then variations cheapest first (so an interrupted sweep did the most)."""
         base = self.baseline
-        runs = [
-            base,
-            replace(base, name="image-only augmentation", group="mistake", augment="image_only"),
-            replace(base, name="random split", group="mistake", split="random"),
-            replace(base, name="nearest resize", group="mistake", resize="nearest"),
-        ]
+        mistakes = {"image-only augmentation": {"augment": "image_only"}, "random split": {"split": "random"},
+                    "nearest resize": {"resize": "nearest"}}
+        runs = [base, *(replace(base, name=name, group="mistake", **change) for name, change in mistakes.items())]
         variations = [replace(base, name=_label(knob, value), group=knob, **{knob: value})
                       for knob, values in self.variations.items() for value in values if value != getattr(base, knob)]
         return runs + sorted(variations, key=lambda r: r.filters * r.image_size[0] * r.image_size[1] * r.train_cars)
@@ -229,10 +226,8 @@ class SweepResult:
 def run_sweep(pairs: Sequence[Pair], *, root: str | os.PathLike, description: str, cache: str | os.PathLike,
               plan: SweepPlan = QUICK_PLAN, mode: str = "auto", out_dir: str | os.PathLike | None = None,
               progress: Callable[[str], None] | None = print) -> SweepResult:
-    """Run (or read back) every run of ``plan``, rewriting the cache (of these keys only) after each.
-
-    ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"`` retrains all. Chapter 7.
-    """
+    """Run (or read back) every run of ``plan``, rewriting the cache (of these keys only) after each. Chapter 7.
+    ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"`` retrains all."""
     if mode not in ("auto", "cache", "force"):
         raise CarvanaError(f"unknown mode {mode!r}: use auto, cache or force")
     from .runs import runs_dir

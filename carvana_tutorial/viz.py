@@ -1,9 +1,7 @@
-"""Figures for the book, each a matplotlib ``Figure`` built without ``pyplot`` (no state leaks).
+"""Figures for the book, each a matplotlib ``Figure`` built without ``pyplot`` (no state leaks). Chapter 3.
 
-Masks are drawn grey and pinned to [0, 1]: matplotlib's default stretches
-*viridis* over each array's own range (the article's purple and yellow masks),
-so an empty prediction would look like a confident one. Introduced in chapter 3.
-"""
+Masks are drawn grey and pinned to [0, 1]: matplotlib's default stretches *viridis* over each array's own range
+(the article's purple and yellow masks), so an empty prediction would look like a confident one."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -133,10 +131,9 @@ def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
     values = getattr(history, "history", history)
     if not isinstance(values, Mapping):
         raise TypeError("history must be a Keras History, a TrainResult or {metric: values}")
-    if metrics is None:
-        skip = {"epoch", "lr", "learning_rate"}
-        metrics = [k for k in values if not k.startswith("val_") and k not in skip]
-        metrics += [k[4:] for k in values if k.startswith("val_") and k[4:] not in values]
+    if metrics is None:  # each metric once, with or without its "val_" twin
+        skip = ("epoch", "lr", "learning_rate")
+        metrics = list(dict.fromkeys(k.removeprefix("val_") for k in values if k not in skip))
     if not metrics:
         raise ValueError("the history holds no metric to plot")
     fig, axes = _figure(4.2 * len(metrics), 3.2, cols=len(metrics))
