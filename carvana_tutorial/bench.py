@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
+from tqdm import tqdm
 
 from .config import FULL, IMAGE_SIZE, QUICK
 from .errors import CarvanaError, DataError
@@ -55,7 +56,6 @@ def _source_size(path) -> list[int]:
 
 def _stage_rates(pairs: Sequence, image_size: tuple[int, int], rles: list[str] | None) -> dict:
     """Pairs/s of each decoding step of ours alone (parallel map): photos, GIF masks, RLE masks."""
-
     def rate(items, decode) -> float:
         ds = tf.data.Dataset.from_tensor_slices(items).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
         return _rate(len(pairs), _epoch(ds)[0])
@@ -138,8 +138,6 @@ def training_benchmark(settings: Sequence[str] = ("quick", "article"), models: S
                        progress: bool = False) -> dict:
     """Images/s of one training step per model, at the quick profile's settings and the article's; with ``xla``,
     also compiled by XLA from the same weights and batch (``xla_loss_diff``: first-step losses)."""
-    from tqdm import tqdm
-
     steps = {"quick": 5, "article": 2, **(steps or {})}
     rng = np.random.default_rng(seed)
     results = []

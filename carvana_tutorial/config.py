@@ -31,8 +31,7 @@ def env(name: str) -> str | None:
 
 def cache_dir() -> Path:
     """The folder the package writes to: ``$CARVANA_CACHE`` or ``~/.cache/carvana-tutorial``."""
-    default = Path.home() / ".cache" / "carvana-tutorial"
-    return Path(env(ENV_CACHE) or default).expanduser()
+    return Path(env(ENV_CACHE) or Path.home() / ".cache" / "carvana-tutorial").expanduser()
 
 
 @dataclass(frozen=True)

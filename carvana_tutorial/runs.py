@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
+from tqdm import tqdm
 
 from .config import cache_dir
 from .errors import CarvanaError
@@ -131,11 +132,8 @@ def train_or_reuse(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequen
 
 def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> Iterable:
     """``items`` (batches of ``count`` things), with a bar on stderr when ``show``."""
-    if not show:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr)
+    return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr,
+                disable=not show)
 
 
 class EpochBar(keras.callbacks.Callback):
@@ -143,8 +141,6 @@ class EpochBar(keras.callbacks.Callback):
 
     def __init__(self, epochs: int):
         super().__init__()
-        from tqdm import tqdm
-
         self.bar = tqdm(total=epochs, desc="train", unit="epoch", file=sys.stderr)
 
     def on_epoch_end(self, epoch, logs=None):

@@ -27,13 +27,10 @@ from .pipeline import make_dataset
 BEST = "best.keras"
 HISTORY = "history.csv"
 LOSSES = {"dice": M.dice_loss, "bce_dice": M.bce_dice_loss}
-#: Named recipes: the TrainConfig values each sets on top of a profile.
-#: ``article`` is the article's (the defaults); ``tuned`` is what chapter 7
-#: and the README's benchmark on real photos support.
-RECIPES = {
-    "article": {},
-    "tuned": {"loss": "bce_dice", "learning_rate": 1e-3, "patience": 5, "augment": "joint", "epochs": 30},
-}
+#: Named recipes: the TrainConfig values each sets on top of a profile. ``article`` is the article's (the
+#: defaults); ``tuned`` is what chapter 7 and the README's benchmark on real photos support.
+RECIPES = {"article": {},
+           "tuned": {"loss": "bce_dice", "learning_rate": 1e-3, "patience": 5, "augment": "joint", "epochs": 30}}
 
 
 @dataclass(frozen=True)
@@ -72,11 +69,9 @@ def check_config(config: TrainConfig) -> None:
 
 def config_for(profile: Profile, model: str, recipe: str | None = None, **changes) -> TrainConfig:
     """The profile's settings for ``model``, then the ``recipe``'s, then ``changes``."""
-    settings = dict(
-        model=model, image_size=profile.image_size, epochs=profile.epochs, batch_size=profile.batch_size,
-        filters=profile.simple_filters if model == "simple" else profile.unet_filters,
-        learning_rate=profile.learning_rate,
-    )
+    filters = profile.simple_filters if model == "simple" else profile.unet_filters
+    settings = dict(model=model, image_size=profile.image_size, epochs=profile.epochs, filters=filters,
+                    batch_size=profile.batch_size, learning_rate=profile.learning_rate)
     chosen = {**RECIPES.get(recipe, {}), "recipe": recipe} if recipe else {}  # TrainConfig checks the name
     return TrainConfig(**{**settings, **chosen, **changes})
 
