@@ -67,5 +67,6 @@ def get_profile(name: str | None = None) -> Profile:
 
         name = "quick" if device_kind() == "CPU" else "full"
     if (key := name.strip().lower()) not in PROFILES:
-        raise CarvanaError(f"unknown profile {name!r}: use one of {', '.join(PROFILES)} (set {ENV_PROFILE} or --profile)")
+        raise CarvanaError(f"unknown profile {name!r}: use one of {', '.join(PROFILES)} "
+                           f"(set {ENV_PROFILE} or --profile)")
     return PROFILES[key]

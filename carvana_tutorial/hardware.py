@@ -20,10 +20,8 @@ def choose_strategy(device_type: str = "GPU") -> tf.distribute.Strategy:
             return tf.distribute.TPUStrategy(resolver)
         except (ValueError, RuntimeError, tf.errors.OpError):
             pass  # no TPU after all (e.g. a stale variable): fall through to GPUs/CPU
-    devices = tf.config.list_logical_devices(device_type)
-    if len(devices) > 1:
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
-    return tf.distribute.get_strategy()
+    devices = [d.name for d in tf.config.list_logical_devices(device_type)]
+    return tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else tf.distribute.get_strategy()
 
 
 def precision_policy() -> str:

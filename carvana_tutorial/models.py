@@ -97,9 +97,8 @@ def sigmoid_head(x, kernel_size: int):
                          dtype="float32", name="mask")(x)
 
 
-def build_model(
-    name: str, image_size: tuple[int, int] = IMAGE_SIZE, filters: int = 64, depth: int | None = None
-) -> keras.Model:
+def build_model(name: str, image_size: tuple[int, int] = IMAGE_SIZE, filters: int = 64,
+                depth: int | None = None) -> keras.Model:
     """Either network by name (``"simple"`` or ``"unet"``), at its own depth unless ``depth`` is given."""
     builders = {"simple": simple_unet, "unet": unet}
     if name not in builders:

@@ -105,13 +105,11 @@ def record(out_dir: Path, config: TrainConfig, split: tuple[Sequence, Sequence],
     from .hardware import choose_strategy, precision_policy
 
     val_loss = history["val_loss"]
-    metrics = dict(
-        val_dice=float(dice.mean()), val_dice_median=float(np.median(dice)), val_dice_min=float(dice.min()),
-        best_epoch=int(np.argmin(val_loss)) + 1, epochs_run=len(val_loss), best_val_loss=float(min(val_loss)),
-        train_seconds=round(seconds, 1), replicas=choose_strategy().num_replicas_in_sync,
-        precision=precision_policy(), params=int(model.count_params()),
-        depth=config.depth or DEFAULT_DEPTH[config.model],
-    )
+    metrics = dict(val_dice=float(dice.mean()), val_dice_median=float(np.median(dice)),
+                   val_dice_min=float(dice.min()), best_epoch=int(np.argmin(val_loss)) + 1, epochs_run=len(val_loss),
+                   best_val_loss=float(min(val_loss)), train_seconds=round(seconds, 1),
+                   replicas=choose_strategy().num_replicas_in_sync, precision=precision_policy(),
+                   params=int(model.count_params()), depth=config.depth or DEFAULT_DEPTH[config.model])
     saved = run_config(config, *split)
     (out_dir / METRICS).write_text(json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n")
     return TrainResult(out_dir, saved, read_history(out_dir / "history.csv"), metrics)

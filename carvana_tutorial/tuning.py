@@ -13,10 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from .data import Pair, group_by_car, random_split
 from .errors import CarvanaError, DataError
+from .metrics import dice_definitions
+from .runs import runs_dir, train_or_reuse
+from .synthetic import read_marker
+from .training import TrainConfig, evaluate, load_model, predict, train
 
 #: Bump when training, pipeline or model code changes in a way that changes results.
 SWEEP_VERSION = 1
@@ -137,8 +143,6 @@ def choose_cars(pairs: Sequence[Pair], plan: SweepPlan, seed: int = 42) -> Cars:
 def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description: str) -> str:
     """A hash of the description, the view ids and the synthetic generator's settings; not of pixels,
     whose last bits can differ between CPUs. Introduced in chapter 7."""
-    from .synthetic import read_marker
-
     digest = hashlib.sha256(description.encode())
     digest.update("\n".join(sorted(p.vid.image_name for p in pairs)).encode())
     marker = read_marker(root) or {}
@@ -149,9 +153,6 @@ def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description
 
 def library_versions() -> dict[str, str]:
     """Major.minor of Keras and TensorFlow: patch releases do not change numerics we rely on."""
-    import keras
-    import tensorflow as tf
-
     return {name: ".".join(lib.__version__.split(".")[:2]) for name, lib in (("keras", keras), ("tensorflow", tf))}
 
 
@@ -190,10 +191,6 @@ def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
 
 def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bool) -> dict:
     """Train one run and score it (on the holdout cars too, for the split pair)."""
-    from .metrics import dice_definitions
-    from .runs import train_or_reuse
-    from .training import TrainConfig, evaluate, load_model, predict, train
-
     train_pairs, val_pairs = split_for(spec, cars)
     # TrainConfig takes every field but the data choices, which the sweep makes itself.
     settings = {k: v for k, v in asdict(spec).items() if k not in ("name", "group", "train_cars", "split")}
@@ -230,11 +227,8 @@ def run_sweep(pairs: Sequence[Pair], *, root: str | os.PathLike, description: st
     ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"`` retrains all."""
     if mode not in ("auto", "cache", "force"):
         raise CarvanaError(f"unknown mode {mode!r}: use auto, cache or force")
-    from .runs import runs_dir
-
     cars = choose_cars(pairs, plan)
-    data = data_fingerprint(root, pairs, description)
-    versions = library_versions()
+    data, versions = data_fingerprint(root, pairs, description), library_versions()
     keyed = [(spec, *run_key(spec, data, versions)) for spec in plan.runs()]
     cached = {} if mode == "force" else read_cache(cache)
     missing = [(spec, key, fields) for spec, key, fields in keyed if key not in cached]
@@ -299,8 +293,7 @@ def glue_values(result: SweepResult) -> dict[str, float | str]:
             values[f"params_{key}"] = entry["params"]
     low, high = seed_range(result)
     values.update(seed_low=low, seed_high=high, seed_spread=high - low)
-    changes = [e for e in result.entries if e["group"] not in ("mistake", "seed")]
-    best = max(changes, key=lambda e: e["val_dice"])
+    best = max((e for e in result.entries if e["group"] not in ("mistake", "seed")), key=lambda e: e["val_dice"])
     values.update(best_run=best["name"], best_dice=best["val_dice"])
     return values | mistake_effects(result)
 

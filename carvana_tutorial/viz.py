@@ -192,10 +192,7 @@ def throughput_chart(result: Mapping) -> Figure:
     x = np.arange(2)
     ax.bar(x - 0.2, article, 0.4, label="article", color="0.6")
     bars = ax.bar(x + 0.2, ours, 0.4, label="ours", color=FALSE_NEGATIVE)
-    for bar, speedup in zip(bars, speedups):
-        label = f"{speedup:.1f}x" if speedup < 10 else f"{speedup:.0f}x"
-        ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize="small")
+    ax.bar_label(bars, [f"{s:.1f}x" if s < 10 else f"{s:.0f}x" for s in speedups], fontsize="small")
     height, width = result["size"]
     ax.set_xticks(x, ["first epoch", "second epoch"])
     ax.set(yscale="log", ylabel="pairs per second",
