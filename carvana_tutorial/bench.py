@@ -173,8 +173,7 @@ def rle_benchmark(repeats: int = 50, size: tuple[int, int] = FULL_SIZE) -> float
     rows, cols = np.ogrid[:height, :width]
     inside = ((rows - 0.55 * height) / (0.25 * height)) ** 2 + ((cols - 0.5 * width) / (0.36 * width)) ** 2 < 1
     mask = inside.astype(np.uint8)
-    times = timeit.repeat(lambda: rle_encode(mask), number=1, repeat=repeats)
-    return 1e3 * float(np.median(times))
+    return 1e3 * float(np.median(timeit.repeat(lambda: rle_encode(mask), number=1, repeat=repeats)))
 
 
 def submission_benchmark(model, images: str | os.PathLike | Sequence[Path], *, batch_size: int = 16,

@@ -69,8 +69,7 @@ def fingerprint(pairs: Sequence) -> str:
         info = Path(path).stat()
         return f"{Path(path).name}:{info.st_size}:{info.st_mtime_ns}"
 
-    text = ",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
+    return hashlib.sha1(",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs).encode()).hexdigest()[:12]
 
 
 def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
