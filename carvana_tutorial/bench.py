@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
+from tensorflow.python.framework import config as tf_config  # the op-determinism switch Keras itself reads
 from tqdm import tqdm
 
 from .config import FULL, IMAGE_SIZE, QUICK
@@ -114,8 +115,6 @@ def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE
 def _step_speed(model: keras.Model, images: np.ndarray, masks: np.ndarray, steps: int, jit_compile: bool,
                 start_weights: list) -> tuple[float, float]:
     """Images/s of ``train_on_batch`` after one warm-up step, and the loss of that first step."""
-    from tensorflow.python.framework import config as tf_config  # the switch Keras itself reads
-
     model.set_weights(start_weights)
     # Keras silently drops jit_compile=True under op determinism (which chapters turn on): off meanwhile.
     switch = jit_compile and tf_config.is_op_determinism_enabled()
