@@ -271,12 +271,6 @@ def mistake_effects(result: SweepResult) -> dict[str, float]:
     }
 
 
-def seed_range(result: SweepResult) -> tuple[float, float]:
-    """Lowest and highest validation dice of the baseline over its seeds. Introduced in chapter 7."""
-    scores = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]
-    return min(scores), max(scores)
-
-
 def glue_values(result: SweepResult) -> dict[str, float | str]:
     """Every number chapter 7's prose quotes, by its name there (``dice_size_32x48``). Chapter 7."""
     base = result.by_name("baseline")
@@ -288,8 +282,8 @@ def glue_values(result: SweepResult) -> dict[str, float | str]:
         values[f"seconds_{key}"] = entry["train_seconds"]
         if entry["group"] in ("baseline", "depth"):
             values[f"params_{key}"] = entry["params"]
-    low, high = seed_range(result)
-    values.update(seed_low=low, seed_high=high, seed_spread=high - low)
+    seeds = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]  # the baseline's seeds
+    values.update(seed_low=min(seeds), seed_high=max(seeds), seed_spread=max(seeds) - min(seeds))
     best = max((e for e in result.entries if e["group"] not in ("mistake", "seed")), key=lambda e: e["val_dice"])
     values.update(best_run=best["name"], best_dice=best["val_dice"])
     return values | mistake_effects(result)
