@@ -14,6 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
+from tensorflow.python.framework import config as tf_config  # the op-determinism switch Keras itself reads
+from tqdm import tqdm
 
 from .config import FULL, IMAGE_SIZE, QUICK
 from .errors import CarvanaError, DataError
@@ -54,7 +56,6 @@ def _source_size(path) -> list[int]:
 
 def _stage_rates(pairs: Sequence, image_size: tuple[int, int], rles: list[str] | None) -> dict:
     """Pairs/s of each decoding step of ours alone (parallel map): photos, GIF masks, RLE masks."""
-
     def rate(items, decode) -> float:
         ds = tf.data.Dataset.from_tensor_slices(items).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
         return _rate(len(pairs), _epoch(ds)[0])
@@ -71,10 +72,8 @@ def _stage_rates(pairs: Sequence, image_size: tuple[int, int], rles: list[str] |
 
 def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE, batch_size: int = 32, *,
                        augment: str | None = None, masks: str | None = None, stages: bool = False) -> dict:
-    """Two epochs of the article's pipeline and of ours (from an empty decode cache) on the same files.
-
-    ``stages`` adds each decoding step alone and a cached epoch with joint augmentation.
-    """
+    """Two epochs of the article's pipeline and of ours (from an empty decode cache) on the same files;
+    ``stages`` adds each decoding step alone and a cached epoch with joint augmentation."""
     if not pairs:
         raise DataError("nothing to benchmark: no image/mask pairs")
     n, rles = len(pairs), mask_rles(pairs, masks)
@@ -115,10 +114,6 @@ def pipeline_benchmark(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE
 def _step_speed(model: keras.Model, images: np.ndarray, masks: np.ndarray, steps: int, jit_compile: bool,
                 start_weights: list) -> tuple[float, float]:
     """Images/s of ``train_on_batch`` after one warm-up step, and the loss of that first step."""
-    from tensorflow.python.framework import (
-        config as tf_config,  # the switch Keras itself reads
-    )
-
     model.set_weights(start_weights)
     # Keras silently drops jit_compile=True under op determinism (which chapters turn on): off meanwhile.
     switch = jit_compile and tf_config.is_op_determinism_enabled()
@@ -141,8 +136,6 @@ def training_benchmark(settings: Sequence[str] = ("quick", "article"), models: S
                        progress: bool = False) -> dict:
     """Images/s of one training step per model, at the quick profile's settings and the article's; with ``xla``,
     also compiled by XLA from the same weights and batch (``xla_loss_diff``: first-step losses)."""
-    from tqdm import tqdm
-
     steps = {"quick": 5, "article": 2, **(steps or {})}
     rng = np.random.default_rng(seed)
     results = []
@@ -178,8 +171,7 @@ def rle_benchmark(repeats: int = 50, size: tuple[int, int] = FULL_SIZE) -> float
     rows, cols = np.ogrid[:height, :width]
     inside = ((rows - 0.55 * height) / (0.25 * height)) ** 2 + ((cols - 0.5 * width) / (0.36 * width)) ** 2 < 1
     mask = inside.astype(np.uint8)
-    times = timeit.repeat(lambda: rle_encode(mask), number=1, repeat=repeats)
-    return 1e3 * float(np.median(times))
+    return 1e3 * float(np.median(timeit.repeat(lambda: rle_encode(mask), number=1, repeat=repeats)))
 
 
 def submission_benchmark(model, images: str | os.PathLike | Sequence[Path], *, batch_size: int = 16,

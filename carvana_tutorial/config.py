@@ -1,11 +1,7 @@
-"""Every setting in one place: defaults, environment variables, profiles.
+"""Every setting in one place: defaults, ``CARVANA_*`` variables, profiles. Introduced in chapter 1.
 
-*quick* trains small models on the synthetic set in minutes on two CPU cores;
-*full* uses the real Kaggle data at the article's settings.  The profile is
-picked automatically (a GPU or TPU means *full*), and ``CARVANA_PROFILE``
-overrides it.  The other ``CARVANA_*`` variables are read here too, and
-nowhere else.  Introduced in chapter 1.
-"""
+*quick* trains small models on the synthetic set in minutes on two CPU cores; *full* uses the real data at
+the article's settings.  A GPU or TPU means *full*, unless ``CARVANA_PROFILE`` says otherwise."""
 
 from __future__ import annotations
 
@@ -35,8 +31,7 @@ def env(name: str) -> str | None:
 
 def cache_dir() -> Path:
     """The folder the package writes to: ``$CARVANA_CACHE`` or ``~/.cache/carvana-tutorial``."""
-    default = Path.home() / ".cache" / "carvana-tutorial"
-    return Path(env(ENV_CACHE) or default).expanduser()
+    return Path(env(ENV_CACHE) or Path.home() / ".cache" / "carvana-tutorial").expanduser()
 
 
 @dataclass(frozen=True)
@@ -71,9 +66,7 @@ def get_profile(name: str | None = None) -> Profile:
         from .hardware import device_kind
 
         name = "quick" if device_kind() == "CPU" else "full"
-    try:
-        return PROFILES[name.strip().lower()]
-    except KeyError:
-        raise CarvanaError(
-            f"unknown profile {name!r}: use one of {', '.join(PROFILES)} (set {ENV_PROFILE} or --profile)"
-        ) from None
+    if (key := name.strip().lower()) not in PROFILES:
+        raise CarvanaError(f"unknown profile {name!r}: use one of {', '.join(PROFILES)} "
+                           f"(set {ENV_PROFILE} or --profile)")
+    return PROFILES[key]

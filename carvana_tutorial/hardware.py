@@ -1,10 +1,4 @@
-"""Where a model trains and at what precision, chosen from the hardware in sight.
-
-A TPU where one answers, all GPUs of a machine with several, one device
-otherwise; ``mixed_float16`` on GPUs with tensor cores (compute capability
-7.0+), ``mixed_bfloat16`` on TPUs, ``float32`` elsewhere.  Machinery that the
-training loop enters with one ``with`` statement.  Introduced in chapter 6.
-"""
+"""Where a model trains and at what precision, chosen from the hardware in sight. Introduced in chapter 6."""
 
 from __future__ import annotations
 
@@ -26,46 +20,32 @@ def choose_strategy(device_type: str = "GPU") -> tf.distribute.Strategy:
             return tf.distribute.TPUStrategy(resolver)
         except (ValueError, RuntimeError, tf.errors.OpError):
             pass  # no TPU after all (e.g. a stale variable): fall through to GPUs/CPU
-    devices = tf.config.list_logical_devices(device_type)
-    if len(devices) > 1:
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
-    return tf.distribute.get_strategy()
+    devices = [d.name for d in tf.config.list_logical_devices(device_type)]
+    return tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else tf.distribute.get_strategy()
 
 
 def precision_policy() -> str:
-    """``mixed_float16`` on GPUs with tensor cores, ``mixed_bfloat16`` on TPUs, else ``float32``."""
+    """``mixed_float16`` on GPUs with tensor cores (7.0+), ``mixed_bfloat16`` on TPUs, else ``float32``."""
     if tf.config.list_logical_devices("TPU"):
         return "mixed_bfloat16"
     gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
-        if tuple(capability) >= (7, 0):
-            return "mixed_float16"
-    return "float32"
-
-
-@contextlib.contextmanager
-def dtype_policy(name: str) -> Iterator[None]:
-    """Build layers under a precision policy without leaving it set globally."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
+    details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
+    return "mixed_float16" if tuple(details.get("compute_capability", (0, 0))) >= (7, 0) else "float32"
 
 
 @contextlib.contextmanager
 def scope() -> Iterator[tf.distribute.Strategy]:
-    """Build and compile a model inside this: the strategy's scope and the precision policy."""
-    strategy = choose_strategy()
-    with strategy.scope(), dtype_policy(precision_policy()):
-        yield strategy
+    """Build and compile a model inside this: the strategy's scope and the precision policy,
+    which is not left set globally."""
+    strategy, previous = choose_strategy(), keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision_policy())
+    try:
+        with strategy.scope():
+            yield strategy
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def device_kind() -> str:
     """``"GPU"``, ``"TPU"`` or ``"CPU"``: what the chapters' first line reports."""
-    for kind in ("GPU", "TPU"):
-        if tf.config.list_physical_devices(kind):
-            return kind
-    return "CPU"
+    return next((kind for kind in ("GPU", "TPU") if tf.config.list_physical_devices(kind)), "CPU")

@@ -1,11 +1,6 @@
-"""Dice and friends: the article's batch-global dice, the competition's per-image dice, BCE+dice.
+"""The article's batch-global dice, the competition's per-image dice, BCE+dice, and their numpy twins.
 
-:func:`dice_coef` pools every pixel of a batch, so large cars dominate; it is
-smooth, so it makes a good loss.  :func:`per_image_dice` scores each image on
-its own, as the competition does.  The ``np_*`` twins are the readable
-references the tests and the book use.  The Keras functions are registered,
-so a ``.keras`` file compiled with them loads without ``custom_objects``.
-"""
+The Keras functions are registered, so a ``.keras`` file compiled with them loads without ``custom_objects``."""
 
 from __future__ import annotations
 
@@ -25,11 +20,9 @@ serializable = keras.saving.register_keras_serializable(package="carvana_tutoria
 
 @serializable
 def dice_coef(y_true, y_pred, smooth: float = SMOOTH):
-    """Soft dice pooled over every pixel of the batch: the article's metric.
-
+    """Soft dice pooled over every pixel of the batch: the article's metric,
     ``(2 sum(t*p) + s) / (sum(t) + sum(p) + s)``; differentiable, so
-    ``1 - dice_coef`` can be a loss. Introduced in chapter 5.
-    """
+    ``1 - dice_coef`` can be a loss. Introduced in chapter 5."""
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
     intersection = ops.sum(y_true * y_pred)
@@ -40,20 +33,16 @@ def dice_coef(y_true, y_pred, smooth: float = SMOOTH):
 @serializable
 def dice_loss(y_true, y_pred):
     """``1 - dice_coef``: the article's training loss.
-
-    Introduced in chapter 5.
-    """
+    Introduced in chapter 5."""
     return 1.0 - dice_coef(y_true, y_pred)
 
 
 @serializable
 def bce_dice_loss(y_true, y_pred):
-    """Binary cross-entropy plus dice loss.
-
-    BCE gives every pixel a gradient from the first step (dice alone is flat
-    while predictions are all near 0 or all near 1); dice keeps the objective
-    aligned with the score. Introduced in chapter 5.
-    """
+    """Binary cross-entropy plus dice loss: BCE gives every pixel a gradient
+    from the first step (dice alone is flat while predictions are all near 0
+    or all near 1); dice keeps the objective aligned with the score.
+    Introduced in chapter 5."""
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
     bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred))
@@ -62,11 +51,9 @@ def bce_dice_loss(y_true, y_pred):
 
 @serializable
 def per_image_dice(y_true, y_pred, threshold: float = THRESHOLD):
-    """Dice of each image at ``threshold``, shape ``[batch]``.
-
-    1 where both masks are empty. Averaged over images, the competition's
-    score. Introduced in chapter 5.
-    """
+    """Dice of each image at ``threshold``, shape ``[batch]``; 1 where both
+    masks are empty. Averaged over images, the competition's score.
+    Introduced in chapter 5."""
     axes = tuple(range(1, len(y_true.shape)))
     t = ops.cast(ops.cast(y_true, "float32") >= 0.5, "float32")
     p = ops.cast(ops.cast(y_pred, "float32") >= threshold, "float32")
@@ -82,9 +69,6 @@ def mean_dice(y_true, y_pred):
     return ops.mean(per_image_dice(y_true, y_pred))
 
 
-# --- numpy references: the same definitions, written to be read -------------------------------
-
-
 def np_dice_coef(y_true: np.ndarray, y_pred: np.ndarray, smooth: float = SMOOTH) -> float:
     """Numpy twin of :func:`dice_coef` (batch-global, soft, smoothed). Introduced in chapter 5."""
     t = np.asarray(y_true, dtype=np.float64).ravel()
@@ -92,41 +76,29 @@ def np_dice_coef(y_true: np.ndarray, y_pred: np.ndarray, smooth: float = SMOOTH)
     return float((2 * (t * p).sum() + smooth) / (t.sum() + p.sum() + smooth))
 
 
-def _flat_masks(y_true: np.ndarray, y_pred: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Both masks as booleans, one row per image."""
-    t = np.asarray(y_true) >= 0.5
-    p = np.asarray(y_pred) >= threshold
-    return t.reshape(len(t), -1), p.reshape(len(p), -1)
-
-
 def np_per_image_dice(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     """Numpy twin of :func:`per_image_dice`: one dice per image. Introduced in chapter 5."""
-    t, p = _flat_masks(y_true, y_pred, threshold)
-    inter = (t & p).sum(axis=1)
+    t = (np.asarray(y_true) >= 0.5).reshape(len(y_true), -1)
+    p = (np.asarray(y_pred) >= threshold).reshape(len(y_pred), -1)
     total = t.sum(axis=1) + p.sum(axis=1)
-    return np.where(total > 0, 2 * inter / np.maximum(total, 1), 1.0)
+    return np.where(total > 0, 2 * (t & p).sum(axis=1) / np.maximum(total, 1), 1.0)
 
 
 def np_per_image_iou(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
-    """Intersection over union of each image, 1 for empty vs empty: dice / (2 - dice).
-
-    The same ranking as dice, harsher numbers. Introduced in chapter 5.
-    """
-    t, p = _flat_masks(y_true, y_pred, threshold)
-    inter = (t & p).sum(axis=1)
+    """Intersection over union of each image, 1 for empty vs empty: dice / (2 - dice), the same ranking
+    as dice with harsher numbers. Introduced in chapter 5."""
+    t = (np.asarray(y_true) >= 0.5).reshape(len(y_true), -1)
+    p = (np.asarray(y_pred) >= threshold).reshape(len(y_pred), -1)
     union = (t | p).sum(axis=1)
-    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    return np.where(union > 0, (t & p).sum(axis=1) / np.maximum(union, 1), 1.0)
 
 
 def dice_definitions(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
-    """The same predictions scored three ways, from ``(masks, probabilities)`` batches.
+    """The same predictions scored three ways, from ``(masks, probabilities)`` batches. Chapter 5.
 
-    ``batch_global`` is what Keras prints for the article's ``dice_coef``: a
-    soft dice pooled over each batch, averaged over batches.
-    ``batch_global_hard`` pools the same way after thresholding, which
-    separates the effect of pooling from that of soft probabilities.
-    ``per_image`` is the competition's metric.  Introduced in chapter 5.
-    """
+    ``batch_global`` is what Keras prints for the article's ``dice_coef``: a soft dice pooled over each batch,
+    averaged over batches.  ``batch_global_hard`` pools the same way after thresholding, which separates the
+    effect of pooling from that of soft probabilities.  ``per_image`` is the competition's metric."""
     soft, hard, sizes, per_image = [], [], [], []
     for masks, probs in batches:
         soft.append(np_dice_coef(masks, probs))
@@ -134,9 +106,6 @@ def dice_definitions(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[s
         sizes.append(len(masks))
         per_image.append(np_per_image_dice(masks, probs))
     scores = np.concatenate(per_image)
-    return {
-        "batch_global": float(np.average(soft, weights=sizes)),
-        "batch_global_hard": float(np.average(hard, weights=sizes)),
-        "per_image": float(scores.mean()),
-        "per_image_min": float(scores.min()),
-    }
+    return {"batch_global": float(np.average(soft, weights=sizes)),
+            "batch_global_hard": float(np.average(hard, weights=sizes)),
+            "per_image": float(scores.mean()), "per_image_min": float(scores.min())}

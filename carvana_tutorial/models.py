@@ -1,9 +1,5 @@
-"""The book's two networks: the article's simple encoder-decoder and its full U-Net.
-
-Both are the article's architectures at their defaults (96x128x3, 64 filters).
-Augmentation lives in the input pipeline, where the mask moves with the photo.
-Every layer has a stable name, so stored outputs do not depend on the session.
-"""
+"""The article's two networks, a simple encoder-decoder and a U-Net, at its defaults (96x128x3, 64 filters).
+Every layer has a stable name, so stored outputs do not depend on the session."""
 
 from __future__ import annotations
 
@@ -23,25 +19,18 @@ def check_input_size(image_size: tuple[int, int], depth: int) -> None:
     height, width = image_size[:2]
     if depth < 1:
         raise ModelError(f"depth must be at least 1, got {depth}")
-    step = 2**depth
-    if height % step or width % step:
-        raise ModelError(
-            f"depth {depth} does not fit {height}x{width}: both sides must be divisible by "
-            f"2**depth = {step} so the decoder restores the size exactly"
-        )
+    if height % 2**depth or width % 2**depth:
+        raise ModelError(f"depth {depth} does not fit {height}x{width}: both sides must be divisible by "
+                         f"2**depth = {2**depth} so the decoder restores the size exactly")
 
 
-def simple_unet(
-    input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
-    filters: int = 64,
-    depth: int = 3,
-) -> keras.Model:
+def simple_unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
+                filters: int = 64, depth: int = 3) -> keras.Model:
     """The article's first network: strided convolutions down, transposed up.
 
     No skip connection: the decoder rebuilds the outline from the bottleneck
     alone, which is why its edges come out soft. Filters double per level.
-    At the defaults Keras counts 2,879,489 parameters.
-    Introduced in chapter 4.
+    At the defaults Keras counts 2,879,489 parameters. Introduced in chapter 4.
     """
     check_input_size(input_shape, depth)
     widths = [filters * 2**level for level in range(depth)]
@@ -67,12 +56,9 @@ def conv_pair(x, width: int, prefix: str):
     return x
 
 
-def unet(
-    input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
-    filters: int = 64,
-    depth: int = 4,
-    dropout: float = 0.3,
-) -> keras.Model:
+def unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
+         filters: int = 64, depth: int = 4,
+         dropout: float = 0.3) -> keras.Model:
     """The article's full U-Net (Ronneberger et al., 2015).
 
     Each encoder level: two convolutions, then max-pooling. Each decoder
@@ -111,9 +97,8 @@ def sigmoid_head(x, kernel_size: int):
                          dtype="float32", name="mask")(x)
 
 
-def build_model(
-    name: str, image_size: tuple[int, int] = IMAGE_SIZE, filters: int = 64, depth: int | None = None
-) -> keras.Model:
+def build_model(name: str, image_size: tuple[int, int] = IMAGE_SIZE, filters: int = 64,
+                depth: int | None = None) -> keras.Model:
     """Either network by name (``"simple"`` or ``"unet"``), at its own depth unless ``depth`` is given."""
     builders = {"simple": simple_unet, "unet": unet}
     if name not in builders:

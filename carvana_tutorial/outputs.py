@@ -1,10 +1,7 @@
-"""Writing outputs without ever modifying a file that is not ours.
+"""Writing outputs without ever modifying a file that is not ours, each locked while written.
 
 A run folder is ours when it is new, empty, or holds :data:`RUN_MARKER` (the first file a run writes); it is
-finished when it holds ``metrics.json`` (the last).  A submission is ours when it starts with the header and names
-only the photos being predicted (see :mod:`carvana_tutorial.submission`).  Each is locked while written, so a
-second process refuses instead of interleaving.
-"""
+finished when it holds ``metrics.json`` (the last)."""
 
 from __future__ import annotations
 
@@ -22,8 +19,7 @@ METRICS = "metrics.json"
 
 @contextmanager
 def locked(path: Path, flag: str, shown: Path | None = None) -> Iterator[TextIO]:
-    """``path`` opened for appending (made if missing), held under an exclusive lock, or a one-line refusal
-    that names ``flag`` and ``shown`` (default ``path``)."""
+    """``path`` opened for appending under an exclusive lock, or a refusal naming ``flag`` and ``shown``."""
     with open(path, "a", encoding="ascii", newline="\n") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,8 +1,5 @@
-"""Run folders (``best.keras``, ``history.csv``, ``metrics.json``), read back or reused.
-
-A finished run with the same configuration and files is reused instead of
-retrained, so chapter 5 reads chapter 4's model back.
-"""
+"""Run folders (``best.keras``, ``history.csv``, ``metrics.json``), read back, or reused instead of retrained
+when they hold the same configuration and files: so chapter 5 reads chapter 4's model back."""
 
 from __future__ import annotations
 
@@ -18,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
+from tqdm import tqdm
 
 from .config import cache_dir
 from .errors import CarvanaError
@@ -53,20 +51,11 @@ class TrainResult:
 
         return load_model(self.best_path)
 
-    @classmethod
-    def load(cls, out_dir: str | os.PathLike) -> TrainResult:
-        """Read a finished run back from its folder."""
-        out_dir = Path(out_dir)
-        saved = json.loads((out_dir / METRICS).read_text())
-        return cls(out_dir, saved["config"], read_history(out_dir / "history.csv"), saved["metrics"])
-
 
 def read_history(path: str | os.PathLike) -> dict[str, list[float]]:
     """``history.csv`` as ``{column: [value per epoch]}``."""
-    lines = Path(path).read_text().strip().splitlines()
-    header = lines[0].split(",")
-    rows = [[float(v) for v in line.split(",")] for line in lines[1:]]
-    return {name: [row[i] for row in rows] for i, name in enumerate(header)}
+    header, *rows = (line.split(",") for line in Path(path).read_text().strip().splitlines())
+    return {name: [float(row[i]) for row in rows] for i, name in enumerate(header)}
 
 
 def runs_dir() -> Path:
@@ -80,22 +69,16 @@ def fingerprint(pairs: Sequence) -> str:
         info = Path(path).stat()
         return f"{Path(path).name}:{info.st_size}:{info.st_mtime_ns}"
 
-    text = ",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
+    return hashlib.sha1(",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs).encode()).hexdigest()[:12]
 
 
 def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
-    """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint.
-
-    ``depth`` and ``recipe`` are left out when unsaid, so older runs still match.
-    """
+    """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint
+    (``depth`` and ``recipe`` left out when unsaid, so older runs still match)."""
     from .training import RECIPES
 
-    saved = dataclasses.asdict(config)
+    saved = {k: v for k, v in dataclasses.asdict(config).items() if v is not None or k not in ("depth", "recipe")}
     saved["image_size"] = list(config.image_size)
-    for name in ("depth", "recipe"):
-        if saved[name] is None:
-            del saved[name]
     if config.recipe is not None:
         saved["recipe_values"] = dict(RECIPES[config.recipe])
     saved.update(train_images=len(train_pairs), val_images=len(val_pairs),
@@ -106,9 +89,8 @@ def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) 
 def new_run_dir(out_dir: str | os.PathLike, train_pairs: Sequence, val_pairs: Sequence) -> Path:
     """Check that both sides of the split have images, then make ``out_dir``."""
     if not train_pairs or not val_pairs:
-        raise CarvanaError(
-            f"training needs images on both sides of the split (train {len(train_pairs)}, val {len(val_pairs)})"
-        )
+        raise CarvanaError(f"training needs images on both sides of the split "
+                           f"(train {len(train_pairs)}, val {len(val_pairs)})")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise CarvanaError(f"the run folder {out_dir} is a file, not a folder")
@@ -122,13 +104,11 @@ def record(out_dir: Path, config: TrainConfig, split: tuple[Sequence, Sequence],
     from .hardware import choose_strategy, precision_policy
 
     val_loss = history["val_loss"]
-    metrics = dict(
-        val_dice=float(dice.mean()), val_dice_median=float(np.median(dice)), val_dice_min=float(dice.min()),
-        best_epoch=int(np.argmin(val_loss)) + 1, epochs_run=len(val_loss), best_val_loss=float(min(val_loss)),
-        train_seconds=round(seconds, 1), replicas=choose_strategy().num_replicas_in_sync,
-        precision=precision_policy(), params=int(model.count_params()),
-        depth=config.depth or DEFAULT_DEPTH[config.model],
-    )
+    metrics = dict(val_dice=float(dice.mean()), val_dice_median=float(np.median(dice)),
+                   val_dice_min=float(dice.min()), best_epoch=int(np.argmin(val_loss)) + 1, epochs_run=len(val_loss),
+                   best_val_loss=float(min(val_loss)), train_seconds=round(seconds, 1),
+                   replicas=choose_strategy().num_replicas_in_sync, precision=precision_policy(),
+                   params=int(model.count_params()), depth=config.depth or DEFAULT_DEPTH[config.model])
     saved = run_config(config, *split)
     (out_dir / METRICS).write_text(json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n")
     return TrainResult(out_dir, saved, read_history(out_dir / "history.csv"), metrics)
@@ -141,19 +121,16 @@ def train_or_reuse(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequen
 
     out_dir = Path(out_dir)
     if (out_dir / METRICS).is_file() and (out_dir / "best.keras").is_file():
-        finished = TrainResult.load(out_dir)
-        if finished.config == run_config(config, train_pairs, val_pairs):
-            return finished
+        saved = json.loads((out_dir / METRICS).read_text())
+        if saved["config"] == run_config(config, train_pairs, val_pairs):
+            return TrainResult(out_dir, saved["config"], read_history(out_dir / "history.csv"), saved["metrics"])
     return train(config, train_pairs, val_pairs, out_dir, **options)
 
 
 def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> Iterable:
     """``items`` (batches of ``count`` things), with a bar on stderr when ``show``."""
-    if not show:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr)
+    return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr,
+                disable=not show)
 
 
 class EpochBar(keras.callbacks.Callback):
@@ -161,8 +138,6 @@ class EpochBar(keras.callbacks.Callback):
 
     def __init__(self, epochs: int):
         super().__init__()
-        from tqdm import tqdm
-
         self.bar = tqdm(total=epochs, desc="train", unit="epoch", file=sys.stderr)
 
     def on_epoch_end(self, epoch, logs=None):

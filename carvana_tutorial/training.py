@@ -1,20 +1,14 @@
 """Train a network, keep its best epoch, score that: the loop of chapters 4 and 6.
 
-:func:`train` keeps what the article got right and fixes what it got wrong:
-Adam with ``epsilon=1e-6``, early stopping on the validation loss *that
-restores the best weights*, the best epoch checkpointed to a ``.keras`` file
-(Keras 3 refuses the article's extension-less path), the history in a CSV
-file, and a final score that is the competition's metric (mean per-image dice
-at 0.5) computed from the *reloaded best checkpoint*, not from whatever the
-last epoch left in memory.  Run folders, reuse and progress bars live in
-:mod:`carvana_tutorial.runs`; hardware choices in
-:mod:`carvana_tutorial.hardware`.
-"""
+The article's Adam with ``epsilon=1e-6``; early stopping that *restores the best weights*; the best epoch in a
+``.keras`` file (Keras 3 refuses the article's extension-less path); a final score that is the competition's metric
+computed from the *reloaded best checkpoint*, not from whatever the last epoch left in memory."""
 
 from __future__ import annotations
 
 import os
 import time
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,21 +27,16 @@ from .pipeline import make_dataset
 BEST = "best.keras"
 HISTORY = "history.csv"
 LOSSES = {"dice": M.dice_loss, "bce_dice": M.bce_dice_loss}
-#: Named recipes: the TrainConfig values each sets on top of a profile.
-#: ``article`` is the article's (the defaults); ``tuned`` is what chapter 7
-#: and the README's benchmark on real photos support.
-RECIPES = {
-    "article": {},
-    "tuned": {"loss": "bce_dice", "learning_rate": 1e-3, "patience": 5, "augment": "joint", "epochs": 30},
-}
+#: Named recipes: the TrainConfig values each sets on top of a profile. ``article`` is the article's (the
+#: defaults); ``tuned`` is what chapter 7 and the README's benchmark on real photos support.
+RECIPES = {"article": {},
+           "tuned": {"loss": "bce_dice", "learning_rate": 1e-3, "patience": 5, "augment": "joint", "epochs": 30}}
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Every choice one training run makes; the defaults are the article's.
-
-    Introduced in chapter 4.
-    """
+    Introduced in chapter 4."""
 
     model: str = "unet"  # "simple" or "unet"
     image_size: tuple[int, int] = IMAGE_SIZE
@@ -80,14 +69,10 @@ def check_config(config: TrainConfig) -> None:
 
 def config_for(profile: Profile, model: str, recipe: str | None = None, **changes) -> TrainConfig:
     """The profile's settings for ``model``, then the ``recipe``'s, then ``changes``."""
-    if recipe is not None and recipe not in RECIPES:
-        raise CarvanaError(f"unknown recipe {recipe!r}: use one of {', '.join(RECIPES)}")
-    settings = dict(
-        model=model, image_size=profile.image_size, epochs=profile.epochs, batch_size=profile.batch_size,
-        filters=profile.simple_filters if model == "simple" else profile.unet_filters,
-        learning_rate=profile.learning_rate,
-    )
-    chosen = {**RECIPES[recipe], "recipe": recipe} if recipe else {}
+    filters = profile.simple_filters if model == "simple" else profile.unet_filters
+    settings = dict(model=model, image_size=profile.image_size, epochs=profile.epochs, filters=filters,
+                    batch_size=profile.batch_size, learning_rate=profile.learning_rate)
+    chosen = {**RECIPES.get(recipe, {}), "recipe": recipe} if recipe else {}  # TrainConfig checks the name
     return TrainConfig(**{**settings, **chosen, **changes})
 
 
@@ -96,11 +81,9 @@ def train(
     val_pairs: Sequence[Pair], out_dir: str | os.PathLike, *,
     verbose: int = 2, callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> runs.TrainResult:
-    """Fit ``config.model``, then reload its best epoch and score it per image.
-
-    Writes ``best.keras``, ``history.csv`` and ``metrics.json`` to ``out_dir``.
-    Introduced in chapter 4; read in chapter 6.
-    """
+    """Fit ``config.model``, then reload its best epoch and score it per image;
+    write ``best.keras``, ``history.csv`` and ``metrics.json`` to ``out_dir``.
+    Introduced in chapter 4; read in chapter 6."""
     out_dir = runs.new_run_dir(out_dir, train_pairs, val_pairs)
     keras.utils.set_random_seed(config.seed)
     size, batch = config.image_size, config.batch_size
@@ -148,9 +131,7 @@ def predict(
     *, resize: str = "area", progress: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(photos, masks, probabilities)`` batch by batch, in order.
-
-    Introduced in chapter 4.
-    """
+    Introduced in chapter 4."""
     size = model_image_size(model)
     ds = make_dataset(list(pairs), size, batch_size, resize=resize)
     batches = runs.progress_bar(ds, len(pairs), batch_size, progress)
@@ -160,16 +141,11 @@ def predict(
         yield photos.numpy(), masks.numpy(), probs.astype(np.float32)
 
 
-def evaluate(
-    model: keras.Model | str | os.PathLike, pairs: Sequence[Pair],
-    batch_size: int = 32, *, progress: bool = False,
-) -> np.ndarray:
-    """Per-image dice at 0.5 of every pair: the competition's metric.
-
-    One dice per pair, in order; ``.mean()`` is the score. The masks are
-    shrunk like the photos, to the model's input size.
-    Introduced in chapter 4.
-    """
+def evaluate(model: keras.Model | str | os.PathLike, pairs: Sequence[Pair],
+             batch_size: int = 32, *, progress: bool = False) -> np.ndarray:
+    """Per-image dice at 0.5 of every pair, in order: the competition's
+    metric (``.mean()`` is the score), with the masks shrunk like the photos
+    to the model's input size. Introduced in chapter 4."""
     if not isinstance(model, keras.Model):
         model = load_model(model)
     batches = predict(model, pairs, batch_size, progress=progress)
@@ -184,9 +160,8 @@ def load_model(path: str | os.PathLike) -> keras.Model:
         raise ModelError(f"no model file at {path}" + (" (it is a folder)" if path.is_dir() else ""))
     if path.suffix != ".keras":
         raise ModelError(f"{path.name} is not a .keras file (Keras 3 saves whole models as .keras)")
-    with open(path, "rb") as head:  # Keras calls any other file "not found"
-        if head.read(4) != b"PK\x03\x04":
-            raise ModelError(f"cannot load {path.name}: it is not a Keras model (a .keras file is a zip archive)")
+    if not zipfile.is_zipfile(path):  # Keras calls any other file "not found"
+        raise ModelError(f"cannot load {path.name}: it is not a Keras model (a .keras file is a zip archive)")
     try:
         model = keras.models.load_model(path)
     except Exception as exc:  # Keras raises many types (ValueError, zipfile.BadZipFile, TypeError...)

@@ -1,9 +1,6 @@
-"""Chapter 7's experiments: a one-factor-at-a-time sweep and the article's mistakes, measured.
-
-Every run is compared with the baseline on the same seeded cars. Results are cached
-(``book/results/sweep-quick.json``) under a key of :data:`SWEEP_VERSION`, the run's
-settings, the data and the library versions. Introduced in chapter 7.
-"""
+"""Chapter 7's one-factor-at-a-time sweep and the article's mistakes, each run against the baseline on the same
+seeded cars; results cached under a key of :data:`SWEEP_VERSION`, the run's settings, the data and the library
+versions. Introduced in chapter 7."""
 
 from __future__ import annotations
 
@@ -16,10 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from .data import Pair, group_by_car, random_split
 from .errors import CarvanaError, DataError
+from .metrics import dice_definitions
+from .runs import runs_dir, train_or_reuse
+from .synthetic import read_marker
+from .training import TrainConfig, evaluate, load_model, predict, train
 
 #: Bump when training, pipeline or model code changes in a way that changes results.
 SWEEP_VERSION = 1
@@ -47,10 +50,8 @@ class RunSpec:
 
     def settings(self) -> dict:
         """The fields that change results (the display name and group do not)."""
-        values = asdict(self)
-        del values["name"], values["group"]
-        values["image_size"] = list(self.image_size)
-        return values
+        return {**{k: v for k, v in asdict(self).items() if k not in ("name", "group")},
+                "image_size": list(self.image_size)}
 
 
 def _label(knob: str, value) -> str:
@@ -76,12 +77,9 @@ class SweepPlan:
     def runs(self) -> list[RunSpec]:
         """Baseline, mistakes, then variations cheapest first (so an interrupted sweep did the most)."""
         base = self.baseline
-        runs = [
-            base,
-            replace(base, name="image-only augmentation", group="mistake", augment="image_only"),
-            replace(base, name="random split", group="mistake", split="random"),
-            replace(base, name="nearest resize", group="mistake", resize="nearest"),
-        ]
+        mistakes = {"image-only augmentation": {"augment": "image_only"}, "random split": {"split": "random"},
+                    "nearest resize": {"resize": "nearest"}}
+        runs = [base, *(replace(base, name=name, group="mistake", **change) for name, change in mistakes.items())]
         variations = [replace(base, name=_label(knob, value), group=knob, **{knob: value})
                       for knob, values in self.variations.items() for value in values if value != getattr(base, knob)]
         return runs + sorted(variations, key=lambda r: r.filters * r.image_size[0] * r.image_size[1] * r.train_cars)
@@ -97,13 +95,10 @@ QUICK_PLAN = SweepPlan(
     baseline=RunSpec(name="baseline", group="baseline", filters=8, depth=4, image_size=(64, 96), train_cars=8,
                      loss="bce_dice", epsilon=1e-6, epochs=6, batch_size=16, learning_rate=1e-3),
     val_cars=3, holdout_cars=4,
-    variations={
-        "filters": (4, 16),
-        "depth": (2, 3),  # 64x96 halves cleanly at most 5 times; 4 is the baseline (and the article's U-Net)
-        "image_size": ((32, 48), (96, 128)), "train_cars": (4, 16), "loss": ("dice",), "epsilon": (1e-7, 1e-4, 1e-1),
-        # Not a knob: the baseline again from other seeds, to show how far chance alone moves a score.
-        "seed": (43, 44),
-    },
+    # depth: 64x96 halves cleanly at most 5 times; 4 is the baseline (and the article's U-Net). seed: not a knob,
+    # the baseline again from other seeds, to show how far chance alone moves a score.
+    variations={"filters": (4, 16), "depth": (2, 3), "image_size": ((32, 48), (96, 128)), "train_cars": (4, 16),
+                "loss": ("dice",), "epsilon": (1e-7, 1e-4, 1e-1), "seed": (43, 44)},
 )
 
 #: The same study at the article's scale, for a GPU and the real data.
@@ -145,8 +140,6 @@ def choose_cars(pairs: Sequence[Pair], plan: SweepPlan, seed: int = 42) -> Cars:
 def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description: str) -> str:
     """A hash of the description, the view ids and the synthetic generator's settings; not of pixels,
     whose last bits can differ between CPUs. Introduced in chapter 7."""
-    from .synthetic import read_marker
-
     digest = hashlib.sha256(description.encode())
     digest.update("\n".join(sorted(p.vid.image_name for p in pairs)).encode())
     marker = read_marker(root) or {}
@@ -157,9 +150,6 @@ def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description
 
 def library_versions() -> dict[str, str]:
     """Major.minor of Keras and TensorFlow: patch releases do not change numerics we rely on."""
-    import keras
-    import tensorflow as tf
-
     return {name: ".".join(lib.__version__.split(".")[:2]) for name, lib in (("keras", keras), ("tensorflow", tf))}
 
 
@@ -198,10 +188,6 @@ def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
 
 def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bool) -> dict:
     """Train one run and score it (on the holdout cars too, for the split pair)."""
-    from .metrics import dice_definitions
-    from .runs import train_or_reuse
-    from .training import TrainConfig, evaluate, load_model, predict, train
-
     train_pairs, val_pairs = split_for(spec, cars)
     # TrainConfig takes every field but the data choices, which the sweep makes itself.
     settings = {k: v for k, v in asdict(spec).items() if k not in ("name", "group", "train_cars", "split")}
@@ -234,17 +220,12 @@ class SweepResult:
 def run_sweep(pairs: Sequence[Pair], *, root: str | os.PathLike, description: str, cache: str | os.PathLike,
               plan: SweepPlan = QUICK_PLAN, mode: str = "auto", out_dir: str | os.PathLike | None = None,
               progress: Callable[[str], None] | None = print) -> SweepResult:
-    """Run (or read back) every run of ``plan``, rewriting the cache (of these keys only) after each.
-
-    ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"`` retrains all. Chapter 7.
-    """
+    """Run (or read back) every run of ``plan``, rewriting the cache (of these keys only) after each. Chapter 7.
+    ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"`` retrains all."""
     if mode not in ("auto", "cache", "force"):
         raise CarvanaError(f"unknown mode {mode!r}: use auto, cache or force")
-    from .runs import runs_dir
-
     cars = choose_cars(pairs, plan)
-    data = data_fingerprint(root, pairs, description)
-    versions = library_versions()
+    data, versions = data_fingerprint(root, pairs, description), library_versions()
     keyed = [(spec, *run_key(spec, data, versions)) for spec in plan.runs()]
     cached = {} if mode == "force" else read_cache(cache)
     missing = [(spec, key, fields) for spec, key, fields in keyed if key not in cached]
@@ -290,12 +271,6 @@ def mistake_effects(result: SweepResult) -> dict[str, float]:
     }
 
 
-def seed_range(result: SweepResult) -> tuple[float, float]:
-    """Lowest and highest validation dice of the baseline over its seeds. Introduced in chapter 7."""
-    scores = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]
-    return min(scores), max(scores)
-
-
 def glue_values(result: SweepResult) -> dict[str, float | str]:
     """Every number chapter 7's prose quotes, by its name there (``dice_size_32x48``). Chapter 7."""
     base = result.by_name("baseline")
@@ -307,10 +282,9 @@ def glue_values(result: SweepResult) -> dict[str, float | str]:
         values[f"seconds_{key}"] = entry["train_seconds"]
         if entry["group"] in ("baseline", "depth"):
             values[f"params_{key}"] = entry["params"]
-    low, high = seed_range(result)
-    values.update(seed_low=low, seed_high=high, seed_spread=high - low)
-    changes = [e for e in result.entries if e["group"] not in ("mistake", "seed")]
-    best = max(changes, key=lambda e: e["val_dice"])
+    seeds = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]  # the baseline's seeds
+    values.update(seed_low=min(seeds), seed_high=max(seeds), seed_spread=max(seeds) - min(seeds))
+    best = max((e for e in result.entries if e["group"] not in ("mistake", "seed")), key=lambda e: e["val_dice"])
     values.update(best_run=best["name"], best_dice=best["val_dice"])
     return values | mistake_effects(result)
 

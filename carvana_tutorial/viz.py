@@ -1,9 +1,7 @@
-"""Figures for the book, each a matplotlib ``Figure`` built without ``pyplot`` (no state leaks).
+"""Figures for the book, each a matplotlib ``Figure`` built without ``pyplot`` (no state leaks). Chapter 3.
 
-Masks are drawn grey and pinned to [0, 1]: matplotlib's default stretches
-*viridis* over each array's own range (the article's purple and yellow masks),
-so an empty prediction would look like a confident one. Introduced in chapter 3.
-"""
+Masks are drawn grey and pinned to [0, 1]: matplotlib's default stretches *viridis* over each array's own range
+(the article's purple and yellow masks), so an empty prediction would look like a confident one."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -21,17 +19,12 @@ FALSE_POSITIVE = (0.90, 0.62, 0.0)  # orange: predicted car, really background
 FALSE_NEGATIVE = (0.0, 0.45, 0.70)  # blue: missed car
 OVERLAY = (0.0, 0.62, 0.45)  # bluish green
 MASK_STYLE = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0, "interpolation": "nearest"}
-COLORBAR = {"fraction": 0.046, "pad": 0.04}
 
 
 def _array(x) -> np.ndarray:
     """Tensor or array -> numpy, with a trailing single channel dropped."""
     x = np.asarray(x)
     return x[..., 0] if x.ndim == 3 and x.shape[-1] == 1 else x
-
-
-def _binary(mask, threshold: float = THRESHOLD) -> np.ndarray:
-    return _array(mask) >= threshold
 
 
 def _dice(true_mask, pred_mask, threshold: float = THRESHOLD) -> float:
@@ -56,7 +49,7 @@ def _show_mask(fig: Figure, ax: Axes, mask, title: str, colorbar: bool = True, *
     im = ax.imshow(_array(mask), **(style or MASK_STYLE))
     ax.set(title=title, xticks=[], yticks=[])
     if colorbar:
-        fig.colorbar(im, ax=ax, ticks=None if style else [0, 1], **COLORBAR)
+        fig.colorbar(im, ax=ax, ticks=None if style else [0, 1], fraction=0.046, pad=0.04)
 
 
 def _beside_truth(image, true_mask, height: float) -> tuple[Figure, Axes]:
@@ -85,7 +78,7 @@ def overlay(image, mask, alpha: float = 0.45, title: str = "Mask over the photo"
     _show_image(ax, image, title)
     tint = np.zeros((*_array(mask).shape, 4))
     tint[..., :3] = OVERLAY
-    tint[..., 3] = _binary(mask) * alpha
+    tint[..., 3] = (_array(mask) >= THRESHOLD) * alpha
     ax.imshow(tint, interpolation="nearest")
     return fig
 
@@ -100,7 +93,7 @@ def triptych(image, true_mask, pred_mask, threshold: float = THRESHOLD) -> Figur
 def error_triptych(image, true_mask, pred_mask, threshold: float = THRESHOLD) -> Figure:
     """Photo, true mask, and the thresholded prediction: false positives orange,
     false negatives blue, correct pixels white (car) or black. Chapter 3."""
-    truth, pred = _binary(true_mask), _binary(pred_mask, threshold)
+    truth, pred = _array(true_mask) >= THRESHOLD, _array(pred_mask) >= threshold
     fp, fn = pred & ~truth, ~pred & truth
     errors = np.repeat(pred[..., None].astype(float), 3, axis=-1)
     errors[fp], errors[fn] = FALSE_POSITIVE, FALSE_NEGATIVE
@@ -133,18 +126,14 @@ def panels(images: Mapping[str, object], *, masks: Sequence[str] = (), size: flo
 
 
 def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
-    """Training (solid) and validation (dashed) curves, one panel per metric.
-
-    ``history``: a Keras ``History``, a :class:`~carvana_tutorial.runs.TrainResult`
-    or their ``.history`` mapping. Introduced in chapter 3.
-    """
+    """Training (solid) and validation (dashed) curves, one panel per metric, of a Keras ``History``,
+    a :class:`~carvana_tutorial.runs.TrainResult` or their ``.history``. Introduced in chapter 3."""
     values = getattr(history, "history", history)
     if not isinstance(values, Mapping):
         raise TypeError("history must be a Keras History, a TrainResult or {metric: values}")
-    if metrics is None:
-        skip = {"epoch", "lr", "learning_rate"}
-        metrics = [k for k in values if not k.startswith("val_") and k not in skip]
-        metrics += [k[4:] for k in values if k.startswith("val_") and k[4:] not in values]
+    if metrics is None:  # each metric once, with or without its "val_" twin
+        skip = ("epoch", "lr", "learning_rate")
+        metrics = list(dict.fromkeys(k.removeprefix("val_") for k in values if k not in skip))
     if not metrics:
         raise ValueError("the history holds no metric to plot")
     fig, axes = _figure(4.2 * len(metrics), 3.2, cols=len(metrics))
@@ -160,10 +149,8 @@ def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
 
 
 def dice_histogram(scores, bins: int = 30, *, xlabel: str = f"per-image dice at threshold {THRESHOLD}") -> Figure:
-    """Per-image dice of one model, or ``{label: scores}`` of several on the same bins.
-
-    A mean hides the few images a model gets badly wrong; here they show. Chapter 4.
-    """
+    """Per-image dice of one model, or ``{label: scores}`` of several on the same bins: a mean hides
+    the few images a model gets badly wrong, here they show. Chapter 4."""
     named = dict(scores) if isinstance(scores, Mapping) else {"": scores}
     arrays = [np.asarray(v, dtype=float).ravel() for v in named.values()]
     if not arrays or any(a.size == 0 for a in arrays):
@@ -205,10 +192,7 @@ def throughput_chart(result: Mapping) -> Figure:
     x = np.arange(2)
     ax.bar(x - 0.2, article, 0.4, label="article", color="0.6")
     bars = ax.bar(x + 0.2, ours, 0.4, label="ours", color=FALSE_NEGATIVE)
-    for bar, speedup in zip(bars, speedups):
-        label = f"{speedup:.1f}x" if speedup < 10 else f"{speedup:.0f}x"
-        ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize="small")
+    ax.bar_label(bars, [f"{s:.1f}x" if s < 10 else f"{s:.0f}x" for s in speedups], fontsize="small")
     height, width = result["size"]
     ax.set_xticks(x, ["first epoch", "second epoch"])
     ax.set(yscale="log", ylabel="pairs per second",
@@ -218,11 +202,10 @@ def throughput_chart(result: Mapping) -> Figure:
 
 
 def sweep_plot(result) -> Figure:
-    """Validation dice against training seconds of chapter 7's sweep, one colour per knob.
+    """Validation dice against training seconds of chapter 7's sweep, one colour per knob. Chapter 7.
 
-    The axis starts just below the lowest run that reached 0.5, so a run that failed
-    to learn does not squash the rest: it sits on the bottom edge as a triangle. Chapter 7.
-    """
+    The axis starts just below the lowest run that reached 0.5, so a run that failed to learn does not
+    squash the rest: it sits on the bottom edge as a triangle."""
     fig, (ax,) = _figure(8, 5)
     scores = [e["val_dice"] for e in result.entries]
     floor = min([d for d in scores if d >= 0.5] or scores) - 0.02

@@ -186,14 +186,15 @@ def test_load_model_refuses_what_is_not_a_keras_model(tmp_path):
         training.load_model(tmp_path / "junk.keras")
 
 
-def test_cpu_uses_float32_and_the_default_strategy():
+def test_cpu_uses_float32_and_the_default_strategy(monkeypatch):
     import tensorflow as tf
 
     assert hardware.precision_policy() == "float32"
     assert hardware.choose_strategy().num_replicas_in_sync == 1
     assert not isinstance(hardware.choose_strategy(), tf.distribute.MirroredStrategy)
     before = keras.config.dtype_policy().name
-    with hardware.dtype_policy("mixed_float16"):
+    monkeypatch.setattr(hardware, "precision_policy", lambda: "mixed_float16")
+    with hardware.scope():
         from carvana_tutorial.models import simple_unet
 
         model = simple_unet((16, 16, 3), filters=2, depth=1)

@@ -180,19 +180,21 @@ def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_tr
         base["val_dice"] - result.by_name("image-only augmentation")["val_dice"])
     assert effects["definition_gap"] == pytest.approx(0.1)
     assert effects["pooling_gap"] == pytest.approx(0.05)
-    assert tuning.seed_range(result) == (base["val_dice"], base["val_dice"])  # TINY has no seed runs
+    values = tuning.glue_values(result)  # TINY has no seed runs: the spread is nil
+    assert (values["seed_low"], values["seed_high"], values["seed_spread"]) == (base["val_dice"], base["val_dice"], 0)
     seeded = replace(TINY, variations={"seed": (7,)})
     more = tuning.run_sweep(pairs, root=root, description="d", cache=tmp_path / "s.json", plan=seeded,
                             out_dir=tmp_path / "runs", progress=None)
     seed_dice = more.by_name("seed=7")["val_dice"]
-    assert tuning.seed_range(more) == (min(base["val_dice"], seed_dice), max(base["val_dice"], seed_dice))
+    seeded_values = tuning.glue_values(more)
+    assert (seeded_values["seed_low"], seeded_values["seed_high"]) == (min(base["val_dice"], seed_dice),
+                                                                        max(base["val_dice"], seed_dice))
     table = tuning.results_table(result).splitlines()
     assert len(table) == 2 + len(result.entries)
     assert table[2].startswith("| baseline | baseline |") and "+0.0000" in table[2]
     assert any(line.startswith("| loss | loss=dice | 0.7500 | +0.0400 |") for line in table)  # fifth run
     fig = viz.sweep_plot(result)
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(result.entries)
-    values = tuning.glue_values(result)
     assert values["dice_loss_dice"] == 0.75 and values["delta_loss_dice"] == pytest.approx(0.04)
     assert values["base_dice"] == base["val_dice"] and values["params_baseline"] == base["params"]
     assert values["dice_image_only_augmentation"] == result.by_name("image-only augmentation")["val_dice"]
