@@ -226,6 +226,7 @@ def realism_benchmark(real_dir: str | os.PathLike, seed: int = 0, cars: int = 32
     order = np.argsort(dice, kind="stable")
     return {"real_dir": str(Path(real_dir)), "pairs": len(real), "seed": seed, "cars": cars, "size": list(size),
             "epochs_run": len(result.history["loss"]), "synthetic_val_dice": result.val_dice,
+            "synthetic_foreground": synthetic.foreground,
             "mean_dice": float(dice.mean()), "median_dice": float(np.median(dice)),
             "worst": [[real[i].image.name, float(dice[i])] for i in order[:5]],
             "seconds": {"render": render_seconds, "train": train_seconds}}

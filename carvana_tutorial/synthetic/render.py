@@ -78,12 +78,13 @@ def _scale(size: tuple[int, int]) -> float:
     return size[1] / _REFERENCE_WIDTH
 
 
-@lru_cache(maxsize=4)
-def _font(pixels: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """A bold sans font: matplotlib's DejaVu Sans Bold, else Pillow's built-in."""
+@lru_cache(maxsize=8)
+def _font(pixels: int, bold: bool) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A sans font: matplotlib's DejaVu Sans (regular or bold), else Pillow's built-in."""
     spec = importlib.util.find_spec("matplotlib")
     if spec is not None and spec.submodule_search_locations:
-        path = Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
+        name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+        path = Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf" / name
         if path.is_file():
             return ImageFont.truetype(str(path), pixels)
     return ImageFont.load_default(size=pixels)
@@ -104,7 +105,7 @@ def render_studio(studio: Studio, size: tuple[int, int]) -> np.ndarray:
     ahead = np.where(rays[:, 1] < 0, floor_z + studio.wall_distance, -1.0)
     on_wall = 1.0 - _smoothstep(-0.2, 2.2, ahead)  # the cove blends floor into wall
     rows_v = np.arange(height) / height
-    wall_shade = 1.02 - 0.1 * (1 - rows_v) ** 2
+    wall_shade = 1.02 - 0.12 * rows_v
     floor_shade = 0.86 + 0.22 * np.exp(-np.clip(ahead, 0, None) / 5.0)
     wall = np.array(studio.wall) * wall_shade[:, None]
     floor = np.array(studio.floor) * floor_shade[:, None]
@@ -119,12 +120,15 @@ def render_studio(studio: Studio, size: tuple[int, int]) -> np.ndarray:
 def _paint_letters(image: np.ndarray, studio: Studio, size: tuple[int, int]) -> None:
     height, width = size
     cap = max(4, int(studio.letter_height * height))
-    font = _font(int(cap / 0.73))
-    left, top, right, bottom = font.getbbox(studio.letters, stroke_width=max(1, cap // 40))
-    canvas = Image.new("L", (right - left + 8, bottom - top + 8))
-    ImageDraw.Draw(canvas).text(
-        (4 - left, 4 - top), studio.letters, fill=255, font=font, stroke_width=max(1, cap // 40), stroke_fill=255
-    )
+    split = round(studio.letter_bold * len(studio.letters))  # thin letters, then bold ones, like Carvana's own
+    parts = [(studio.letters[:split], _font(int(cap / 0.73), False)), (studio.letters[split:], _font(int(cap / 0.73), True))]
+    boxes = [font.getbbox(text or " ") for text, font in parts]
+    widths = [font.getlength(text) for text, font in parts]
+    top = min(box[1] for box in boxes)
+    canvas = Image.new("L", (int(sum(widths)) + 8, max(box[3] for box in boxes) - top + 8))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((4, 4 - top), parts[0][0], fill=255, font=parts[0][1])
+    draw.text((4 + widths[0], 4 - top), parts[1][0], fill=255, font=parts[1][1])
     blur = 1.6 * _scale(size)
     if blur > 0.3:
         canvas = canvas.filter(ImageFilter.GaussianBlur(blur))
@@ -158,6 +162,16 @@ def _paint_disc(image: np.ndarray, studio: Studio, cam: Camera, size: tuple[int,
         edge = edge.filter(ImageFilter.GaussianBlur(blur))
     gain = np.asarray(canvas, dtype=np.float32) / 255.0 * (studio.disc_gain - 1.0) + 1.0
     gain *= 1.0 - 0.16 * np.asarray(edge, dtype=np.float32) / 255.0
+    stains = Image.new("L", (width // 4, height // 4))  # darker tyre marks and scuffs on the turntable
+    rng = np.random.default_rng(int(studio.disc_radius * 1e6))
+    for _ in range(studio.stains):
+        r, a = studio.disc_radius * np.sqrt(rng.uniform(0.05, 0.8)), rng.uniform(0, 2 * np.pi)
+        ext = rng.uniform(0.3, 1.2, 2)
+        box = np.array([[r * np.cos(a) - ext[0], 0, r * np.sin(a) - ext[1]], [r * np.cos(a) + ext[0], 0, r * np.sin(a) + ext[1]]])
+        (x0, y0), (x1, y1) = (cam.project(box)[0] / 4).tolist()
+        ImageDraw.Draw(stains).ellipse((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), fill=int(rng.integers(20, 70)))
+    stains = stains.filter(ImageFilter.GaussianBlur(max(0.5, 6 * _scale(size)))).resize((width, height))
+    gain *= 1.0 - np.asarray(stains, dtype=np.float32) / 255.0 * 0.35
     image *= gain[..., None]
 
 
@@ -327,7 +341,10 @@ def render_view(
     box = mask.getbbox()
     if box is not None:
         box = (max(0, box[0] - 2), max(0, box[1] - 2), min(width, box[2] + 2), min(height, box[3] + 2))
+        studio_crop = background[box[1] : box[3], box[0] : box[2]].astype(np.float32)
         crop = _gloss(np.asarray(photo.crop(box), dtype=np.float32), np.asarray(surface.crop(box)), rng)
+        glass = np.float32(studio.glass) * (np.asarray(surface.crop(box)) == Material.GLASS + 1)[..., None]  # see-through
+        crop += glass * (np.float32(0.75) * studio_crop - crop)
         finished = Image.fromarray(np.clip(crop + 0.5, 0, 255).astype(np.uint8))
         if _scale(size) >= 0.5:
             # Lens softness where there are edges to soften; the studio is smooth already.
@@ -337,7 +354,10 @@ def render_view(
     pixels = np.asarray(photo, dtype=np.int16)
     dy, dx = rng.integers(0, _NOISE_PAD, 2)
     pixels += noise[dy : dy + height, dx : dx + width, None]
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)), np.asarray(mask, dtype=np.uint8)
+    levels = np.arange(256) / 255.0
+    curve = [np.clip(255 * levels**studio.gamma * b + 0.5, 0, 255).astype(int) for b in studio.balance]
+    photo = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).point(np.concatenate(curve).tolist())
+    return photo, np.asarray(mask, dtype=np.uint8)
 
 
 def _door_lines(
@@ -368,7 +388,14 @@ def _gloss(crop: np.ndarray, surface: np.ndarray, rng: np.random.Generator) -> n
     blotches = rng.normal(0.0, 1.0, (3, 5)).astype(np.float32)
     field = np.asarray(Image.fromarray(blotches).resize((width, height), Image.Resampling.BICUBIC))
     factor = (1.1 - 0.22 * rows) * (1.0 + 0.07 * field)
-    crop *= np.where(surface == Material.PAINT + 1, factor, np.float32(1.0))[..., None]
+    paint = surface == Material.PAINT + 1
+    crop *= np.where(paint, factor, np.float32(1.0))[..., None]
+    # The clear coat mirrors the studio's horizon: bright wall above a soft line, floor below.
+    horizon = rng.uniform(0.35, 0.6)
+    wall = 1.0 - _smoothstep(horizon - 0.04, horizon + 0.04, rows + np.float32(0.05) * field)
+    crop += (paint * np.float32(rng.uniform(20, 70)) * wall.astype(np.float32))[..., None]
+    if "paint" in __import__("os").environ.get("CARVANA_ABLATE", ""):  # TEMPORARY (ablation)
+        crop -= (paint * np.float32(rng.uniform(20, 70)) * wall.astype(np.float32))[..., None]
     angle = rng.uniform(0.6, 1.2)
     cols = np.linspace(0.0, width / max(height, 1), width, dtype=np.float32)[None, :]
     along = cols * np.float32(np.cos(angle)) + rows * np.float32(np.sin(angle))
