@@ -121,7 +121,8 @@ def _paint_letters(image: np.ndarray, studio: Studio, size: tuple[int, int]) -> 
     height, width = size
     cap = max(4, int(studio.letter_height * height))
     split = round(studio.letter_bold * len(studio.letters))  # thin letters, then bold ones, like Carvana's own
-    parts = [(studio.letters[:split], _font(int(cap / 0.73), False)), (studio.letters[split:], _font(int(cap / 0.73), True))]
+    pixels = int(cap / 0.73)
+    parts = [(studio.letters[:split], _font(pixels, False)), (studio.letters[split:], _font(pixels, True))]
     boxes = [font.getbbox(text or " ") for text, font in parts]
     widths = [font.getlength(text) for text, font in parts]
     top = min(box[1] for box in boxes)
@@ -163,13 +164,13 @@ def _paint_disc(image: np.ndarray, studio: Studio, cam: Camera, size: tuple[int,
     gain = np.asarray(canvas, dtype=np.float32) / 255.0 * (studio.disc_gain - 1.0) + 1.0
     gain *= 1.0 - 0.16 * np.asarray(edge, dtype=np.float32) / 255.0
     stains = Image.new("L", (width // 4, height // 4))  # darker tyre marks and scuffs on the turntable
-    rng = np.random.default_rng(int(studio.disc_radius * 1e6))
+    draw, rng = ImageDraw.Draw(stains), np.random.default_rng(int(studio.disc_radius * 1e6))  # seeded by the studio
     for _ in range(studio.stains):
         r, a = studio.disc_radius * np.sqrt(rng.uniform(0.05, 0.8)), rng.uniform(0, 2 * np.pi)
-        ext = rng.uniform(0.3, 1.2, 2)
-        box = np.array([[r * np.cos(a) - ext[0], 0, r * np.sin(a) - ext[1]], [r * np.cos(a) + ext[0], 0, r * np.sin(a) + ext[1]]])
+        centre, ext = np.array([r * np.cos(a), 0.0, r * np.sin(a)]), rng.uniform(0.3, 1.2, 2)
+        box = np.stack([centre - [ext[0], 0.0, ext[1]], centre + [ext[0], 0.0, ext[1]]])
         (x0, y0), (x1, y1) = (cam.project(box)[0] / 4).tolist()
-        ImageDraw.Draw(stains).ellipse((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), fill=int(rng.integers(20, 70)))
+        draw.ellipse((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), fill=int(rng.integers(20, 70)))
     stains = stains.filter(ImageFilter.GaussianBlur(max(0.5, 6 * _scale(size)))).resize((width, height))
     gain *= 1.0 - np.asarray(stains, dtype=np.float32) / 255.0 * 0.35
     image *= gain[..., None]
@@ -343,8 +344,8 @@ def render_view(
         box = (max(0, box[0] - 2), max(0, box[1] - 2), min(width, box[2] + 2), min(height, box[3] + 2))
         studio_crop = background[box[1] : box[3], box[0] : box[2]].astype(np.float32)
         crop = _gloss(np.asarray(photo.crop(box), dtype=np.float32), np.asarray(surface.crop(box)), rng)
-        glass = np.float32(studio.glass) * (np.asarray(surface.crop(box)) == Material.GLASS + 1)[..., None]  # see-through
-        crop += glass * (np.float32(0.75) * studio_crop - crop)
+        glass = np.asarray(surface.crop(box)) == Material.GLASS + 1  # tinted: the studio shows through
+        crop += np.float32(studio.glass) * glass[..., None] * (np.float32(0.75) * studio_crop - crop)
         finished = Image.fromarray(np.clip(crop + 0.5, 0, 255).astype(np.uint8))
         if _scale(size) >= 0.5:
             # Lens softness where there are edges to soften; the studio is smooth already.
@@ -394,8 +395,6 @@ def _gloss(crop: np.ndarray, surface: np.ndarray, rng: np.random.Generator) -> n
     horizon = rng.uniform(0.35, 0.6)
     wall = 1.0 - _smoothstep(horizon - 0.04, horizon + 0.04, rows + np.float32(0.05) * field)
     crop += (paint * np.float32(rng.uniform(20, 70)) * wall.astype(np.float32))[..., None]
-    if "paint" in __import__("os").environ.get("CARVANA_ABLATE", ""):  # TEMPORARY (ablation)
-        crop -= (paint * np.float32(rng.uniform(20, 70)) * wall.astype(np.float32))[..., None]
     angle = rng.uniform(0.6, 1.2)
     cols = np.linspace(0.0, width / max(height, 1), width, dtype=np.float32)[None, :]
     along = cols * np.float32(np.cos(angle)) + rows * np.float32(np.sin(angle))

@@ -193,7 +193,7 @@ def random_studio(rng: np.random.Generator) -> Studio:
     floor = u(0.55, 0.7)
     words = rng.choice(DEALER_WORDS, size=2, replace=False)
     letters = str(words[0]) if rng.random() < 0.75 else f"{words[0]} {words[1]}"
-    studio = Studio(
+    return Studio(
         wall=tuple(np.clip(wall + tint, 0, 1).tolist()),
         floor=tuple(np.clip(floor + tint, 0, 1).tolist()),
         disc_gain=u(0.97, 1.08),
@@ -219,26 +219,3 @@ def random_studio(rng: np.random.Generator) -> Studio:
         balance=tuple(np.exp(rng.normal(0, 0.015, 3)).tolist()),
         glass=u(0.25, 0.65),
     )
-    return _ablate(studio, rng)
-
-
-def _ablate(studio, rng):  # TEMPORARY (issue 11's ablation): $CARVANA_ABLATE=lever,... reverts levers to v3
-    import os
-    from dataclasses import replace
-
-    off, u = set(os.environ.get("CARVANA_ABLATE", "").split(",")), rng.uniform
-    if "studio" in off:
-        wall, floor, tint = u(0.76, 0.9), u(0.46, 0.64), rng.normal(0, 0.006, 3)
-        studio = replace(studio, wall=tuple(np.clip(wall + tint, 0, 1).tolist()),
-                         floor=tuple(np.clip(floor + tint, 0, 1).tolist()), disc_gain=u(1.1, 1.3),
-                         letter_tone=u(0.22, 0.42), letter_height=u(0.16, 0.25), letter_top=u(-0.04, 0.1),
-                         letter_bold=0.0, stains=0)
-    if "camera" in off:
-        studio = replace(studio, camera_distance=u(7.2, 7.8), camera_height=u(1.45, 1.75), disc_radius=u(2.7, 3.2),
-                         target_height=u(0.5, 0.62), zoom=u(1.08, 1.16), wall_distance=u(3.8, 5.0))
-    if "glass" in off:
-        studio = replace(studio, glass=0.0)
-    if "dr" in off:
-        studio = replace(studio, exposure=u(0.96, 1.04), noise=u(1.5, 3.0), blur=u(2.0, 4.0),
-                         jpeg_quality=int(rng.integers(90, 96)), gamma=1.0, balance=(1.0, 1.0, 1.0))
-    return studio
