@@ -1,14 +1,29 @@
 """Render a studio photo of a synthetic car and its exact silhouette mask.
 
-The studio (curved light wall with giant dealer lettering, gray floor,
-lighter turntable disc) is painted once per car with separable numpy
-gradients.  Each view then rotates the car's mesh on the turntable, projects
-it through a pinhole camera, shades every polygon with a small studio model
-(soft key light, an environment of bright ceiling / light wall / gray floor
-reflected in the clear coat, Fresnel), and fills the polygons back to front
-with PIL.  The mask is the union of the same polygons, so it is exact, and the
-soft contact shadow on the floor is drawn before the car and never enters it.
-Lens softness, sensor noise and JPEG finish the photo.  Introduced in chapter 1.
+What it models, matched by eye and by measurement to real Carvana photos: a
+near-white curved wall with large dealer lettering (thin letters turning bold,
+pale to mid grey) at a fifth to a third of the height, which the car's roof
+overlaps; a pale bluish-grey floor with a turntable that spans nearly the full
+width, a thin darker rim and tyre stains; a camera high and close enough that
+the car sits low and large (about a fifth of the frame on average, as in real
+photos).  The studio is painted once per car with separable numpy gradients.
+Each view rotates the car's mesh on the turntable, projects it through a
+pinhole camera, shades every polygon (soft key light, clear-coat reflection
+of ceiling / wall / floor, Fresnel) and fills the polygons back to front with
+PIL.  Per pixel, paint mirrors the studio's horizon (bright wall above a soft
+line) and glass is tinted see-through (the studio behind shows in it).  The
+mask is the union of the same polygons, so it is exact; the soft contact shadow
+on the floor is drawn before the car and never enters it.  Lens softness,
+sensor noise, a random tone curve and white balance and JPEG quality 72-95
+finish the photo (domain randomisation).
+
+What it does not model: curved panels and real body shapes (the mesh is
+low-polygon and flat-shaded), interiors seen through the glass, sharp mirror
+reflections of the studio in the paint, chrome trim and detailed alloy rims,
+badges, licence-plate text, real studio lighting and inter-reflection; the
+other side of a car is never seen through its windows.  A model trained on
+these photos alone reaches about 0.9 mean dice on real Carvana photos (see the
+README's Benchmarks).  Introduced in chapter 1.
 """
 
 from __future__ import annotations
