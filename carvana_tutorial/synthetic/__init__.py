@@ -7,7 +7,8 @@ turntable), with exact masks, written as ``train_hq/``,
 ``train_masks/``, ``test_hq/``, the three zips and ``train_masks.csv``.  Every
 chapter runs unchanged on it.  The cars are low-polygon meshes, so the set is
 no substitute for real photos: a U-Net trained on it alone scores about 0.9
-mean dice on real Carvana photos (``carvana-tutorial bench real``).  Introduced in chapter 1 (*Getting the data*).
+mean dice on real Carvana photos (``carvana-tutorial bench real``).
+Introduced in chapter 1 (*Getting the data*).
 """
 
 from .writer import (
