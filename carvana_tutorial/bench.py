@@ -194,3 +194,30 @@ def segment_benchmark(model, paths: Sequence[Path], repeats: int = 2) -> float:
     _, seconds, _ = _timed(lambda: [segment_photos(model, [read_photo(p) for p in paths])
                                     for _ in range(repeats)])
     return repeats * len(paths) / seconds
+
+
+def realism_benchmark(real_dir: str | os.PathLike, seed: int = 0, cars: int = 32, *, size: tuple[int, int] = FULL_SIZE,
+                      epochs: int = 30, patience: int = 5, work_dir: str | os.PathLike | None = None,
+                      verbose: int = 0) -> dict:
+    """How real the synthetic set looks: train the quick U-Net on a fresh synthetic set (seed ``seed``), split by
+    car, and score its best checkpoint on every real pair in ``real_dir`` (per-image dice at 0.5)."""
+    from .data import pair_files, split_by_car
+    from .synthetic import make_synthetic_set
+    from .training import config_for, evaluate, train
+
+    real = pair_files(Path(real_dir))  # a one-line DataError for a folder that is not in Carvana's layout
+    with tempfile.TemporaryDirectory(prefix="carvana-realism-", dir=work_dir) as scratch:
+        synthetic, render_seconds, _ = _timed(lambda: make_synthetic_set(Path(scratch) / "set", cars, size, seed, 0,
+                                                                          zips=False))
+        train_pairs, val_pairs = split_by_car(pair_files(synthetic.root), seed=seed)
+        config = config_for(QUICK, "unet", recipe="tuned", epochs=epochs, patience=patience, seed=seed)
+        result, train_seconds, _ = _timed(lambda: train(config, train_pairs, val_pairs, Path(scratch) / "run",
+                                                        verbose=verbose))
+        dice = evaluate(Path(scratch) / "run" / "best.keras", real, config.batch_size)
+    order = np.argsort(dice, kind="stable")
+    return {"real_dir": str(Path(real_dir)), "pairs": len(real), "seed": seed, "cars": cars, "size": list(size),
+            "epochs_run": len(result.history["loss"]), "synthetic_val_dice": result.val_dice,
+            "synthetic_foreground": synthetic.foreground,
+            "mean_dice": float(dice.mean()), "median_dice": float(np.median(dice)),
+            "worst": [[real[i].image.name, float(dice[i])] for i in order[:5]],
+            "seconds": {"render": render_seconds, "train": train_seconds}}

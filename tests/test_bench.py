@@ -164,3 +164,27 @@ def test_segment_benchmark_times_every_photo(tmp_path):
     finally:
         segment.segment_photos = real
     assert rate > 0 and calls == [1, 2, 2, 2]  # one untimed photo, then every photo per repeat
+
+
+def test_realism_benchmark_scores_every_real_pair_and_ends_with_one_json_line(tmp_path, capsys):
+    from carvana_tutorial import cli
+    from carvana_tutorial.synthetic import make_synthetic_set
+
+    real = make_synthetic_set(tmp_path / "real", cars=2, size=(48, 72), seed=7, test_cars=0, zips=False).root
+    argv = ["bench", "real", str(real), "--cars", "2", "--size", "48x72", "--epochs", "1"]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert result["pairs"] == len(pair_files(real)) == 32 and result["cars"] == 2 and result["epochs_run"] == 1
+    assert 0 <= result["median_dice"] <= 1 and 0 <= result["mean_dice"] <= 1
+    assert len(result["worst"]) == 5 and all(0 <= dice <= 1 for _, dice in result["worst"])
+    assert [dice for _, dice in result["worst"]] == sorted(dice for _, dice in result["worst"])
+    assert result["worst"][0][0] in {p.image.name for p in pair_files(real)} and "worst:" in lines[-2]
+
+
+def test_realism_benchmark_refuses_a_folder_without_photos_in_one_line(tmp_path, capsys):
+    from carvana_tutorial import cli
+
+    assert cli.main(["bench", "real", str(tmp_path)]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from ..config import IMAGE_SIZE
-from ._args import parse_size, positive
+from ..layout import FULL_SIZE
+from ._args import parse_size, positive, whole
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +39,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--steps", type=positive, metavar="N", help="timed steps each (default 5 quick, 2 article)")
     train.add_argument("--no-xla", action="store_true", help="skip the XLA comparison")
     train.set_defaults(func=run_train)
+    real = targets.add_parser(
+        "real", help="score a U-Net trained on synthetic cars only on real photos (how real the synthetic set is)",
+        description="Make a synthetic set with a fixed seed in a temporary folder, train the quick U-Net on it "
+        "(split by car), score its best checkpoint on every real pair in REAL; print mean, median and the worst "
+        "five photos, then one JSON line.")
+    real.add_argument("real", type=Path, metavar="REAL", help="real photos and masks in Carvana's layout")
+    real.add_argument("--seed", type=whole, default=0, help="synthetic set and training seed (default 0)")
+    real.add_argument("--cars", type=positive, default=32, help="synthetic cars to train on (default 32)")
+    real.add_argument("--size", type=parse_size, default=FULL_SIZE, help="synthetic HEIGHTxWIDTH (default 1280x1918)")
+    real.add_argument("--epochs", type=positive, default=30, help="most epochs (default 30, patience 5)")
+    real.set_defaults(func=run_real)
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
@@ -81,4 +93,17 @@ def run_train(args: argparse.Namespace) -> int:
                      f"  (first-step loss differs by {r['xla_loss_diff']:.1e})")
         print(line)
     print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+def run_real(args: argparse.Namespace) -> int:
+    from ..bench import realism_benchmark
+
+    r = realism_benchmark(args.real, args.seed, args.cars, size=args.size, epochs=args.epochs,
+                          verbose=2 if args.progress else 0)
+    print(f"{r['cars']} synthetic cars (seed {r['seed']}), {r['epochs_run']} epochs, synthetic val dice "
+          f"{r['synthetic_val_dice']:.3f}; on {r['pairs']} real pairs: mean dice {r['mean_dice']:.3f}, "
+          f"median {r['median_dice']:.3f}")
+    print("worst: " + ", ".join(f"{name} {dice:.3f}" for name, dice in r["worst"]))
+    print(json.dumps(r, sort_keys=True))
     return 0

@@ -4,7 +4,10 @@ Real Carvana photos come from a handful of studios: a fixed camera, a car on a
 turntable photographed every 22.5 degrees.  So the *studio* (wall, floor, disc,
 lettering, camera, lights) is drawn once per car and shared by its 16 views,
 and the *car* (body style, proportions, colour, wheels) is drawn once per car
-too.  Everything comes from one ``numpy.random.Generator`` per car, which is why
+too.  The studio's ranges (wall and floor tones, lettering size and place,
+camera height, distance and zoom) were set so that the photos look like real
+Carvana ones and the car covers as much of the frame; the camera's tone curve,
+white balance, noise, blur and JPEG quality vary widely on purpose.  Everything comes from one ``numpy.random.Generator`` per car, which is why
 car ``i`` looks the same whether the set holds 3 cars or 300.  Introduced in
 chapter 1 (*Getting the data*).
 """
@@ -97,6 +100,8 @@ class Studio:
     letter_height: float  # cap height as a fraction of the image height
     letter_top: float  # top of the letters as a fraction of the image height
     letter_shift: float  # horizontal offset of the word, fraction of the width
+    letter_bold: float  # where the letters turn from regular to bold, fraction of the word (1 = all regular)
+    stains: int  # darker tyre marks on the turntable
     camera_distance: float
     camera_height: float
     target_height: float
@@ -106,6 +111,9 @@ class Studio:
     noise: float  # sensor noise, grey levels
     blur: float  # lens softness: centre weight of a 3x3 kernel (smaller is softer)
     jpeg_quality: int
+    gamma: float  # camera tone curve and white balance: domain randomisation
+    balance: tuple[float, float, float]
+    glass: float  # how much of the studio shows through the windows
 
 
 def _pick(rng: np.random.Generator, table: dict[str, float]) -> str:
@@ -181,31 +189,36 @@ def _paint_weights() -> np.ndarray:
 
 
 def random_studio(rng: np.random.Generator) -> Studio:
-    """Draw one studio session: light wall, gray floor, fixed camera. Introduced in chapter 1."""
+    """Draw one studio session: near-white wall, pale floor, fixed camera. Introduced in chapter 1."""
     u = rng.uniform
-    wall = u(0.76, 0.9)
-    tint = rng.normal(0, 0.006, 3)
-    floor = u(0.46, 0.64)
+    wall = u(0.9, 0.98)
+    tint = rng.normal(0, 0.006, 3) + np.array([-0.01, 0.0, 0.012]) * u(0, 1)  # a cool, bluish grey
+    floor = u(0.55, 0.7)
     words = rng.choice(DEALER_WORDS, size=2, replace=False)
-    letters = str(words[0]) if rng.random() < 0.6 else f"{words[0]} {words[1]}"
+    letters = str(words[0]) if rng.random() < 0.75 else f"{words[0]} {words[1]}"
     return Studio(
         wall=tuple(np.clip(wall + tint, 0, 1).tolist()),
         floor=tuple(np.clip(floor + tint, 0, 1).tolist()),
-        disc_gain=u(1.1, 1.3),
-        disc_radius=u(2.7, 3.2),
-        wall_distance=u(3.8, 5.0),
+        disc_gain=u(0.97, 1.08),
+        disc_radius=u(2.7, 3.4),
+        wall_distance=u(4.5, 5.5),
         letters=letters,
-        letter_tone=u(0.22, 0.42),
-        letter_height=u(0.16, 0.25),
-        letter_top=u(-0.04, 0.1),
-        letter_shift=u(-0.12, 0.12),
-        camera_distance=u(7.2, 7.8),
-        camera_height=u(1.45, 1.75),
-        target_height=u(0.5, 0.62),
-        zoom=u(1.08, 1.16),
+        letter_tone=u(0.25, 0.6),
+        letter_height=u(0.12, 0.19),
+        letter_top=u(0.15, 0.24),
+        letter_shift=u(-0.1, 0.1),
+        letter_bold=u(0, 1),
+        stains=int(rng.integers(0, 7)),
+        camera_distance=u(6.6, 7.4),
+        camera_height=u(2.0, 2.4),
+        target_height=u(0.55, 0.8),
+        zoom=u(1.0, 1.12),
         key_azimuth=u(-0.6, 0.6),
-        exposure=u(0.96, 1.04),
-        noise=u(1.5, 3.0),
-        blur=u(2.0, 4.0),
-        jpeg_quality=int(rng.integers(90, 96)),
+        exposure=u(0.9, 1.08),
+        noise=u(1.0, 4.0),
+        blur=u(1.0, 4.0),
+        jpeg_quality=int(rng.integers(72, 96)),
+        gamma=float(np.exp(rng.normal(0, 0.1))),
+        balance=tuple(np.exp(rng.normal(0, 0.015, 3)).tolist()),
+        glass=u(0.25, 0.65),
     )
