@@ -7,8 +7,9 @@ and the *car* (body style, proportions, colour, wheels) is drawn once per car
 too.  The studio's ranges (wall and floor tones, lettering size and place,
 camera height, distance and zoom) were set so that the photos look like real
 Carvana ones and the car covers as much of the frame; the camera's tone curve,
-white balance, noise, blur and JPEG quality vary widely on purpose.  Everything comes from one ``numpy.random.Generator`` per car, which is why
-car ``i`` looks the same whether the set holds 3 cars or 300.  Introduced in
+white balance, noise, blur and JPEG quality vary widely on purpose.
+Everything comes from one ``numpy.random.Generator`` per car, which is why car
+``i`` looks the same whether the set holds 3 cars or 300.  Introduced in
 chapter 1 (*Getting the data*).
 """
 
