@@ -220,7 +220,7 @@ def test_predict_command_names_the_photos_without_a_row_and_exits_1(tmp_path, br
     assert cli.main(["predict", str(model_path), str(tmp_path / "data"), "--submission", str(out)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert any(line.startswith("skipped aaaaaaaaaaaa_01.jpg: ") for line in err)
-    assert err[-1] == "carvana-tutorial: 1 unreadable photos have no row: aaaaaaaaaaaa_01.jpg"
+    assert err[-1] == "carvana-tutorial: 1 unreadable photo has no row: aaaaaaaaaaaa_01.jpg"
     assert len(_rows(out)) == 2
 
 

@@ -66,7 +66,9 @@ def run_predict(args: argparse.Namespace) -> int:
           f"{len(report.failed)} unreadable; {report.images_per_second:.1f} images/s -> {args.submission}")
     if report.failed:  # each with its reason above, as it was skipped
         names = ", ".join(name for name, _ in report.failed)
-        print(f"carvana-tutorial: {len(report.failed)} unreadable photos have no row: {names}", file=sys.stderr)
+        n = len(report.failed)
+        print(f"carvana-tutorial: {n} unreadable photo{'s' * (n != 1)} {'have' if n != 1 else 'has'} no row: {names}",
+              file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -137,7 +139,8 @@ def run_segment(args: argparse.Namespace) -> int:
     print(f"{written} photos segmented ({written / (time.perf_counter() - start):.1f} photos/s), "
           f"{done_before} already done, {len(bad)} unreadable -> {args.out}")
     if bad:
-        print(f"carvana-tutorial: {len(bad)} unreadable photos skipped: {', '.join(bad)}", file=sys.stderr)
+        print(f"carvana-tutorial: {len(bad)} unreadable photo{'s' * (len(bad) != 1)} skipped: {', '.join(bad)}",
+              file=sys.stderr)
         return 1
     return 0
 
