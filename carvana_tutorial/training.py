@@ -2,7 +2,9 @@
 
 The article's Adam with ``epsilon=1e-6``; early stopping that *restores the best weights*; the best epoch in a
 ``.keras`` file (Keras 3 refuses the article's extension-less path); a final score that is the competition's metric
-computed from the *reloaded best checkpoint*, not from whatever the last epoch left in memory."""
+computed from the *reloaded best checkpoint*, not from whatever the last epoch left in memory.  Run folders,
+reuse and progress bars live in :mod:`carvana_tutorial.runs`; device and precision in
+:mod:`carvana_tutorial.hardware`."""
 
 from __future__ import annotations
 
