@@ -159,20 +159,10 @@ def run_key(spec: RunSpec, data: str, versions: dict[str, str]) -> tuple[str, di
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16], fields
 
 
-def read_cache(path: str | os.PathLike) -> dict:
-    """The cache file as ``{key: entry}`` (empty when there is none)."""
-    path = Path(path)
-    try:
-        return json.loads(path.read_text())["runs"] if path.is_file() else {}
-    except (ValueError, KeyError) as exc:
-        raise CarvanaError(f"{path.name} is not a sweep cache ({exc}); delete it or use --force") from None
-
-
 def write_cache(path: str | os.PathLike, profile: str, entries: dict) -> None:
     """Write atomically, so an interrupted sweep never leaves a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = Path(path).with_suffix(".tmp")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text(json.dumps({"sweep_version": SWEEP_VERSION, "profile": profile, "runs": entries},
                               indent=1, sort_keys=True) + "\n")
     os.replace(tmp, path)
@@ -224,13 +214,16 @@ def run_sweep(pairs: Sequence[Pair], *, root: str | os.PathLike, description: st
     ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"`` retrains all."""
     if mode not in ("auto", "cache", "force"):
         raise CarvanaError(f"unknown mode {mode!r}: use auto, cache or force")
-    cars = choose_cars(pairs, plan)
+    cars, cache = choose_cars(pairs, plan), Path(cache)
     data, versions = data_fingerprint(root, pairs, description), library_versions()
     keyed = [(spec, *run_key(spec, data, versions)) for spec in plan.runs()]
-    cached = {} if mode == "force" else read_cache(cache)
+    try:
+        cached = json.loads(cache.read_text())["runs"] if mode != "force" and cache.is_file() else {}
+    except (ValueError, KeyError) as exc:
+        raise CarvanaError(f"{cache.name} is not a sweep cache ({exc}); delete it or use --force") from None
     missing = [(spec, key, fields) for spec, key, fields in keyed if key not in cached]
     if mode == "cache" and missing:
-        raise CarvanaError(f"{len(missing)} of {len(keyed)} runs are not in {Path(cache).name} for this code, data "
+        raise CarvanaError(f"{len(missing)} of {len(keyed)} runs are not in {cache.name} for this code, data "
                            f"and libraries ({', '.join(spec.name for spec, _, _ in missing)}); "
                            "run 'carvana-tutorial tune' to compute them")
     out_dir = Path(out_dir) if out_dir else runs_dir() / f"sweep-{plan.profile}"
@@ -266,22 +259,17 @@ def mistake_effects(result: SweepResult) -> dict[str, float]:
         "nearest_dice": nearest, "resize_gain": base["val_dice"] - nearest,
         "batch_global_dice": definitions["batch_global"], "batch_global_hard_dice": definitions["batch_global_hard"],
         "per_image_dice": definitions["per_image"], "per_image_min": definitions["per_image_min"],
-        "definition_gap": definitions["batch_global"] - definitions["per_image"],
-        "pooling_gap": definitions["batch_global_hard"] - definitions["per_image"],
     }
 
 
 def glue_values(result: SweepResult) -> dict[str, float | str]:
     """Every number chapter 7's prose quotes, by its name there (``dice_size_32x48``). Chapter 7."""
     base = result.by_name("baseline")
-    values: dict[str, float | str] = {"base_dice": base["val_dice"], "base_seconds": base["train_seconds"]}
+    values: dict[str, float | str] = {"base_seconds": base["train_seconds"]}
     for entry in result.entries:
         key = re.sub(r"[^0-9A-Za-z]", "_", entry["name"])
-        values[f"dice_{key}"] = entry["val_dice"]
-        values[f"delta_{key}"] = entry["val_dice"] - base["val_dice"]
-        values[f"seconds_{key}"] = entry["train_seconds"]
-        if entry["group"] in ("baseline", "depth"):
-            values[f"params_{key}"] = entry["params"]
+        values |= {f"dice_{key}": entry["val_dice"], f"delta_{key}": entry["val_dice"] - base["val_dice"],
+                   f"seconds_{key}": entry["train_seconds"], f"params_{key}": entry["params"]}
     seeds = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]  # the baseline's seeds
     values.update(seed_low=min(seeds), seed_high=max(seeds), seed_spread=max(seeds) - min(seeds))
     best = max((e for e in result.entries if e["group"] not in ("mistake", "seed")), key=lambda e: e["val_dice"])

@@ -140,8 +140,7 @@ def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
     for ax, name in zip(axes, metrics):
         for key, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
             if key in values:
-                epochs = np.arange(1, len(values[key]) + 1)
-                ax.plot(epochs, values[key], style, marker="o", markersize=3, label=label)
+                ax.plot(np.arange(1, len(values[key]) + 1), values[key], style, marker="o", markersize=3, label=label)
         ax.set(title=name, xlabel="epoch")
         ax.legend()
         ax.grid(alpha=0.3)
@@ -185,13 +184,12 @@ def threshold_curve(thresholds, scores, mark: float = THRESHOLD) -> Figure:
 def throughput_chart(result: Mapping) -> Figure:
     """Pairs/s of the article's pipeline and ours (a :func:`~carvana_tutorial.bench.pipeline_benchmark`
     result), on a log axis: the cached epoch is orders of magnitude faster. Introduced in chapter 2."""
-    article = (result["seed_pairs_per_s"], result["seed_second_pairs_per_s"])
-    ours = (result["ours_pairs_per_s"], result["ours_cached_pairs_per_s"])
     speedups = (result["first_epoch_speedup"], result["cached_epoch_speedup"])
     fig, (ax,) = _figure(6.0, 3.8)
     x = np.arange(2)
-    ax.bar(x - 0.2, article, 0.4, label="article", color="0.6")
-    bars = ax.bar(x + 0.2, ours, 0.4, label="ours", color=FALSE_NEGATIVE)
+    ax.bar(x - 0.2, [result["seed_pairs_per_s"], result["seed_second_pairs_per_s"]], 0.4, label="article", color="0.6")
+    bars = ax.bar(x + 0.2, [result["ours_pairs_per_s"], result["ours_cached_pairs_per_s"]], 0.4, label="ours",
+                  color=FALSE_NEGATIVE)
     ax.bar_label(bars, [f"{s:.1f}x" if s < 10 else f"{s:.0f}x" for s in speedups], fontsize="small")
     height, width = result["size"]
     ax.set_xticks(x, ["first epoch", "second epoch"])
@@ -211,14 +209,13 @@ def sweep_plot(result) -> Figure:
     floor = min([d for d in scores if d >= 0.5] or scores) - 0.02
     for index, group in enumerate(dict.fromkeys(e["group"] for e in result.entries)):
         members = [e for e in result.entries if e["group"] == group]
-        shown = [e for e in members if e["val_dice"] >= floor]
-        below = [e for e in members if e["val_dice"] < floor]
         colour, size = colormaps["tab10"](index), 90 if group == "baseline" else 30
-        ax.scatter([e["train_seconds"] for e in shown], [e["val_dice"] for e in shown], color=colour,
-                   label=group, s=size, marker="*" if group == "baseline" else "o")
-        ax.scatter([e["train_seconds"] for e in below], [floor] * len(below), color=colour, s=size, marker="v")
+        for below, marker, label in ((False, "*" if group == "baseline" else "o", group), (True, "v", None)):
+            points = [e for e in members if (e["val_dice"] < floor) == below]
+            ax.scatter([e["train_seconds"] for e in points], [max(e["val_dice"], floor) for e in points],
+                       color=colour, label=label, s=size, marker=marker)
         for e in members:
-            label = e["name"] if e in shown else f"{e['name']} ({e['val_dice']:.2f})"
+            label = e["name"] if e["val_dice"] >= floor else f"{e['name']} ({e['val_dice']:.2f})"
             ax.annotate(label, (e["train_seconds"], max(e["val_dice"], floor)), fontsize=7,
                         xytext=(3, 3), textcoords="offset points")
     ax.set(ylim=(floor - 0.005, None), xscale="log", xlabel="training time (s, log scale)",

@@ -178,8 +178,8 @@ def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_tr
         (leaky["val_dice"] - base["val_dice"]) - (leaky["holdout_dice"] - base["holdout_dice"]))
     assert effects["augment_gain"] == pytest.approx(
         base["val_dice"] - result.by_name("image-only augmentation")["val_dice"])
-    assert effects["definition_gap"] == pytest.approx(0.1)
-    assert effects["pooling_gap"] == pytest.approx(0.05)
+    assert (effects["batch_global_dice"], effects["batch_global_hard_dice"]) == (0.9, 0.85)
+    assert (effects["per_image_dice"], effects["per_image_min"]) == (0.8, 0.5)
     values = tuning.glue_values(result)  # TINY has no seed runs: the spread is nil
     assert (values["seed_low"], values["seed_high"], values["seed_spread"]) == (base["val_dice"], base["val_dice"], 0)
     seeded = replace(TINY, variations={"seed": (7,)})
@@ -196,7 +196,7 @@ def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_tr
     fig = viz.sweep_plot(result)
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(result.entries)
     assert values["dice_loss_dice"] == 0.75 and values["delta_loss_dice"] == pytest.approx(0.04)
-    assert values["base_dice"] == base["val_dice"] and values["params_baseline"] == base["params"]
+    assert values["base_seconds"] == base["train_seconds"] and values["params_baseline"] == base["params"]
     assert values["dice_image_only_augmentation"] == result.by_name("image-only augmentation")["val_dice"]
     assert values["best_run"] == "loss=dice" and values["augment_gain"] == effects["augment_gain"]
 

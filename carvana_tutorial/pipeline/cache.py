@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -68,18 +67,16 @@ def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str 
 def _write(path: Path, data: bytes) -> None:
     """Write under a temporary name, then rename: no half-written entry, ever."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.stem}")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 
 def _check_row(pair, rle: str, source_size=None) -> None:
-    """Refuse a row that is malformed, or that disagrees with the pair's GIF if
-    there is one (a ``source_size`` checks only that the row decodes)."""
+    """Refuse a malformed row, or one that disagrees with the pair's GIF (given ``source_size``: only decode)."""
     try:
         if source_size is not None:
             rle_decode(rle, source_size)
