@@ -76,10 +76,8 @@ def overlay(image, mask, alpha: float = 0.45, title: str = "Mask over the photo"
     """The mask tinted over its photo: the quickest check that both line up. Chapter 3."""
     fig, (ax,) = _figure(5.0, 4.0)
     _show_image(ax, image, title)
-    tint = np.zeros((*_array(mask).shape, 4))
-    tint[..., :3] = OVERLAY
-    tint[..., 3] = (_array(mask) >= THRESHOLD) * alpha
-    ax.imshow(tint, interpolation="nearest")
+    covered = _array(mask) >= THRESHOLD
+    ax.imshow(np.dstack([np.broadcast_to(OVERLAY, (*covered.shape, 3)), covered * alpha]), interpolation="nearest")
     return fig
 
 
@@ -200,10 +198,9 @@ def throughput_chart(result: Mapping) -> Figure:
 
 
 def sweep_plot(result) -> Figure:
-    """Validation dice against training seconds of chapter 7's sweep, one colour per knob. Chapter 7.
-
-    The axis starts just below the lowest run that reached 0.5, so a run that failed to learn does not
-    squash the rest: it sits on the bottom edge as a triangle."""
+    """Validation dice against training seconds of chapter 7's sweep, one colour per knob.  The axis starts just
+    below the lowest run that reached 0.5: a run that failed to learn sits on its bottom edge as a triangle,
+    rather than squash the rest. Chapter 7."""
     fig, (ax,) = _figure(8, 5)
     scores = [e["val_dice"] for e in result.entries]
     floor = min([d for d in scores if d >= 0.5] or scores) - 0.02
