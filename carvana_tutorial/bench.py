@@ -28,6 +28,7 @@ from .pipeline.dataset import article_dataset, make_dataset
 from .pipeline.decode import decode_mask, decode_photo, decode_rle_mask
 from .rle import rle_encode
 from .submission import iter_masks, test_images, write_submission
+from .training import config_for, evaluate, train
 
 
 def _timed(work) -> tuple:
@@ -134,15 +135,14 @@ def training_benchmark(settings: Sequence[str] = ("quick", "article"), models: S
     results = []
     for setting, name in tqdm([(s, m) for s in settings for m in models], desc="bench", unit="model",
                                disable=not progress):
-        profile = {"quick": QUICK, "article": FULL}[setting]
-        height, width = profile.image_size
-        filters = profile.simple_filters if name == "simple" else profile.unet_filters
-        images = rng.random((profile.batch_size, height, width, 3), dtype=np.float32)
+        config = config_for({"quick": QUICK, "article": FULL}[setting], name)
+        (height, width), filters = config.image_size, config.filters
+        images = rng.random((config.batch_size, height, width, 3), dtype=np.float32)
         masks = (images[..., :1] > 0.5).astype(np.float32)
         keras.utils.set_random_seed(seed)
         model = build_model(name, (height, width), filters=filters)
         weights = model.get_weights()
-        row = dict(setting=setting, model=name, filters=filters, batch_size=profile.batch_size,
+        row = dict(setting=setting, model=name, filters=filters, batch_size=config.batch_size,
                    image_size=[height, width], params=int(model.count_params()), steps=steps[setting])
         row["images_per_s"], plain_loss = _step_speed(model, images, masks, steps[setting], False, weights)
         if xla:
@@ -196,7 +196,6 @@ def realism_benchmark(real_dir: str | os.PathLike, seed: int = 0, cars: int = 32
     car, and score its best checkpoint on every real pair in ``real_dir`` (per-image dice at 0.5)."""
     from .data import pair_files, split_by_car
     from .synthetic import make_synthetic_set
-    from .training import config_for, evaluate, train
 
     real = pair_files(Path(real_dir))  # a one-line DataError for a folder that is not in Carvana's layout
     with tempfile.TemporaryDirectory(prefix="carvana-realism-", dir=work_dir) as scratch:
