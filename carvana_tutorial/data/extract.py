@@ -50,7 +50,8 @@ def is_extracted(path: Path, zip_path: Path | None = None) -> bool:
 
 def _members(archive: zipfile.ZipFile, name: str, single: bool) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     """Each wanted file entry with its path in ``name`` (what archivers add is skipped); an entry escaping
-    the destination is refused (zip slip), and so is a zip of folders without ``name/``."""
+    the destination is refused (zip slip), and so is a zip of anything but ``name`` (a ``name/`` folder, or
+    the one file of a :data:`FILE_ZIPS` zip)."""
     entries = []
     for info in archive.infolist():
         rel = PurePosixPath(info.filename.replace("\\", "/"))
@@ -59,7 +60,12 @@ def _members(archive: zipfile.ZipFile, name: str, single: bool) -> list[tuple[zi
                             "destination folder")
         if not (info.is_dir() or "__MACOSX" in rel.parts or rel.name.startswith(".")):  # .DS_Store, ._name forks
             entries.append((info, rel))
-    if single:  # the caller refuses anything but one file
+    suffix = PurePosixPath(name).suffix
+    if single and (len(entries) != 1 or entries[0][1].suffix != suffix):
+        held = ", ".join(i.filename for i, _ in entries[:3]) + (", ..." if len(entries) > 3 else "")
+        raise DataError(f"{archive.filename} should hold a single {suffix} file but holds {held or 'no file'}: "
+                        "delete it and download it again")
+    if single:
         return entries
     inside = [(info, PurePosixPath(*rel.parts[1:])) for info, rel in entries
               if len(rel.parts) > 1 and rel.parts[0] == name]
@@ -97,10 +103,6 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
     try:
         with archive:
             entries = _members(archive, name, single)
-            if single and (len(entries) != 1 or entries[0][1].suffix != PurePosixPath(name).suffix):
-                held = ", ".join(i.filename for i, _ in entries[:3]) + (", ..." if len(entries) > 3 else "")
-                raise DataError(f"{zip_path} should hold a single {PurePosixPath(name).suffix or name} file but "
-                                f"holds {held or 'no file'}: delete it and download it again")
             for info, rel in tqdm(entries, desc=f"extract {zip_path.name}", unit="file", disable=not progress):
                 out = partial / name if single else partial.joinpath(name, *rel.parts)
                 out.parent.mkdir(parents=True, exist_ok=True)
