@@ -42,8 +42,9 @@ def kaggle_api() -> Any:
     except (SystemExit, Exception) as exc:  # sys.exit without credentials, requests' errors, unreadable files
         from requests import RequestException
 
+        token = _token()
         if isinstance(exc, RequestException):
-            where = f" in {token}" if (token := _token()) else ""
+            where = f" in {token}" if token else ""
             raise DownloadError(f"could not reach Kaggle to check the credentials{where} ({type(exc).__name__}): "
                                 "check the network and run the command again") from None
         if isinstance(exc, OSError) and exc.filename:
@@ -51,12 +52,9 @@ def kaggle_api() -> Any:
                                 f"readable file, or {LOGIN_HINT}") from None
         # The client only says the credentials are missing: name the file at fault.
         config = Path(getattr(KaggleApi, "config", Path.home() / ".kaggle" / "kaggle.json"))
-        if token := _token():
-            why = f"Kaggle refused the token in {token} (empty, invalid or expired)"
-        elif config.exists():
-            why = f"the Kaggle credentials file {config} is broken (not JSON with a username and a key)"
-        else:
-            why = "no Kaggle credentials"
+        why = (f"Kaggle refused the token in {token} (empty, invalid or expired)" if token
+               else f"the Kaggle credentials file {config} is broken (not JSON with a username and a key)"
+               if config.exists() else "no Kaggle credentials")
         raise DownloadError(f"{why}: {LOGIN_HINT}") from None
     return api
 
