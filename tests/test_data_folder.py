@@ -313,7 +313,7 @@ def test_inspect_a_good_folder(data: Path) -> None:
     assert json.loads(lines[-1]) == {
         "pairs": 32, "cars": 2, "unpaired": [], "unreadable": [], "invalid": [], "bad_names": [], "masks_csv": None
     }
-    assert report.masks_csv is None  # no train_masks.csv: optional, so not a problem
+    assert report.csv_rows is None  # no train_masks.csv: optional, so not a problem
     assert not any(MASKS_CSV in line for line in lines)
     assert any(line.startswith("foreground fraction: mean ") for line in lines)
     assert snapshot(data) == before
@@ -383,7 +383,7 @@ def test_inspect_a_correct_masks_csv(data: Path) -> None:
     assert csv_summary(report) == {"rows": 32, "missing": [], "extra": [], "malformed": [], "disagree": [],
                                    "error": None}
     assert f"{MASKS_CSV}: 32 rows, all match their GIFs" in report.lines()
-    assert report.masks_csv.compared == 32
+    assert report.csv_compared == 32
     assert snapshot(data) == before
 
 
@@ -457,7 +457,7 @@ def test_inspect_a_row_of_an_unreadable_gif_is_not_compared(data: Path) -> None:
     assert report.summary()["unreadable"] == [f"{TRAIN_MASKS}/{gif.name}"]
     assert csv_summary(report) == {"rows": 32, "missing": [], "extra": [], "malformed": [], "disagree": [],
                                    "error": None}
-    assert report.masks_csv.compared == 31
+    assert report.csv_compared == 31
     assert f"{MASKS_CSV}: 32 rows, 31 match their GIFs, 1 not compared (bad GIF)" in report.lines()
 
 

@@ -38,15 +38,6 @@ class FileCheck:
 
 
 @dataclass
-class MasksCsvCheck:
-    """``train_masks.csv`` as a whole; :class:`Report` lists its wrong rows."""
-
-    rows: int = 0
-    compared: int = 0  # rows decoded and compared with a readable, valid GIF
-    error: str | None = None  # the file cannot be read (no header, not ASCII...)
-
-
-@dataclass
 class Report:
     """Everything ``inspect`` prints; ``ok`` is False when anything is wrong."""
 
@@ -55,22 +46,23 @@ class Report:
     test_images: int
     images: list[FileCheck] = field(default_factory=list)
     masks: list[FileCheck] = field(default_factory=list)
-    masks_csv: MasksCsvCheck | None = None  # None: the folder has no train_masks.csv (it is optional)
+    csv_rows: int | None = None  # of train_masks.csv; None: the folder has none (it is optional)
+    csv_compared: int = 0  # rows decoded and compared with a readable, valid GIF
+    csv_error: str | None = None  # train_masks.csv cannot be read (no header, not ASCII...)
     #: kind -> (file or row, its line) for each problem, files named relative to the root, rows by ``img``
-    problems: dict[str, list[tuple[str, str]]] = field(
-        default_factory=lambda: {kind: [] for kind in FILE_KINDS | ROW_KINDS})
+    problems: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: {k: [] for k in FILE_KINDS | ROW_KINDS})
 
     def names(self, kind: str) -> list[str]:
         return sorted({name for name, _ in self.problems[kind]})
 
     @property
     def ok(self) -> bool:
-        return self.pairs > 0 and not (any(self.problems.values()) or self.masks_csv and self.masks_csv.error)
+        return self.pairs > 0 and not (any(self.problems.values()) or self.csv_error)
 
     def summary(self) -> dict:
         """The JSON line: counts and the files that are wrong."""
-        csv = self.masks_csv
-        table = csv and {"rows": csv.rows, **{kind: self.names(kind) for kind in ROW_KINDS}, "error": csv.error}
+        table = None if self.csv_rows is None else {
+            "rows": self.csv_rows, **{kind: self.names(kind) for kind in ROW_KINDS}, "error": self.csv_error}
         files = {kind: self.names(kind) for kind in FILE_KINDS}
         return {"pairs": self.pairs, "cars": self.cars, **files, "masks_csv": table}
 
@@ -84,28 +76,28 @@ class Report:
         fg = np.array([c.foreground for c in self.masks if c.foreground is not None])
         if fg.size:
             out.append(f"foreground fraction: mean {fg.mean():.3f}, min {fg.min():.3f}, max {fg.max():.3f}")
-        out += [self._csv_line()] if self.masks_csv else []
+        out += [] if self.csv_rows is None else [self._csv_line()]
         out += [line for found in self.problems.values() for _, line in found]
         return out + [json.dumps(self.summary())]
 
     def _csv_line(self) -> str:
         """The row count of train_masks.csv and what is wrong, if anything."""
-        csv = self.masks_csv
-        if csv.error:
-            return csv.error  # read_masks_csv's messages name the file
-        rows = f"{MASKS_CSV}: {csv.rows} row{'' if csv.rows == 1 else 's'}"
+        if self.csv_error:
+            return self.csv_error  # read_masks_csv's messages name the file
+        count, compared = self.csv_rows, self.csv_compared
+        rows = f"{MASKS_CSV}: {count} row{'' if count == 1 else 's'}"
         if wrong := [f"{len(self.problems[kind])} {kind}" for kind in ROW_KINDS if self.problems[kind]]:
             return f"{rows}; {', '.join(wrong)}" + (" with their GIFs" if self.problems["disagree"] else "")
-        if csv.compared == csv.rows:
+        if compared == count:
             return f"{rows}, all match their GIFs"
-        return f"{rows}, {csv.compared} match their GIFs, {csv.rows - csv.compared} not compared (bad GIF)"
+        return f"{rows}, {compared} match their GIFs, {count - compared} not compared (bad GIF)"
 
     def problem(self) -> str:
         """One sentence for the error message."""
         parts = [f"{len(names)} {label}" for kind, label in FILE_KINDS.items() if (names := self.names(kind))]
         parts += [f"{len(names)} {label} {MASKS_CSV} row{'' if len(names) == 1 else 's'}"
                   for kind, label in ROW_KINDS.items() if (names := self.names(kind))]
-        parts += [f"an unreadable {MASKS_CSV}"] if self.masks_csv and self.masks_csv.error else []
+        parts += [f"an unreadable {MASKS_CSV}"] if self.csv_error else []
         return "found " + ", ".join(parts) if parts else "found no image/mask pairs"
 
 
@@ -158,9 +150,9 @@ def inspect_folder(root: Path, *, progress: bool = False) -> Report:
     if (root / MASKS_CSV).exists():  # optional: Kaggle ships it, older downloads lack it
         try:
             rows = read_masks_csv(root / MASKS_CSV)
-            report.masks_csv = MasksCsvCheck(rows=len(rows))
         except DataError as exc:
-            report.masks_csv = MasksCsvCheck(error=str(exc))
+            report.csv_error = str(exc)
+        report.csv_rows = len(rows)
     row_of = {p.mask.name: rows.get(p.image.name) for p in found.pairs}
     jobs = [(p, None) for p in images] + [(p, row_of.get(p.name)) for p in masks]
     with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
@@ -180,9 +172,9 @@ def inspect_folder(root: Path, *, progress: bool = False) -> Report:
         if mask.row_malformed is not None:  # compared only with rows of a readable train_masks.csv
             wrong["malformed"].append((row, f"{MASKS_CSV} row {row}: malformed ({mask.row_malformed})"))
         elif mask.row_disagrees is not None:
-            report.masks_csv.compared += 1
+            report.csv_compared += 1
             wrong["disagree"] += [(row, f"{MASKS_CSV} row {row}: differs from its GIF")] if mask.row_disagrees else []
-    if report.masks_csv and not report.masks_csv.error:
+    if report.csv_rows is not None and not report.csv_error:
         paired = {p.image.name for p in found.pairs}
         wrong["missing"] = [(row, f"{row}: no {MASKS_CSV} row") for row in sorted(paired - set(rows))]
         wrong["extra"] = [(row, f"{MASKS_CSV} row {row}: no paired image") for row in sorted(set(rows) - paired)]
