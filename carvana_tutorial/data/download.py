@@ -81,8 +81,7 @@ def download(dest: Path, *, with_test: bool = False, client: Any = None, progres
         try:
             client = client() if client is not None else kaggle_api()
         except DownloadError as exc:  # say first that a file there is damaged, not only that we cannot log in
-            damaged = [dest / n for n in todo if (dest / n).exists()]
-            if damaged:
+            if damaged := [dest / n for n in todo if (dest / n).exists()]:
                 raise DownloadError(f"{damaged[0]} is damaged (not a complete zip) and cannot be downloaded "
                                     f"again: {exc}") from None
             raise

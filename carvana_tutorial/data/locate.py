@@ -16,7 +16,7 @@ from pathlib import Path
 from ..config import COMPETITION, ENV_DATA, Profile, cache_dir, env, get_profile
 from ..errors import DataError
 from ..layout import MASKS_CSV, MASKS_CSV_ZIP, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, VIEWS, parse_name
-from .extract import EXTRACTED_MARKER, extract_zip, is_extracted, wanted_zips
+from .extract import extract_zip, is_extracted, wanted_zips
 from .pairs import EXPECTED_LAYOUT
 
 KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION  # read-only in a Kaggle notebook
@@ -55,7 +55,7 @@ def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = F
     digest = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]
     target = folder if in_place else Path(extract_to or cache_dir() / "extracted" / digest)
     for name in needed:  # in place, only what is missing or ours: a no-op when up to date
-        if not in_place or name in missing or (name in zips and (folder / name / EXTRACTED_MARKER).is_file()):
+        if not in_place or name in missing or (name in zips and is_extracted(folder / name)):
             extract_zip(zips[name], target, progress=progress)
     csv_zip, csv = folder / MASKS_CSV_ZIP, target / MASKS_CSV
     if csv_zip.is_file() and not (csv.exists() and not is_extracted(csv)):  # never over the user's csv
