@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DataError
-from ..layout import MASKS_CSV, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, parse_name
+from ..layout import MASKS_CSV, TEST_IMAGES, parse_name
 from .masks_csv import read_masks_csv, row_matches
 from .pairs import scan
 
@@ -141,8 +141,8 @@ def inspect_folder(root: Path, *, progress: bool = False) -> Report:
 
     root = Path(root)
     found = scan(root)  # raises DataError for a missing folder or layout
-    images, masks = (sorted(p for p in (root / folder).iterdir() if (n := parse_name(p.name)) and n[1] == is_mask)
-                     for folder, is_mask in ((TRAIN_IMAGES, False), (TRAIN_MASKS, True)))
+    images = sorted([p.image for p in found.pairs] + [root / name for name in found.images_without_mask])
+    masks = sorted([p.mask for p in found.pairs] + [root / name for name in found.masks_without_image])
     test = root / TEST_IMAGES
     report = Report(pairs=len(found.pairs), cars=len({p.car for p in found.pairs}),
                     test_images=sum(1 for p in test.iterdir() if parse_name(p.name)) if test.is_dir() else 0)
