@@ -1,8 +1,5 @@
-"""What the cache folder holds, by kind, and clearing the parts a user names.
-
-Nothing else prunes it, and on Kaggle's 20 GB disk it only grows.  Links count
-and go as themselves, never followed.  Introduced in chapter 2.
-"""
+"""What the cache folder holds, by kind, and clearing the parts a user names: nothing else prunes it, and on
+Kaggle's 20 GB disk it only grows.  Links count and go as themselves, never followed.  Introduced in chapter 2."""
 
 from __future__ import annotations
 
@@ -66,9 +63,8 @@ def usage(root: Path | None = None) -> dict[tuple[str, str], list[Path]]:
 
 
 def _remove(path: Path, root: Path) -> str | None:
-    """Remove ``path`` and the folders it leaves empty; return why it could not be removed.
-
-    Every path comes from listing ``root`` without following links, so nothing outside it is touched."""
+    """Remove ``path`` and the folders it leaves empty; return why it could not be removed.  Every path comes
+    from listing ``root`` without following links, so nothing outside it is touched."""
     try:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)

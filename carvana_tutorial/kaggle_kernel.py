@@ -1,6 +1,5 @@
 """Run a chapter on Kaggle with the real data and a GPU: write the folder ``kaggle kernels push``
-takes (which, unlike an "open in Kaggle" button, attaches both) and push it. Introduced in the introduction.
-"""
+takes (which, unlike an "open in Kaggle" button, attaches both) and push it. Introduced in the introduction."""
 
 from __future__ import annotations
 
@@ -14,15 +13,14 @@ from .errors import CarvanaError, DownloadError
 
 METADATA_FILE = "kernel-metadata.json"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-CHAPTER_RE = re.compile(r"^(\d{2})_([a-z0-9_]+)\.ipynb$")
 
 
 def find_chapter(chapter: str, book_dir: Path | None = None) -> Path:
     """The chapter notebook named by a number (``6``, ``06``), a stem (``06_unet``, ``unet``) or a path."""
-    if Path(chapter).suffix == ".ipynb" and Path(chapter).is_file():
-        return Path(chapter)
+    if (path := Path(chapter)).suffix == ".ipynb" and path.is_file():
+        return path
     book_dir = book_dir or Path(__file__).resolve().parent.parent / "book"  # installed editable
-    chapters = sorted(p for p in book_dir.glob("*.ipynb") if CHAPTER_RE.match(p.name))
+    chapters = sorted(book_dir.glob("[0-9][0-9]_*.ipynb"))
     key = chapter.strip().removesuffix(".ipynb")
     matches = [p for p in chapters if (int(p.name[:2]) == int(key) if key.isdigit() else key in (p.stem, p.stem[3:]))]
     if len(matches) != 1:

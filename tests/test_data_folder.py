@@ -313,7 +313,7 @@ def test_inspect_a_good_folder(data: Path) -> None:
     assert json.loads(lines[-1]) == {
         "pairs": 32, "cars": 2, "unpaired": [], "unreadable": [], "invalid": [], "bad_names": [], "masks_csv": None
     }
-    assert report.masks_csv is None  # no train_masks.csv: optional, so not a problem
+    assert report.csv_rows is None  # no train_masks.csv: optional, so not a problem
     assert not any(MASKS_CSV in line for line in lines)
     assert any(line.startswith("foreground fraction: mean ") for line in lines)
     assert snapshot(data) == before
@@ -383,7 +383,7 @@ def test_inspect_a_correct_masks_csv(data: Path) -> None:
     assert csv_summary(report) == {"rows": 32, "missing": [], "extra": [], "malformed": [], "disagree": [],
                                    "error": None}
     assert f"{MASKS_CSV}: 32 rows, all match their GIFs" in report.lines()
-    assert report.masks_csv.compared == 32
+    assert report.csv_compared == 32
     assert snapshot(data) == before
 
 
@@ -413,12 +413,12 @@ def test_inspect_a_missing_an_extra_and_a_malformed_row(data: Path) -> None:
     assert csv_summary(report) == {
         "rows": 32, "missing": [FIRST], "extra": ["0123456789ab_17.jpg"],
         "malformed": sorted([SECOND, f"{CARS[0]}_02.jpg"]), "disagree": [], "error": None}
-    assert report.masks_csv.malformed[SECOND] == "RLE has an odd number of values; expected 'start length' pairs"
     lines = report.lines()
+    assert (f"{MASKS_CSV} row {SECOND}: malformed (RLE has an odd number of values; expected 'start length' pairs)"
+            in lines)
     assert f"{MASKS_CSV}: 32 rows; 1 missing, 1 extra, 2 malformed" in lines
     assert f"{FIRST}: no {MASKS_CSV} row" in lines
     assert f"{MASKS_CSV} row 0123456789ab_17.jpg: no paired image" in lines
-    assert any(line.startswith(f"{MASKS_CSV} row {SECOND}: malformed (RLE has an odd") for line in lines)
     assert report.problem() == (f"found 1 missing {MASKS_CSV} row, 1 extra {MASKS_CSV} row, "
                                 f"2 malformed {MASKS_CSV} rows")
 
@@ -427,7 +427,7 @@ def test_inspect_a_row_for_an_unpaired_image_is_extra(data: Path) -> None:
     (data / TRAIN_MASKS / f"{CARS[0]}_05_mask.gif").unlink()
     write_masks_csv(data, true_rows())
     report = inspect_folder(data)
-    assert report.unpaired == [f"{TRAIN_IMAGES}/{CARS[0]}_05.jpg"]
+    assert report.summary()["unpaired"] == [f"{TRAIN_IMAGES}/{CARS[0]}_05.jpg"]
     assert csv_summary(report)["extra"] == [f"{CARS[0]}_05.jpg"]
     assert csv_summary(report)["missing"] == []
 
@@ -454,8 +454,10 @@ def test_inspect_a_row_of_an_unreadable_gif_is_not_compared(data: Path) -> None:
     gif.write_bytes(gif.read_bytes()[:20])
     write_masks_csv(data, true_rows())
     report = inspect_folder(data)
-    assert report.unreadable == [f"{TRAIN_MASKS}/{gif.name}"]
-    assert report.masks_csv.ok and report.masks_csv.compared == 31
+    assert report.summary()["unreadable"] == [f"{TRAIN_MASKS}/{gif.name}"]
+    assert csv_summary(report) == {"rows": 32, "missing": [], "extra": [], "malformed": [], "disagree": [],
+                                   "error": None}
+    assert report.csv_compared == 31
     assert f"{MASKS_CSV}: 32 rows, 31 match their GIFs, 1 not compared (bad GIF)" in report.lines()
 
 

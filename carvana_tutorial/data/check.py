@@ -8,62 +8,33 @@ import json
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ..errors import DataError
-from ..layout import MASKS_CSV, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, parse_name
+from ..layout import MASKS_CSV, TEST_IMAGES, parse_name
 from .masks_csv import read_masks_csv, row_matches
 from .pairs import scan
+
+#: The kinds of wrong file, then of wrong train_masks.csv row, in the order ``inspect`` lists them: their JSON
+#: keys and how the error sentence counts them.
+FILE_KINDS = {"unpaired": "unpaired", "unreadable": "unreadable", "invalid": "invalid", "bad_names": "badly named"}
+ROW_KINDS = {"missing": "missing", "extra": "extra", "malformed": "malformed", "disagree": "disagreeing"}
 
 
 @dataclass(frozen=True)
 class FileCheck:
-    """What decoding one file found: its size (h, w), foreground, or a problem."""
+    """What decoding one file found: its size (h, w) and foreground, or what is wrong with it."""
 
     name: str  # relative to the data root
-    size: tuple[int, int] | None = None
+    size: tuple[int, int] | None = None  # None: it cannot be decoded
     foreground: float | None = None  # masks only
-    unreadable: str | None = None  # why it could not be decoded
-    invalid: str | None = None  # decoded, but not what Carvana's files are
+    wrong: str | None = None  # why it cannot be decoded, or how it differs from Carvana's files
     row_disagrees: bool | None = None  # its train_masks.csv row vs this GIF; None: not compared
     row_malformed: str | None = None  # why its train_masks.csv row cannot be decoded
-
-
-@dataclass
-class MasksCsvCheck:
-    """What comparing ``train_masks.csv`` with the GIFs found; rows named by ``img``."""
-
-    rows: int = 0
-    compared: int = 0  # rows decoded and compared with a readable, valid GIF
-    missing: list[str] = field(default_factory=list)  # paired images without a row
-    extra: list[str] = field(default_factory=list)  # rows naming no paired image
-    malformed: dict[str, str] = field(default_factory=dict)  # row -> why it cannot be decoded
-    disagree: list[str] = field(default_factory=list)  # rows that decode to another mask than the GIF's
-    error: str | None = None  # the file as a whole cannot be read (no header, not ASCII...)
-
-    def kinds(self) -> dict[str, list[str]]:
-        return {"missing": self.missing, "extra": self.extra, "malformed": sorted(self.malformed),
-                "disagree": self.disagree}
-
-    @property
-    def ok(self) -> bool:
-        return not (self.error or any(self.kinds().values()))
-
-    def line(self) -> str:
-        """One human line: the row count and what is wrong, if anything."""
-        if self.error:
-            return self.error  # read_masks_csv's messages name the file
-        rows = f"{MASKS_CSV}: {self.rows} row{'' if self.rows == 1 else 's'}"
-        wrong = [f"{len(v)} {k}" for k, v in self.kinds().items() if v]
-        if wrong:
-            return f"{rows}; {', '.join(wrong)}" + (" with their GIFs" if self.disagree else "")
-        if self.compared == self.rows:
-            return f"{rows}, all match their GIFs"
-        return f"{rows}, {self.compared} match their GIFs, {self.rows - self.compared} not compared (bad GIF)"
 
 
 @dataclass
@@ -73,35 +44,30 @@ class Report:
     pairs: int
     cars: int
     test_images: int
-    unpaired: list[str]
-    bad_names: list[str]
     images: list[FileCheck] = field(default_factory=list)
     masks: list[FileCheck] = field(default_factory=list)
-    mismatched: list[str] = field(default_factory=list)
-    masks_csv: MasksCsvCheck | None = None  # None: the folder has no train_masks.csv (it is optional)
+    csv_rows: int | None = None  # of train_masks.csv; None: the folder has none (it is optional)
+    csv_compared: int = 0  # rows decoded and compared with a readable, valid GIF
+    csv_error: str | None = None  # train_masks.csv cannot be read (no header, not ASCII...)
+    #: kind -> (file or row, its line) for each problem, files named relative to the root, rows by ``img``
+    problems: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: {k: [] for k in FILE_KINDS | ROW_KINDS})
 
-    @property
-    def unreadable(self) -> list[str]:
-        return sorted(c.name for c in self.images + self.masks if c.unreadable)
-
-    @property
-    def invalid(self) -> list[str]:
-        return sorted({c.name for c in self.images + self.masks if c.invalid} | set(self.mismatched))
+    def names(self, kind: str) -> list[str]:
+        return sorted({name for name, _ in self.problems[kind]})
 
     @property
     def ok(self) -> bool:
-        return self.pairs > 0 and not (self.unpaired or self.bad_names or self.unreadable or self.invalid
-                                       or (self.masks_csv and not self.masks_csv.ok))
+        return self.pairs > 0 and not (any(self.problems.values()) or self.csv_error)
 
     def summary(self) -> dict:
         """The JSON line: counts and the files that are wrong."""
-        csv = self.masks_csv
-        table = csv and {"rows": csv.rows, **csv.kinds(), "error": csv.error}
-        return {"pairs": self.pairs, "cars": self.cars, "unpaired": self.unpaired, "unreadable": self.unreadable,
-                "invalid": self.invalid, "bad_names": self.bad_names, "masks_csv": table}
+        table = None if self.csv_rows is None else {
+            "rows": self.csv_rows, **{kind: self.names(kind) for kind in ROW_KINDS}, "error": self.csv_error}
+        files = {kind: self.names(kind) for kind in FILE_KINDS}
+        return {"pairs": self.pairs, "cars": self.cars, **files, "masks_csv": table}
 
     def lines(self) -> list[str]:
-        """Human-readable lines, the JSON summary last."""
+        """Human-readable lines, one per problem, the JSON summary last."""
         out = [f"{self.pairs} image/mask pairs of {self.cars} cars; {self.test_images} test images"]
         for label, checks in (("image", self.images), ("mask", self.masks)):
             sizes = Counter(c.size for c in checks if c.size)
@@ -110,28 +76,28 @@ class Report:
         fg = np.array([c.foreground for c in self.masks if c.foreground is not None])
         if fg.size:
             out.append(f"foreground fraction: mean {fg.mean():.3f}, min {fg.min():.3f}, max {fg.max():.3f}")
-        out += [self.masks_csv.line()] if self.masks_csv else []
-        out += [f"{c.name}: {c.unreadable or c.invalid}" for c in self.images + self.masks if c.unreadable or c.invalid]
-        out += [f"{name}: mask and image sizes differ" for name in self.mismatched]
-        out += [f"{name}: no partner" for name in self.unpaired]
-        out += [f"{name}: not a Carvana file name" for name in self.bad_names]
-        if csv := self.masks_csv:  # one line per wrong row, as the other files are listed
-            out += [f"{MASKS_CSV} row {name}: malformed ({why})" for name, why in sorted(csv.malformed.items())]
-            out += [f"{MASKS_CSV} row {name}: differs from its GIF" for name in csv.disagree]
-            out += [f"{MASKS_CSV} row {name}: no paired image" for name in csv.extra]
-            out += [f"{name}: no {MASKS_CSV} row" for name in csv.missing]
+        out += [] if self.csv_rows is None else [self._csv_line()]
+        out += [line for found in self.problems.values() for _, line in found]
         return out + [json.dumps(self.summary())]
+
+    def _csv_line(self) -> str:
+        """The row count of train_masks.csv and what is wrong, if anything."""
+        if self.csv_error:
+            return self.csv_error  # read_masks_csv's messages name the file
+        count, compared = self.csv_rows, self.csv_compared
+        rows = f"{MASKS_CSV}: {count} row{'' if count == 1 else 's'}"
+        if wrong := [f"{len(self.problems[kind])} {kind}" for kind in ROW_KINDS if self.problems[kind]]:
+            return f"{rows}; {', '.join(wrong)}" + (" with their GIFs" if self.problems["disagree"] else "")
+        if compared == count:
+            return f"{rows}, all match their GIFs"
+        return f"{rows}, {compared} match their GIFs, {count - compared} not compared (bad GIF)"
 
     def problem(self) -> str:
         """One sentence for the error message."""
-        counts = {"unpaired": self.unpaired, "unreadable": self.unreadable, "invalid": self.invalid,
-                  "badly named": self.bad_names}
-        parts = [f"{len(v)} {k}" for k, v in counts.items() if v]
-        if self.masks_csv and self.masks_csv.error:
-            parts.append(f"an unreadable {MASKS_CSV}")
-        elif self.masks_csv:
-            parts += [f"{len(v)} {k.replace('disagree', 'disagreeing')} {MASKS_CSV} row{'' if len(v) == 1 else 's'}"
-                      for k, v in self.masks_csv.kinds().items() if v]
+        parts = [f"{len(names)} {label}" for kind, label in FILE_KINDS.items() if (names := self.names(kind))]
+        parts += [f"{len(names)} {label} {MASKS_CSV} row{'' if len(names) == 1 else 's'}"
+                  for kind, label in ROW_KINDS.items() if (names := self.names(kind))]
+        parts += [f"an unreadable {MASKS_CSV}"] if self.csv_error else []
         return "found " + ", ".join(parts) if parts else "found no image/mask pairs"
 
 
@@ -151,23 +117,22 @@ def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
             image.load()
             kind, values, palette = f"{image.format} {image.mode}", np.asarray(image), image.getpalette() or []
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad files
-        return FileCheck(name, unreadable=f"cannot be decoded ({_one_line(exc)})")
+        return FileCheck(name, wrong=f"cannot be decoded ({_one_line(exc)})")
     if path.suffix != ".gif":
-        return FileCheck(name, size, invalid=None if kind == "JPEG RGB" else f"{kind}, expected an RGB JPEG")
+        return FileCheck(name, size, wrong=None if kind == "JPEG RGB" else f"{kind}, expected an RGB JPEG")
     ones = np.count_nonzero(values)
     used = [i for i, present in ((0, ones < values.size), (1, ones > 0)) if present]  # decode_gif sees colours
     invalid = (f"{kind}, expected a palette GIF" if kind != "GIF P"
                else "mask values other than 0 and 1" if values.max(initial=0) > 1
                else "palette does not map 0 to black and 1 to white"
                if any(palette[3 * i: 3 * i + 3] != [255 * i] * 3 for i in used) else None)
-    check = FileCheck(name, size, None if invalid else float(ones / values.size), invalid=invalid)
-    if rle is None:
-        return check
+    foreground = None if invalid else float(ones / values.size)
     try:
-        same = row_matches(rle, values)
+        same = rle is None or row_matches(rle, values)
     except ValueError as exc:
-        return replace(check, row_malformed=_one_line(exc))
-    return check if invalid else replace(check, row_disagrees=not same)  # an unclear GIF's row is not compared
+        return FileCheck(name, size, foreground, invalid, row_malformed=_one_line(exc))
+    return FileCheck(name, size, foreground, invalid,  # an unclear GIF's row is not compared
+                     None if rle is None or invalid else not same)
 
 
 def inspect_folder(root: Path, *, progress: bool = False) -> Report:
@@ -176,38 +141,41 @@ def inspect_folder(root: Path, *, progress: bool = False) -> Report:
 
     root = Path(root)
     found = scan(root)  # raises DataError for a missing folder or layout
-    images, masks = (sorted(p for p in (root / folder).iterdir() if (n := parse_name(p.name)) and n[1] == is_mask)
-                     for folder, is_mask in ((TRAIN_IMAGES, False), (TRAIN_MASKS, True)))
+    images = sorted([p.image for p in found.pairs] + [root / name for name in found.images_without_mask])
+    masks = sorted([p.mask for p in found.pairs] + [root / name for name in found.masks_without_image])
     test = root / TEST_IMAGES
     report = Report(pairs=len(found.pairs), cars=len({p.car for p in found.pairs}),
-                    test_images=sum(1 for p in test.iterdir() if parse_name(p.name)) if test.is_dir() else 0,
-                    unpaired=found.unpaired, bad_names=found.bad_names)
+                    test_images=sum(1 for p in test.iterdir() if parse_name(p.name)) if test.is_dir() else 0)
     rows = {}
     if (root / MASKS_CSV).exists():  # optional: Kaggle ships it, older downloads lack it
         try:
             rows = read_masks_csv(root / MASKS_CSV)
-            report.masks_csv = MasksCsvCheck(rows=len(rows))
         except DataError as exc:
-            report.masks_csv = MasksCsvCheck(error=str(exc))
+            report.csv_error = str(exc)
+        report.csv_rows = len(rows)
     row_of = {p.mask.name: rows.get(p.image.name) for p in found.pairs}
     jobs = [(p, None) for p in images] + [(p, row_of.get(p.name)) for p in masks]
     with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
         results = list(tqdm(pool.map(lambda job: check_file(root, *job), jobs), total=len(jobs),
                             desc="decode", unit="file", disable=not progress))
     report.images, report.masks = results[: len(images)], results[len(images):]
+    wrong = report.problems
+    wrong["unpaired"] += [(name, f"{name}: no partner") for name in found.unpaired]
+    for c in (c for c in results if c.wrong):
+        wrong["invalid" if c.size else "unreadable"].append((c.name, f"{c.name}: {c.wrong}"))
+    wrong["bad_names"] += [(name, f"{name}: not a Carvana file name") for name in found.bad_names]
     by_name = {Path(c.name).name: c for c in results}
-    table = report.masks_csv if report.masks_csv and not report.masks_csv.error else None
     for pair in found.pairs:
-        image, mask = by_name[pair.image.name], by_name[pair.mask.name]
+        image, mask, row = by_name[pair.image.name], by_name[pair.mask.name], pair.image.name
         if image.size and mask.size and image.size != mask.size:
-            report.mismatched.append(mask.name)
-        if table and mask.row_malformed is not None:
-            table.malformed[pair.image.name] = mask.row_malformed
-        elif table and mask.row_disagrees is not None:
-            table.compared += 1
-            table.disagree += [pair.image.name] if mask.row_disagrees else []
-    if table:
+            wrong["invalid"].append((mask.name, f"{mask.name}: mask and image sizes differ"))
+        if mask.row_malformed is not None:  # compared only with rows of a readable train_masks.csv
+            wrong["malformed"].append((row, f"{MASKS_CSV} row {row}: malformed ({mask.row_malformed})"))
+        elif mask.row_disagrees is not None:
+            report.csv_compared += 1
+            wrong["disagree"] += [(row, f"{MASKS_CSV} row {row}: differs from its GIF")] if mask.row_disagrees else []
+    if report.csv_rows is not None and not report.csv_error:
         paired = {p.image.name for p in found.pairs}
-        table.missing, table.extra = sorted(paired - set(rows)), sorted(set(rows) - paired)
-        table.disagree.sort()
+        wrong["missing"] = [(row, f"{row}: no {MASKS_CSV} row") for row in sorted(paired - set(rows))]
+        wrong["extra"] = [(row, f"{MASKS_CSV} row {row}: no paired image") for row in sorted(set(rows) - paired)]
     return report

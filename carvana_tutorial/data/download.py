@@ -42,8 +42,9 @@ def kaggle_api() -> Any:
     except (SystemExit, Exception) as exc:  # sys.exit without credentials, requests' errors, unreadable files
         from requests import RequestException
 
+        token = _token()
         if isinstance(exc, RequestException):
-            where = f" in {token}" if (token := _token()) else ""
+            where = f" in {token}" if token else ""
             raise DownloadError(f"could not reach Kaggle to check the credentials{where} ({type(exc).__name__}): "
                                 "check the network and run the command again") from None
         if isinstance(exc, OSError) and exc.filename:
@@ -51,12 +52,9 @@ def kaggle_api() -> Any:
                                 f"readable file, or {LOGIN_HINT}") from None
         # The client only says the credentials are missing: name the file at fault.
         config = Path(getattr(KaggleApi, "config", Path.home() / ".kaggle" / "kaggle.json"))
-        if token := _token():
-            why = f"Kaggle refused the token in {token} (empty, invalid or expired)"
-        elif config.exists():
-            why = f"the Kaggle credentials file {config} is broken (not JSON with a username and a key)"
-        else:
-            why = "no Kaggle credentials"
+        why = (f"Kaggle refused the token in {token} (empty, invalid or expired)" if token
+               else f"the Kaggle credentials file {config} is broken (not JSON with a username and a key)"
+               if config.exists() else "no Kaggle credentials")
         raise DownloadError(f"{why}: {LOGIN_HINT}") from None
     return api
 
@@ -83,8 +81,7 @@ def download(dest: Path, *, with_test: bool = False, client: Any = None, progres
         try:
             client = client() if client is not None else kaggle_api()
         except DownloadError as exc:  # say first that a file there is damaged, not only that we cannot log in
-            damaged = [dest / n for n in todo if (dest / n).exists()]
-            if damaged:
+            if damaged := [dest / n for n in todo if (dest / n).exists()]:
                 raise DownloadError(f"{damaged[0]} is damaged (not a complete zip) and cannot be downloaded "
                                     f"again: {exc}") from None
             raise

@@ -49,8 +49,8 @@ def is_extracted(path: Path, zip_path: Path | None = None) -> bool:
 
 
 def _members(archive: zipfile.ZipFile, name: str, single: bool) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
-    """Each wanted file entry with its path in ``name`` (what archivers add is skipped); an entry escaping
-    the destination is refused (zip slip), and so is a zip of folders without ``name/``."""
+    """Each wanted file entry with its path in ``name`` (what archivers add is skipped); an entry escaping the
+    destination is refused (zip slip), and so is a zip of anything but ``name`` (its folder, or its one file)."""
     entries = []
     for info in archive.infolist():
         rel = PurePosixPath(info.filename.replace("\\", "/"))
@@ -59,8 +59,12 @@ def _members(archive: zipfile.ZipFile, name: str, single: bool) -> list[tuple[zi
                             "destination folder")
         if not (info.is_dir() or "__MACOSX" in rel.parts or rel.name.startswith(".")):  # .DS_Store, ._name forks
             entries.append((info, rel))
-    if single:  # the caller refuses anything but one file
-        return entries
+    if single:
+        if len(entries) == 1 and entries[0][1].suffix == PurePosixPath(name).suffix:
+            return entries
+        held = ", ".join(i.filename for i, _ in entries[:3]) + (", ..." if len(entries) > 3 else "")
+        raise DataError(f"{archive.filename} should hold a single {PurePosixPath(name).suffix} file but holds "
+                        f"{held or 'no file'}: delete it and download it again")
     inside = [(info, PurePosixPath(*rel.parts[1:])) for info, rel in entries
               if len(rel.parts) > 1 and rel.parts[0] == name]
     if inside or (entries and all(len(rel.parts) == 1 for _, rel in entries)):  # Kaggle's zips, or a flat one
@@ -97,10 +101,6 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
     try:
         with archive:
             entries = _members(archive, name, single)
-            if single and (len(entries) != 1 or entries[0][1].suffix != PurePosixPath(name).suffix):
-                held = ", ".join(i.filename for i, _ in entries[:3]) + (", ..." if len(entries) > 3 else "")
-                raise DataError(f"{zip_path} should hold a single {PurePosixPath(name).suffix or name} file but "
-                                f"holds {held or 'no file'}: delete it and download it again")
             for info, rel in tqdm(entries, desc=f"extract {zip_path.name}", unit="file", disable=not progress):
                 out = partial / name if single else partial.joinpath(name, *rel.parts)
                 out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..config import COMPETITION, ENV_DATA, Profile, cache_dir, env, get_profile
 from ..errors import DataError
 from ..layout import MASKS_CSV, MASKS_CSV_ZIP, TEST_IMAGES, TRAIN_IMAGES, TRAIN_MASKS, VIEWS, parse_name
-from .extract import EXTRACTED_MARKER, extract_zip, is_extracted, wanted_zips
+from .extract import extract_zip, is_extracted, wanted_zips
 from .pairs import EXPECTED_LAYOUT
 
 KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION  # read-only in a Kaggle notebook
@@ -47,21 +47,15 @@ def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = F
     needed = [TRAIN_IMAGES, TRAIN_MASKS] + ([TEST_IMAGES] if with_test else [])
     zips = {z.name.removesuffix(".zip"): z for z in wanted_zips(folder, with_test=with_test)}
     missing = [n for n in needed if not (folder / n).is_dir()]
-    if any(n not in zips for n in missing):
-        return None
-    if extract_to is None and _writable(folder):
-        for name in needed:  # a no-op for folders that are up to date
-            if name in missing or (name in zips and (folder / name / EXTRACTED_MARKER).is_file()):
-                extract_zip(zips[name], folder, progress=progress)
-        target = folder
-    elif not missing:
+    in_place = extract_to is None and _writable(folder)
+    if not (in_place or missing):
         return folder  # read-only and nothing to extract: write nothing
-    elif any(n not in zips for n in needed):
-        return None  # a read-only mix of folders and zips: nothing sensible to build
-    else:
-        digest = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]
-        target = Path(extract_to) if extract_to is not None else cache_dir() / "extracted" / digest
-        for name in needed:
+    if any(n not in zips for n in (missing if in_place else needed)):
+        return None  # no data here, or a read-only mix of folders and zips
+    digest = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]
+    target = folder if in_place else Path(extract_to or cache_dir() / "extracted" / digest)
+    for name in needed:  # in place, only what is missing or ours: a no-op when up to date
+        if not in_place or name in missing or (name in zips and is_extracted(folder / name)):
             extract_zip(zips[name], target, progress=progress)
     csv_zip, csv = folder / MASKS_CSV_ZIP, target / MASKS_CSV
     if csv_zip.is_file() and not (csv.exists() and not is_extracted(csv)):  # never over the user's csv
@@ -125,14 +119,11 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
 @contextlib.contextmanager
 def exclusive(lock: Path | None, *, wait: bool = True) -> Iterator[bool]:
     """Hold an exclusive lock on ``lock`` while the body runs; yield whether we got it (at once,
-    without ``wait``).  Without ``fcntl`` (Windows) nothing is locked."""
-    try:
-        import fcntl
-    except ImportError:
-        lock = None
-    if lock is None:
+    without ``wait``)."""
+    if lock is None or os.name == "nt":  # Windows has no fcntl: nothing is locked
         yield True
         return
+    import fcntl
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a") as handle:  # closing it releases the lock
         try:
