@@ -64,12 +64,16 @@ def run_predict(args: argparse.Namespace) -> int:
                               progress=args.progress)
     print(f"{report.written} rows written, {report.already_done} already there, "
           f"{len(report.failed)} unreadable; {report.images_per_second:.1f} images/s -> {args.submission}")
-    if report.failed:  # each with its reason above, as it was skipped
-        names = ", ".join(name for name, _ in report.failed)
-        n = len(report.failed)
-        print(f"carvana-tutorial: {n} unreadable photo{'s' * (n != 1)} {'have' if n != 1 else 'has'} no row: {names}",
-              file=sys.stderr)
-    return 1 if report.failed else 0
+    names = [name for name, _ in report.failed]  # each reported with its reason as it was skipped
+    return _name_unreadable(names, "has no row" if len(names) == 1 else "have no row")
+
+
+def _name_unreadable(names: list[str], outcome: str) -> int:
+    """The last line of ``predict`` and ``segment`` on stderr when photos could not be read; the exit status."""
+    if names:
+        print(f"carvana-tutorial: {len(names)} unreadable photo{'s' * (len(names) != 1)} {outcome}: "
+              f"{', '.join(names)}", file=sys.stderr)
+    return 1 if names else 0
 
 
 def find_photos(inputs: list[Path], out: Path) -> list[Path]:
@@ -99,14 +103,11 @@ def find_photos(inputs: list[Path], out: Path) -> list[Path]:
 def run_segment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..errors import CarvanaError
     from ..export import OnnxModel
     from ..segment import output_paths, read_photo, segment_photos, write_outputs
     from ..training import load_model
 
     photos = find_photos(args.inputs, args.out)
-    if args.out.exists() and not args.out.is_dir():
-        raise CarvanaError(f"--out {args.out} is a file, not a folder")
     missing = {photo: {kind: path for kind, path in output_paths(args.out, photo.stem, args.overlay).items()
                        if args.overwrite or not path.exists()} for photo in photos}
     todo = {photo: paths for photo, paths in missing.items() if paths}
@@ -130,19 +131,14 @@ def run_segment(args: argparse.Namespace) -> int:
                     reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}".splitlines()[0]
                     tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
                     bad.append(str(path))
-            if batch:
-                masks = segment_photos(model, [photo for _, photo in batch], tta=args.tta)
-                for (path, photo), mask in zip(batch, masks):
-                    write_outputs(photo, mask, todo[path])
+            masks = segment_photos(model, [photo for _, photo in batch], tta=args.tta) if batch else []
+            for (path, photo), mask in zip(batch, masks):
+                write_outputs(photo, mask, todo[path])
             bar.update(len(chunk))
     written = len(todo) - len(bad)
     print(f"{written} photos segmented ({written / (time.perf_counter() - start):.1f} photos/s), "
           f"{done_before} already done, {len(bad)} unreadable -> {args.out}")
-    if bad:
-        print(f"carvana-tutorial: {len(bad)} unreadable photo{'s' * (len(bad) != 1)} skipped: {', '.join(bad)}",
-              file=sys.stderr)
-        return 1
-    return 0
+    return _name_unreadable(bad, "skipped")
 
 
 def run_export(args: argparse.Namespace) -> int:

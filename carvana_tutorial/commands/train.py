@@ -117,13 +117,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ModelError(f"{args.model.name} was trained at {size[0]}x{size[1]}, not {args.size[0]}x{args.size[1]}: "
                          "evaluate at the model's own size")
     dice = evaluate(model, pairs, batch_size=args.batch, progress=args.progress)
-    print(f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}")
-    print("\n".join(describe(dice)))
-    order = np.argsort(dice, kind="stable")[: args.worst]
-    if len(order):
-        print("worst images:")
-        for i in order:
-            print(f"  {pairs[i].image.name}  {dice[i]:.4f}")
+    worst = [f"  {pairs[i].image.name}  {dice[i]:.4f}" for i in np.argsort(dice, kind="stable")[: args.worst]]
+    print("\n".join([f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}",
+                     *describe(dice), *(["worst images:", *worst] if worst else [])]))
     print(json.dumps({"images": int(len(dice)), "dice_mean": round(float(dice.mean()), 6),
                       "dice_min": round(float(dice.min()), 6)}))
     return 0
@@ -147,13 +143,12 @@ def describe(dice) -> list[str]:
     """The distribution of per-image dice as a few printable lines: quantiles and a text histogram."""
     import numpy as np
 
-    q = np.quantile(dice, [0, 0.05, 0.25, 0.5, 0.75, 1])
-    lines = [f"per-image dice: mean {dice.mean():.4f}  min {q[0]:.4f}  5% {q[1]:.4f}  25% {q[2]:.4f}  "
-             f"median {q[3]:.4f}  75% {q[4]:.4f}  max {q[5]:.4f}"]
-    edges = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0000001]
-    counts, _ = np.histogram(dice, bins=edges)
+    quantiles = zip(("min", "5%", "25%", "median", "75%", "max"), np.quantile(dice, [0, 0.05, 0.25, 0.5, 0.75, 1]))
+    lines = [f"per-image dice: mean {dice.mean():.4f}  " + "  ".join(f"{name} {q:.4f}" for name, q in quantiles)]
+    edges = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1]
+    counts, _ = np.histogram(dice, bins=edges)  # the last bin holds 1.0 too
     width = max(counts.max(), 1)
     for lo, hi, n in zip(edges[:-1], edges[1:], counts):
-        label = f"[{lo:.2f}, {min(hi, 1):.2f}{']' if hi > 1 else ')'}"
+        label = f"[{lo:.2f}, {hi:.2f}{']' if hi == 1 else ')'}"
         lines.append(f"  {label:<13}{n:>6}  {'#' * round(40 * n / width)}")
     return lines
