@@ -26,11 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     segment = subparsers.add_parser(
         "segment", help="cut the car out of photos: a mask PNG and a transparent cut-out PNG per photo",
-        description="For every photo (files, or the .jpg/.jpeg/.png files of a folder, sorted) write "
-        "DIR/<stem>_mask.png (0/255), DIR/<stem>_cutout.png (RGBA, transparent background) and with --overlay "
-        "DIR/<stem>_overlay.png, all at the photo's own size. Photos whose outputs all exist are skipped, so a rerun "
-        "resumes; --overwrite writes them again. Unreadable photos are reported and skipped; the exit status is "
-        "then 1.")
+        description="For every photo (files, or a folder's .jpg/.jpeg/.png files, sorted) write DIR/<stem>_mask.png "
+        "(0/255) and DIR/<stem>_cutout.png (RGBA, transparent background) at the photo's own size. Photos whose "
+        "PNGs all exist are skipped, so a rerun resumes. Unreadable photos are reported and skipped (exit status 1).")
     segment.add_argument("model", type=Path, metavar="MODEL",
                          help="a .keras model written by 'train' (or a .onnx file written by 'export')")
     segment.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="photos or folders of photos")
@@ -44,14 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     export = subparsers.add_parser(
         "export", help="export a .keras model to ONNX (or a TensorFlow SavedModel)",
-        description="Write MODEL with Keras 3's own export: --format onnx (default; needs the 'export' extra: "
-        "pip install 'carvana-tutorial[export]') or tf_saved_model. The output defaults to MODEL with .onnx (or "
-        "_saved_model) in place of .keras and is never replaced unless --overwrite.")
+        description="Write MODEL with Keras 3's export; ONNX needs the extra: pip install 'carvana-tutorial[export]'.")
     export.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
     export.add_argument("--format", choices=("onnx", "tf_saved_model"), default="onnx", dest="fmt",
                         help="onnx (default) or tf_saved_model")
-    export.add_argument("--out", type=Path, metavar="PATH", help="where to write (default: beside MODEL)")
-    export.add_argument("--overwrite", action="store_true", help="replace an existing PATH")
+    export.add_argument("--out", type=Path, metavar="PATH",
+                        help="where to write (default: MODEL with .onnx or _saved_model in place of .keras)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing PATH (never replaced otherwise)")
     export.set_defaults(func=run_export)
 
 
