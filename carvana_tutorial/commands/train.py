@@ -101,8 +101,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from ..data import pair_files
     from ..errors import ModelError
     from ..training import evaluate, load_model, model_image_size
@@ -114,10 +112,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ModelError(f"{args.model.name} was trained at {size[0]}x{size[1]}, not {args.size[0]}x{args.size[1]}: "
                          "evaluate at the model's own size")
     dice = evaluate(model, pairs, batch_size=args.batch, progress=args.progress)
-    worst = [f"  {pairs[i].image.name}  {dice[i]:.4f}" for i in np.argsort(dice, kind="stable")[: args.worst]]
+    worst = [f"  {pairs[i].image.name}  {dice[i]:.4f}" for i in dice.argsort(kind="stable")[: args.worst]]
     print("\n".join([f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}",
                      *describe(dice), *(["worst images:", *worst] if worst else [])]))
-    print(json.dumps({"images": int(len(dice)), "dice_mean": round(float(dice.mean()), 6),
+    print(json.dumps({"images": len(dice), "dice_mean": round(float(dice.mean()), 6),
                       "dice_min": round(float(dice.min()), 6)}))
     return 0
 
