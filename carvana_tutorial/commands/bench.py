@@ -28,11 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pipeline.add_argument("--stages", action="store_true",
                           help="also time photo and mask decoding alone, and a cached epoch with augmentation")
     pipeline.set_defaults(func=run_pipeline)
-    train = targets.add_parser("train", help="time a training step of each network, quick settings and the article's",
-                               description="Time train_on_batch on random batches for each network at the quick "
-                               "profile's settings and the article's, plain and with XLA from the same weights; print "
-                               "images/s, then one JSON line. Set TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS "
-                               "to compare thread counts.")
+    train = targets.add_parser(
+        "train", help="time a training step of each network, quick settings and the article's",
+        description="Time train_on_batch on random batches for each network at the quick profile's settings "
+        "and the article's, plain and compiled with XLA from the same weights; print images/s, then one JSON "
+        "line. To compare thread counts, set TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS.")
     train.add_argument("--only", choices=("quick", "article"), help="time one of the two settings")
     train.add_argument("--model", choices=("simple", "unet"), help="time one network")
     train.add_argument("--steps", type=positive, metavar="N", help="timed steps each (default 5 quick, 2 article)")

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     download = subparsers.add_parser(
         "download", help="download Carvana's zips from Kaggle and extract them",
         description="Download train_hq.zip, train_masks.zip and train_masks.csv.zip (and test_hq.zip with "
-        "--with-test) with your Kaggle API token, then extract them; needs the competition rules accepted.")
+        "--with-test) with your Kaggle API token, then extract them. Needs the competition rules accepted.")
     download.add_argument("--dest", type=Path, default=Path("data"), help="folder for the zips (default: ./data)")
     download.add_argument("--with-test", action="store_true", help="also fetch test_hq.zip (for a submission)")
     download.add_argument("--no-extract", action="store_true", help="keep the zips, do not extract them")
@@ -39,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     inspect = subparsers.add_parser(
         "inspect", help="check a data folder: decode every image and mask, print counts",
-        description="Read every training image and mask of DATA (read-only); print counts, sizes and the "
-        "foreground fraction, then one JSON line. Exits non-zero if anything is wrong.")
+        description="Read every training image and mask of a folder in Kaggle's layout (read-only) and print "
+        "counts, sizes and the foreground fraction; the last line is JSON. Exits non-zero if anything is wrong.")
     inspect.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
     inspect.set_defaults(func=run_inspect)
 
@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     push = subparsers.add_parser(
         "kaggle-push", help="push a chapter to Kaggle as a private GPU notebook with the competition attached",
         description="Write the chapter and its kernel-metadata.json into a folder, then push it with the kaggle "
-        "client: the competition's data attached, GPU and internet on.")
+        "client. The competition's data is attached, the GPU and internet are on.")
     push.add_argument("chapter", metavar="CHAPTER", help="chapter number (6), stem (06_unet) or .ipynb path")
     push.add_argument("--dry-run", action="store_true", help="only write the folder; push nothing")
     push.add_argument("--out", type=Path, help="folder to write (default: _build/kaggle/<chapter>)")
