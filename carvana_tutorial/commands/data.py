@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from ..layout import FULL_SIZE
@@ -102,9 +101,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     from ..errors import DataError
 
     report = inspect_folder(args.data, progress=args.progress)
-    print("\n".join(report.lines()))
+    print("\n".join(report.lines()), flush=True)  # before the error line on stderr
     if not report.ok:
-        sys.stdout.flush()
         raise DataError(f"{args.data}: {report.problem()} (listed above)")
     return 0
 

@@ -22,8 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", type=Path, required=True, metavar="RUN", help="folder for the run's files")
     train.add_argument("--profile", choices=("quick", "full"), help="defaults to take (default: full, the article's)")
     train.add_argument("--filters", type=positive, metavar="F", help="filters of the first level")
-    train.add_argument("--depth", type=positive, metavar="D",
-                       help="down/up blocks (default: the network's own, 3 for simple and 4 for unet)")
+    train.add_argument("--depth", type=positive, metavar="D", help="down/up blocks (default: 3 for simple, 4 for unet)")
     train.add_argument("--size", type=parse_size, dest="image_size", metavar="HxW", help="input size (default 96x128)")
     train.add_argument("--epochs", type=positive, metavar="E", help="most epochs (early stopping may end sooner)")
     train.add_argument("--batch", type=positive, dest="batch_size", metavar="B", help="batch size")
