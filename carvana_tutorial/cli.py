@@ -39,14 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _leaves(parser: argparse.ArgumentParser):
+def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
     """The parsers that take a command's own options (``bench pipeline``, not ``bench``)."""
-    subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not subcommands:
-        yield parser
-    for action in subcommands:
-        for child in action.choices.values():
-            yield from _leaves(child)
+    children = [child for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+                for child in action.choices.values()]
+    return [leaf for child in children for leaf in _leaves(child)] or [parser]
 
 
 #: What an OSError means for the user, by errno; the file it names comes first.
@@ -88,10 +85,9 @@ def quiet_stderr():
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
         yield
         return
-    try:
+    ours = False
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # replaced, e.g. by pytest's capture
         ours = sys.stderr.fileno() == 2
-    except (AttributeError, OSError, ValueError):  # replaced, e.g. by pytest's capture
-        ours = False
     sys.stderr.flush()
     saved, null, python_stderr = os.dup(2), os.open(os.devnull, os.O_WRONLY), sys.stderr
     os.dup2(null, 2)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -16,25 +18,19 @@ def parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def _whole_from(minimum: int):
-    def whole(text: str) -> int:
-        if not text.strip().isdigit() or int(text) < minimum:
-            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}")
-        return int(text)
-
-    return whole
+def whole(text: str, minimum: int = 0) -> int:
+    """A whole number of at least ``minimum``: a seed, a count that may be none."""
+    if not text.strip().isdecimal() or int(text) < minimum:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}")
+    return int(text)
 
 
-positive = _whole_from(1)  # a count: pairs, steps, a batch size
-whole = _whole_from(0)  # a seed, a count that may be none
+positive = functools.partial(whole, minimum=1)  # a count: pairs, steps, a batch size
 
 
 def rate(text: str) -> float:
     """A finite number above 0 (a learning rate): 0, negative, nan or inf would train nothing useful."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number above 0 such as 1e-3, got {text!r}")
-    return value
+    with contextlib.suppress(ValueError):
+        if 0 < (value := float(text)) < float("inf"):
+            return value
+    raise argparse.ArgumentTypeError(f"expected a number above 0 such as 1e-3, got {text!r}")

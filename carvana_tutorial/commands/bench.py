@@ -14,10 +14,9 @@ from ._args import parse_size, positive, whole
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="time the input pipeline or a training step")
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
-    pipeline = targets.add_parser(
-        "pipeline", help="time two epochs of the article's input pipeline and of ours on the same files",
-        description="Time two epochs of the article's tf.data pipeline and of ours on the same files; "
-        "print pairs/s and the ratios, then one JSON line.")
+    pipeline = targets.add_parser("pipeline", help="time two epochs of the article's input pipeline and of ours",
+                                  description="Time two epochs of the article's tf.data pipeline and of ours on the "
+                                  "same files; print pairs/s and the ratios, then one JSON line.")
     pipeline.add_argument("data", type=Path, metavar="DATA", help="a folder in Carvana's layout")
     pipeline.add_argument("--limit", type=positive, help="use the first N pairs (by car, view)")
     pipeline.add_argument("--size", type=parse_size, default=IMAGE_SIZE, help="target HEIGHTxWIDTH (default 96x128)")
@@ -39,11 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--steps", type=positive, metavar="N", help="timed steps each (default 5 quick, 2 article)")
     train.add_argument("--no-xla", action="store_true", help="skip the XLA comparison")
     train.set_defaults(func=run_train)
-    real = targets.add_parser(
-        "real", help="score a U-Net trained on synthetic cars only on real photos (how real the synthetic set is)",
-        description="Make a synthetic set with a fixed seed in a temporary folder, train the quick U-Net on it "
-        "(split by car), score its best checkpoint on every real pair in REAL; print mean, median and the worst "
-        "five photos, then one JSON line.")
+    real = targets.add_parser("real", help="score a U-Net trained on synthetic cars only on real photos",
+                              description="Train the quick U-Net on a synthetic set of a fixed seed (split by car, "
+                              "in a temporary folder), score its best checkpoint on every real pair in REAL: how real "
+                              "the synthetic set is. Print mean, median and the worst five photos, then one JSON line.")
     real.add_argument("real", type=Path, metavar="REAL", help="real photos and masks in Carvana's layout")
     real.add_argument("--seed", type=whole, default=0, help="synthetic set and training seed (default 0)")
     real.add_argument("--cars", type=positive, default=32, help="synthetic cars to train on (default 32)")
@@ -58,21 +56,18 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
     r = pipeline_benchmark(pair_files(args.data)[: args.limit], args.size, args.batch_size, masks=args.masks,
                            augment=None if args.augment == "none" else args.augment, stages=args.stages)
-    (src_h, src_w), (height, width), cpu = r["source_size"], r["size"], r["cpu_ms_per_pair"]
-    print(f"{r['files']} pairs, {src_h}x{src_w} -> {height}x{width} (HxW), batch {r['batch_size']}, "
-          f"{r['cores']} cores, our masks from {r['mask_source']}")
-    print(f"article  first epoch {r['seed_pairs_per_s']:8.1f} pairs/s   "
-          f"second epoch {r['seed_second_pairs_per_s']:8.1f} pairs/s")
-    print(f"ours     first epoch {r['ours_pairs_per_s']:8.1f} pairs/s   "
-          f"cached epoch {r['ours_cached_pairs_per_s']:8.1f} pairs/s")
-    print(f"speed-up first epoch {r['first_epoch_speedup']:.1f}x, cached epoch {r['cached_epoch_speedup']:.1f}x")
-    print(f"CPU time per pair (all threads): article {cpu['seed_first']:.1f} / {cpu['seed_second']:.1f} ms, "
-          f"ours {cpu['ours_first']:.1f} / {cpu['ours_second']:.2f} ms (first / second epoch)")
+    print("{files} pairs, {source_size[0]}x{source_size[1]} -> {size[0]}x{size[1]} (HxW), batch {batch_size}, "
+          "{cores} cores, our masks from {mask_source}\n"
+          "article  first epoch {seed_pairs_per_s:8.1f} pairs/s   second epoch {seed_second_pairs_per_s:8.1f} pairs/s\n"
+          "ours     first epoch {ours_pairs_per_s:8.1f} pairs/s   cached epoch {ours_cached_pairs_per_s:8.1f} pairs/s\n"
+          "speed-up first epoch {first_epoch_speedup:.1f}x, cached epoch {cached_epoch_speedup:.1f}x\n"
+          "CPU time per pair (all threads): article {cpu_ms_per_pair[seed_first]:.1f} / "
+          "{cpu_ms_per_pair[seed_second]:.1f} ms, ours {cpu_ms_per_pair[ours_first]:.1f} / "
+          "{cpu_ms_per_pair[ours_second]:.2f} ms (first / second epoch)".format_map(r))
     if "stages" in r:
-        s = r["stages"]
-        rle = f", RLE masks {s['rle_decode_per_s']:.1f}/s" if "rle_decode_per_s" in s else ""
-        print(f"ours, decoding alone: photos {s['photo_decode_per_s']:.1f}/s, GIF masks {s['gif_decode_per_s']:.1f}/s"
-              f"{rle}; cached epoch with joint augmentation {s['cached_augmented_per_s']:.1f} pairs/s")
+        rle = ", RLE masks {rle_decode_per_s:.1f}/s" if "rle_decode_per_s" in r["stages"] else ""
+        print(("ours, decoding alone: photos {photo_decode_per_s:.1f}/s, GIF masks {gif_decode_per_s:.1f}/s" + rle
+               + "; cached epoch with joint augmentation {cached_augmented_per_s:.1f} pairs/s").format_map(r["stages"]))
     print(json.dumps(r, sort_keys=True))
     return 0
 
@@ -86,12 +81,10 @@ def run_train(args: argparse.Namespace) -> int:
                                 xla=not args.no_xla, progress=args.progress)
     print(f"{result['device']}, {result['cores']} cores; images/s of one training step (train_on_batch)")
     for r in result["results"]:
-        line = (f"{r['setting']:<8} {r['model']:<7} {r['filters']:>3} filters  batch {r['batch_size']:>2}  "
-                f"{r['image_size'][0]}x{r['image_size'][1]}  {r['params']:>11,} params  plain {r['images_per_s']:7.2f}")
-        if "xla_images_per_s" in r:
-            line += (f"  XLA {r['xla_images_per_s']:7.2f}  x{r['xla_speedup']:.2f}"
-                     f"  (first-step loss differs by {r['xla_loss_diff']:.1e})")
-        print(line)
+        xla = ("  XLA {xla_images_per_s:7.2f}  x{xla_speedup:.2f}  (first-step loss differs by {xla_loss_diff:.1e})"
+               if "xla_images_per_s" in r else "")
+        print(("{setting:<8} {model:<7} {filters:>3} filters  batch {batch_size:>2}  {image_size[0]}x{image_size[1]}  "
+               "{params:>11,} params  plain {images_per_s:7.2f}" + xla).format_map(r))
     print(json.dumps(result, sort_keys=True))
     return 0
 
@@ -101,9 +94,8 @@ def run_real(args: argparse.Namespace) -> int:
 
     r = realism_benchmark(args.real, args.seed, args.cars, size=args.size, epochs=args.epochs,
                           verbose=2 if args.progress else 0)
-    print(f"{r['cars']} synthetic cars (seed {r['seed']}), {r['epochs_run']} epochs, synthetic val dice "
-          f"{r['synthetic_val_dice']:.3f}; on {r['pairs']} real pairs: mean dice {r['mean_dice']:.3f}, "
-          f"median {r['median_dice']:.3f}")
+    print("{cars} synthetic cars (seed {seed}), {epochs_run} epochs, synthetic val dice {synthetic_val_dice:.3f}; "
+          "on {pairs} real pairs: mean dice {mean_dice:.3f}, median {median_dice:.3f}".format_map(r))
     print("worst: " + ", ".join(f"{name} {dice:.3f}" for name, dice in r["worst"]))
     print(json.dumps(r, sort_keys=True))
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from ..layout import FULL_SIZE
@@ -15,9 +14,8 @@ from ._args import parse_size, positive, whole
 def register(subparsers: argparse._SubParsersAction) -> None:
     synth = subparsers.add_parser(
         "synth", help="write a synthetic Carvana data set (no Kaggle account needed)",
-        description="Render studio photos of synthetic cars, 16 turntable views each, with exact masks, in "
-        "Kaggle's layout: train_hq/, train_masks/, test_hq/, the three zips and train_masks.csv. "
-        "The same arguments give byte-identical files.")
+        description="Render studio photos of synthetic cars with exact masks in Kaggle's layout (train_hq/, "
+        "train_masks/, test_hq/, the three zips, train_masks.csv). The same arguments give byte-identical files.")
     synth.add_argument("out", type=Path, metavar="OUT", help="output folder (new, empty, or a synthetic set of ours)")
     synth.add_argument("--cars", type=positive, default=8, help="training cars, 16 views each (default: 8)")
     synth.add_argument("--test-cars", type=whole, default=2, help="test cars, images only (default: 2)")
@@ -103,9 +101,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     from ..errors import DataError
 
     report = inspect_folder(args.data, progress=args.progress)
-    print("\n".join(report.lines()))
+    print("\n".join(report.lines()), flush=True)  # before the error line on stderr
     if not report.ok:
-        sys.stdout.flush()
         raise DataError(f"{args.data}: {report.problem()} (listed above)")
     return 0
 

@@ -26,11 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     segment = subparsers.add_parser(
         "segment", help="cut the car out of photos: a mask PNG and a transparent cut-out PNG per photo",
-        description="For every photo (files, or the .jpg/.jpeg/.png files of a folder, sorted) write "
-        "DIR/<stem>_mask.png (0/255), DIR/<stem>_cutout.png (RGBA, transparent background) and with --overlay "
-        "DIR/<stem>_overlay.png, all at the photo's own size. Photos whose outputs all exist are skipped, so a rerun "
-        "resumes; --overwrite writes them again. Unreadable photos are reported and skipped; the exit status is "
-        "then 1.")
+        description="For every photo (files, or a folder's .jpg/.jpeg/.png files, sorted) write DIR/<stem>_mask.png "
+        "(0/255) and DIR/<stem>_cutout.png (RGBA, transparent background) at the photo's own size. Photos whose "
+        "PNGs all exist are skipped, so a rerun resumes. Unreadable photos are reported and skipped (exit status 1).")
     segment.add_argument("model", type=Path, metavar="MODEL",
                          help="a .keras model written by 'train' (or a .onnx file written by 'export')")
     segment.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="photos or folders of photos")
@@ -44,14 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     export = subparsers.add_parser(
         "export", help="export a .keras model to ONNX (or a TensorFlow SavedModel)",
-        description="Write MODEL with Keras 3's own export: --format onnx (default; needs the 'export' extra: "
-        "pip install 'carvana-tutorial[export]') or tf_saved_model. The output defaults to MODEL with .onnx (or "
-        "_saved_model) in place of .keras and is never replaced unless --overwrite.")
+        description="Write MODEL with Keras 3's export; ONNX needs the extra: pip install 'carvana-tutorial[export]'.")
     export.add_argument("model", type=Path, metavar="MODEL", help="a .keras model written by 'train'")
     export.add_argument("--format", choices=("onnx", "tf_saved_model"), default="onnx", dest="fmt",
                         help="onnx (default) or tf_saved_model")
-    export.add_argument("--out", type=Path, metavar="PATH", help="where to write (default: beside MODEL)")
-    export.add_argument("--overwrite", action="store_true", help="replace an existing PATH")
+    export.add_argument("--out", type=Path, metavar="PATH",
+                        help="where to write (default: MODEL with .onnx or _saved_model in place of .keras)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing PATH (never replaced otherwise)")
     export.set_defaults(func=run_export)
 
 
@@ -64,12 +61,16 @@ def run_predict(args: argparse.Namespace) -> int:
                               progress=args.progress)
     print(f"{report.written} rows written, {report.already_done} already there, "
           f"{len(report.failed)} unreadable; {report.images_per_second:.1f} images/s -> {args.submission}")
-    if report.failed:  # each with its reason above, as it was skipped
-        names = ", ".join(name for name, _ in report.failed)
-        n = len(report.failed)
-        print(f"carvana-tutorial: {n} unreadable photo{'s' * (n != 1)} {'have' if n != 1 else 'has'} no row: {names}",
-              file=sys.stderr)
-    return 1 if report.failed else 0
+    names = [name for name, _ in report.failed]  # each reported with its reason as it was skipped
+    return _name_unreadable(names, "has no row" if len(names) == 1 else "have no row")
+
+
+def _name_unreadable(names: list[str], outcome: str) -> int:
+    """The last line of ``predict`` and ``segment`` on stderr when photos could not be read; the exit status."""
+    if names:
+        print(f"carvana-tutorial: {len(names)} unreadable photo{'s' * (len(names) != 1)} {outcome}: "
+              f"{', '.join(names)}", file=sys.stderr)
+    return 1 if names else 0
 
 
 def find_photos(inputs: list[Path], out: Path) -> list[Path]:
@@ -99,14 +100,11 @@ def find_photos(inputs: list[Path], out: Path) -> list[Path]:
 def run_segment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..errors import CarvanaError
     from ..export import OnnxModel
     from ..segment import output_paths, read_photo, segment_photos, write_outputs
     from ..training import load_model
 
     photos = find_photos(args.inputs, args.out)
-    if args.out.exists() and not args.out.is_dir():
-        raise CarvanaError(f"--out {args.out} is a file, not a folder")
     missing = {photo: {kind: path for kind, path in output_paths(args.out, photo.stem, args.overlay).items()
                        if args.overwrite or not path.exists()} for photo in photos}
     todo = {photo: paths for photo, paths in missing.items() if paths}
@@ -130,19 +128,14 @@ def run_segment(args: argparse.Namespace) -> int:
                     reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}".splitlines()[0]
                     tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
                     bad.append(str(path))
-            if batch:
-                masks = segment_photos(model, [photo for _, photo in batch], tta=args.tta)
-                for (path, photo), mask in zip(batch, masks):
-                    write_outputs(photo, mask, todo[path])
+            masks = segment_photos(model, [photo for _, photo in batch], tta=args.tta) if batch else []
+            for (path, photo), mask in zip(batch, masks):
+                write_outputs(photo, mask, todo[path])
             bar.update(len(chunk))
     written = len(todo) - len(bad)
     print(f"{written} photos segmented ({written / (time.perf_counter() - start):.1f} photos/s), "
           f"{done_before} already done, {len(bad)} unreadable -> {args.out}")
-    if bad:
-        print(f"carvana-tutorial: {len(bad)} unreadable photo{'s' * (len(bad) != 1)} skipped: {', '.join(bad)}",
-              file=sys.stderr)
-        return 1
-    return 0
+    return _name_unreadable(bad, "skipped")
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..config import ENV_PROFILE, env, get_profile
 from ._args import parse_size, positive, rate, whole
 
 
@@ -13,19 +14,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train", help="train the simple network or the U-Net; write best.keras, history.csv, metrics.json",
         description="Split DATA by car, train, keep the best epoch (validation loss) in RUN/best.keras and score it: "
-        "RUN/metrics.json holds val_dice, the mean per-image dice at 0.5 of the validation cars. Defaults are "
-        "the article's settings (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, dice loss, patience 2); "
-        "--recipe tuned takes the book's best choices, --profile quick (or CARVANA_PROFILE=quick) the quick "
-        "profile's. The last line printed is the metrics as JSON.")
+        "RUN/metrics.json (printed last, as JSON) holds val_dice, the validation cars' mean per-image dice at 0.5. "
+        "Defaults: the article's (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, dice loss, patience 2); "
+        "--recipe tuned takes the book's best choices, --profile quick (or CARVANA_PROFILE=quick) the quick profile's.")
     train.add_argument("data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/")
     train.add_argument("--model", choices=("simple", "unet"), required=True, help="which network")
     train.add_argument("--out", type=Path, required=True, metavar="RUN", help="folder for the run's files")
     train.add_argument("--profile", choices=("quick", "full"), help="defaults to take (default: full, the article's)")
     train.add_argument("--filters", type=positive, metavar="F", help="filters of the first level")
-    train.add_argument("--depth", type=positive, metavar="D",
-                       help="down/up blocks (default: the network's own, 3 for simple and 4 for unet)")
-    train.add_argument("--size", type=parse_size, dest="image_size", metavar="HxW",
-                       help="input size (default 96x128)")
+    train.add_argument("--depth", type=positive, metavar="D", help="down/up blocks (default: 3 for simple, 4 for unet)")
+    train.add_argument("--size", type=parse_size, dest="image_size", metavar="HxW", help="input size (default 96x128)")
     train.add_argument("--epochs", type=positive, metavar="E", help="most epochs (early stopping may end sooner)")
     train.add_argument("--batch", type=positive, dest="batch_size", metavar="B", help="batch size")
     train.add_argument("--lr", type=rate, dest="learning_rate", metavar="LR", help="Adam learning rate")
@@ -71,7 +69,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..config import ENV_PROFILE, env, get_profile
     from ..data import pair_files, split_by_car
     from ..outputs import claim_run
 
@@ -95,17 +92,14 @@ def run_train(args: argparse.Namespace) -> int:
     with claim_run(args.out, args.overwrite):
         result = train(config, train_pairs, val_pairs, args.out, verbose=0 if args.progress else 2,
                        callbacks=[EpochBar(config.epochs)] if args.progress else [])
-    m = result.metrics
-    print(f"best epoch {m['best_epoch']} of {m['epochs_run']} ({m['train_seconds']:.0f} s); "
-          f"validation per-image dice {m['val_dice']:.4f} (median {m['val_dice_median']:.4f}, "
-          f"min {m['val_dice_min']:.4f}) -> {args.out}/best.keras")
-    print(json.dumps(m))
+    print("best epoch {best_epoch} of {epochs_run} ({train_seconds:.0f} s); validation per-image dice {val_dice:.4f} "
+          "(median {val_dice_median:.4f}, min {val_dice_min:.4f}) ->".format_map(result.metrics),
+          args.out / "best.keras")
+    print(json.dumps(result.metrics))
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from ..data import pair_files
     from ..errors import ModelError
     from ..training import evaluate, load_model, model_image_size
@@ -113,24 +107,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     pairs = pair_files(args.data)  # fails first: cheaper than loading a model
     model = load_model(args.model)
     size = model_image_size(model)
-    if args.size and tuple(args.size) != size:
+    if args.size and args.size != size:
         raise ModelError(f"{args.model.name} was trained at {size[0]}x{size[1]}, not {args.size[0]}x{args.size[1]}: "
                          "evaluate at the model's own size")
     dice = evaluate(model, pairs, batch_size=args.batch, progress=args.progress)
-    print(f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}")
-    print("\n".join(describe(dice)))
-    order = np.argsort(dice, kind="stable")[: args.worst]
-    if len(order):
-        print("worst images:")
-        for i in order:
-            print(f"  {pairs[i].image.name}  {dice[i]:.4f}")
-    print(json.dumps({"images": int(len(dice)), "dice_mean": round(float(dice.mean()), 6),
+    worst = [f"  {pairs[i].image.name}  {dice[i]:.4f}" for i in dice.argsort(kind="stable")[: args.worst]]
+    print("\n".join([f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}",
+                     *describe(dice), *(["worst images:", *worst] if worst else [])]))
+    print(json.dumps({"images": len(dice), "dice_mean": round(float(dice.mean()), 6),
                       "dice_min": round(float(dice.min()), 6)}))
     return 0
 
 
 def run_tune(args: argparse.Namespace) -> int:
-    from ..config import get_profile
     from ..data import find_data, pair_files
     from ..tuning import PLANS, run_sweep
 
@@ -147,13 +136,12 @@ def describe(dice) -> list[str]:
     """The distribution of per-image dice as a few printable lines: quantiles and a text histogram."""
     import numpy as np
 
-    q = np.quantile(dice, [0, 0.05, 0.25, 0.5, 0.75, 1])
-    lines = [f"per-image dice: mean {dice.mean():.4f}  min {q[0]:.4f}  5% {q[1]:.4f}  25% {q[2]:.4f}  "
-             f"median {q[3]:.4f}  75% {q[4]:.4f}  max {q[5]:.4f}"]
-    edges = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0000001]
-    counts, _ = np.histogram(dice, bins=edges)
+    quantiles = zip(("min", "5%", "25%", "median", "75%", "max"), np.quantile(dice, [0, 0.05, 0.25, 0.5, 0.75, 1]))
+    lines = [f"per-image dice: mean {dice.mean():.4f}  " + "  ".join(f"{name} {q:.4f}" for name, q in quantiles)]
+    edges = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1]
+    counts, _ = np.histogram(dice, bins=edges)  # the last bin holds 1.0 too
     width = max(counts.max(), 1)
     for lo, hi, n in zip(edges[:-1], edges[1:], counts):
-        label = f"[{lo:.2f}, {min(hi, 1):.2f}{']' if hi > 1 else ')'}"
+        label = f"[{lo:.2f}, {hi:.2f}{']' if hi == 1 else ')'}"
         lines.append(f"  {label:<13}{n:>6}  {'#' * round(40 * n / width)}")
     return lines
