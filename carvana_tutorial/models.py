@@ -9,7 +9,9 @@ from keras import layers
 from .config import IMAGE_SIZE
 from .errors import ModelError
 
-MODEL_NAMES = ("simple", "unet")
+#: Each network's down/up blocks when a configuration leaves ``depth`` unsaid.
+DEFAULT_DEPTH = {"simple": 3, "unet": 4}
+MODEL_NAMES = tuple(DEFAULT_DEPTH)
 #: The convolutions' shared settings: 3x3 kernels, ReLU, He initialisation.
 CONV = dict(padding="same", activation="relu", kernel_initializer="he_normal")
 
@@ -100,11 +102,10 @@ def sigmoid_head(x, kernel_size: int):
 def build_model(name: str, image_size: tuple[int, int] = IMAGE_SIZE, filters: int = 64,
                 depth: int | None = None) -> keras.Model:
     """Either network by name (``"simple"`` or ``"unet"``), at its own depth unless ``depth`` is given."""
-    builders = {"simple": simple_unet, "unet": unet}
-    if name not in builders:
+    if name not in MODEL_NAMES:
         raise ModelError(f"unknown model {name!r}: use one of {', '.join(MODEL_NAMES)}")
-    depth_arg = {} if depth is None else {"depth": depth}
-    return builders[name](input_shape=(*image_size, 3), filters=filters, **depth_arg)
+    builder = simple_unet if name == "simple" else unet
+    return builder((*image_size, 3), filters, DEFAULT_DEPTH[name] if depth is None else depth)
 
 
 def layer_table(model: keras.Model) -> str:

@@ -19,13 +19,11 @@ from tqdm import tqdm
 
 from .config import cache_dir
 from .errors import CarvanaError
+from .models import DEFAULT_DEPTH
 from .outputs import METRICS
 
 if TYPE_CHECKING:
     from .training import TrainConfig
-
-#: Down/up blocks of each network when a configuration leaves ``depth`` unsaid.
-DEFAULT_DEPTH = {"simple": 3, "unet": 4}
 
 
 @dataclass
@@ -66,8 +64,7 @@ def runs_dir() -> Path:
 def fingerprint(pairs: Sequence) -> str:
     """Short hash of the files (names, sizes, modification times): did a run see these very files?"""
     def stamp(path: Path) -> str:
-        info = Path(path).stat()
-        return f"{Path(path).name}:{info.st_size}:{info.st_mtime_ns}"
+        return f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
 
     return hashlib.sha1(",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs).encode()).hexdigest()[:12]
 
@@ -92,8 +89,6 @@ def new_run_dir(out_dir: str | os.PathLike, train_pairs: Sequence, val_pairs: Se
         raise CarvanaError(f"training needs images on both sides of the split "
                            f"(train {len(train_pairs)}, val {len(val_pairs)})")
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CarvanaError(f"the run folder {out_dir} is a file, not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir
 

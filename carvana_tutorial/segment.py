@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from .submission import predict_probabilities, upsample_mask
+from .training import model_image_size
 
 #: File endings ``segment`` reads when given a folder.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -24,15 +25,6 @@ def read_photo(path: str | os.PathLike) -> np.ndarray:
     """Any photo PIL reads as uint8 RGB ``[H, W, 3]`` (RGBA, grey: converted).  Introduced in chapter 9."""
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB"))
-
-
-def input_size(model) -> tuple[int, int]:
-    """The (height, width) a Keras model, or an exported one, takes."""
-    if hasattr(model, "image_size"):  # an export.OnnxModel
-        return tuple(model.image_size)
-    from .training import model_image_size
-
-    return model_image_size(model)
 
 
 def shrink(photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -54,7 +46,7 @@ def probabilities(model, photos: Sequence[np.ndarray],
 
     Introduced in chapter 9.
     """
-    size = input_size(model)
+    size = model_image_size(model)
     batch = np.stack([shrink(photo, size) for photo in photos])
     return predict_probabilities(model, batch, tta=tta)
 
@@ -86,8 +78,7 @@ def cutout(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
     Introduced in chapter 9.
     """
-    alpha = np.where(mask, 255, 0).astype(np.uint8)
-    return np.dstack([photo, alpha])
+    return np.dstack([photo, np.where(mask, 255, 0).astype(np.uint8)])
 
 
 def overlay(photo: np.ndarray, mask: np.ndarray, colour=(255, 64, 0), opacity: float = 0.5) -> np.ndarray:
@@ -109,23 +100,19 @@ def on_background(cut: np.ndarray, background=None) -> np.ndarray:
 
     Introduced in chapter 9.
     """
-    height, width = cut.shape[:2]
     if background is None:
-        background = checkerboard(height, width)
-    background = np.broadcast_to(np.asarray(background, np.uint8),
-                                 (height, width, 3))
+        background = checkerboard(*cut.shape[:2])
     alpha = cut[..., 3:] / 255.0
-    blended = alpha * cut[..., :3] + (1 - alpha) * background
+    blended = alpha * cut[..., :3] + (1 - alpha) * np.asarray(background)
     return blended.round().astype(np.uint8)
 
 
 def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
     """Write ``array`` as a PNG under a temporary name, then rename it: never half a PNG."""
-    path = Path(path)
-    handle, temp = tempfile.mkstemp(suffix=".png.part", dir=path.parent)
+    handle, temp = tempfile.mkstemp(suffix=".png.part", dir=Path(path).parent)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "wb") as out:
-            Image.fromarray(array).save(out, format="PNG")
+        Image.fromarray(array).save(temp, format="PNG")
         os.replace(temp, path)
     finally:
         Path(temp).unlink(missing_ok=True)  # gone once renamed

@@ -66,13 +66,12 @@ def read_done(path: Path, names: set[str]) -> tuple[set[str], int]:
     A last line without its newline (a crash) is not kept.  A file is refused
     unless it starts with the header and names only photos in ``names``.
     """
-    data = path.read_bytes()
-    keep = data.rfind(b"\n") + 1
-    if data and data.splitlines()[0].strip() != HEADER.encode():
+    text = path.read_bytes().decode("ascii", errors="replace")  # one character per byte
+    keep = text.rfind("\n") + 1
+    if text and text.splitlines()[0].strip() != HEADER:
         raise CarvanaError(f"{path} exists but is not a submission (its first line is not {HEADER!r}); "
                            "pick another --submission path")
-    rows = data[:keep].decode("ascii", errors="replace").splitlines()[1:]
-    done = {line.split(",", 1)[0] for line in rows if line}
+    done = {line.split(",", 1)[0] for line in text[:keep].splitlines()[1:] if line}
     if path.name == MASKS_CSV or done - names:
         why = f"the data's {MASKS_CSV}" if path.name == MASKS_CSV else f"it has a row for {min(done - names)}"
         raise CarvanaError(f"{path} is not a submission of these photos ({why}); pick another --submission path")
@@ -121,13 +120,11 @@ def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size
     return loaded.batch(batch_size).prefetch(2)
 
 
-def _report(paths: Sequence[Path], missing, on_error: Callable[[Path, str], None] | None) -> None:
-    """Give ``on_error`` each skipped photo with a short reason (asked of PIL, only on failures)."""
-    if on_error is None:
-        return
+def _report(skipped: Sequence[Path], on_error: Callable[[Path, str], None] | None) -> None:
+    """Give ``on_error`` each photo tf.data skipped, with a short reason (asked of PIL, only on failures)."""
     from PIL import Image
 
-    for path in (paths[i] for i in sorted(missing)):
+    for path in skipped if on_error else ():
         try:
             with Image.open(path) as image:
                 image.load()
@@ -144,14 +141,14 @@ def iter_masks(model, paths: Sequence[Path], *, batch_size: int = 16, tta: bool 
     Introduced in chapter 8."""
     from .training import model_image_size
 
-    reported = 0  # every photo before it was yielded or reported
+    done = 0  # every photo before this one was yielded or reported
     for indices, images, sizes in _load_dataset(paths, model_image_size(model), batch_size, resize):
         indices = indices.numpy().tolist()
-        _report(paths, set(range(reported, indices[-1])) - set(indices), on_error)
-        reported = indices[-1] + 1
+        _report([paths[i] for i in range(done, indices[-1]) if i not in indices], on_error)
+        done = indices[-1] + 1
         probs = predict_probabilities(model, images.numpy(), tta=tta)
         yield [(paths[i], upsample_mask(p, tuple(map(int, s)))) for i, p, s in zip(indices, probs, sizes.numpy())]
-    _report(paths, range(reported, len(paths)), on_error)
+    _report(paths[done:], on_error)
 
 
 def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str | os.PathLike, *,
@@ -181,7 +178,6 @@ def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str
         os.truncate(out, keep)  # a row cut off by a crash; appending writes after what is kept
         if keep == 0:
             handle.write(HEADER + "\n")
-            handle.flush()
         bar = tqdm(total=len(todo), desc="predict", unit="img", disable=not progress)
 
         def on_error(path: Path, reason: str) -> None:
