@@ -52,20 +52,9 @@ def test_images(folder: str | os.PathLike) -> list[Path]:
     return paths
 
 
-def check_names(paths: Sequence[Path]) -> None:
-    """Refuse photo names a submission row cannot hold as they are (a comma, quote or line break; not ASCII)."""
-    odd = [p for p in paths if not p.name.isascii() or any(c in p.name for c in ',"\r\n')]
-    if odd:
-        raise DataError(f"{str(odd[0])!r}: a submission row cannot hold a photo name with a comma, quote, line "
-                        f"break or non-ASCII letter ({len(odd)} such photo{'s' * (len(odd) > 1)}): rename them")
-
-
 def read_done(path: Path, names: set[str]) -> tuple[set[str], int]:
-    """Names already in the submission at ``path``, and how many of its bytes to keep.
-
-    A last line without its newline (a crash) is not kept.  A file is refused
-    unless it starts with the header and names only photos in ``names``.
-    """
+    """Names already in the submission at ``path``, and how many of its bytes to keep (not a last line cut off
+    by a crash).  Refuses a file without the header, or with a row for a photo not in ``names``."""
     text = path.read_bytes().decode("ascii", errors="replace")  # one character per byte
     keep = text.rfind("\n") + 1
     if text and text.splitlines()[0].strip() != HEADER:
@@ -137,7 +126,6 @@ def _report(skipped: Sequence[Path], on_error: Callable[[Path, str], None] | Non
 def iter_masks(model, paths: Sequence[Path], *, batch_size: int = 16, tta: bool = False, resize: str = "area",
                on_error: Callable[[Path, str], None] | None = None) -> Iterator[list[tuple[Path, np.ndarray]]]:
     """Yield per batch ``(path, boolean mask at the photo's size)``; unreadable photos go to ``on_error``.
-
     Introduced in chapter 8."""
     from .training import model_image_size
 
@@ -154,16 +142,16 @@ def iter_masks(model, paths: Sequence[Path], *, batch_size: int = 16, tta: bool 
 def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str | os.PathLike, *,
                      batch_size: int = 16, tta: bool = False, resize: str = "area",
                      progress: bool = True) -> SubmissionReport:
-    """Append a row to the CSV ``out`` for each photo of ``images`` (a folder or a list) not in it yet.
-
-    Unreadable photos go to ``report.failed`` and stderr.  Introduced in chapter 8.
-    """
+    """Append a row to the CSV ``out`` for each photo of ``images`` (a folder or a list) not in it yet;
+    unreadable photos go to ``report.failed`` and stderr.  Introduced in chapter 8."""
     from tqdm import tqdm
 
     from .training import model_image_size
 
     paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
-    check_names(paths)
+    if odd := [p for p in paths if not p.name.isascii() or any(c in p.name for c in ',"\r\n')]:
+        raise DataError(f"{str(odd[0])!r}: a submission row cannot hold a photo name with a comma, quote, line "
+                        f"break or non-ASCII letter ({len(odd)} such photo{'s' * (len(odd) > 1)}): rename them")
     model_image_size(model)  # an unusable model is refused before ``out`` is touched
     out = Path(out)
     if out.exists() and not out.is_file():
@@ -178,6 +166,7 @@ def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str
         os.truncate(out, keep)  # a row cut off by a crash; appending writes after what is kept
         if keep == 0:
             handle.write(HEADER + "\n")
+            handle.flush()
         bar = tqdm(total=len(todo), desc="predict", unit="img", disable=not progress)
 
         def on_error(path: Path, reason: str) -> None:
@@ -206,10 +195,6 @@ def full_size_dice(model, pairs: Sequence, *, batch_size: int = 16, tta: bool = 
         raise DataError(f"cannot read {path.name}: {reason}")
 
     mask_of = {pair.image: pair.mask for pair in pairs}
-    scores = []
-    for batch in iter_masks(model, [pair.image for pair in pairs], batch_size=batch_size, tta=tta,
-                            resize=resize, on_error=fail):
-        for path, predicted in batch:
-            truth = read_gif(mask_of[path]).astype(bool)
-            scores.append(np_per_image_dice(truth[None], predicted[None])[0])
-    return np.asarray(scores)
+    batches = iter_masks(model, [p.image for p in pairs], batch_size=batch_size, tta=tta, resize=resize, on_error=fail)
+    return np.asarray([np_per_image_dice(read_gif(mask_of[path])[None], predicted[None])[0]
+                       for batch in batches for path, predicted in batch])
