@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+import tempfile
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -29,14 +32,7 @@ def require_extra(module: str) -> ModuleType:
 def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
                  overwrite: bool = False) -> Path:
     """Write ``model`` (a Keras model) to ``out`` with Keras's own export.
-
-    Refuses to replace an existing ``out`` unless ``overwrite``.
-    Introduced in chapter 9.
-    """
-    import shutil
-    import tempfile
-    import warnings
-
+    Introduced in chapter 9."""
     from .training import model_image_size
 
     if fmt not in FORMATS:

@@ -32,8 +32,7 @@ def precision_policy() -> str:
 
 @contextlib.contextmanager
 def scope() -> Iterator[tf.distribute.Strategy]:
-    """Build and compile a model inside this: the strategy's scope and the precision policy,
-    which is not left set globally."""
+    """Build and compile a model inside this: the strategy's scope and the precision policy, never left set globally."""
     strategy, previous = choose_strategy(), keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision_policy())
     try:

@@ -71,8 +71,7 @@ def mean_dice(y_true, y_pred):
 
 def np_dice_coef(y_true: np.ndarray, y_pred: np.ndarray, smooth: float = SMOOTH) -> float:
     """Numpy twin of :func:`dice_coef` (batch-global, soft, smoothed). Introduced in chapter 5."""
-    t = np.asarray(y_true, dtype=np.float64).ravel()
-    p = np.asarray(y_pred, dtype=np.float64).ravel()
+    t, p = (np.asarray(a, dtype=np.float64).ravel() for a in (y_true, y_pred))
     return float((2 * (t * p).sum() + smooth) / (t.sum() + p.sum() + smooth))
 
 

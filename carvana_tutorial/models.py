@@ -32,8 +32,7 @@ def simple_unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
 
     No skip connection: the decoder rebuilds the outline from the bottleneck
     alone, which is why its edges come out soft. Filters double per level.
-    At the defaults Keras counts 2,879,489 parameters. Introduced in chapter 4.
-    """
+    At the defaults Keras counts 2,879,489 parameters. Introduced in chapter 4."""
     check_input_size(input_shape, depth)
     widths = [filters * 2**level for level in range(depth)]
     inputs = keras.Input(shape=input_shape, name="image")
@@ -67,8 +66,7 @@ def unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
     level: a stride-2 transposed convolution, then the encoder's features of
     the same size *concatenated* (the skip connection), then two
     convolutions. At the defaults Keras counts 34,550,273 parameters.
-    Introduced in chapter 6.
-    """
+    Introduced in chapter 6."""
     check_input_size(input_shape, depth)
     inputs = keras.Input(shape=input_shape, name="image")
     x, skips = inputs, []

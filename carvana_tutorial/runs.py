@@ -3,13 +3,12 @@ when they hold the same configuration and files: so chapter 5 reads chapter 4's 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,7 +73,7 @@ def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) 
     (``depth`` and ``recipe`` left out when unsaid, so older runs still match)."""
     from .training import RECIPES
 
-    saved = {k: v for k, v in dataclasses.asdict(config).items() if v is not None or k not in ("depth", "recipe")}
+    saved = {k: v for k, v in asdict(config).items() if v is not None or k not in ("depth", "recipe")}
     saved["image_size"] = list(config.image_size)
     if config.recipe is not None:
         saved["recipe_values"] = dict(RECIPES[config.recipe])
@@ -124,8 +123,7 @@ def train_or_reuse(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequen
 
 def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> Iterable:
     """``items`` (batches of ``count`` things), with a bar on stderr when ``show``."""
-    return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr,
-                disable=not show)
+    return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr, disable=not show)
 
 
 class EpochBar(keras.callbacks.Callback):

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+from tqdm import tqdm
 
 from . import outputs
 from .config import THRESHOLD
@@ -81,8 +83,7 @@ def upsample_mask(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     Enlarging the probabilities (bilinear), not the 0/1 mask, keeps the
     outline smooth at 1918x1280 instead of blocky. Returns a boolean
-    ``[H, W]`` mask. Introduced in chapter 8.
-    """
+    ``[H, W]`` mask. Introduced in chapter 8."""
     import tensorflow as tf
 
     full = tf.image.resize(probs, size, method="bilinear")
@@ -104,23 +105,9 @@ def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size
         image = tf.cast(decode_photo(data, image_size, resize), tf.float32) / 255.0
         return index, image, tf.image.extract_jpeg_shape(data)[:2]
 
-    names = tf.data.Dataset.from_tensor_slices((tf.range(len(paths), dtype=tf.int64), [str(p) for p in paths]))
+    names = tf.data.Dataset.from_tensor_slices([str(p) for p in paths]).enumerate()
     loaded = names.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors()
     return loaded.batch(batch_size).prefetch(2)
-
-
-def _report(skipped: Sequence[Path], on_error: Callable[[Path, str], None] | None) -> None:
-    """Give ``on_error`` each photo tf.data skipped, with a short reason (asked of PIL, only on failures)."""
-    from PIL import Image
-
-    for path in skipped if on_error else ():
-        try:
-            with Image.open(path) as image:
-                image.load()
-                reason = f"not a JPEG ({image.format})" if image.format != "JPEG" else "TensorFlow cannot decode it"
-        except Exception as exc:  # any reason PIL gives is the message we want
-            reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}"
-        on_error(path, reason)
 
 
 def iter_masks(model, paths: Sequence[Path], *, batch_size: int = 16, tta: bool = False, resize: str = "area",
@@ -129,14 +116,24 @@ def iter_masks(model, paths: Sequence[Path], *, batch_size: int = 16, tta: bool 
     Introduced in chapter 8."""
     from .training import model_image_size
 
-    done = 0  # every photo before this one was yielded or reported
+    def skip(photos: Sequence[Path]) -> None:  # those tf.data dropped, with PIL's reason
+        for path in photos if on_error else ():
+            try:
+                with Image.open(path) as image:
+                    image.load()
+                    reason = f"not a JPEG ({image.format})" if image.format != "JPEG" else "TensorFlow cannot decode it"
+            except Exception as exc:  # any reason PIL gives is the message we want
+                reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}"
+            on_error(path, reason)
+
+    done = 0  # every photo before this one was yielded or skipped
     for indices, images, sizes in _load_dataset(paths, model_image_size(model), batch_size, resize):
         indices = indices.numpy().tolist()
-        _report([paths[i] for i in range(done, indices[-1]) if i not in indices], on_error)
+        skip([paths[i] for i in range(done, indices[-1]) if i not in indices])
         done = indices[-1] + 1
         probs = predict_probabilities(model, images.numpy(), tta=tta)
         yield [(paths[i], upsample_mask(p, tuple(map(int, s)))) for i, p, s in zip(indices, probs, sizes.numpy())]
-    _report(paths[done:], on_error)
+    skip(paths[done:])
 
 
 def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str | os.PathLike, *,
@@ -144,8 +141,6 @@ def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str
                      progress: bool = True) -> SubmissionReport:
     """Append a row to the CSV ``out`` for each photo of ``images`` (a folder or a list) not in it yet;
     unreadable photos go to ``report.failed`` and stderr.  Introduced in chapter 8."""
-    from tqdm import tqdm
-
     from .training import model_image_size
 
     paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)

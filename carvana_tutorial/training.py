@@ -65,8 +65,7 @@ def check_config(config: TrainConfig) -> None:
         if getattr(config, field) not in known:
             names = ", ".join(str(k) for k in known if k is not None)
             raise CarvanaError(f"unknown {field} {getattr(config, field)!r}: use one of {names}")
-    depth = DEFAULT_DEPTH[config.model] if config.depth is None else config.depth
-    check_input_size(config.image_size, depth)
+    check_input_size(config.image_size, DEFAULT_DEPTH[config.model] if config.depth is None else config.depth)
 
 
 def config_for(profile: Profile, model: str, recipe: str | None = None, **changes) -> TrainConfig:
