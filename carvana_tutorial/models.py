@@ -31,12 +31,11 @@ def simple_unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
     """The article's first network: strided convolutions down, transposed up.
 
     No skip connection: the decoder rebuilds the outline from the bottleneck
-    alone, which is why its edges come out soft. Filters double per level.
-    At the defaults Keras counts 2,879,489 parameters. Introduced in chapter 4."""
+    alone, which is why its edges come out soft. Filters double per level. At
+    the defaults Keras counts 2,879,489 parameters. Introduced in chapter 4."""
     check_input_size(input_shape, depth)
     widths = [filters * 2**level for level in range(depth)]
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
+    x = inputs = keras.Input(shape=input_shape, name="image")
     for level, width in enumerate(widths, start=1):
         x = layers.Conv2D(width, 3, strides=2, name=f"down{level}_strided",
                           **CONV)(x)

@@ -162,21 +162,19 @@ def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str
         if keep == 0:
             handle.write(HEADER + "\n")
             handle.flush()
-        bar = tqdm(total=len(todo), desc="predict", unit="img", disable=not progress)
-
-        def on_error(path: Path, reason: str) -> None:
-            report.failed.append((path.name, reason))
-            tqdm.write(f"skipped {path.name}: {reason}", file=sys.stderr)
-            bar.update(1)
-
         start = time.perf_counter()
-        for batch in iter_masks(model, todo, batch_size=batch_size, tta=tta, resize=resize, on_error=on_error):
-            handle.write("".join(f"{path.name},{rle_encode(mask)}\n" for path, mask in batch))
-            handle.flush()
-            report.written += len(batch)
-            bar.update(len(batch))
+        with tqdm(total=len(todo), desc="predict", unit="img", disable=not progress) as bar:
+            def on_error(path: Path, reason: str) -> None:
+                report.failed.append((path.name, reason))
+                tqdm.write(f"skipped {path.name}: {reason}", file=sys.stderr)
+                bar.update(1)
+
+            for batch in iter_masks(model, todo, batch_size=batch_size, tta=tta, resize=resize, on_error=on_error):
+                handle.write("".join(f"{path.name},{rle_encode(mask)}\n" for path, mask in batch))
+                handle.flush()
+                report.written += len(batch)
+                bar.update(len(batch))
         report.seconds = time.perf_counter() - start
-        bar.close()
     return report
 
 
