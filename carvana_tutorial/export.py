@@ -47,7 +47,7 @@ def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
     height, width = model_image_size(model)
     model(np.zeros((1, height, width, 3), np.float32))  # Keras needs a call
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as temp:
+    with tempfile.TemporaryDirectory(dir=out.parent, suffix=".part") as temp:
         part = Path(temp) / out.name  # never half an export named out
         with warnings.catch_warnings():  # tf2onnx's FutureWarning
             warnings.simplefilter("ignore", FutureWarning)
