@@ -114,5 +114,5 @@ def write_outputs(photo: np.ndarray, mask: np.ndarray, paths: dict[str, Path]) -
     images = {"mask": lambda: np.where(mask, 255, 0).astype(np.uint8),  # in the order written
               "overlay": lambda: overlay(photo, mask),
               "cutout": lambda: cutout(photo, mask)}
-    for kind in (kind for kind in images if kind in paths):
+    for kind in (k for k in images if k in paths):
         save_png(images[kind](), paths[kind])
