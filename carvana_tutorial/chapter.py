@@ -68,9 +68,8 @@ def seed_everything(seed: int) -> None:
 
 def setup(seed: int = 42, profile: Profile | str | None = None,
           data: DataSource | str | os.PathLike | None = None) -> Chapter:
-    """Seed, choose the profile, find (or make) the data, split it by car; print one line.
-
-    Cheap to call again: the data is found, not remade.  Introduced in chapter 1."""
+    """Seed, choose the profile, find (or make) the data, split it by car; print one line.  Cheap to call
+    again: the data is found, not remade.  Introduced in chapter 1."""
     seed_everything(seed)
     show_figures_inline()
     profile = profile if isinstance(profile, Profile) else get_profile(profile)

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+import tempfile
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -29,13 +32,7 @@ def require_extra(module: str) -> ModuleType:
 def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
                  overwrite: bool = False) -> Path:
     """Write ``model`` (a Keras model) to ``out`` with Keras's own export.
-
-    Refuses to replace an existing ``out`` unless ``overwrite``.
-    Introduced in chapter 9.
-    """
-    import shutil
-    import warnings
-
+    Introduced in chapter 9."""
     from .training import model_image_size
 
     if fmt not in FORMATS:
@@ -50,16 +47,14 @@ def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
     height, width = model_image_size(model)
     model(np.zeros((1, height, width, 3), np.float32))  # Keras needs a call
     out.parent.mkdir(parents=True, exist_ok=True)
-    temp = out.with_name(out.name + ".part")
-    if temp.is_dir():
-        shutil.rmtree(temp)
-    temp.unlink(missing_ok=True)
-    with warnings.catch_warnings():  # tf2onnx's own FutureWarning about numpy
-        warnings.simplefilter("ignore", FutureWarning)
-        model.export(str(temp), format=fmt, verbose=False)
-    if out.is_dir():
-        shutil.rmtree(out)
-    os.replace(temp, out)  # a half-written export never has the final name
+    with tempfile.TemporaryDirectory(dir=out.parent, suffix=".part") as temp:
+        part = Path(temp) / out.name  # never half an export named out
+        with warnings.catch_warnings():  # tf2onnx's FutureWarning
+            warnings.simplefilter("ignore", FutureWarning)
+            model.export(str(part), format=fmt, verbose=False)
+        if out.is_dir():
+            shutil.rmtree(out)
+        os.replace(part, out)
     return out
 
 

@@ -13,11 +13,8 @@ import tensorflow as tf
 def choose_strategy(device_type: str = "GPU") -> tf.distribute.Strategy:
     """A TPU strategy where a TPU answers, mirrored over several ``device_type`` devices, else the default."""
     if os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR") or tf.config.list_physical_devices("TPU"):
-        try:
-            resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
-            tf.config.experimental_connect_to_cluster(resolver)
-            tf.tpu.experimental.initialize_tpu_system(resolver)
-            return tf.distribute.TPUStrategy(resolver)
+        try:  # connect() also connects to the cluster and initialises the TPU system
+            return tf.distribute.TPUStrategy(tf.distribute.cluster_resolver.TPUClusterResolver.connect())
         except (ValueError, RuntimeError, tf.errors.OpError):
             pass  # no TPU after all (e.g. a stale variable): fall through to GPUs/CPU
     devices = [d.name for d in tf.config.list_logical_devices(device_type)]
@@ -35,8 +32,7 @@ def precision_policy() -> str:
 
 @contextlib.contextmanager
 def scope() -> Iterator[tf.distribute.Strategy]:
-    """Build and compile a model inside this: the strategy's scope and the precision policy,
-    which is not left set globally."""
+    """Build and compile a model inside this: the strategy's scope and the precision policy, never left set globally."""
     strategy, previous = choose_strategy(), keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision_policy())
     try:

@@ -71,8 +71,7 @@ def mean_dice(y_true, y_pred):
 
 def np_dice_coef(y_true: np.ndarray, y_pred: np.ndarray, smooth: float = SMOOTH) -> float:
     """Numpy twin of :func:`dice_coef` (batch-global, soft, smoothed). Introduced in chapter 5."""
-    t = np.asarray(y_true, dtype=np.float64).ravel()
-    p = np.asarray(y_pred, dtype=np.float64).ravel()
+    t, p = (np.asarray(a, dtype=np.float64).ravel() for a in (y_true, y_pred))
     return float((2 * (t * p).sum() + smooth) / (t.sum() + p.sum() + smooth))
 
 
@@ -87,10 +86,8 @@ def np_per_image_dice(y_true: np.ndarray, y_pred: np.ndarray, threshold: float =
 def np_per_image_iou(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     """Intersection over union of each image, 1 for empty vs empty: dice / (2 - dice), the same ranking
     as dice with harsher numbers. Introduced in chapter 5."""
-    t = (np.asarray(y_true) >= 0.5).reshape(len(y_true), -1)
-    p = (np.asarray(y_pred) >= threshold).reshape(len(y_pred), -1)
-    union = (t | p).sum(axis=1)
-    return np.where(union > 0, (t & p).sum(axis=1) / np.maximum(union, 1), 1.0)
+    dice = np_per_image_dice(y_true, y_pred, threshold)
+    return dice / (2 - dice)
 
 
 def dice_definitions(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:

@@ -9,7 +9,9 @@ from keras import layers
 from .config import IMAGE_SIZE
 from .errors import ModelError
 
-MODEL_NAMES = ("simple", "unet")
+#: Each network's down/up blocks when a configuration leaves ``depth`` unsaid.
+DEFAULT_DEPTH = {"simple": 3, "unet": 4}
+MODEL_NAMES = tuple(DEFAULT_DEPTH)
 #: The convolutions' shared settings: 3x3 kernels, ReLU, He initialisation.
 CONV = dict(padding="same", activation="relu", kernel_initializer="he_normal")
 
@@ -29,13 +31,11 @@ def simple_unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
     """The article's first network: strided convolutions down, transposed up.
 
     No skip connection: the decoder rebuilds the outline from the bottleneck
-    alone, which is why its edges come out soft. Filters double per level.
-    At the defaults Keras counts 2,879,489 parameters. Introduced in chapter 4.
-    """
+    alone, which is why its edges come out soft. Filters double per level. At
+    the defaults Keras counts 2,879,489 parameters. Introduced in chapter 4."""
     check_input_size(input_shape, depth)
     widths = [filters * 2**level for level in range(depth)]
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
+    x = inputs = keras.Input(shape=input_shape, name="image")
     for level, width in enumerate(widths, start=1):
         x = layers.Conv2D(width, 3, strides=2, name=f"down{level}_strided",
                           **CONV)(x)
@@ -65,8 +65,7 @@ def unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
     level: a stride-2 transposed convolution, then the encoder's features of
     the same size *concatenated* (the skip connection), then two
     convolutions. At the defaults Keras counts 34,550,273 parameters.
-    Introduced in chapter 6.
-    """
+    Introduced in chapter 6."""
     check_input_size(input_shape, depth)
     inputs = keras.Input(shape=input_shape, name="image")
     x, skips = inputs, []
@@ -100,11 +99,10 @@ def sigmoid_head(x, kernel_size: int):
 def build_model(name: str, image_size: tuple[int, int] = IMAGE_SIZE, filters: int = 64,
                 depth: int | None = None) -> keras.Model:
     """Either network by name (``"simple"`` or ``"unet"``), at its own depth unless ``depth`` is given."""
-    builders = {"simple": simple_unet, "unet": unet}
-    if name not in builders:
+    if name not in MODEL_NAMES:
         raise ModelError(f"unknown model {name!r}: use one of {', '.join(MODEL_NAMES)}")
-    depth_arg = {} if depth is None else {"depth": depth}
-    return builders[name](input_shape=(*image_size, 3), filters=filters, **depth_arg)
+    builder = simple_unet if name == "simple" else unet
+    return builder((*image_size, 3), filters, DEFAULT_DEPTH[name] if depth is None else depth)
 
 
 def layer_table(model: keras.Model) -> str:

@@ -9,15 +9,12 @@ import numpy as np
 
 
 def rle_encode(mask: np.ndarray) -> str:
-    """Encode a 2-D binary mask (anything > 0 is foreground) as Kaggle RLE.
-
-    An empty mask encodes as the empty string, which Kaggle accepts.
-    Introduced in chapter 8.
-    """
+    """Encode a 2-D binary mask (anything > 0 is foreground) as Kaggle RLE;
+    an empty mask encodes as the empty string, which Kaggle accepts.
+    Introduced in chapter 8."""
     # Padded with background, every run has a change where it starts and
     # one just after it ends; + 1 counts pixels from 1, as Kaggle does.
-    flat = np.asarray(mask).reshape(-1) > 0
-    flat = np.concatenate(([False], flat, [False]))
+    flat = np.concatenate(([False], np.asarray(mask).reshape(-1) > 0, [False]))
     runs = np.flatnonzero(flat[1:] != flat[:-1]) + 1
     runs[1::2] -= runs[0::2]  # (start, end) -> (start, length)
     return " ".join(map(str, runs.tolist()))

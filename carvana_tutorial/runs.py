@@ -3,13 +3,12 @@ when they hold the same configuration and files: so chapter 5 reads chapter 4's 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,13 +18,11 @@ from tqdm import tqdm
 
 from .config import cache_dir
 from .errors import CarvanaError
+from .models import DEFAULT_DEPTH
 from .outputs import METRICS
 
 if TYPE_CHECKING:
     from .training import TrainConfig
-
-#: Down/up blocks of each network when a configuration leaves ``depth`` unsaid.
-DEFAULT_DEPTH = {"simple": 3, "unet": 4}
 
 
 @dataclass
@@ -66,8 +63,7 @@ def runs_dir() -> Path:
 def fingerprint(pairs: Sequence) -> str:
     """Short hash of the files (names, sizes, modification times): did a run see these very files?"""
     def stamp(path: Path) -> str:
-        info = Path(path).stat()
-        return f"{Path(path).name}:{info.st_size}:{info.st_mtime_ns}"
+        return f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
 
     return hashlib.sha1(",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs).encode()).hexdigest()[:12]
 
@@ -77,7 +73,7 @@ def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) 
     (``depth`` and ``recipe`` left out when unsaid, so older runs still match)."""
     from .training import RECIPES
 
-    saved = {k: v for k, v in dataclasses.asdict(config).items() if v is not None or k not in ("depth", "recipe")}
+    saved = {k: v for k, v in asdict(config).items() if v is not None or k not in ("depth", "recipe")}
     saved["image_size"] = list(config.image_size)
     if config.recipe is not None:
         saved["recipe_values"] = dict(RECIPES[config.recipe])
@@ -92,8 +88,6 @@ def new_run_dir(out_dir: str | os.PathLike, train_pairs: Sequence, val_pairs: Se
         raise CarvanaError(f"training needs images on both sides of the split "
                            f"(train {len(train_pairs)}, val {len(val_pairs)})")
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CarvanaError(f"the run folder {out_dir} is a file, not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir
 
@@ -129,8 +123,7 @@ def train_or_reuse(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequen
 
 def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> Iterable:
     """``items`` (batches of ``count`` things), with a bar on stderr when ``show``."""
-    return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr,
-                disable=not show)
+    return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr, disable=not show)
 
 
 class EpochBar(keras.callbacks.Callback):

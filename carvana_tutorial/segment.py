@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
 from .submission import predict_probabilities, upsample_mask
+from .training import model_image_size
 
 #: File endings ``segment`` reads when given a folder.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -26,23 +28,10 @@ def read_photo(path: str | os.PathLike) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def input_size(model) -> tuple[int, int]:
-    """The (height, width) a Keras model, or an exported one, takes."""
-    if hasattr(model, "image_size"):  # an export.OnnxModel
-        return tuple(model.image_size)
-    from .training import model_image_size
-
-    return model_image_size(model)
-
-
 def shrink(photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A uint8 photo at the model's input ``size``, as training saw photos.
-
-    The area average (every pixel counts), rounded to whole levels like the
-    training pipeline, then scaled to [0, 1].  Introduced in chapter 9.
-    """
-    import tensorflow as tf
-
+    """A uint8 photo at the model's input ``size``, as training saw photos:
+    the area average (every pixel counts), rounded to whole levels like the
+    training pipeline, then scaled to [0, 1].  Introduced in chapter 9."""
     small = tf.image.resize(photo, size, method="area")
     small = tf.round(tf.clip_by_value(small, 0.0, 255.0))
     return (small / 255.0).numpy().astype(np.float32)
@@ -51,10 +40,8 @@ def shrink(photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def probabilities(model, photos: Sequence[np.ndarray],
                   tta: bool = False) -> np.ndarray:
     """Probabilities ``[B, h, w, 1]`` at the model's size for uint8 photos.
-
-    Introduced in chapter 9.
-    """
-    size = input_size(model)
+    Introduced in chapter 9."""
+    size = model_image_size(model)
     batch = np.stack([shrink(photo, size) for photo in photos])
     return predict_probabilities(model, batch, tta=tta)
 
@@ -62,10 +49,7 @@ def probabilities(model, photos: Sequence[np.ndarray],
 def segment_photos(model, photos: Sequence[np.ndarray],
                    tta: bool = False) -> list[np.ndarray]:
     """Boolean masks, each at its photo's own size, for a batch of photos.
-
-    The probabilities are enlarged (bilinear), then cut at the threshold.
-    Introduced in chapter 9.
-    """
+    Introduced in chapter 9."""
     probs = probabilities(model, photos, tta=tta)
     return [upsample_mask(p, photo.shape[:2])
             for p, photo in zip(probs, photos)]
@@ -73,9 +57,7 @@ def segment_photos(model, photos: Sequence[np.ndarray],
 
 def segment(model, photo, tta: bool = False) -> np.ndarray:
     """The full-size boolean mask ``[H, W]`` of one photo (path or array).
-
-    Introduced in chapter 9.
-    """
+    Introduced in chapter 9."""
     if not isinstance(photo, np.ndarray):
         photo = read_photo(photo)
     return segment_photos(model, [photo], tta=tta)[0]
@@ -83,11 +65,8 @@ def segment(model, photo, tta: bool = False) -> np.ndarray:
 
 def cutout(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The car alone: RGBA with alpha 255 on the car, 0 elsewhere.
-
-    Introduced in chapter 9.
-    """
-    alpha = np.where(mask, 255, 0).astype(np.uint8)
-    return np.dstack([photo, alpha])
+    Introduced in chapter 9."""
+    return np.dstack([photo, np.where(mask, 255, 0).astype(np.uint8)])
 
 
 def overlay(photo: np.ndarray, mask: np.ndarray, colour=(255, 64, 0), opacity: float = 0.5) -> np.ndarray:
@@ -98,34 +77,27 @@ def overlay(photo: np.ndarray, mask: np.ndarray, colour=(255, 64, 0), opacity: f
 
 
 def checkerboard(height: int, width: int, square: int = 48) -> np.ndarray:
-    """The grey checkerboard that image editors draw behind transparency."""
+    """The grey checkerboard that image editors draw behind transparency, ``[H, W, 1]``."""
     rows, cols = np.indices((height, width)) // square
-    levels = np.where((rows + cols) % 2 == 0, 204, 153).astype(np.uint8)
-    return np.repeat(levels[..., None], 3, axis=-1)
+    return np.where((rows + cols) % 2 == 0, 204, 153).astype(np.uint8)[..., None]
 
 
 def on_background(cut: np.ndarray, background=None) -> np.ndarray:
     """An RGBA cut-out laid on a colour, a photo or (default) a checkerboard.
-
-    Introduced in chapter 9.
-    """
-    height, width = cut.shape[:2]
+    Introduced in chapter 9."""
     if background is None:
-        background = checkerboard(height, width)
-    background = np.broadcast_to(np.asarray(background, np.uint8),
-                                 (height, width, 3))
+        background = checkerboard(*cut.shape[:2])
     alpha = cut[..., 3:] / 255.0
-    blended = alpha * cut[..., :3] + (1 - alpha) * background
+    blended = alpha * cut[..., :3] + (1 - alpha) * np.asarray(background)
     return blended.round().astype(np.uint8)
 
 
 def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
     """Write ``array`` as a PNG under a temporary name, then rename it: never half a PNG."""
-    path = Path(path)
-    handle, temp = tempfile.mkstemp(suffix=".png.part", dir=path.parent)
+    handle, temp = tempfile.mkstemp(suffix=".png.part", dir=Path(path).parent)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "wb") as out:
-            Image.fromarray(array).save(out, format="PNG")
+        Image.fromarray(array).save(temp, format="PNG")
         os.replace(temp, path)
     finally:
         Path(temp).unlink(missing_ok=True)  # gone once renamed
@@ -137,13 +109,10 @@ def output_paths(out_dir: str | os.PathLike, stem: str, with_overlay: bool = Fal
 
 
 def write_outputs(photo: np.ndarray, mask: np.ndarray, paths: dict[str, Path]) -> None:
-    """Write the PNGs named in ``paths`` (from :func:`output_paths`).
-
-    The cut-out goes last: once it exists, the photo is done.  Introduced in chapter 9.
-    """
+    """Write the PNGs named in ``paths`` (from :func:`output_paths`), the cut-out last: once it exists, the
+    photo is done.  Introduced in chapter 9."""
     images = {"mask": lambda: np.where(mask, 255, 0).astype(np.uint8),  # in the order written
               "overlay": lambda: overlay(photo, mask),
               "cutout": lambda: cutout(photo, mask)}
-    for kind, image in images.items():
-        if kind in paths:
-            save_png(image(), paths[kind])
+    for kind in (k for k in images if k in paths):
+        save_png(images[kind](), paths[kind])

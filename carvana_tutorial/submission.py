@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+from tqdm import tqdm
 
 from . import outputs
 from .config import THRESHOLD
@@ -52,27 +54,15 @@ def test_images(folder: str | os.PathLike) -> list[Path]:
     return paths
 
 
-def check_names(paths: Sequence[Path]) -> None:
-    """Refuse photo names a submission row cannot hold as they are (a comma, quote or line break; not ASCII)."""
-    odd = [p for p in paths if not p.name.isascii() or any(c in p.name for c in ',"\r\n')]
-    if odd:
-        raise DataError(f"{str(odd[0])!r}: a submission row cannot hold a photo name with a comma, quote, line "
-                        f"break or non-ASCII letter ({len(odd)} such photo{'s' * (len(odd) > 1)}): rename them")
-
-
 def read_done(path: Path, names: set[str]) -> tuple[set[str], int]:
-    """Names already in the submission at ``path``, and how many of its bytes to keep.
-
-    A last line without its newline (a crash) is not kept.  A file is refused
-    unless it starts with the header and names only photos in ``names``.
-    """
-    data = path.read_bytes()
-    keep = data.rfind(b"\n") + 1
-    if data and data.splitlines()[0].strip() != HEADER.encode():
+    """Names already in the submission at ``path``, and how many of its bytes to keep (not a last line cut off
+    by a crash).  Refuses a file without the header, or with a row for a photo not in ``names``."""
+    text = path.read_bytes().decode("ascii", errors="replace")  # one character per byte
+    keep = text.rfind("\n") + 1
+    if text and text.splitlines()[0].strip() != HEADER:
         raise CarvanaError(f"{path} exists but is not a submission (its first line is not {HEADER!r}); "
                            "pick another --submission path")
-    rows = data[:keep].decode("ascii", errors="replace").splitlines()[1:]
-    done = {line.split(",", 1)[0] for line in rows if line}
+    done = {line.split(",", 1)[0] for line in text[:keep].splitlines()[1:] if line}
     if path.name == MASKS_CSV or done - names:
         why = f"the data's {MASKS_CSV}" if path.name == MASKS_CSV else f"it has a row for {min(done - names)}"
         raise CarvanaError(f"{path} is not a submission of these photos ({why}); pick another --submission path")
@@ -93,8 +83,7 @@ def upsample_mask(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     Enlarging the probabilities (bilinear), not the 0/1 mask, keeps the
     outline smooth at 1918x1280 instead of blocky. Returns a boolean
-    ``[H, W]`` mask. Introduced in chapter 8.
-    """
+    ``[H, W]`` mask. Introduced in chapter 8."""
     import tensorflow as tf
 
     full = tf.image.resize(probs, size, method="bilinear")
@@ -116,57 +105,48 @@ def _load_dataset(paths: Sequence[Path], image_size: tuple[int, int], batch_size
         image = tf.cast(decode_photo(data, image_size, resize), tf.float32) / 255.0
         return index, image, tf.image.extract_jpeg_shape(data)[:2]
 
-    names = tf.data.Dataset.from_tensor_slices((tf.range(len(paths), dtype=tf.int64), [str(p) for p in paths]))
+    names = tf.data.Dataset.from_tensor_slices([str(p) for p in paths]).enumerate()
     loaded = names.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors()
     return loaded.batch(batch_size).prefetch(2)
-
-
-def _report(paths: Sequence[Path], missing, on_error: Callable[[Path, str], None] | None) -> None:
-    """Give ``on_error`` each skipped photo with a short reason (asked of PIL, only on failures)."""
-    if on_error is None:
-        return
-    from PIL import Image
-
-    for path in (paths[i] for i in sorted(missing)):
-        try:
-            with Image.open(path) as image:
-                image.load()
-                reason = f"not a JPEG ({image.format})" if image.format != "JPEG" else "TensorFlow cannot decode it"
-        except Exception as exc:  # any reason PIL gives is the message we want
-            reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}"
-        on_error(path, reason)
 
 
 def iter_masks(model, paths: Sequence[Path], *, batch_size: int = 16, tta: bool = False, resize: str = "area",
                on_error: Callable[[Path, str], None] | None = None) -> Iterator[list[tuple[Path, np.ndarray]]]:
     """Yield per batch ``(path, boolean mask at the photo's size)``; unreadable photos go to ``on_error``.
-
     Introduced in chapter 8."""
     from .training import model_image_size
 
-    reported = 0  # every photo before it was yielded or reported
+    def skip(photos: Sequence[Path]) -> None:  # those tf.data dropped, with PIL's reason
+        for path in photos if on_error else ():
+            try:
+                with Image.open(path) as image:
+                    image.load()
+                    reason = f"not a JPEG ({image.format})" if image.format != "JPEG" else "TensorFlow cannot decode it"
+            except Exception as exc:  # any reason PIL gives is the message we want
+                reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}"
+            on_error(path, reason)
+
+    done = 0  # every photo before this one was yielded or skipped
     for indices, images, sizes in _load_dataset(paths, model_image_size(model), batch_size, resize):
         indices = indices.numpy().tolist()
-        _report(paths, set(range(reported, indices[-1])) - set(indices), on_error)
-        reported = indices[-1] + 1
+        skip([paths[i] for i in range(done, indices[-1]) if i not in indices])
+        done = indices[-1] + 1
         probs = predict_probabilities(model, images.numpy(), tta=tta)
         yield [(paths[i], upsample_mask(p, tuple(map(int, s)))) for i, p, s in zip(indices, probs, sizes.numpy())]
-    _report(paths, range(reported, len(paths)), on_error)
+    skip(paths[done:])
 
 
 def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str | os.PathLike, *,
                      batch_size: int = 16, tta: bool = False, resize: str = "area",
                      progress: bool = True) -> SubmissionReport:
-    """Append a row to the CSV ``out`` for each photo of ``images`` (a folder or a list) not in it yet.
-
-    Unreadable photos go to ``report.failed`` and stderr.  Introduced in chapter 8.
-    """
-    from tqdm import tqdm
-
+    """Append a row to the CSV ``out`` for each photo of ``images`` (a folder or a list) not in it yet;
+    unreadable photos go to ``report.failed`` and stderr.  Introduced in chapter 8."""
     from .training import model_image_size
 
     paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
-    check_names(paths)
+    if odd := [p for p in paths if not p.name.isascii() or any(c in p.name for c in ',"\r\n')]:
+        raise DataError(f"{str(odd[0])!r}: a submission row cannot hold a photo name with a comma, quote, line "
+                        f"break or non-ASCII letter ({len(odd)} such photo{'s' * (len(odd) > 1)}): rename them")
     model_image_size(model)  # an unusable model is refused before ``out`` is touched
     out = Path(out)
     if out.exists() and not out.is_file():
@@ -182,21 +162,19 @@ def write_submission(model, images: str | os.PathLike | Sequence[Path], out: str
         if keep == 0:
             handle.write(HEADER + "\n")
             handle.flush()
-        bar = tqdm(total=len(todo), desc="predict", unit="img", disable=not progress)
-
-        def on_error(path: Path, reason: str) -> None:
-            report.failed.append((path.name, reason))
-            tqdm.write(f"skipped {path.name}: {reason}", file=sys.stderr)
-            bar.update(1)
-
         start = time.perf_counter()
-        for batch in iter_masks(model, todo, batch_size=batch_size, tta=tta, resize=resize, on_error=on_error):
-            handle.write("".join(f"{path.name},{rle_encode(mask)}\n" for path, mask in batch))
-            handle.flush()
-            report.written += len(batch)
-            bar.update(len(batch))
+        with tqdm(total=len(todo), desc="predict", unit="img", disable=not progress) as bar:
+            def on_error(path: Path, reason: str) -> None:
+                report.failed.append((path.name, reason))
+                tqdm.write(f"skipped {path.name}: {reason}", file=sys.stderr)
+                bar.update(1)
+
+            for batch in iter_masks(model, todo, batch_size=batch_size, tta=tta, resize=resize, on_error=on_error):
+                handle.write("".join(f"{path.name},{rle_encode(mask)}\n" for path, mask in batch))
+                handle.flush()
+                report.written += len(batch)
+                bar.update(len(batch))
         report.seconds = time.perf_counter() - start
-        bar.close()
     return report
 
 
@@ -210,10 +188,6 @@ def full_size_dice(model, pairs: Sequence, *, batch_size: int = 16, tta: bool = 
         raise DataError(f"cannot read {path.name}: {reason}")
 
     mask_of = {pair.image: pair.mask for pair in pairs}
-    scores = []
-    for batch in iter_masks(model, [pair.image for pair in pairs], batch_size=batch_size, tta=tta,
-                            resize=resize, on_error=fail):
-        for path, predicted in batch:
-            truth = read_gif(mask_of[path]).astype(bool)
-            scores.append(np_per_image_dice(truth[None], predicted[None])[0])
-    return np.asarray(scores)
+    batches = iter_masks(model, [p.image for p in pairs], batch_size=batch_size, tta=tta, resize=resize, on_error=fail)
+    return np.asarray([np_per_image_dice(read_gif(mask_of[path])[None], predicted[None])[0]
+                       for batch in batches for path, predicted in batch])

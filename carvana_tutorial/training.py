@@ -23,7 +23,7 @@ from . import metrics as M
 from .config import IMAGE_SIZE, Profile
 from .data import Pair
 from .errors import CarvanaError, ModelError
-from .models import MODEL_NAMES, build_model, check_input_size
+from .models import DEFAULT_DEPTH, MODEL_NAMES, build_model, check_input_size
 from .pipeline import make_dataset
 
 BEST = "best.keras"
@@ -65,8 +65,7 @@ def check_config(config: TrainConfig) -> None:
         if getattr(config, field) not in known:
             names = ", ".join(str(k) for k in known if k is not None)
             raise CarvanaError(f"unknown {field} {getattr(config, field)!r}: use one of {names}")
-    depth = runs.DEFAULT_DEPTH[config.model] if config.depth is None else config.depth
-    check_input_size(config.image_size, depth)
+    check_input_size(config.image_size, DEFAULT_DEPTH[config.model] if config.depth is None else config.depth)
 
 
 def config_for(profile: Profile, model: str, recipe: str | None = None, **changes) -> TrainConfig:
@@ -118,8 +117,10 @@ def train(
                        history.history, dice, best, seconds)
 
 
-def model_image_size(model: keras.Model) -> tuple[int, int]:
-    """The (height, width) a model was built for. Introduced in chapter 4."""
+def model_image_size(model) -> tuple[int, int]:
+    """The (height, width) a Keras model (or an ``export.OnnxModel``) was built for. Introduced in chapter 4."""
+    if hasattr(model, "image_size"):  # an OnnxModel, checked when loaded
+        return model.image_size
     shape = tuple(model.inputs[0].shape)
     if len(shape) != 4 or None in shape[1:3] or shape[3] != 3:
         raise ModelError(f"the model takes input {shape}, not RGB photos of a fixed size [batch, height, width, 3]")
@@ -166,11 +167,10 @@ def load_model(path: str | os.PathLike) -> keras.Model:
         raise ModelError(f"cannot load {path.name}: it is not a Keras model (a .keras file is a zip archive)")
     try:
         model = keras.models.load_model(path)
-    except Exception as exc:  # Keras raises many types (ValueError, zipfile.BadZipFile, TypeError...)
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        raise ModelError(f"cannot load {path.name} as a Keras model: {reason}") from exc
-    try:
         model_image_size(model)  # a mask model of a fixed size, or the error names the file
     except ModelError as exc:
         raise ModelError(f"{path.name}: {exc}") from None
+    except Exception as exc:  # Keras raises many types (ValueError, zipfile.BadZipFile, TypeError...)
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise ModelError(f"cannot load {path.name} as a Keras model: {reason}") from exc
     return model

@@ -106,6 +106,15 @@ def test_disjoint_non_empty_masks_score_zero(t):
     assert M.np_dice_coef(t, complement) < 1e-5
 
 
+@SETTINGS
+@given(mask_pairs())
+def test_iou_is_intersection_over_union(pair):
+    t, p = (a.reshape(len(a), -1) > 0 for a in pair)
+    union = (t | p).sum(axis=1)
+    expected = np.where(union > 0, (t & p).sum(axis=1) / np.maximum(union, 1), 1.0)
+    np.testing.assert_allclose(M.np_per_image_iou(*pair), expected, rtol=1e-12)
+
+
 def test_empty_against_non_empty_scores_zero():
     empty, full = np.zeros((1, 3, 3, 1)), np.ones((1, 3, 3, 1))
     assert M.np_per_image_dice(empty, full)[0] == 0.0
