@@ -1,8 +1,6 @@
 """The book's speed measurements, as plain numbers for chapters to glue and ``carvana-tutorial bench`` to print:
 input pipeline (chapter 2), training step (chapter 6), RLE and submission (chapter 8)."""
 
-from __future__ import annotations
-
 import functools
 import os
 import tempfile

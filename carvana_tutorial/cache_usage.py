@@ -1,8 +1,6 @@
 """What the cache folder holds, by kind, and clearing the parts a user names: nothing else prunes it, and on
 Kaggle's 20 GB disk it only grows.  Links count and go as themselves, never followed.  Introduced in chapter 2."""
 
-from __future__ import annotations
-
 import contextlib
 import os
 import shutil

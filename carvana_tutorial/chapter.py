@@ -1,7 +1,5 @@
 """Every chapter's first code cell, ``ctx = chapter.setup()``, and ``chapter.show``.  Introduced in chapter 1."""
 
-from __future__ import annotations
-
 import inspect
 import os
 from dataclasses import dataclass

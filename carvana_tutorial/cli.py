@@ -5,8 +5,6 @@ code) and imports TensorFlow only inside it, so ``--help`` stays instant.  Error
 stderr with exit status 2; Ctrl-C exits 130, saying what was kept.
 """
 
-from __future__ import annotations
-
 import argparse
 import contextlib
 import errno

@@ -3,8 +3,6 @@
 *quick* trains small models on the synthetic set in minutes on two CPU cores; *full* uses the real data at
 the article's settings.  A GPU or TPU means *full*, unless ``CARVANA_PROFILE`` says otherwise."""
 
-from __future__ import annotations
-
 import os
 from dataclasses import dataclass
 from pathlib import Path

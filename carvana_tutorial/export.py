@@ -2,8 +2,6 @@
 ``.onnx`` file in ONNX Runtime like a Keras model (:class:`OnnxModel`), so :mod:`carvana_tutorial.segment` works
 with either.  ONNX needs the extra: ``pip install 'carvana-tutorial[export]'``.  Introduced in chapter 9."""
 
-from __future__ import annotations
-
 import importlib
 import os
 import shutil

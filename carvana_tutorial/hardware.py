@@ -1,7 +1,5 @@
 """Where a model trains and at what precision, chosen from the hardware in sight. Introduced in chapter 6."""
 
-from __future__ import annotations
-
 import contextlib
 import os
 from collections.abc import Iterator

@@ -1,8 +1,6 @@
 """Run a chapter on Kaggle with the real data and a GPU: write the folder ``kaggle kernels push``
 takes (which, unlike an "open in Kaggle" button, attaches both) and push it. Introduced in the introduction."""
 
-from __future__ import annotations
-
 import json
 import re
 from pathlib import Path

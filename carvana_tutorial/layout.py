@@ -2,8 +2,6 @@
 ``<id>`` is 12 lowercase hex characters naming a car and ``<NN>`` (01..16) a turntable view.
 Introduced in chapter 1 (*Getting the data*)."""
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 

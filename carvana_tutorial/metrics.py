@@ -2,8 +2,6 @@
 
 The Keras functions are registered, so a ``.keras`` file compiled with them loads without ``custom_objects``."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 
 import keras

@@ -3,8 +3,6 @@
 A run folder is ours when it is new, empty, or holds :data:`RUN_MARKER` (the first file a run writes); it is
 finished when it holds ``metrics.json`` (the last)."""
 
-from __future__ import annotations
-
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -3,8 +3,6 @@ pairs with ``start`` counted from 1.  Used by the synthetic set (``train_masks.c
 (chapter 8).  Both directions are vectorised: the test set has 100,064 masks of 1918x1280 pixels, so a
 Python loop over pixels (or even over runs) would dominate the time of a submission."""
 
-from __future__ import annotations
-
 import numpy as np
 
 

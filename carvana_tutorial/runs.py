@@ -1,8 +1,6 @@
 """Run folders (``best.keras``, ``history.csv``, ``metrics.json``), read back, or reused instead of retrained
 when they hold the same configuration and files: so chapter 5 reads chapter 4's model back."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os
@@ -68,7 +66,7 @@ def fingerprint(pairs: Sequence) -> str:
     return hashlib.sha1(",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs).encode()).hexdigest()[:12]
 
 
-def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
+def run_config(config: "TrainConfig", train_pairs: Sequence, val_pairs: Sequence) -> dict:
     """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint
     (``depth`` and ``recipe`` left out when unsaid, so older runs still match)."""
     from .training import RECIPES
@@ -92,7 +90,7 @@ def new_run_dir(out_dir: str | os.PathLike, train_pairs: Sequence, val_pairs: Se
     return out_dir
 
 
-def record(out_dir: Path, config: TrainConfig, split: tuple[Sequence, Sequence], history: dict,
+def record(out_dir: Path, config: "TrainConfig", split: tuple[Sequence, Sequence], history: dict,
            dice: np.ndarray, model: keras.Model, seconds: float) -> TrainResult:
     """Write ``metrics.json`` for a finished run and return it as a :class:`TrainResult`."""
     from .hardware import choose_strategy, precision_policy
@@ -108,7 +106,7 @@ def record(out_dir: Path, config: TrainConfig, split: tuple[Sequence, Sequence],
     return TrainResult(out_dir, saved, read_history(out_dir / "history.csv"), metrics)
 
 
-def train_or_reuse(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence,
+def train_or_reuse(config: "TrainConfig", train_pairs: Sequence, val_pairs: Sequence,
                    out_dir: str | os.PathLike, **options) -> TrainResult:
     """The finished run in ``out_dir`` if it has this configuration and split, else ``train(**options)``."""
     from .training import train

@@ -2,8 +2,6 @@
 format is shrunk as training shrank its photos, predicted, and the probabilities are enlarged back before the
 threshold, as chapter 8 does for the submission.  Introduced in chapter 9."""
 
-from __future__ import annotations
-
 import os
 import tempfile
 from collections.abc import Sequence

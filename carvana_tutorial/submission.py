@@ -2,8 +2,6 @@
 245 GB, so each batch is predicted, upsampled, run-length encoded and flushed; a rerun skips the rows already
 written.  Introduced in chapter 8."""
 
-from __future__ import annotations
-
 import os
 import sys
 import time

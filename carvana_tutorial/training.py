@@ -6,8 +6,6 @@ computed from the *reloaded best checkpoint*, not from whatever the last epoch l
 reuse and progress bars live in :mod:`carvana_tutorial.runs`; device and precision in
 :mod:`carvana_tutorial.hardware`."""
 
-from __future__ import annotations
-
 import os
 import time
 import zipfile

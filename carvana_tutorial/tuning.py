@@ -2,8 +2,6 @@
 seeded cars; results cached under a key of :data:`SWEEP_VERSION`, the run's settings, the data and the library
 versions. Introduced in chapter 7."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os

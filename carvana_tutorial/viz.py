@@ -2,8 +2,6 @@
 
 Masks are drawn grey and pinned to [0, 1]: matplotlib's default stretches *viridis* over each array's own range
 (the article's purple and yellow masks), so an empty prediction would look like a confident one."""
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 
 import numpy as np

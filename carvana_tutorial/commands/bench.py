@@ -1,7 +1,5 @@
 """``carvana-tutorial bench {pipeline,train}``: reproducible speed measurements (see :mod:`carvana_tutorial.bench`)."""
 
-from __future__ import annotations
-
 import argparse
 import json
 from pathlib import Path

@@ -1,8 +1,6 @@
 """``synth``, ``download``, ``inspect``, ``cache`` and ``kaggle-push``: make, get and check the data, reclaim the
 cache, and run a chapter on Kaggle where the real data is."""
 
-from __future__ import annotations
-
 import argparse
 import json
 from pathlib import Path

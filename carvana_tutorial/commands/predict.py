@@ -1,7 +1,5 @@
 """``predict``, ``segment`` and ``export``: a resumable Kaggle submission, cut-outs of any photo, ONNX."""
 
-from __future__ import annotations
-
 import argparse
 import sys
 import time

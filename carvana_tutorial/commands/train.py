@@ -1,7 +1,5 @@
 """``train``, ``evaluate`` and ``tune``: fit a network, score a model file, run chapter 7's sweep."""
 
-from __future__ import annotations
-
 import argparse
 import json
 from pathlib import Path

@@ -2,8 +2,6 @@
 truncated download or a wrong-size mask.  Each ``train_masks.csv`` row is compared with its GIF while the
 GIF is in memory.  ``carvana-tutorial inspect DATA`` prints the report.  Introduced in chapter 1."""
 
-from __future__ import annotations
-
 import json
 import os
 from collections import Counter

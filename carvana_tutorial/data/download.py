@@ -2,8 +2,6 @@
 folder and is renamed into place once it is a complete zip, so a half file never has the final name.
 Introduced in chapter 1."""
 
-from __future__ import annotations
-
 import contextlib
 import io
 import os

@@ -2,8 +2,6 @@
 folder, stamped with the zip's size and mtime and renamed into place, so an interrupted run never looks done
 and a newer zip is unpacked again.  What we did not extract is never replaced.  Introduced in chapter 1."""
 
-from __future__ import annotations
-
 import errno
 import json
 import os

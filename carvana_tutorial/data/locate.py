@@ -3,8 +3,6 @@ First match wins: the folder passed in (``--data``), ``$CARVANA_DATA``, Kaggle's
 competition input, ``./data``, else a cached synthetic set in Carvana's layout.
 A folder counts when it holds ``train_hq/`` and ``train_masks/`` or their zips.  Introduced in chapter 1."""
 
-from __future__ import annotations
-
 import contextlib
 import hashlib
 import os

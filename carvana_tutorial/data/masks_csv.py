@@ -1,8 +1,6 @@
 """Kaggle's second copy of the training masks, ``train_masks.csv``: run-length encoded rows,
 far cheaper to read than GIFs, so the pipeline uses them when it can.  Introduced in chapter 2."""
 
-from __future__ import annotations
-
 import functools
 import os
 from collections.abc import Mapping

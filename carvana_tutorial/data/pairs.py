@@ -2,8 +2,6 @@
 one missing mask shifts every later pair), and split the pairs by car (the article splits by image, so the
 near-duplicate views of a car land on both sides; chapter 7 measures that leak).  Introduced in chapter 1."""
 
-from __future__ import annotations
-
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -2,8 +2,6 @@
 turned the photo but not its mask.  Here the geometry moves both (``joint``); ``image_only`` keeps the
 article's bug so that chapter 7 can measure it.  Stateless, seeded per batch.  Introduced in chapter 2."""
 
-from __future__ import annotations
-
 import math
 
 import tensorflow as tf

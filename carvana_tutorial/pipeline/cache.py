@@ -2,8 +2,6 @@
 then mask bytes) is named by a hash of all it depends on: an edited file misses the cache, any split reuses it.
 Introduced in chapter 2."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os

@@ -2,8 +2,6 @@
 -> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch; and the article's, to measure
 against.  Introduced in chapter 2."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Sequence
 from pathlib import Path
 

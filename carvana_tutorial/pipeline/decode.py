@@ -2,8 +2,6 @@
 Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the GIL), or from the photo's
 ``train_masks.csv`` row: the same pixels.  Introduced in chapter 2."""
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Callable
 from pathlib import Path
