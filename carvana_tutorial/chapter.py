@@ -23,13 +23,11 @@ class Chapter:
     device: str
 
 
+@dataclass(frozen=True)
 class Source:
-    """Package source as a Markdown code block under its file's name (plain text elsewhere), read at run time."""
+    """Package source as Markdown code blocks under their files' names (plain text elsewhere)."""
 
-    def __init__(self, *objects: object):
-        root = Path(__file__).resolve().parent.parent
-        self.parts = [(Path(inspect.getsourcefile(obj)).resolve().relative_to(root).as_posix(),
-                       inspect.getsource(obj).rstrip()) for obj in objects]
+    parts: list[tuple[str, str]]  # (file relative to the repository, code)
 
     def _repr_markdown_(self) -> str:
         return "\n\n".join(f"`{path}`:\n\n```python\n{code}\n```" for path, code in self.parts)
@@ -39,8 +37,10 @@ class Source:
 
 
 def show(*objects: object) -> Source:
-    """Display the source of ``objects`` (package functions or classes). Introduced in chapter 1."""
-    return Source(*objects)
+    """Display the source of ``objects`` (functions, classes), read as the cell runs. Introduced in chapter 1."""
+    root = Path(__file__).resolve().parent.parent
+    return Source([(Path(inspect.getsourcefile(obj)).resolve().relative_to(root).as_posix(),
+                    inspect.getsource(obj).rstrip()) for obj in objects])
 
 
 def show_figures_inline() -> None:

@@ -2,8 +2,7 @@
 
 Each module in ``carvana_tutorial/commands/`` has ``register(subparsers)``, which sets ``func`` (namespace -> exit
 code) and imports TensorFlow only inside it, so ``--help`` stays instant.  Errors a user can fix are one line on
-stderr with exit status 2; Ctrl-C exits 130, saying what was kept.
-"""
+stderr with exit status 2; Ctrl-C exits 130, saying what was kept."""
 
 import argparse
 import contextlib

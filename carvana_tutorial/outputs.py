@@ -4,6 +4,7 @@ A run folder is ours when it is new, empty, or holds :data:`RUN_MARKER` (the fir
 finished when it holds ``metrics.json`` (the last)."""
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,18 @@ from .errors import CarvanaError
 RUN_MARKER = ".carvana-run"
 METRICS = "metrics.json"
 
+
+def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write ``data`` under a temporary name beside ``path``, then rename it: a reader, or a rerun after a crash,
+    never finds half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone once renamed
 
 @contextmanager
 def locked(path: Path, flag: str, shown: Path | None = None) -> Iterator[TextIO]:

@@ -123,17 +123,3 @@ def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> It
     """``items`` (batches of ``count`` things), with a bar on stderr when ``show``."""
     return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr, disable=not show)
 
-
-class EpochBar(keras.callbacks.Callback):
-    """A progress bar over epochs showing the latest validation numbers."""
-
-    def __init__(self, epochs: int):
-        super().__init__()
-        self.bar = tqdm(total=epochs, desc="train", unit="epoch", file=sys.stderr)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items() if k.startswith("val_")})
-        self.bar.update(1)
-
-    def on_train_end(self, logs=None):
-        self.bar.close()

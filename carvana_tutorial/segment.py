@@ -2,8 +2,8 @@
 format is shrunk as training shrank its photos, predicted, and the probabilities are enlarged back before the
 threshold, as chapter 8 does for the submission.  Introduced in chapter 9."""
 
+import io
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from .outputs import write_atomic
 from .submission import predict_probabilities, upsample_mask
 from .training import model_image_size
 
@@ -74,31 +75,23 @@ def overlay(photo: np.ndarray, mask: np.ndarray, colour=(255, 64, 0), opacity: f
     return tinted.round().astype(np.uint8)
 
 
-def checkerboard(height: int, width: int, square: int = 48) -> np.ndarray:
-    """The grey checkerboard that image editors draw behind transparency, ``[H, W, 1]``."""
-    rows, cols = np.indices((height, width)) // square
-    return np.where((rows + cols) % 2 == 0, 204, 153).astype(np.uint8)[..., None]
-
-
 def on_background(cut: np.ndarray, background=None) -> np.ndarray:
-    """An RGBA cut-out laid on a colour, a photo or (default) a checkerboard.
+    """An RGBA cut-out laid on a colour, a photo or (default) the grey
+    checkerboard image editors draw behind transparency.
     Introduced in chapter 9."""
-    if background is None:
-        background = checkerboard(*cut.shape[:2])
+    if background is None:  # squares of 48 pixels in two greys
+        squares = np.indices(cut.shape[:2]) // 48
+        background = np.where(squares.sum(axis=0) % 2, 153, 204)[..., None]
     alpha = cut[..., 3:] / 255.0
     blended = alpha * cut[..., :3] + (1 - alpha) * np.asarray(background)
     return blended.round().astype(np.uint8)
 
 
 def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
-    """Write ``array`` as a PNG under a temporary name, then rename it: never half a PNG."""
-    handle, temp = tempfile.mkstemp(suffix=".png.part", dir=Path(path).parent)
-    os.close(handle)
-    try:
-        Image.fromarray(array).save(temp, format="PNG")
-        os.replace(temp, path)
-    finally:
-        Path(temp).unlink(missing_ok=True)  # gone once renamed
+    """Write ``array`` as a PNG, all at once: never half a PNG."""
+    png = io.BytesIO()
+    Image.fromarray(array).save(png, format="PNG")
+    write_atomic(path, png.getvalue())
 
 
 def output_paths(out_dir: str | os.PathLike, stem: str, with_overlay: bool = False) -> dict[str, Path]:

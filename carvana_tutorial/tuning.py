@@ -18,6 +18,7 @@ import tensorflow as tf
 from .data import Pair, group_by_car, random_split
 from .errors import CarvanaError, DataError
 from .metrics import dice_definitions
+from .outputs import write_atomic
 from .runs import runs_dir, train_or_reuse
 from .synthetic import read_marker
 from .training import TrainConfig, evaluate, load_model, predict, train
@@ -146,24 +147,10 @@ def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description
     return digest.hexdigest()[:16]
 
 
-def library_versions() -> dict[str, str]:
-    """Major.minor of Keras and TensorFlow: patch releases do not change numerics we rely on."""
-    return {name: ".".join(lib.__version__.split(".")[:2]) for name, lib in (("keras", keras), ("tensorflow", tf))}
-
-
 def run_key(spec: RunSpec, data: str, versions: dict[str, str]) -> tuple[str, dict]:
     """The cache key of one run and the fields it hashes. Introduced in chapter 7."""
     fields = {"sweep_version": SWEEP_VERSION, "run": spec.settings(), "data": data, "versions": versions}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16], fields
-
-
-def write_cache(path: str | os.PathLike, profile: str, entries: dict) -> None:
-    """Write atomically, so an interrupted sweep never leaves a half-written file."""
-    tmp = Path(path).with_suffix(".tmp")
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps({"sweep_version": SWEEP_VERSION, "profile": profile, "runs": entries},
-                              indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
 
 
 def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
@@ -213,7 +200,9 @@ def run_sweep(pairs: Sequence[Pair], *, root: str | os.PathLike, description: st
     if mode not in ("auto", "cache", "force"):
         raise CarvanaError(f"unknown mode {mode!r}: use auto, cache or force")
     cars, cache = choose_cars(pairs, plan), Path(cache)
-    data, versions = data_fingerprint(root, pairs, description), library_versions()
+    data = data_fingerprint(root, pairs, description)
+    # Keras's and TensorFlow's major.minor: patch releases do not change numerics we rely on.
+    versions = {name: ".".join(lib.__version__.split(".")[:2]) for name, lib in (("keras", keras), ("tensorflow", tf))}
     keyed = [(spec, *run_key(spec, data, versions)) for spec in plan.runs()]
     try:
         cached = json.loads(cache.read_text())["runs"] if mode != "force" and cache.is_file() else {}
@@ -233,7 +222,8 @@ def run_sweep(pairs: Sequence[Pair], *, root: str | os.PathLike, description: st
         # A finished run folder of the same settings is read back, except under "force".
         entries[key] = _train_run(spec, cars, out_dir / f"{spec.group}-{key}", fields, reuse=mode != "force")
         entries[key]["wall_seconds"] = round(time.perf_counter() - start, 1)
-        write_cache(cache, plan.profile, entries)
+        write_atomic(cache, json.dumps({"sweep_version": SWEEP_VERSION, "profile": plan.profile, "runs": entries},
+                                       indent=1, sort_keys=True) + "\n")  # an interrupted sweep keeps the rest
     return SweepResult(plan=plan, entries=[entries[key] for _, key, _ in keyed],
                        from_cache=len(keyed) - len(missing), trained=len(missing))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -128,10 +130,13 @@ def test_save_png_leaves_no_partial_file(tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Image.Image, "save", crash)
-    with pytest.raises(KeyboardInterrupt):
-        segment.save_png(np.zeros((4, 4), np.uint8), tmp_path / "a.png")
-    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "a.png").write_bytes(b"the earlier PNG")
+    for target, name in ((Image.Image, "save"), (os, "replace")):  # while encoding, and once written
+        with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+            patch.setattr(target, name, crash)
+            segment.save_png(np.zeros((4, 4), np.uint8), tmp_path / "a.png")
+        assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
+        assert (tmp_path / "a.png").read_bytes() == b"the earlier PNG"
 
 
 def test_missing_input_is_one_line(model_path, tmp_path, capsys):

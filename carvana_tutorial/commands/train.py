@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..config import ENV_PROFILE, env, get_profile
@@ -74,7 +75,8 @@ def run_train(args: argparse.Namespace) -> int:
     train_pairs, val_pairs = split_by_car(pair_files(args.data), seed=args.seed,
                                           max_images=args.max_images or profile.max_images)
 
-    from ..runs import EpochBar
+    from tqdm.keras import TqdmCallback
+
     from ..training import config_for, train
 
     given = ("filters", "depth", "image_size", "epochs", "batch_size", "learning_rate", "loss", "patience", "augment",
@@ -88,8 +90,8 @@ def run_train(args: argparse.Namespace) -> int:
           f"recipe {args.recipe}: {len(train_pairs)} training and {len(val_pairs)} validation images "
           f"({len({p.car for p in train_pairs})} + {len({p.car for p in val_pairs})} cars)", flush=True)
     with claim_run(args.out, args.overwrite):
-        result = train(config, train_pairs, val_pairs, args.out, verbose=0 if args.progress else 2,
-                       callbacks=[EpochBar(config.epochs)] if args.progress else [])
+        bars = [TqdmCallback(config.epochs, verbose=0, desc="train", file=sys.stderr)] if args.progress else []
+        result = train(config, train_pairs, val_pairs, args.out, verbose=0 if bars else 2, callbacks=bars)
     print("best epoch {best_epoch} of {epochs_run} ({train_seconds:.0f} s); validation per-image dice {val_dice:.4f} "
           "(median {val_dice_median:.4f}, min {val_dice_min:.4f}) ->".format_map(result.metrics),
           args.out / "best.keras")

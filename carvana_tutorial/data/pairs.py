@@ -102,8 +102,7 @@ def scan(root: Path) -> Scan:
     """Match every photo under ``root`` with its mask by id, keeping problems.
 
     Leftovers are listed, never paired with a neighbour: a missing mask
-    cannot shift the pairs after it.  Introduced in chapter 1.
-    """
+    cannot shift the pairs after it.  Introduced in chapter 1."""
     root = check_layout(root)
     images, bad_images = _listing(root / TRAIN_IMAGES, want_mask=False)
     masks, bad_masks = _listing(root / TRAIN_MASKS, want_mask=True)
@@ -178,8 +177,7 @@ def split_by_car(
     """Split into (train, val) with every view of a car on the same side.
 
     ``max_images`` is rounded down to whole shuffled cars; at least one car
-    validates, never all.  Introduced in chapter 1.
-    """
+    validates, never all.  Introduced in chapter 1."""
     _check_split(pairs, val_fraction, max_images)
     cars = group_by_car(pairs)
     order = list(np.random.default_rng(seed).permutation(sorted(cars)))

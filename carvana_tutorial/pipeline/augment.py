@@ -37,8 +37,7 @@ def augment(images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor,
     The flip and the angle move the photo *and* its mask (``joint``), or the
     photo alone (``image_only``, the article's bug).  The same ``seed`` (a
     shape-[2] integer tensor) gives the same batch.  Geometry runs on uint8,
-    in one pass: a quarter of the memory traffic.  Introduced in chapter 2.
-    """
+    in one pass: a quarter of the memory traffic.  Introduced in chapter 2."""
     height, width = images.shape[1], images.shape[2]
     draws = tf.random.stateless_uniform([tf.shape(images)[0], 3], seed)
     flips = draws[:, 0] < 0.5

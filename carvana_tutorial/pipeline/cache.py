@@ -4,7 +4,6 @@ Introduced in chapter 2."""
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ..config import ENV_MASKS, cache_dir, env
 from ..data.masks_csv import file_version, masks_csv_of, read_gif, read_masks_csv, row_matches
 from ..errors import DataError
 from ..layout import MASKS_CSV
+from ..outputs import write_atomic
 from ..rle import rle_decode
 from .decode import check_settings, load_image, pair_decoder, read_mask
 
@@ -60,17 +60,6 @@ def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str 
     key = json.dumps([CODE_VERSION, file_version(pair.image), mask, *image_size, resize])
     height, width = image_size
     return root / f"{height}x{width}-{resize}" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write under a temporary name, then rename: no half-written entry, ever."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.stem}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _check_row(pair, rle: str, source_size=None) -> None:
@@ -135,7 +124,7 @@ def ensure_cached(pairs: Sequence, image_size: tuple[int, int], resize: str = "a
             image, mask = next(iterator)
         except tf.errors.OpError:  # the order is deterministic: pair ``i`` failed
             raise DataError(_why_unreadable(pairs[i], image_size, resize, rows[i])) from None
-        _write(entries[i], image.numpy().tobytes() + mask.numpy().tobytes())
+        write_atomic(entries[i], image.numpy().tobytes() + mask.numpy().tobytes())
     return entries
 
 

@@ -27,8 +27,7 @@ def make_dataset(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE,
     come after it, so both stay random per epoch while no later epoch
     decodes.  ``augment`` is ``None``, ``"joint"`` or ``"image_only"`` (the
     article's bug).  The same ``seed`` gives the same batches in every run.
-    ``reading``: see :func:`pair_reader`.  Introduced in chapter 2.
-    """
+    ``reading``: see :func:`pair_reader`.  Introduced in chapter 2."""
     _check(pairs, batch_size, augment)
     paths, read = pair_reader(pairs, image_size, **reading)
     ds = tf.data.Dataset.from_tensor_slices(paths)

@@ -58,8 +58,7 @@ def decode_photo(data: tf.Tensor, image_size: tuple[int, int],
     every pixel left: no detail is dropped, so none aliases.  ``nearest``
     (the article's) decodes at full size and keeps one pixel in ~200.
     Rounding to uint8 makes cached and uncached photos bit-identical.
-    Introduced in chapter 2.
-    """
+    Introduced in chapter 2."""
     height, width = image_size
     if resize == "nearest":
         image = tf.io.decode_jpeg(data, channels=3)
@@ -77,8 +76,7 @@ def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
     Nearest-neighbour, because a mask has no in-between: averaging would
     invent grey edges.  Carvana's GIFs hold palette indices {0, 1} coloured
     black and white; going through luminance also accepts 0/255 greyscale.
-    Introduced in chapter 2.
-    """
+    Introduced in chapter 2."""
     height, width = image_size
     try:
         with Image.open(path) as gif:

@@ -38,6 +38,7 @@ from ..layout import (
     VIEWS,
     ViewId,
 )
+from ..outputs import write_atomic
 from ..rle import rle_encode
 from .render import render_car
 from .scene import random_car, random_studio
@@ -130,12 +131,6 @@ def _car_rng(seed: int, split: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, split, index])
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _gif_bytes(mask: np.ndarray) -> bytes:
     """A mask as Carvana's: GIF89a, palette mode, black/white palette, indices {0,1}."""
     image = Image.frombytes("P", (mask.shape[1], mask.shape[0]), np.ascontiguousarray(mask, dtype=np.uint8).tobytes())
@@ -159,9 +154,9 @@ def _render_task(
         vid = ViewId(car_id, view)
         buffer = io.BytesIO()
         photo.save(buffer, format="JPEG", quality=studio.jpeg_quality)
-        _write_bytes(folder / vid.image_name, buffer.getvalue())
+        write_atomic(folder / vid.image_name, buffer.getvalue())
         if split == _TRAIN:
-            _write_bytes(Path(root) / TRAIN_MASKS / vid.mask_name, _gif_bytes(mask))
+            write_atomic(Path(root) / TRAIN_MASKS / vid.mask_name, _gif_bytes(mask))
             rows.append((vid.image_name, rle_encode(mask), float(mask.mean())))
     return rows
 
@@ -216,7 +211,7 @@ def _claim(root: Path, partial: dict) -> None:
                     raise DataError(f"{path} was not written by synth; move it out of {root} or choose another "
                                     "output folder")
     root.mkdir(parents=True, exist_ok=True)
-    _write_bytes(root / PARTIAL_MARKER, (json.dumps(partial) + "\n").encode())
+    write_atomic(root / PARTIAL_MARKER, json.dumps(partial) + "\n")
     (root / SYNTHETIC_MARKER).unlink(missing_ok=True)
     for name in OUR_ENTRIES:
         path = root / name
@@ -245,7 +240,7 @@ def _write_csv(root: Path, rows: list[tuple[str, str, float]]) -> None:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["img", "rle_mask"])
     writer.writerows((name, rle) for name, rle, _ in sorted(rows))
-    _write_bytes(root / MASKS_CSV, buffer.getvalue().encode())
+    write_atomic(root / MASKS_CSV, buffer.getvalue())
 
 
 def make_synthetic_set(
@@ -319,7 +314,7 @@ def _write_set(
         "test_ids": test_ids,
         "foreground": round(foreground, 6),
     }
-    _write_bytes(root / SYNTHETIC_MARKER, (json.dumps(marker, indent=2) + "\n").encode())
+    write_atomic(root / SYNTHETIC_MARKER, json.dumps(marker, indent=2) + "\n")
     (root / PARTIAL_MARKER).unlink(missing_ok=True)
     return SyntheticSummary(root, (height, width), seed, tuple(train_ids), tuple(test_ids), foreground, seconds, False)
 
