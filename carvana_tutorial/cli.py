@@ -9,7 +9,9 @@ import contextlib
 import errno
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from . import __version__
@@ -101,21 +103,27 @@ def quiet_stderr():
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = argparse.Namespace()
+    args, interrupted = argparse.Namespace(), threading.Event()
+    # Ctrl-C inside TensorFlow's C code can surface as another error (a SystemError): remember that it came.
+    previous = signal.signal(signal.SIGINT, lambda *sig: (interrupted.set(), signal.default_int_handler(*sig)))
     with quiet_stderr():
         try:
             args = build_parser().parse_args(argv)
             args.progress = getattr(args, "progress", False) or sys.stderr.isatty()
             return int(args.func(args) or 0)
         except KeyboardInterrupt:
-            said = getattr(args, "interrupted", "nothing half-written was left behind; rerun the command to do it")
-            print(f"carvana-tutorial: interrupted: {said.format(**vars(args))}", file=sys.stderr)
-            return 130
+            interrupted.set()
         except Exception as exc:
-            if (message := one_line(exc)) is None:
-                raise
-            print(f"carvana-tutorial: error: {message}", file=sys.stderr)
-            return 2
+            if not interrupted.is_set():
+                if (message := one_line(exc)) is None:
+                    raise
+                print(f"carvana-tutorial: error: {message}", file=sys.stderr)
+                return 2
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        said = getattr(args, "interrupted", "nothing half-written was left behind; rerun the command to do it")
+        print(f"carvana-tutorial: interrupted: {said.format(**vars(args))}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

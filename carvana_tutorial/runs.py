@@ -17,7 +17,7 @@ from tqdm import tqdm
 from .config import cache_dir
 from .errors import CarvanaError
 from .models import DEFAULT_DEPTH
-from .outputs import METRICS
+from .outputs import METRICS, write_atomic
 
 if TYPE_CHECKING:
     from .training import TrainConfig
@@ -102,7 +102,7 @@ def record(out_dir: Path, config: "TrainConfig", split: tuple[Sequence, Sequence
                    replicas=choose_strategy().num_replicas_in_sync, precision=precision_policy(),
                    params=int(model.count_params()), depth=config.depth or DEFAULT_DEPTH[config.model])
     saved = run_config(config, *split)
-    (out_dir / METRICS).write_text(json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n")
+    write_atomic(out_dir / METRICS, json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n")
     return TrainResult(out_dir, saved, read_history(out_dir / "history.csv"), metrics)
 
 

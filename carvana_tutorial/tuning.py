@@ -55,12 +55,10 @@ class RunSpec:
 
 def _label(knob: str, value) -> str:
     """A run's name (``size=32x48``, ``epsilon=1e-07``); chapter 7's glue keys derive from it."""
-    if isinstance(value, tuple):
-        value = "x".join(map(str, value))
-    elif isinstance(value, float):
-        value = f"{value:g}"
-    short = {"image_size": "size", "train_cars": "cars"}
-    return f"{short.get(knob, knob)}={value}"
+    short = {"image_size": "size", "train_cars": "cars"}.get(knob, knob)
+    text = ("x".join(map(str, value)) if isinstance(value, tuple)
+            else f"{value:g}" if isinstance(value, float) else value)
+    return f"{short}={text}"
 
 
 @dataclass(frozen=True)

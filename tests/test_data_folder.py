@@ -121,7 +121,7 @@ def test_explicit_folder_of_zips_is_extracted_once(nowhere: Path) -> None:
 
 def test_read_only_folder_of_zips_is_extracted_into_the_cache(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = write_set(nowhere / "zips", zips=True)
-    monkeypatch.setattr(locate, "_writable", lambda path: False)
+    monkeypatch.setattr(locate.os, "access", lambda path, mode: Path(path) != folder)  # a read-only folder
     before = snapshot(folder)
     source = find_data(folder)
     assert source.root.parent == nowhere / "cache" / "extracted"
@@ -152,7 +152,7 @@ def test_the_masks_csv_zip_is_unpacked_next_to_folders_already_there(data: Path,
 def test_read_only_folder_of_zips_gets_the_csv_in_the_cache(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = write_set(nowhere / "zips", zips=True)
     add_masks_csv_zip(folder)
-    monkeypatch.setattr(locate, "_writable", lambda path: False)
+    monkeypatch.setattr(locate.os, "access", lambda path, mode: Path(path) != folder)  # a read-only folder
     before = snapshot(folder)
     source = find_data(folder)
     assert source.root.parent == nowhere / "cache" / "extracted"

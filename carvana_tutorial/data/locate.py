@@ -33,10 +33,6 @@ class DataSource:
     description: str
 
 
-def _writable(folder: Path) -> bool:
-    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
-
-
 def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = False,
             progress: bool = False) -> Path | None:
     """The Carvana root for ``folder``, unpacking its zips if need be; ``None`` if it holds no data.
@@ -45,7 +41,7 @@ def prepare(folder: Path, *, extract_to: Path | None = None, with_test: bool = F
     needed = [TRAIN_IMAGES, TRAIN_MASKS] + ([TEST_IMAGES] if with_test else [])
     zips = {z.name.removesuffix(".zip"): z for z in wanted_zips(folder, with_test=with_test)}
     missing = [n for n in needed if not (folder / n).is_dir()]
-    in_place = extract_to is None and _writable(folder)
+    in_place = extract_to is None and folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
     if not (in_place or missing):
         return folder  # read-only and nothing to extract: write nothing
     if any(n not in zips for n in (missing if in_place else needed)):
@@ -89,7 +85,7 @@ def find_data(path: str | os.PathLike | None = None, *, profile: Profile | str |
                 raise DataError(f"{value} ({where}) holds no Carvana data: {EXPECTED_LAYOUT}, or those two zips")
             return DataSource(root, origin, describe(root, f"Carvana data from {where}"))
     if KAGGLE_INPUT.is_dir():
-        work = KAGGLE_WORKING / "carvana" if _writable(KAGGLE_WORKING) else cache_dir() / "kaggle"
+        work = KAGGLE_WORKING / "carvana" if os.access(KAGGLE_WORKING, os.W_OK | os.X_OK) else cache_dir() / "kaggle"
         if (root := prepare(KAGGLE_INPUT, extract_to=work, **opts)) is not None:
             return DataSource(root, "kaggle", describe(root, "Kaggle's Carvana data"))
     if LOCAL_DATA.is_dir() and (root := prepare(LOCAL_DATA.resolve(), **opts)) is not None:
