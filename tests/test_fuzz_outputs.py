@@ -203,6 +203,31 @@ def test_ctrl_c_says_what_was_kept_and_what_a_rerun_does(module, argv, words, mo
     assert all(word in line for word in words), line
 
 
+def test_ctrl_c_that_c_code_turns_into_another_error_is_still_an_interruption(monkeypatch, capsys):
+    def interrupted_in_c_code(_args):  # what TensorFlow's C code can do with a KeyboardInterrupt
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise SystemError("Objects/listobject.c:338: bad argument to internal function") from None
+
+    monkeypatch.setattr(importlib.import_module("carvana_tutorial.commands.data"), "run_synth", interrupted_in_c_code)
+    before = signal.getsignal(signal.SIGINT)
+    assert cli.main(["synth", "SET"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "carvana-tutorial: interrupted: what was written to SET is marked partial; rerun the command to make the set"]
+    assert signal.getsignal(signal.SIGINT) is before  # the handler main installed is gone again
+
+
+def test_an_error_without_ctrl_c_keeps_its_traceback(monkeypatch):
+    def bug(_args):
+        raise SystemError("a bug of ours")
+
+    monkeypatch.setattr(importlib.import_module("carvana_tutorial.commands.data"), "run_synth", bug)
+    with pytest.raises(SystemError, match="a bug of ours"):
+        cli.main(["synth", "SET"])
+
+
 def _env(shared: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
     return {**env, "PYTHONPATH": str(ROOT), "CARVANA_CACHE": str(shared / "cache")}
