@@ -47,8 +47,8 @@ def probabilities(model, photos: Sequence[np.ndarray],
 
 def segment_photos(model, photos: Sequence[np.ndarray],
                    tta: bool = False) -> list[np.ndarray]:
-    """Boolean masks, each at its photo's own size, for a batch of photos.
-    Introduced in chapter 9."""
+    """Boolean masks, each at its photo's own size: the probabilities are
+    enlarged (bilinear), then cut at the threshold. Introduced in chapter 9."""
     probs = probabilities(model, photos, tta=tta)
     return [upsample_mask(p, photo.shape[:2])
             for p, photo in zip(probs, photos)]
