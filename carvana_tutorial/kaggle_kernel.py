@@ -18,7 +18,7 @@ def find_chapter(chapter: str, book_dir: Path | None = None) -> Path:
     if (path := Path(chapter)).suffix == ".ipynb" and path.is_file():
         return path
     book_dir = book_dir or Path(__file__).resolve().parent.parent / "book"  # installed editable
-    chapters = sorted(book_dir.glob("[0-9][0-9]_*.ipynb"))
+    chapters = sorted(p for p in book_dir.glob("[0-9][0-9]_*.ipynb") if p.stem[3:].replace("_", "").isalnum())
     key = chapter.strip().removesuffix(".ipynb")
     matches = [p for p in chapters if (int(p.name[:2]) == int(key) if key.isdigit() else key in (p.stem, p.stem[3:]))]
     if len(matches) != 1:
