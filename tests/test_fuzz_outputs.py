@@ -379,3 +379,13 @@ def test_progress_bars_only_when_asked_or_on_a_terminal(shared, tmp_path, capsys
     assert capsys.readouterr().err == ""
     assert cli.main([str(a) for a in [*argv, tmp_path / "b.csv", "--progress"]]) == 0
     assert "predict" in capsys.readouterr().err
+
+
+def test_train_draws_an_epoch_bar_only_when_asked(shared, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CARVANA_CACHE", str(shared / "cache"))
+    argv = [str(a) for a in ["train", shared / "data", *TRAIN, "--out"]]
+    assert cli.main([*argv, str(tmp_path / "quiet")]) == 0
+    assert "epoch" not in capsys.readouterr().err
+    assert cli.main([*argv, str(tmp_path / "bar"), "--progress"]) == 0
+    bar = capsys.readouterr().err
+    assert "train" in bar and "2/2" in bar and "val_loss" in bar, bar
