@@ -26,7 +26,8 @@ from .pipeline.dataset import article_dataset, make_dataset
 from .pipeline.decode import decode_mask, decode_photo, decode_rle_mask
 from .rle import rle_encode
 from .submission import iter_masks, test_images, write_submission
-from .training import config_for, evaluate, train
+from .metrics import np_per_image_dice
+from .training import config_for, load_model, predict, train
 
 
 def _timed(work) -> tuple:
@@ -187,6 +188,32 @@ def segment_benchmark(model, paths: Sequence[Path], repeats: int = 2) -> float:
     return repeats * len(paths) / seconds
 
 
+def error_split(batches) -> dict:
+    """Where a model's masks go wrong, from ``(masks, probabilities)`` batches (thresholded at 0.5).
+
+    ``area_ratio``: predicted over true car pixels per image (median, p10, p90).  ``false_positive`` and
+    ``false_negative``: wrong pixels over all images as a percentage of the true car pixels, in all and split
+    into the upper and lower half of each true mask's bounding box (a wrong pixel above the box counts as
+    upper, below it as lower).  A synthetic-only model that paints the floor under the car has a large
+    lower false-positive share."""
+    ratios, counts = [], np.zeros(5)  # car pixels, FP upper, FP lower, FN upper, FN lower
+    for masks, probs in batches:
+        truth = np.asarray(masks).reshape(len(masks), *np.shape(masks)[1:3]) >= 0.5
+        pred = np.asarray(probs).reshape(truth.shape) >= 0.5
+        for t, p in zip(truth, pred, strict=True):
+            rows = np.flatnonzero(t.any(axis=1))
+            middle = 0.5 * (rows[0] + rows[-1] + 1) if len(rows) else 0.5 * len(t)
+            upper = (np.arange(len(t)) < middle)[:, None]
+            fp, fn = p & ~t, t & ~p
+            counts += [t.sum(), (fp & upper).sum(), (fp & ~upper).sum(), (fn & upper).sum(), (fn & ~upper).sum()]
+            ratios.append(p.sum() / t.sum() if t.any() else np.nan)
+    pct = 100 * counts[1:] / max(counts[0], 1)
+    p10, median, p90 = np.nanpercentile(ratios, [10, 50, 90]) if ratios else (np.nan,) * 3
+    return {"area_ratio": {"median": float(median), "p10": float(p10), "p90": float(p90)},
+            "false_positive": {"total": float(pct[0] + pct[1]), "upper": float(pct[0]), "lower": float(pct[1])},
+            "false_negative": {"total": float(pct[2] + pct[3]), "upper": float(pct[2]), "lower": float(pct[3])}}
+
+
 def realism_benchmark(real_dir: str | os.PathLike, seed: int = 0, cars: int = 32, *, size: tuple[int, int] = FULL_SIZE,
                       epochs: int = 30, patience: int = 5, work_dir: str | os.PathLike | None = None,
                       verbose: int = 0) -> dict:
@@ -203,11 +230,14 @@ def realism_benchmark(real_dir: str | os.PathLike, seed: int = 0, cars: int = 32
         config = config_for(QUICK, "unet", recipe="tuned", epochs=epochs, patience=patience, seed=seed)
         result, train_seconds, _ = _timed(lambda: train(config, train_pairs, val_pairs, Path(scratch) / "run",
                                                         verbose=verbose))
-        dice = evaluate(Path(scratch) / "run" / "best.keras", real, config.batch_size)
+        model = load_model(Path(scratch) / "run" / "best.keras")
+        batches = [(masks, probs) for _, masks, probs in predict(model, real, config.batch_size)]
+    dice = np.concatenate([np_per_image_dice(masks, probs) for masks, probs in batches])
+    errors = error_split(batches)
     order = np.argsort(dice, kind="stable")
     return {"real_dir": str(Path(real_dir)), "pairs": len(real), "seed": seed, "cars": cars, "size": list(size),
             "epochs_run": len(result.history["loss"]), "synthetic_val_dice": result.val_dice,
             "synthetic_foreground": synthetic.foreground,
             "mean_dice": float(dice.mean()), "median_dice": float(np.median(dice)),
-            "worst": [[real[i].image.name, float(dice[i])] for i in order[:5]],
+            "worst": [[real[i].image.name, float(dice[i])] for i in order[:5]], **errors,
             "seconds": {"render": render_seconds, "train": train_seconds}}

@@ -179,7 +179,27 @@ def test_realism_benchmark_scores_every_real_pair_and_ends_with_one_json_line(tm
     assert 0 <= result["median_dice"] <= 1 and 0 <= result["mean_dice"] <= 1
     assert len(result["worst"]) == 5 and all(0 <= dice <= 1 for _, dice in result["worst"])
     assert [dice for _, dice in result["worst"]] == sorted(dice for _, dice in result["worst"])
-    assert result["worst"][0][0] in {p.image.name for p in pair_files(real)} and "worst:" in lines[-2]
+    assert result["worst"][0][0] in {p.image.name for p in pair_files(real)} and "worst:" in lines[-3]
+    ratio, fp, fn = result["area_ratio"], result["false_positive"], result["false_negative"]
+    assert 0 <= ratio["p10"] <= ratio["median"] <= ratio["p90"]
+    for split in (fp, fn):
+        assert split["total"] >= 0 and abs(split["upper"] + split["lower"] - split["total"]) < 1e-6
+    assert lines[-2].startswith("predicted/true area: median ") and "false positives" in lines[-2]
+
+
+def test_error_split_counts_wrong_pixels_above_and_below_the_middle_of_the_car():
+    from carvana_tutorial.bench import error_split
+
+    truth = np.zeros((2, 10, 10, 1), np.float32)
+    truth[:, 2:6, 2:8] = 1  # 24 car pixels each; the box's middle lies between rows 3 and 4
+    probs = truth.copy()
+    probs[0, 6:8, 2:8] = 0.9  # 12 floor pixels under the car painted as car
+    probs[0, 2, 2:8] = 0.1  # 6 roof pixels missed
+    probs[1, 0, 0:4] = 0.6  # 4 pixels of lettering above the car
+    result = error_split([(truth[:1], probs[:1]), (truth[1:], probs[1:])])
+    assert result["false_positive"] == {"total": 100 * 16 / 48, "upper": 100 * 4 / 48, "lower": 100 * 12 / 48}
+    assert result["false_negative"] == {"total": 100 * 6 / 48, "upper": 100 * 6 / 48, "lower": 0.0}
+    assert result["area_ratio"]["median"] == (30 / 24 + 28 / 24) / 2
 
 
 def test_realism_benchmark_refuses_a_folder_without_photos_in_one_line(tmp_path, capsys):

@@ -95,5 +95,10 @@ def run_real(args: argparse.Namespace) -> int:
     print("{cars} synthetic cars (seed {seed}), {epochs_run} epochs, synthetic val dice {synthetic_val_dice:.3f}; "
           "on {pairs} real pairs: mean dice {mean_dice:.3f}, median {median_dice:.3f}".format_map(r))
     print("worst: " + ", ".join(f"{name} {dice:.3f}" for name, dice in r["worst"]))
+    a, fp, fn = r["area_ratio"], r["false_positive"], r["false_negative"]
+    print(f"predicted/true area: median {a['median']:.3f} (p10 {a['p10']:.3f}, p90 {a['p90']:.3f}); "
+          f"false positives {fp['total']:.1f}% of the car's area (upper half {fp['upper']:.1f}%, lower "
+          f"{fp['lower']:.1f}%), false negatives {fn['total']:.1f}% (upper {fn['upper']:.1f}%, lower "
+          f"{fn['lower']:.1f}%)")
     print(json.dumps(r, sort_keys=True))
     return 0
