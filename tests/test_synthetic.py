@@ -294,3 +294,43 @@ def test_studio_and_framing_look_like_carvanas(tiny: Path) -> None:
     with Image.open(next((tiny / "train_hq").iterdir())) as photo:
         top = np.asarray(photo.convert("L"), dtype=float)[: SIZE[0] // 10]
     assert np.median(top) > 200
+
+
+def test_contact_shadow_is_near_black_under_the_sills_and_never_in_the_mask() -> None:
+    """Real photos have a dark band of floor right under the car that Carvana's masks leave out."""
+    size = (320, 480)
+    rng = np.random.default_rng([3, 0, 0])
+    car, studio = random_car(rng), random_studio(rng)
+    empty = render_studio(studio, size).astype(float).mean(axis=2)
+    ((_, photo, mask),) = render_car(car, studio, size, [5], [3, 0, 0])
+    photo = np.asarray(photo, dtype=float).mean(axis=2)
+    cols = np.flatnonzero(mask.any(axis=0))
+    middle = (cols[0] + cols[-1]) // 2  # between the wheels of a profile view
+    bottom = np.flatnonzero(mask[:, middle])[-1]
+    floor = slice(bottom + 1, bottom + 4)
+    assert not mask[floor, middle].any()
+    assert (photo[floor, middle] < 0.5 * empty[floor, middle]).all()
+    # Far from the car the floor is the empty studio's.
+    assert abs(photo[-5:, :20].mean() - empty[-5:, :20].mean()) < 6
+
+
+@pytest.mark.parametrize("style", ["sedan", "suv", "hatch", "pickup", "van", "coupe"])
+def test_every_body_style_renders_one_solid_car(style: str) -> None:
+    from carvana_tutorial.synthetic import scene
+
+    index = next(i for i in range(500) if random_car(np.random.default_rng([5, 0, i])).style == style)
+    rng = np.random.default_rng([5, 0, index])
+    car, studio = random_car(rng), random_studio(rng)
+    assert car.style in scene.BODY_STYLES and car.paint_name in {name for name, _, _ in scene.PAINTS}
+    for _, _, mask in render_car(car, studio, (128, 192), [1, 5], [5, 0, index]):
+        rows = np.flatnonzero(mask.any(axis=1))
+        assert 0.08 < mask.mean() < 0.45 and mask[rows[0] : rows[-1] + 1].any(axis=1).all()
+
+
+def test_light_and_dark_paints_are_most_cars() -> None:
+    """White, black, grey and silver cars are about 70% of real car parks, and the hardest on a white studio."""
+    from carvana_tutorial.synthetic import scene
+
+    names = [random_car(np.random.default_rng([9, 0, i])).paint_name for i in range(400)]
+    neutral = np.mean([n in {"white", "pearl", "black", "gray", "silver"} for n in names])
+    assert 0.6 < neutral < 0.8 and set(scene.BODY_STYLES) == {"sedan", "suv", "hatch", "pickup", "van", "coupe"}

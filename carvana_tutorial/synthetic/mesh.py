@@ -16,7 +16,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from .scene import Car
+from .scene import _OFF, Car
 
 #: Vertices per polygon; shorter polygons repeat their last vertex.
 MAX_VERTICES = 24
@@ -34,6 +34,7 @@ class Material(IntEnum):
     TAILLIGHT = 7
     PLATE = 8
     UNDER = 9
+    LOWER = 10  # sills and lower bumpers: black plastic on many cars, else paint
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,31 @@ def _profile(car: Car, u: np.ndarray) -> dict[str, np.ndarray]:
         dx = (u - axle) * car.length
         arch = r + np.sqrt(np.clip((r + gap) ** 2 - dx**2, 0, None))
         bottom = np.where(np.abs(dx) < r + gap, np.maximum(bottom, arch), bottom)
-    half = 0.5 * car.width * np.interp(u, [0.0, 0.04, 0.12, 0.88, 0.96, 1.0], [0.86, 0.95, 1.0, 1.0, 0.95, 0.86])
+    if "smooth" in _OFF:
+        half = 0.5 * car.width * np.interp(u, [0.0, 0.04, 0.12, 0.88, 0.96, 1.0], [0.86, 0.95, 1.0, 1.0, 0.95, 0.86])
+        return {"belt": belt, "height": height, "bottom": bottom, "half": half}
+    # Rounded corners in plan view, and every height smoothed along the car, so
+    # bumpers, hood, windshield and roof flow into each other as on a real car.
+    e = np.clip((np.abs(u - 0.5) - 0.36) / 0.14, 0, 1)
+    half = 0.5 * car.width * (1 - 0.2 * (1 - np.sqrt(1 - e**2)))
     return {"belt": belt, "height": height, "bottom": bottom, "half": half}
+
+
+def _smooth_profile(car: Car, u: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`_profile`, each height averaged over a few centimetres of the car's length."""
+    if "smooth" in _OFF:
+        return _profile(car, u)
+    fine = np.linspace(-0.1, 1.1, 1201)
+    prof = _profile(car, np.clip(fine, 0, 1))
+    out = {}
+    for key, sigma in (("belt", 0.025), ("height", 0.02), ("bottom", 0.008), ("half", 0.0)):
+        values = prof[key]
+        if sigma > 0:
+            k = np.exp(-0.5 * (np.arange(-40, 41) * 0.001 / sigma) ** 2)
+            values = np.convolve(np.pad(values, 40, mode="edge"), k / k.sum(), mode="valid")
+        out[key] = np.interp(u, fine, values)
+    out["height"] = np.where(_profile(car, u)["height"] > 0, out["height"], 0.0)
+    return out
 
 
 def _sections(car: Car, prof: dict[str, np.ndarray]) -> np.ndarray:
@@ -190,8 +214,9 @@ def build_car(car: Car) -> Mesh:
     bl1, bl0 = car.backlight
     axles = (car.rear_overhang, 1.0 - car.front_overhang)
     keys = [bl0, bl1, ws1, ws0, *axles]
-    u = np.unique(np.round(np.concatenate([np.linspace(0, 1, 44), keys]), 5))
-    prof = _profile(car, u)
+    stations = np.linspace(0, 1, 44) if "smooth" in _OFF else 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, 72))
+    u = np.unique(np.round(np.concatenate([stations, keys]), 5))
+    prof = _smooth_profile(car, u)
     sec = _sections(car, prof)  # (S, P, 2)
     x = (u - 0.5) * car.length
     S, P = sec.shape[:2]
@@ -201,6 +226,8 @@ def build_car(car: Car) -> Mesh:
         mid = 0.5 * (u[:-1] + u[1:])
         mat = np.full((S - 1, P - 1), Material.PAINT)
         mat[:, 0] = Material.UNDER
+        if "lower" not in _OFF:
+            mat[:, 1] = Material.LOWER
         glass_from = bl1 + 0.03
         side_glass = (mid > glass_from) & (mid < ws0 - 0.012)
         b_pillar = np.abs(mid - 0.5 * (glass_from + ws1)) < 0.012
@@ -222,9 +249,9 @@ def build_car(car: Car) -> Mesh:
 def _doors(car: Car) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Door gaps and handles: two doors a side, or one on coupes-like hatches and pickups."""
     front, back = car.windshield[0] - 0.02, car.backlight[0] + 0.015
-    cuts = [front, back] if car.style in ("hatch", "pickup") else [front, 0.5 * (front + back), back]
+    cuts = [front, back] if car.style in ("hatch", "pickup", "coupe") else [front, 0.5 * (front + back), back]
     cuts_u = np.array(cuts)
-    prof = _profile(car, cuts_u)
+    prof = _smooth_profile(car, cuts_u)
     sec = _sections(car, prof)[:, 2:5]  # (n, 3, 2): lower flank, crease, shoulder as (z, y)
     seams, handles, sides = [], [], []
     for s in (1.0, -1.0):
@@ -254,11 +281,13 @@ _NOSE = (
     ((-0.93, -0.5, 0.62, 0.88), Material.HEADLIGHT),
     ((-0.42, 0.42, 0.34, 0.6), Material.HOLE),  # grille
     ((-0.62, 0.62, 0.06, 0.2), Material.HOLE),  # lower intake
+    ((-0.88, 0.88, 0.0, 0.06), Material.LOWER),  # valance
 )
 _TAIL = (
     ((0.55, 0.96, 0.55, 0.85), Material.TAILLIGHT),
     ((-0.96, -0.55, 0.55, 0.85), Material.TAILLIGHT),
     ((-0.2, 0.2, 0.28, 0.48), Material.PLATE),
+    ((-0.88, 0.88, 0.0, 0.16), Material.LOWER),  # diffuser
 )
 
 
@@ -269,6 +298,8 @@ def _end_caps(b: _Builder, car: Car, x: np.ndarray, sec: np.ndarray) -> None:
         y0, h, w = section[0, 1], section[5, 1] - section[0, 1], section[2, 0]
         xd = xc + sign * 0.004  # just proud of the cap
         for layer, ((z0, z1, ya, yb), material) in enumerate(decals, start=1):
+            if material == Material.LOWER and "lower" in _OFF:
+                continue
             ys, zs = y0 + np.array([ya, ya, yb, yb]) * h, np.array([z0, z1, z1, z0]) * w
             quad = np.stack([np.full(4, xd), ys, zs], axis=1)
             b.add(quad[None], material, normal=(sign, 0, 0), parent=cap, layer=layer)

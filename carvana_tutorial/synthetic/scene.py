@@ -15,12 +15,18 @@ chapter 1 (*Getting the data*).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
+_OFF = set(os.environ.get('C21_OFF', '').split(','))  # experiment switches (temporary)
+
 #: Body styles and how often they appear (Carvana sells mostly sedans and SUVs).
-BODY_STYLES = {"sedan": 0.38, "suv": 0.34, "hatch": 0.14, "pickup": 0.14}
+
+BODY_STYLES = {"sedan": 0.3, "suv": 0.3, "hatch": 0.12, "pickup": 0.1, "van": 0.08, "coupe": 0.1}
+if "types" in _OFF:
+    BODY_STYLES = {"sedan": 0.38, "suv": 0.34, "hatch": 0.14, "pickup": 0.14, "van": 0.0, "coupe": 0.0}
 
 #: Paint colours (sRGB in [0, 1]) and their market shares: white, black, gray
 #: and silver dominate real car parks, which is what makes this task hard.
@@ -40,6 +46,9 @@ PAINTS: tuple[tuple[str, tuple[float, float, float], float], ...] = (
     ("yellow", (0.90, 0.75, 0.12), 0.01),
     ("sky", (0.45, 0.60, 0.75), 0.01),
 )
+
+#: Interior colours: black, grey, beige.
+INTERIORS = ((0.06, 0.06, 0.065), (0.33, 0.33, 0.34), (0.72, 0.64, 0.52))
 
 #: Made-up dealer names for the giant letters on the studio wall.
 DEALER_WORDS = (
@@ -85,6 +94,9 @@ class Car:
     spokes: int
     trim: tuple[float, float, float]  # mirrors/pillars: body colour or black
     antenna: float  # mast length in metres; 0 = none
+    lower: tuple[float, float, float]  # sills and lower bumpers: black or grey plastic, or paint
+    interior: tuple[float, float, float]  # seats and trim seen through the glass
+    see_through: float  # how much of the interior shows through the glass
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,8 @@ class Studio:
     gamma: float  # camera tone curve and white balance: domain randomisation
     balance: tuple[float, float, float]
     glass: float  # how much of the studio shows through the windows
+    contact: float  # darkness of the contact shadow right under the car
+    contact_blur: float  # its softness, fraction of the image width
 
 
 def _pick(rng: np.random.Generator, table: dict[str, float]) -> str:
@@ -145,6 +159,18 @@ def random_car(rng: np.random.Generator) -> Car:
         ws = u(0.68, 0.72)
         windshield, backlight = (ws, ws - u(0.14, 0.17)), (u(0.15, 0.19), u(0.04, 0.07))
         clearance, wheel = u(0.13, 0.17), u(0.30, 0.33)
+    elif style == "van":  # a minivan: tall, long, a short nose under a long windshield
+        length, width, roof = u(4.8, 5.2), u(1.9, 2.0), u(1.72, 1.82)
+        belt = roof - u(0.5, 0.58)
+        ws = u(0.78, 0.82)
+        windshield, backlight = (ws, ws - u(0.16, 0.2)), (u(0.04, 0.06), u(0.01, 0.02))
+        clearance, wheel = u(0.15, 0.19), u(0.33, 0.37)
+    elif style == "coupe":  # low, with a long sloping rear window
+        length, width, roof = u(4.3, 4.8), u(1.78, 1.9), u(1.3, 1.4)
+        belt = roof - u(0.38, 0.44)
+        ws = u(0.62, 0.66)
+        windshield, backlight = (ws, ws - u(0.17, 0.2)), (u(0.32, 0.36), u(0.15, 0.19))
+        clearance, wheel = u(0.12, 0.15), u(0.32, 0.36)
     else:  # pickup: a cab and a covered bed
         length, width, roof = u(5.0, 5.5), u(1.88, 2.02), u(1.78, 1.92)
         belt = roof - u(0.55, 0.62)
@@ -152,7 +178,7 @@ def random_car(rng: np.random.Generator) -> Car:
         windshield, backlight = (ws, ws - u(0.09, 0.11)), (u(0.45, 0.47), u(0.43, 0.44))
         clearance, wheel = u(0.22, 0.28), u(0.38, 0.43)
     hood = belt - u(0.05, 0.14)
-    deck = belt - u(0.0, 0.08) if style in ("sedan", "pickup") else belt
+    deck = belt - u(0.0, 0.08) if style in ("sedan", "pickup", "coupe") else belt
     name = PAINTS[int(rng.choice(len(PAINTS), p=_paint_weights()))][0]
     base = np.array(dict((n, c) for n, c, _ in PAINTS)[name])
     paint = tuple(np.clip(base * u(0.9, 1.08) + rng.normal(0, 0.015, 3), 0, 1).tolist())
@@ -181,6 +207,9 @@ def random_car(rng: np.random.Generator) -> Car:
         spokes=int(rng.choice([5, 6, 7, 10])),
         trim=trim,
         antenna=u(0.35, 0.75) if rng.random() < 0.35 else 0.0,
+        lower=(u(0.03, 0.12),) * 3 if rng.random() < 0.55 else paint,
+        interior=INTERIORS[int(rng.choice(len(INTERIORS), p=[0.45, 0.3, 0.25]))],
+        see_through=u(0.35, 0.8),
     )
 
 
@@ -222,4 +251,6 @@ def random_studio(rng: np.random.Generator) -> Studio:
         gamma=float(np.exp(rng.normal(0, 0.1))),
         balance=tuple(np.exp(rng.normal(0, 0.015, 3)).tolist()),
         glass=u(0.25, 0.65),
+        contact=u(0.75, 0.95) if "contact" not in _OFF else 0.62,
+        contact_blur=u(0.004, 0.012) if "contact" not in _OFF else 0.028 / 4,
     )
