@@ -16,7 +16,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from .scene import _OFF, Car
+from .scene import Car
 
 #: Vertices per polygon; shorter polygons repeat their last vertex.
 MAX_VERTICES = 24
@@ -125,7 +125,7 @@ def _profile(car: Car, u: np.ndarray) -> dict[str, np.ndarray]:
     belt = np.interp(
         u,
         [0.0, 0.05, max(bl0, 0.06), ws0, 0.93, 1.0],
-        [car.deck - 0.05, car.deck, car.belt, car.belt, car.hood, car.hood - 0.07],
+        [car.deck - 0.1, car.deck - 0.01, car.belt, car.belt, car.hood - 0.06, car.hood - 0.17],
     )
     crown = 0.04 * np.sin(np.clip((u - bl1) / max(ws1 - bl1, 1e-3), 0, 1) * np.pi)
     height = np.interp(u, [bl0, bl1, ws1, ws0], [0.0, cabin, cabin, 0.0], left=0.0, right=0.0)
@@ -138,9 +138,6 @@ def _profile(car: Car, u: np.ndarray) -> dict[str, np.ndarray]:
         dx = (u - axle) * car.length
         arch = r + np.sqrt(np.clip((r + gap) ** 2 - dx**2, 0, None))
         bottom = np.where(np.abs(dx) < r + gap, np.maximum(bottom, arch), bottom)
-    if "smooth" in _OFF:
-        half = 0.5 * car.width * np.interp(u, [0.0, 0.04, 0.12, 0.88, 0.96, 1.0], [0.86, 0.95, 1.0, 1.0, 0.95, 0.86])
-        return {"belt": belt, "height": height, "bottom": bottom, "half": half}
     # Rounded corners in plan view, and every height smoothed along the car, so
     # bumpers, hood, windshield and roof flow into each other as on a real car.
     e = np.clip((np.abs(u - 0.5) - 0.36) / 0.14, 0, 1)
@@ -150,8 +147,6 @@ def _profile(car: Car, u: np.ndarray) -> dict[str, np.ndarray]:
 
 def _smooth_profile(car: Car, u: np.ndarray) -> dict[str, np.ndarray]:
     """:func:`_profile`, each height averaged over a few centimetres of the car's length."""
-    if "smooth" in _OFF:
-        return _profile(car, u)
     fine = np.linspace(-0.1, 1.1, 1201)
     prof = _profile(car, np.clip(fine, 0, 1))
     out = {}
@@ -214,7 +209,7 @@ def build_car(car: Car) -> Mesh:
     bl1, bl0 = car.backlight
     axles = (car.rear_overhang, 1.0 - car.front_overhang)
     keys = [bl0, bl1, ws1, ws0, *axles]
-    stations = np.linspace(0, 1, 44) if "smooth" in _OFF else 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, 72))
+    stations = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, 72))  # denser at the rounded ends
     u = np.unique(np.round(np.concatenate([stations, keys]), 5))
     prof = _smooth_profile(car, u)
     sec = _sections(car, prof)  # (S, P, 2)
@@ -226,8 +221,7 @@ def build_car(car: Car) -> Mesh:
         mid = 0.5 * (u[:-1] + u[1:])
         mat = np.full((S - 1, P - 1), Material.PAINT)
         mat[:, 0] = Material.UNDER
-        if "lower" not in _OFF:
-            mat[:, 1] = Material.LOWER
+        mat[:, 1] = Material.LOWER
         glass_from = bl1 + 0.03
         side_glass = (mid > glass_from) & (mid < ws0 - 0.012)
         b_pillar = np.abs(mid - 0.5 * (glass_from + ws1)) < 0.012
@@ -298,8 +292,6 @@ def _end_caps(b: _Builder, car: Car, x: np.ndarray, sec: np.ndarray) -> None:
         y0, h, w = section[0, 1], section[5, 1] - section[0, 1], section[2, 0]
         xd = xc + sign * 0.004  # just proud of the cap
         for layer, ((z0, z1, ya, yb), material) in enumerate(decals, start=1):
-            if material == Material.LOWER and "lower" in _OFF:
-                continue
             ys, zs = y0 + np.array([ya, ya, yb, yb]) * h, np.array([z0, z1, z1, z0]) * w
             quad = np.stack([np.full(4, xd), ys, zs], axis=1)
             b.add(quad[None], material, normal=(sign, 0, 0), parent=cap, layer=layer)

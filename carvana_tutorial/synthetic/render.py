@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .mesh import Material, Mesh, build_car
-from .scene import _OFF, Car, Studio
+from .scene import Car, Studio
 
 #: Degrees the turntable turns between two views (16 views, full circle).
 VIEW_STEP = 22.5
@@ -229,12 +229,11 @@ def _shadow(image: np.ndarray, car: Car, studio: Studio, cam: Camera, rot: np.nd
         draw.polygon((xy / q).ravel().tolist(), fill=fill)
 
     pool = Image.new("L", small)
-    footprint(ImageDraw.Draw(pool), 1.0, 1.02, 150 if "contact" in _OFF else 110)
+    footprint(ImageDraw.Draw(pool), 1.0, 1.02, 110)
     pool = pool.filter(ImageFilter.GaussianBlur(max(0.5, 0.028 * width / q)))
     contact = Image.new("L", small)
     draw = ImageDraw.Draw(contact)
-    if "contact" not in _OFF:
-        footprint(draw, 0.97, 0.95, 255)
+    footprint(draw, 0.97, 0.95, 255)
     r = car.wheel_radius
     for axle in (car.rear_overhang, 1.0 - car.front_overhang):
         xw = (axle - 0.5) * car.length
@@ -245,21 +244,15 @@ def _shadow(image: np.ndarray, car: Car, studio: Studio, cam: Camera, rot: np.nd
             pxy, _ = cam.project(patch)
             draw.polygon((pxy / q).ravel().tolist(), fill=255)
     contact = contact.filter(ImageFilter.GaussianBlur(max(0.5, studio.contact_blur * width / q)))
-    if "contact" in _OFF:
-        contact = contact.point(lambda v: v * 2)  # v4: patches at 0.62
-        alpha = np.maximum(np.asarray(pool, np.float32), np.asarray(contact, np.float32)) / 255.0
-        strength = 0.62
-    else:
-        a_pool, a_contact = np.asarray(pool, np.float32) / 255.0, np.asarray(contact, np.float32) / 255.0
-        alpha = 1.0 - (1.0 - 0.5 * a_pool) * (1.0 - studio.contact * a_contact)
-        strength = 1.0
+    a_pool, a_contact = np.asarray(pool, np.float32) / 255.0, np.asarray(contact, np.float32) / 255.0
+    alpha = 1.0 - (1.0 - 0.5 * a_pool) * (1.0 - studio.contact * a_contact)
     box = Image.fromarray((alpha * 255).astype(np.uint8)).getbbox()
     if box is None:
         return
     left, top, right, bottom = box
     crop = Image.fromarray(alpha[top:bottom, left:right].astype(np.float32))
     crop = np.asarray(crop.resize(((right - left) * q, (bottom - top) * q), Image.Resampling.BILINEAR))
-    _blend(image, crop, left * q, top * q, strength, mode="darken")
+    _blend(image, crop, left * q, top * q, 1.0, mode="darken")
 
 
 def _environment(r: np.ndarray, studio: Studio) -> np.ndarray:
@@ -372,8 +365,6 @@ def render_view(
         studio_crop = background[box[1] : box[3], box[0] : box[2]].astype(np.float32)
         crop = _gloss(np.asarray(photo.crop(box), dtype=np.float32), np.asarray(surface.crop(box)), rng)
         glass = np.asarray(surface.crop(box)) == Material.GLASS + 1  # tinted: the studio shows through
-        if "interior" not in _OFF:
-            crop += np.float32(car.see_through) * glass[..., None] * (_interior(car, studio, glass.shape) - crop)
         crop += np.float32(studio.glass) * glass[..., None] * (np.float32(0.75) * studio_crop - crop)
         finished = Image.fromarray(np.clip(crop + 0.5, 0, 255).astype(np.uint8))
         if _scale(size) >= 0.5:
@@ -408,16 +399,6 @@ def _door_lines(
                 draw.line(xy.ravel().tolist(), fill=gap, width=width)
             else:
                 draw.polygon(xy.ravel().tolist(), fill=handle)
-
-
-def _interior(car: Car, studio: Studio, shape: tuple[int, int]) -> np.ndarray:
-    """Seats, headrests and dashboard seen through the glass: the interior's colour
-    under a blotchy, vertically banded light (seeded by the car)."""
-    rng = np.random.default_rng(int(car.length * 1e6))
-    field = rng.uniform(0.0, 1.0, (4, 9)).astype(np.float32)
-    field = np.asarray(Image.fromarray(field).resize((shape[1], shape[0]), Image.Resampling.BICUBIC))
-    light = np.clip(0.45 + 0.7 * field, 0.2, 1.3)
-    return light[..., None] * (np.asarray(car.interior, np.float32) * np.float32(255.0 * studio.exposure))
 
 
 def _gloss(crop: np.ndarray, surface: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -44,7 +44,7 @@ from .render import render_car
 from .scene import random_car, random_studio
 
 #: Bump when the renderer changes what it draws: cached sets are then remade.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 SYNTHETIC_MARKER = ".carvana-synthetic.json"
 PARTIAL_MARKER = ".carvana-synthetic.partial"
 #: Everything we write; only these are removed when a set of ours is remade.
