@@ -1,6 +1,7 @@
 """Every setting in one place: defaults, ``CARVANA_*`` variables, profiles. Introduced in chapter 1.
 
-*quick* trains small models on the synthetic set in minutes on two CPU cores; *full* uses the real data at
+*quick* trains small models on the synthetic set in minutes on two CPU cores; *full* uses the real
+data at
 the article's settings.  A GPU or TPU means *full*, unless ``CARVANA_PROFILE`` says otherwise."""
 
 import os
@@ -50,21 +51,44 @@ class Profile:
 
 
 #: The article's settings: 96x128, batch 32, 1000 images, 64 filters, lr 1e-4.
-FULL = Profile("full", IMAGE_SIZE, batch_size=32, epochs=20, max_images=1000, simple_filters=64, unet_filters=64,
-               learning_rate=1e-4, synthetic_cars=64, synthetic_test_cars=4)
+FULL = Profile(
+    "full",
+    IMAGE_SIZE,
+    batch_size=32,
+    epochs=20,
+    max_images=1000,
+    simple_filters=64,
+    unet_filters=64,
+    learning_rate=1e-4,
+    synthetic_cars=64,
+    synthetic_test_cars=4,
+)
 #: Small enough for two CPU cores in CI; the same code path as FULL.
-QUICK = Profile("quick", IMAGE_SIZE, batch_size=16, epochs=12, max_images=None, simple_filters=16, unet_filters=16,
-                learning_rate=1e-3, synthetic_cars=24, synthetic_test_cars=2)
+QUICK = Profile(
+    "quick",
+    IMAGE_SIZE,
+    batch_size=16,
+    epochs=12,
+    max_images=None,
+    simple_filters=16,
+    unet_filters=16,
+    learning_rate=1e-3,
+    synthetic_cars=24,
+    synthetic_test_cars=2,
+)
 PROFILES = {p.name: p for p in (QUICK, FULL)}
 
 
 def get_profile(name: str | None = None) -> Profile:
-    """The profile named, else ``$CARVANA_PROFILE``, else *full* on a GPU or TPU and *quick* elsewhere."""
+    """The profile named, else ``$CARVANA_PROFILE``, else *full* on a GPU or TPU and *quick*
+    elsewhere."""
     if not (name := name or env(ENV_PROFILE)):
         from .hardware import device_kind
 
         name = "quick" if device_kind() == "CPU" else "full"
     if (key := name.strip().lower()) not in PROFILES:
-        raise CarvanaError(f"unknown profile {name!r}: use one of {', '.join(PROFILES)} "
-                           f"(set {ENV_PROFILE} or --profile)")
+        raise CarvanaError(
+            f"unknown profile {name!r}: use one of {', '.join(PROFILES)} "
+            f"(set {ENV_PROFILE} or --profile)"
+        )
     return PROFILES[key]

@@ -20,4 +20,11 @@ from .writer import (
     read_marker,
 )
 
-__all__ = ["SYNTHETIC_MARKER", "SyntheticSummary", "car_ids", "ensure_dataset", "make_synthetic_set", "read_marker"]
+__all__ = [
+    "SYNTHETIC_MARKER",
+    "SyntheticSummary",
+    "car_ids",
+    "ensure_dataset",
+    "make_synthetic_set",
+    "read_marker",
+]
