@@ -165,7 +165,7 @@ def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
         )
         for folder in (TRAIN_IMAGES, TRAIN_MASKS)
     )
-    return list(zip(images, masks))
+    return list(zip(images, masks, strict=False))
 
 
 def count_misaligned(pairs: list[tuple[Path, Path]]) -> int:

@@ -138,7 +138,8 @@ def ensure_cached(
     rles = mask_rles(pairs, masks)
     rows = rles or [None] * len(pairs)
     entries = [
-        _entry(p, image_size, resize, root or cache_root(), row) for p, row in zip(pairs, rows)
+        _entry(p, image_size, resize, root or cache_root(), row)
+        for p, row in zip(pairs, rows, strict=True)
     ]
     todo = [i for i, entry in enumerate(entries) if not entry.exists()]
     if not todo:
