@@ -66,7 +66,8 @@ class Scan:
             (self.bad_names, "file", "not named <id>_<NN>.jpg / <id>_<NN>_mask.gif"),
         )
         return [
-            f"{len(names)} {noun}{'' if len(names) == 1 else 's'} {what}: {', '.join(names[:SHOWN])}"
+            f"{len(names)} {noun}{'' if len(names) == 1 else 's'} {what}: "
+            f"{', '.join(names[:SHOWN])}"
             + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
             for names, noun, what in kinds
             if names

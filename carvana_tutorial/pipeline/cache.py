@@ -103,8 +103,8 @@ def _check_sizes(pair) -> None:
         return  # missing or unreadable: decoding names the file and why
     if (pw, ph) != (mw, mh):
         raise DataError(
-            f"{Path(pair.image).name} is {ph}x{pw} but its mask {Path(pair.mask).name} is {mh}x{mw}: "
-            "a photo and its mask must have the same size; replace the wrong one"
+            f"{Path(pair.image).name} is {ph}x{pw} but its mask {Path(pair.mask).name} "
+            f"is {mh}x{mw}: a photo and its mask must have the same size; replace the wrong one"
         )
 
 
