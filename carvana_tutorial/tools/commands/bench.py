@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ...config import IMAGE_SIZE, TUNED
+from ...config import IMAGE_SIZE, MODEL_NAMES, TUNED
 from ...layout import FULL_SIZE
 from ._args import non_negative_int, parse_size, positive
 
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "line. To compare thread counts, set TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS.",
     )
     train.add_argument("--only", choices=("quick", "article"), help="time one of the two settings")
-    train.add_argument("--model", choices=("simple", "unet"), help="time one network")
+    train.add_argument("--model", choices=MODEL_NAMES, help="time one network")
     train.add_argument(
         "--steps", type=positive, metavar="N", help="timed steps each (default 5 quick, 2 article)"
     )
@@ -135,7 +135,7 @@ def run_bench_train(args: argparse.Namespace) -> int:
     settings = (args.only,) if args.only else ("quick", "article")
     result = training_benchmark(
         settings,
-        (args.model,) if args.model else ("simple", "unet"),
+        (args.model,) if args.model else MODEL_NAMES,
         steps={s: args.steps for s in settings} if args.steps else None,
         xla=not args.no_xla,
         progress=args.progress,
