@@ -9,8 +9,10 @@ import sys
 
 import nbformat
 
-TF_LOG = re.compile(r"(?m)^(?:WARNING: All log messages before absl::InitializeLog\(\).*|"
-                    r"[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]]+\] .*)\n?")
+TF_LOG = re.compile(
+    r"(?m)^(?:WARNING: All log messages before absl::InitializeLog\(\).*|"
+    r"[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]]+\] .*)\n?"
+)
 
 for path in sys.argv[1:]:
     nb = nbformat.read(path, as_version=4)
@@ -20,5 +22,7 @@ for path in sys.argv[1:]:
         for out in cell.outputs:
             if out.output_type == "stream" and out.name == "stderr":
                 out.text = TF_LOG.sub("", out.text)
-        cell.outputs = [o for o in cell.outputs if o.output_type != "stream" or o.text]
+        cell.outputs = [
+            o for o in cell.outputs if o.output_type != "stream" or o.text
+        ]
     nbformat.write(nb, path)

@@ -1,6 +1,7 @@
 """carvana_tutorial: the package behind the book *U-Nets on Carvana*.
 
-Every chapter imports it; the logic lives here, the explanation in the chapters, the checks in ``tests/``.
+Every chapter imports it; the logic lives here, the explanation in the chapters, the checks in
+``tests/``.
 Importing it is cheap: TensorFlow is imported only by the modules that need it."""
 
 import os

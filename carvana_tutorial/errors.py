@@ -1,4 +1,5 @@
-"""One exception type for every problem a user can fix: the command line prints a :class:`CarvanaError` as one
+"""One exception type for every problem a user can fix: the command line prints a
+:class:`CarvanaError` as one
 sentence and exits non-zero; anything else is a bug and keeps its traceback."""
 
 

@@ -1,6 +1,9 @@
-"""Export a trained model with Keras 3's own export (ONNX through ``tf2onnx``, or a SavedModel), and run an
-``.onnx`` file in ONNX Runtime like a Keras model (:class:`OnnxModel`), so :mod:`carvana_tutorial.segment` works
-with either.  ONNX needs the extra: ``pip install 'carvana-tutorial[export]'``.  Introduced in chapter 9."""
+"""Export a trained model with Keras 3's own export (ONNX through ``tf2onnx``, or a SavedModel), and
+run an
+``.onnx`` file in ONNX Runtime like a Keras model (:class:`OnnxModel`), so
+:mod:`carvana_tutorial.segment` works
+with either.  ONNX needs the extra: ``pip install 'carvana-tutorial[export]'``.  Introduced in
+chapter 9."""
 
 import importlib
 import os
@@ -23,12 +26,18 @@ def require_extra(module: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise CarvanaError(f"exporting to ONNX needs {module}: "
-                           "pip install 'carvana-tutorial[export]' (tf2onnx, onnx, onnxruntime)") from None
+        raise CarvanaError(
+            f"exporting to ONNX needs {module}: "
+            "pip install 'carvana-tutorial[export]' (tf2onnx, onnx, onnxruntime)"
+        ) from None
 
 
-def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
-                 overwrite: bool = False) -> Path:
+def export_model(
+    model,
+    out: str | os.PathLike,
+    fmt: str = "onnx",
+    overwrite: bool = False,
+) -> Path:
     """Write ``model`` (a Keras model) to ``out`` with Keras's own export.
     Introduced in chapter 9."""
     from .training import model_image_size
@@ -37,8 +46,8 @@ def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
         raise CarvanaError(f"unknown format {fmt!r}: onnx or tf_saved_model")
     out = Path(out)
     if out.exists() and not overwrite:
-        raise CarvanaError(
-            f"{out} already exists: pass --overwrite or another --out")
+        hint = "pass --overwrite or another --out"
+        raise CarvanaError(f"{out} already exists: {hint}")
     if fmt == "onnx":
         for module in ("tf2onnx", "onnx"):
             require_extra(module)
@@ -57,7 +66,8 @@ def export_model(model, out: str | os.PathLike, fmt: str = "onnx",
 
 
 class OnnxModel:
-    """An exported ``.onnx`` segmenter in ONNX Runtime, used like Keras.  Introduced in chapter 9."""
+    """An exported ``.onnx`` segmenter in ONNX Runtime, used like Keras.  Introduced in chapter
+    9."""
 
     def __init__(self, path: str | os.PathLike):
         onnxruntime = require_extra("onnxruntime")
@@ -65,14 +75,18 @@ class OnnxModel:
         if not path.is_file():
             raise ModelError(f"no ONNX file at {path}")
         try:
-            self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            self.session = onnxruntime.InferenceSession(
+                str(path), providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # onnxruntime's own error types
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             raise ModelError(f"cannot load {path.name} as ONNX: {reason}") from exc
         self.input = self.session.get_inputs()[0]
         shape = self.input.shape
         if len(shape) != 4 or not all(isinstance(v, int) for v in shape[1:]):
-            raise ModelError(f"{path.name} takes input {shape}, not photos [batch, height, width, 3]")
+            raise ModelError(
+                f"{path.name} takes input {shape}, not photos [batch, height, width, 3]"
+            )
         self.image_size = (shape[1], shape[2])
 
     def predict_on_batch(self, images) -> np.ndarray:

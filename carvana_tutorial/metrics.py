@@ -1,6 +1,8 @@
-"""The article's batch-global dice, the competition's per-image dice, BCE+dice, and their numpy twins.
+"""The article's batch-global dice, the competition's per-image dice, BCE+dice, and their numpy
+twins.
 
-The Keras functions are registered, so a ``.keras`` file compiled with them loads without ``custom_objects``."""
+The Keras functions are registered, so a ``.keras`` file compiled with them loads without
+``custom_objects``."""
 
 from collections.abc import Iterable
 
@@ -73,7 +75,9 @@ def np_dice_coef(y_true: np.ndarray, y_pred: np.ndarray, smooth: float = SMOOTH)
     return float((2 * (t * p).sum() + smooth) / (t.sum() + p.sum() + smooth))
 
 
-def np_per_image_dice(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+def np_per_image_dice(
+    y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD
+) -> np.ndarray:
     """Numpy twin of :func:`per_image_dice`: one dice per image. Introduced in chapter 5."""
     t = (np.asarray(y_true) >= 0.5).reshape(len(y_true), -1)
     p = (np.asarray(y_pred) >= threshold).reshape(len(y_pred), -1)
@@ -81,8 +85,11 @@ def np_per_image_dice(y_true: np.ndarray, y_pred: np.ndarray, threshold: float =
     return np.where(total > 0, 2 * (t & p).sum(axis=1) / np.maximum(total, 1), 1.0)
 
 
-def np_per_image_iou(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
-    """Intersection over union of each image, 1 for empty vs empty: dice / (2 - dice), the same ranking
+def np_per_image_iou(
+    y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD
+) -> np.ndarray:
+    """Intersection over union of each image, 1 for empty vs empty: dice / (2 - dice), the same
+    ranking
     as dice with harsher numbers. Introduced in chapter 5."""
     dice = np_per_image_dice(y_true, y_pred, threshold)
     return dice / (2 - dice)
@@ -91,9 +98,12 @@ def np_per_image_iou(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = 
 def dice_definitions(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     """The same predictions scored three ways, from ``(masks, probabilities)`` batches. Chapter 5.
 
-    ``batch_global`` is what Keras prints for the article's ``dice_coef``: a soft dice pooled over each batch,
-    averaged over batches.  ``batch_global_hard`` pools the same way after thresholding, which separates the
-    effect of pooling from that of soft probabilities.  ``per_image`` is the competition's metric."""
+    ``batch_global`` is what Keras prints for the article's ``dice_coef``: a soft dice pooled over
+    each batch,
+    averaged over batches.  ``batch_global_hard`` pools the same way after thresholding, which
+    separates the
+    effect of pooling from that of soft probabilities.  ``per_image`` is the competition's
+    metric."""
     soft, hard, sizes, per_image = [], [], [], []
     for masks, probs in batches:
         soft.append(np_dice_coef(masks, probs))
@@ -101,6 +111,9 @@ def dice_definitions(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[s
         sizes.append(len(masks))
         per_image.append(np_per_image_dice(masks, probs))
     scores = np.concatenate(per_image)
-    return {"batch_global": float(np.average(soft, weights=sizes)),
-            "batch_global_hard": float(np.average(hard, weights=sizes)),
-            "per_image": float(scores.mean()), "per_image_min": float(scores.min())}
+    return {
+        "batch_global": float(np.average(soft, weights=sizes)),
+        "batch_global_hard": float(np.average(hard, weights=sizes)),
+        "per_image": float(scores.mean()),
+        "per_image_min": float(scores.min()),
+    }

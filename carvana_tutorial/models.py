@@ -1,31 +1,22 @@
-"""The article's two networks, a simple encoder-decoder and a U-Net, at its defaults (96x128x3, 64 filters).
+"""The article's two networks, a simple encoder-decoder and a U-Net, at its defaults (96x128x3, 64
+filters).
 Every layer has a stable name, so stored outputs do not depend on the session."""
 
 import keras
 from keras import layers
 
-from .config import IMAGE_SIZE
+from .config import DEFAULT_DEPTH, IMAGE_SIZE, MODEL_NAMES, check_input_size
 from .errors import ModelError
 
-#: Each network's down/up blocks when a configuration leaves ``depth`` unsaid.
-DEFAULT_DEPTH = {"simple": 3, "unet": 4}
-MODEL_NAMES = tuple(DEFAULT_DEPTH)
 #: The convolutions' shared settings: 3x3 kernels, ReLU, He initialisation.
 CONV = dict(padding="same", activation="relu", kernel_initializer="he_normal")
 
 
-def check_input_size(image_size: tuple[int, int], depth: int) -> None:
-    """Both networks halve the size ``depth`` times; refuse sizes that do not divide."""
-    height, width = image_size[:2]
-    if depth < 1:
-        raise ModelError(f"depth must be at least 1, got {depth}")
-    if height % 2**depth or width % 2**depth:
-        raise ModelError(f"depth {depth} does not fit {height}x{width}: both sides must be divisible by "
-                         f"2**depth = {2**depth} so the decoder restores the size exactly")
-
-
-def simple_unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
-                filters: int = 64, depth: int = 3) -> keras.Model:
+def simple_unet(
+    input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
+    filters: int = 64,
+    depth: int = 3,
+) -> keras.Model:
     """The article's first network: strided convolutions down, transposed up.
 
     No skip connection: the decoder rebuilds the outline from the bottleneck
@@ -35,14 +26,13 @@ def simple_unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
     widths = [filters * 2**level for level in range(depth)]
     x = inputs = keras.Input(shape=input_shape, name="image")
     for level, width in enumerate(widths, start=1):
-        x = layers.Conv2D(width, 3, strides=2, name=f"down{level}_strided",
-                          **CONV)(x)
+        down = f"down{level}_strided"
+        x = layers.Conv2D(width, 3, strides=2, name=down, **CONV)(x)
         x = layers.Conv2D(width, 3, name=f"down{level}_conv", **CONV)(x)
-    for level, width in zip(range(depth, 0, -1), reversed(widths)):
-        x = layers.Conv2DTranspose(width, 3, name=f"up{level}_conv",
-                                   **CONV)(x)
-        x = layers.Conv2DTranspose(width, 3, strides=2,
-                                   name=f"up{level}_strided", **CONV)(x)
+    for level, width in reversed(list(enumerate(widths, start=1))):
+        x = layers.Conv2DTranspose(width, 3, name=f"up{level}_conv", **CONV)(x)
+        up = f"up{level}_strided"
+        x = layers.Conv2DTranspose(width, 3, strides=2, name=up, **CONV)(x)
     outputs = sigmoid_head(x, kernel_size=3)
     return keras.Model(inputs, outputs, name="simple_unet")
 
@@ -54,9 +44,12 @@ def conv_pair(x, width: int, prefix: str):
     return x
 
 
-def unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
-         filters: int = 64, depth: int = 4,
-         dropout: float = 0.3) -> keras.Model:
+def unet(
+    input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
+    filters: int = 64,
+    depth: int = 4,
+    dropout: float = 0.3,
+) -> keras.Model:
     """The article's full U-Net (Ronneberger et al., 2015).
 
     Each encoder level: two convolutions, then max-pooling. Each decoder
@@ -78,9 +71,14 @@ def unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
         x = layers.Dropout(dropout, name="bottleneck_dropout")(x)
     for level in range(depth, 0, -1):
         width = filters * 2 ** (level - 1)
-        x = layers.Conv2DTranspose(width, 3, strides=2, padding="same",
-                                   kernel_initializer="he_normal",
-                                   name=f"dec{level}_upsample")(x)
+        x = layers.Conv2DTranspose(
+            width,
+            3,
+            strides=2,
+            padding="same",
+            kernel_initializer="he_normal",
+            name=f"dec{level}_upsample",
+        )(x)
         x = layers.Concatenate(name=f"dec{level}_skip")([x, skips[level - 1]])
         x = conv_pair(x, width, f"dec{level}")
     x = layers.Conv2D(filters, 3, name="head_conv", **CONV)(x)
@@ -90,13 +88,16 @@ def unet(input_shape: tuple[int, int, int] = (*IMAGE_SIZE, 3),
 
 def sigmoid_head(x, kernel_size: int):
     """One probability per pixel, in float32 so mixed precision cannot saturate it."""
-    return layers.Conv2D(1, kernel_size, padding="same", activation="sigmoid",
-                         dtype="float32", name="mask")(x)
+    return layers.Conv2D(
+        1, kernel_size, padding="same", activation="sigmoid", dtype="float32", name="mask"
+    )(x)
 
 
-def build_model(name: str, image_size: tuple[int, int] = IMAGE_SIZE, filters: int = 64,
-                depth: int | None = None) -> keras.Model:
-    """Either network by name (``"simple"`` or ``"unet"``), at its own depth unless ``depth`` is given."""
+def build_model(
+    name: str, image_size: tuple[int, int] = IMAGE_SIZE, filters: int = 64, depth: int | None = None
+) -> keras.Model:
+    """Either network by name (``"simple"`` or ``"unet"``), at its own depth unless ``depth`` is
+    given."""
     if name not in MODEL_NAMES:
         raise ModelError(f"unknown model {name!r}: use one of {', '.join(MODEL_NAMES)}")
     builder = simple_unet if name == "simple" else unet
@@ -104,7 +105,8 @@ def build_model(name: str, image_size: tuple[int, int] = IMAGE_SIZE, filters: in
 
 
 def layer_table(model: keras.Model) -> str:
-    """Name, output shape and parameters per layer: ``model.summary()`` without terminal-sized boxes."""
+    """Name, output shape and parameters per layer: ``model.summary()`` without terminal-sized
+    boxes."""
     rows = [f"{'layer':<20}{'output shape':<18}{'parameters':>12}"]
     for layer in model.layers:
         shape = "x".join(str(d) for d in layer.output.shape[1:])

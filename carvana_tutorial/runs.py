@@ -1,4 +1,5 @@
-"""Run folders (``best.keras``, ``history.csv``, ``metrics.json``), read back, or reused instead of retrained
+"""Run folders (``best.keras``, ``history.csv``, ``metrics.json``), read back, or reused instead of
+retrained
 when they hold the same configuration and files: so chapter 5 reads chapter 4's model back."""
 
 import hashlib
@@ -8,19 +9,14 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 from tqdm import tqdm
 
-from .config import cache_dir
+from .config import DEFAULT_DEPTH, TrainConfig, cache_dir, recipe_changes
 from .errors import CarvanaError
-from .models import DEFAULT_DEPTH
-from .outputs import METRICS, write_atomic
-
-if TYPE_CHECKING:
-    from .training import TrainConfig
+from .outputs import BEST, HISTORY, METRICS, write_atomic
 
 
 @dataclass
@@ -34,7 +30,7 @@ class TrainResult:
 
     @property
     def best_path(self) -> Path:
-        return self.out_dir / "best.keras"
+        return self.out_dir / BEST
 
     @property
     def val_dice(self) -> float:
@@ -59,67 +55,108 @@ def runs_dir() -> Path:
 
 
 def fingerprint(pairs: Sequence) -> str:
-    """Short hash of the files (names, sizes, modification times): did a run see these very files?"""
+    """Short hash of the files (names, sizes, modification times): did a run see these very
+    files?"""
+
     def stamp(path: Path) -> str:
         return f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
 
-    return hashlib.sha1(",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs).encode()).hexdigest()[:12]
+    return hashlib.sha1(
+        ",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs).encode()
+    ).hexdigest()[:12]
 
 
-def run_config(config: "TrainConfig", train_pairs: Sequence, val_pairs: Sequence) -> dict:
+def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
     """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint
     (``depth`` and ``recipe`` left out when unsaid, so older runs still match)."""
-    from .training import RECIPES
-
-    saved = {k: v for k, v in asdict(config).items() if v is not None or k not in ("depth", "recipe")}
+    saved = {
+        k: v for k, v in asdict(config).items() if v is not None or k not in ("depth", "recipe")
+    }
     saved["image_size"] = list(config.image_size)
     if config.recipe is not None:
-        saved["recipe_values"] = dict(RECIPES[config.recipe])
-    saved.update(train_images=len(train_pairs), val_images=len(val_pairs),
-                 train_split=fingerprint(train_pairs), val_split=fingerprint(val_pairs))
+        saved["recipe_values"] = recipe_changes(config.recipe)
+    saved.update(
+        train_images=len(train_pairs),
+        val_images=len(val_pairs),
+        train_split=fingerprint(train_pairs),
+        val_split=fingerprint(val_pairs),
+    )
     return saved
 
 
 def new_run_dir(out_dir: str | os.PathLike, train_pairs: Sequence, val_pairs: Sequence) -> Path:
     """Check that both sides of the split have images, then make ``out_dir``."""
     if not train_pairs or not val_pairs:
-        raise CarvanaError(f"training needs images on both sides of the split "
-                           f"(train {len(train_pairs)}, val {len(val_pairs)})")
+        raise CarvanaError(
+            f"training needs images on both sides of the split "
+            f"(train {len(train_pairs)}, val {len(val_pairs)})"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir
 
 
-def record(out_dir: Path, config: "TrainConfig", split: tuple[Sequence, Sequence], history: dict,
-           dice: np.ndarray, model: keras.Model, seconds: float) -> TrainResult:
+def write_metrics(
+    out_dir: Path,
+    config: TrainConfig,
+    split: tuple[Sequence, Sequence],
+    history: dict,
+    dice: np.ndarray,
+    model: keras.Model,
+    seconds: float,
+) -> TrainResult:
     """Write ``metrics.json`` for a finished run and return it as a :class:`TrainResult`."""
     from .hardware import choose_strategy, precision_policy
 
     val_loss = history["val_loss"]
-    metrics = dict(val_dice=float(dice.mean()), val_dice_median=float(np.median(dice)),
-                   val_dice_min=float(dice.min()), best_epoch=int(np.argmin(val_loss)) + 1, epochs_run=len(val_loss),
-                   best_val_loss=float(min(val_loss)), train_seconds=round(seconds, 1),
-                   replicas=choose_strategy().num_replicas_in_sync, precision=precision_policy(),
-                   params=int(model.count_params()), depth=config.depth or DEFAULT_DEPTH[config.model])
+    metrics = dict(
+        val_dice=float(dice.mean()),
+        val_dice_median=float(np.median(dice)),
+        val_dice_min=float(dice.min()),
+        best_epoch=int(np.argmin(val_loss)) + 1,
+        epochs_run=len(val_loss),
+        best_val_loss=float(min(val_loss)),
+        train_seconds=round(seconds, 1),
+        replicas=choose_strategy().num_replicas_in_sync,
+        precision=precision_policy(),
+        params=int(model.count_params()),
+        depth=config.depth or DEFAULT_DEPTH[config.model],
+    )
     saved = run_config(config, *split)
-    write_atomic(out_dir / METRICS, json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n")
-    return TrainResult(out_dir, saved, read_history(out_dir / "history.csv"), metrics)
+    write_atomic(
+        out_dir / METRICS, json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n"
+    )
+    return TrainResult(out_dir, saved, read_history(out_dir / HISTORY), metrics)
 
 
-def train_or_reuse(config: "TrainConfig", train_pairs: Sequence, val_pairs: Sequence,
-                   out_dir: str | os.PathLike, **options) -> TrainResult:
-    """The finished run in ``out_dir`` if it has this configuration and split, else ``train(**options)``."""
+def train_or_reuse(
+    config: TrainConfig,
+    train_pairs: Sequence,
+    val_pairs: Sequence,
+    out_dir: str | os.PathLike,
+    **options,
+) -> TrainResult:
+    """The finished run in ``out_dir`` if it has this configuration and split, else
+    ``train(**options)``."""
     from .training import train
 
     out_dir = Path(out_dir)
-    if (out_dir / METRICS).is_file() and (out_dir / "best.keras").is_file():
+    if (out_dir / METRICS).is_file() and (out_dir / BEST).is_file():
         saved = json.loads((out_dir / METRICS).read_text())
         if saved["config"] == run_config(config, train_pairs, val_pairs):
-            return TrainResult(out_dir, saved["config"], read_history(out_dir / "history.csv"), saved["metrics"])
+            return TrainResult(
+                out_dir, saved["config"], read_history(out_dir / HISTORY), saved["metrics"]
+            )
     return train(config, train_pairs, val_pairs, out_dir, **options)
 
 
 def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> Iterable:
     """``items`` (batches of ``count`` things), with a bar on stderr when ``show``."""
-    return tqdm(items, total=-(-count // batch_size), desc="predict", unit="batch", file=sys.stderr, disable=not show)
-
+    return tqdm(
+        items,
+        total=-(-count // batch_size),
+        desc="predict",
+        unit="batch",
+        file=sys.stderr,
+        disable=not show,
+    )

@@ -1,5 +1,7 @@
-"""Cut the car out of any photo: the mask at the photo's own size, and PNGs of it.  A photo of any size and
-format is shrunk as training shrank its photos, predicted, and the probabilities are enlarged back before the
+"""Cut the car out of any photo: the mask at the photo's own size, and PNGs of it.  A photo of any
+size and
+format is shrunk as training shrank its photos, predicted, and the probabilities are enlarged back
+before the
 threshold, as chapter 8 does for the submission.  Introduced in chapter 9."""
 
 import io
@@ -22,7 +24,8 @@ KINDS = ("mask", "cutout", "overlay")
 
 
 def read_photo(path: str | os.PathLike) -> np.ndarray:
-    """Any photo PIL reads as uint8 RGB ``[H, W, 3]`` (RGBA, grey: converted).  Introduced in chapter 9."""
+    """Any photo PIL reads as uint8 RGB ``[H, W, 3]`` (RGBA, grey: converted).  Introduced in
+    chapter 9."""
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB"))
 
@@ -36,8 +39,11 @@ def shrink(photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (small / 255.0).numpy().astype(np.float32)
 
 
-def probabilities(model, photos: Sequence[np.ndarray],
-                  tta: bool = False) -> np.ndarray:
+def probabilities(
+    model,
+    photos: Sequence[np.ndarray],
+    tta: bool = False,
+) -> np.ndarray:
     """Probabilities ``[B, h, w, 1]`` at the model's size for uint8 photos.
     Introduced in chapter 9."""
     size = model_image_size(model)
@@ -45,13 +51,16 @@ def probabilities(model, photos: Sequence[np.ndarray],
     return predict_probabilities(model, batch, tta=tta)
 
 
-def segment_photos(model, photos: Sequence[np.ndarray],
-                   tta: bool = False) -> list[np.ndarray]:
+def segment_photos(
+    model,
+    photos: Sequence[np.ndarray],
+    tta: bool = False,
+) -> list[np.ndarray]:
     """Boolean masks, each at its photo's own size: the probabilities are
     enlarged (bilinear), then cut at the threshold. Introduced in chapter 9."""
     probs = probabilities(model, photos, tta=tta)
-    return [upsample_mask(p, photo.shape[:2])
-            for p, photo in zip(probs, photos)]
+    pairs = zip(probs, photos, strict=True)
+    return [upsample_mask(p, photo.shape[:2]) for p, photo in pairs]
 
 
 def segment(model, photo, tta: bool = False) -> np.ndarray:
@@ -68,7 +77,9 @@ def cutout(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.dstack([photo, np.where(mask, 255, 0).astype(np.uint8)])
 
 
-def overlay(photo: np.ndarray, mask: np.ndarray, colour=(255, 64, 0), opacity: float = 0.5) -> np.ndarray:
+def overlay(
+    photo: np.ndarray, mask: np.ndarray, colour=(255, 64, 0), opacity: float = 0.5
+) -> np.ndarray:
     """The photo with the mask painted over it in ``colour``.  Introduced in chapter 9."""
     tinted = photo.astype(np.float32)
     tinted[mask] = (1 - opacity) * tinted[mask] + opacity * np.array(colour)
@@ -94,16 +105,24 @@ def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
     write_atomic(path, png.getvalue())
 
 
-def output_paths(out_dir: str | os.PathLike, stem: str, with_overlay: bool = False) -> dict[str, Path]:
+def output_paths(
+    out_dir: str | os.PathLike, stem: str, with_overlay: bool = False
+) -> dict[str, Path]:
     """``{kind: path}`` of the PNGs one photo gets in ``out_dir``."""
-    return {kind: Path(out_dir) / f"{stem}_{kind}.png" for kind in (KINDS if with_overlay else KINDS[:2])}
+    return {
+        kind: Path(out_dir) / f"{stem}_{kind}.png"
+        for kind in (KINDS if with_overlay else KINDS[:2])
+    }
 
 
 def write_outputs(photo: np.ndarray, mask: np.ndarray, paths: dict[str, Path]) -> None:
-    """Write the PNGs named in ``paths`` (from :func:`output_paths`), the cut-out last: once it exists, the
+    """Write the PNGs named in ``paths`` (from :func:`output_paths`), the cut-out last: once it
+    exists, the
     photo is done.  Introduced in chapter 9."""
-    images = {"mask": lambda: np.where(mask, 255, 0).astype(np.uint8),  # in the order written
-              "overlay": lambda: overlay(photo, mask),
-              "cutout": lambda: cutout(photo, mask)}
+    images = {
+        "mask": lambda: np.where(mask, 255, 0).astype(np.uint8),  # in the order written
+        "overlay": lambda: overlay(photo, mask),
+        "cutout": lambda: cutout(photo, mask),
+    }
     for kind in (k for k in images if k in paths):
         save_png(images[kind](), paths[kind])

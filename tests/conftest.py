@@ -1,4 +1,5 @@
-"""Fixtures shared across test files: the book, built once per session, and a spy on early stopping."""
+"""Fixtures shared across test files: the book, built once per session, and a spy on early
+stopping."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ TEST_BUILD = ROOT / "_build" / "test"
 
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """Build the book with warnings as errors from the chapters' stored outputs; return the HTML folder.
+    """Build the book with warnings as errors from the chapters' stored outputs; return the HTML
+    folder.
 
     `make test` runs nbval over the chapters in the same session, which checks
     that those stored outputs reproduce; re-executing them here would double
@@ -27,12 +29,22 @@ def built_book() -> Path:
     config["execute"]["execute_notebooks"] = "off"
     # Jupyter Book finds local extensions relative to the config file, which moves here.
     extensions = config["sphinx"].get("local_extensions", {})
-    config["sphinx"]["local_extensions"] = {name: str(ROOT / path) for name, path in extensions.items()}
+    config["sphinx"]["local_extensions"] = {
+        name: str(ROOT / path) for name, path in extensions.items()
+    }
     TEST_BUILD.mkdir(parents=True, exist_ok=True)
     config_path = TEST_BUILD / "_config.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    command = [str(jupyter_book), "build", str(ROOT), "--config", str(config_path), "--path-output", str(TEST_BUILD)]
+    command = [
+        str(jupyter_book),
+        "build",
+        str(ROOT),
+        "--config",
+        str(config_path),
+        "--path-output",
+        str(TEST_BUILD),
+    ]
     done = subprocess.run(
         [*command, "--builder", "html", "--all", "-W", "-n", "--keep-going"],
         cwd=ROOT,
@@ -44,7 +56,9 @@ def built_book() -> Path:
     log = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # Sphinx colours its messages
     warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
     if done.returncode != 0:
-        pytest.fail("the book build failed:\n" + "\n".join(warnings or [log[-5000:]]), pytrace=False)
+        pytest.fail(
+            "the book build failed:\n" + "\n".join(warnings or [log[-5000:]]), pytrace=False
+        )
     html = TEST_BUILD / "_build" / "html"
     assert (html / "index.html").is_file()
     return html

@@ -1,4 +1,5 @@
-"""The benchmarks: each result is consistent with its own timings, and ``bench`` prints it as JSON last."""
+"""The benchmarks: each result is consistent with its own timings, and ``bench`` prints it as JSON
+last."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from carvana_tutorial import bench
-from carvana_tutorial.bench import available_cores, pipeline_benchmark
-from carvana_tutorial.commands.bench import register
 from carvana_tutorial.data import pair_files
 from carvana_tutorial.rle import rle_encode
+from carvana_tutorial.tools import bench
+from carvana_tutorial.tools.bench import available_cores, pipeline_benchmark
+from carvana_tutorial.tools.commands.bench import register
 
 CARS = ("00aa11bb22cc", "33dd44ee55ff")
 
@@ -44,17 +45,35 @@ def test_pipeline_benchmark_reports_rates_and_ratios_that_agree_with_its_timings
     assert result["size"] == [20, 30] and result["source_size"] == [80, 120]
     assert result["cores"] == available_cores() >= 1
     seconds = result["seconds"]
-    assert seconds["ours_first"] == pytest.approx(seconds["ours_first_decode"] + seconds["ours_first_read"])
-    for key, timing in [("seed_pairs_per_s", "seed_first"), ("seed_second_pairs_per_s", "seed_second"),
-                        ("ours_pairs_per_s", "ours_first"), ("ours_cached_pairs_per_s", "ours_second")]:
+    assert seconds["ours_first"] == pytest.approx(
+        seconds["ours_first_decode"] + seconds["ours_first_read"]
+    )
+    for key, timing in [
+        ("seed_pairs_per_s", "seed_first"),
+        ("seed_second_pairs_per_s", "seed_second"),
+        ("ours_pairs_per_s", "ours_first"),
+        ("ours_cached_pairs_per_s", "ours_second"),
+    ]:
         assert result[key] == pytest.approx(len(pairs) / seconds[timing])
-    assert result["first_epoch_speedup"] == pytest.approx(seconds["seed_first"] / seconds["ours_first"])
-    assert result["cached_epoch_speedup"] == pytest.approx(seconds["seed_second"] / seconds["ours_second"])
-    assert set(result["cpu_ms_per_pair"]) == {"seed_first", "seed_second", "ours_first", "ours_second"}
+    assert result["first_epoch_speedup"] == pytest.approx(
+        seconds["seed_first"] / seconds["ours_first"]
+    )
+    assert result["cached_epoch_speedup"] == pytest.approx(
+        seconds["seed_second"] / seconds["ours_second"]
+    )
+    assert set(result["cpu_ms_per_pair"]) == {
+        "seed_first",
+        "seed_second",
+        "ours_first",
+        "ours_second",
+    }
     assert all(ms >= 0 for ms in result["cpu_ms_per_pair"].values())
     assert result["mask_source"] == "gif"  # this folder has no train_masks.csv
     assert set(result["stages"]) == {
-        "photo_decode_per_s", "gif_decode_per_s", "mask_decode_per_s", "cached_augmented_per_s"
+        "photo_decode_per_s",
+        "gif_decode_per_s",
+        "mask_decode_per_s",
+        "cached_augmented_per_s",
     }
     assert result["stages"]["mask_decode_per_s"] == result["stages"]["gif_decode_per_s"]
     assert all(rate > 0 for rate in result["stages"].values())
@@ -63,14 +82,22 @@ def test_pipeline_benchmark_reports_rates_and_ratios_that_agree_with_its_timings
 
 def test_with_a_masks_csv_ours_reads_it_and_times_both_mask_sources(data_root, tmp_path):
     root = Path(shutil.copytree(data_root, tmp_path / "data"))
-    rows = [f"{gif.name.replace('_mask.gif', '.jpg')},{rle_encode(np.asarray(Image.open(gif)))}\n"
-            for gif in sorted((root / "train_masks").glob("*.gif"))]
+    rows = [
+        f"{gif.name.replace('_mask.gif', '.jpg')},{rle_encode(np.asarray(Image.open(gif)))}\n"
+        for gif in sorted((root / "train_masks").glob("*.gif"))
+    ]
     (root / "train_masks.csv").write_text("img,rle_mask\n" + "".join(rows))
     result = pipeline_benchmark(pair_files(root), (20, 30), batch_size=4, stages=True)
     assert result["mask_source"] == "csv"
     stages = result["stages"]
-    assert stages["mask_decode_per_s"] == stages["rle_decode_per_s"] > 0 and stages["gif_decode_per_s"] > 0
-    assert pipeline_benchmark(pair_files(root), (20, 30), batch_size=4, masks="gif")["mask_source"] == "gif"
+    assert (
+        stages["mask_decode_per_s"] == stages["rle_decode_per_s"] > 0
+        and stages["gif_decode_per_s"] > 0
+    )
+    assert (
+        pipeline_benchmark(pair_files(root), (20, 30), batch_size=4, masks="gif")["mask_source"]
+        == "gif"
+    )
 
 
 def _run(argv):
@@ -82,11 +109,20 @@ def _run(argv):
 
 
 def test_command_prints_rates_and_ends_with_one_json_line(data_root, capsys):
-    assert _run(["pipeline", str(data_root), "--limit", "4", "--size", "16x24", "--batch-size", "2"]) == 0
+    assert (
+        _run(["pipeline", str(data_root), "--limit", "4", "--size", "16x24", "--batch-size", "2"])
+        == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
     assert result["files"] == 4 and result["size"] == [16, 24] and result["batch_size"] == 2
-    for key in ("seed_pairs_per_s", "ours_pairs_per_s", "first_epoch_speedup", "cached_epoch_speedup", "cores"):
+    for key in (
+        "seed_pairs_per_s",
+        "ours_pairs_per_s",
+        "first_epoch_speedup",
+        "cached_epoch_speedup",
+        "cores",
+    ):
         assert result[key] > 0
     assert any("speed-up" in line for line in lines[:-1])
 
@@ -105,21 +141,29 @@ def test_command_rejects_a_non_positive_count(data_root, argv, capsys):
 
 
 def test_training_benchmark_compiles_with_xla_even_when_chapters_made_ops_deterministic(capsys):
-    """Keras drops jit_compile=True (with only a warning) under op determinism; the bench must not."""
+    """Keras drops jit_compile=True (with only a warning) under op determinism; the bench must
+    not."""
     import warnings
 
     from tensorflow.python.framework import config as tf_config
 
-    from carvana_tutorial.chapter import seed_everything
+    from carvana_tutorial.tools.chapter import seed_everything
 
     seed_everything(0)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # Keras's "doesn't support jit_compile" warning fails the test
+        warnings.simplefilter(
+            "error"
+        )  # Keras's "doesn't support jit_compile" warning fails the test
         assert _run(["train", "--only", "quick", "--model", "simple", "--steps", "1"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     (row,) = result["results"]
     assert (row["setting"], row["model"], row["steps"], row["batch_size"], row["params"]) == (
-        "quick", "simple", 1, 16, 180_737)
+        "quick",
+        "simple",
+        1,
+        16,
+        180_737,
+    )
     assert row["images_per_s"] > 0 and row["xla_images_per_s"] > 0
     assert row["xla_speedup"] == pytest.approx(row["xla_images_per_s"] / row["images_per_s"])
     assert row["xla_loss_diff"] < 1e-4
@@ -151,7 +195,9 @@ def test_segment_benchmark_times_every_photo(tmp_path):
     from carvana_tutorial import segment
 
     inputs = keras.Input((16, 24, 3), name="image")
-    model = keras.Model(inputs, keras.layers.Conv2D(1, 1, activation="sigmoid", name="mask")(inputs))
+    model = keras.Model(
+        inputs, keras.layers.Conv2D(1, 1, activation="sigmoid", name="mask")(inputs)
+    )
     paths = []
     for i, size in enumerate([(48, 64), (30, 40)]):
         paths.append(tmp_path / f"photo{i}.png")
@@ -167,19 +213,27 @@ def test_segment_benchmark_times_every_photo(tmp_path):
 
 
 def test_realism_benchmark_scores_every_real_pair_and_ends_with_one_json_line(tmp_path, capsys):
-    from carvana_tutorial import cli
     from carvana_tutorial.synthetic import make_synthetic_set
+    from carvana_tutorial.tools import cli
 
-    real = make_synthetic_set(tmp_path / "real", cars=2, size=(48, 72), seed=7, test_cars=0, zips=False).root
+    real = make_synthetic_set(
+        tmp_path / "real", cars=2, size=(48, 72), seed=7, test_cars=0, zips=False
+    ).root
     argv = ["bench", "real", str(real), "--cars", "2", "--size", "48x72", "--epochs", "1"]
     assert cli.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
-    assert result["pairs"] == len(pair_files(real)) == 32 and result["cars"] == 2 and result["epochs_run"] == 1
+    assert (
+        result["pairs"] == len(pair_files(real)) == 32
+        and result["cars"] == 2
+        and result["epochs_run"] == 1
+    )
     assert 0 <= result["median_dice"] <= 1 and 0 <= result["mean_dice"] <= 1
     assert len(result["worst"]) == 5 and all(0 <= dice <= 1 for _, dice in result["worst"])
     assert [dice for _, dice in result["worst"]] == sorted(dice for _, dice in result["worst"])
-    assert result["worst"][0][0] in {p.image.name for p in pair_files(real)} and "worst:" in lines[-3]
+    assert (
+        result["worst"][0][0] in {p.image.name for p in pair_files(real)} and "worst:" in lines[-3]
+    )
     ratio, fp, fn = result["area_ratio"], result["false_positive"], result["false_negative"]
     assert 0 <= ratio["p10"] <= ratio["median"] <= ratio["p90"]
     for split in (fp, fn):
@@ -188,7 +242,7 @@ def test_realism_benchmark_scores_every_real_pair_and_ends_with_one_json_line(tm
 
 
 def test_error_split_counts_wrong_pixels_above_and_below_the_middle_of_the_car():
-    from carvana_tutorial.bench import error_split
+    from carvana_tutorial.tools.bench import error_split
 
     truth = np.zeros((2, 10, 10, 1), np.float32)
     truth[:, 2:6, 2:8] = 1  # 24 car pixels each; the box's middle lies between rows 3 and 4
@@ -197,13 +251,16 @@ def test_error_split_counts_wrong_pixels_above_and_below_the_middle_of_the_car()
     probs[0, 2, 2:8] = 0.1  # 6 roof pixels missed
     probs[1, 0, 0:4] = 0.6  # 4 pixels of lettering above the car
     result = error_split([(truth[:1], probs[:1]), (truth[1:], probs[1:])])
-    assert result["false_positive"] == {"total": 100 * 16 / 48, "upper": 100 * 4 / 48, "lower": 100 * 12 / 48}
-    assert result["false_negative"] == {"total": 100 * 6 / 48, "upper": 100 * 6 / 48, "lower": 0.0}
-    assert result["area_ratio"]["median"] == (30 / 24 + 28 / 24) / 2
+    fp, fn = result["false_positive"], result["false_negative"]
+    assert fp == pytest.approx(
+        {"total": 100 * 16 / 48, "upper": 100 * 4 / 48, "lower": 100 * 12 / 48}
+    )
+    assert fn == pytest.approx({"total": 100 * 6 / 48, "upper": 100 * 6 / 48, "lower": 0.0})
+    assert result["area_ratio"]["median"] == pytest.approx((30 / 24 + 28 / 24) / 2)
 
 
 def test_realism_benchmark_refuses_a_folder_without_photos_in_one_line(tmp_path, capsys):
-    from carvana_tutorial import cli
+    from carvana_tutorial.tools import cli
 
     assert cli.main(["bench", "real", str(tmp_path)]) != 0
     captured = capsys.readouterr()

@@ -50,7 +50,11 @@ def local_targets(page: Path, html: Path, targets: list[str]) -> list[tuple[str,
         if parts.scheme or target.startswith(("//", "mailto:", "javascript:", "data:")):
             continue
         path = unquote(parts.path)
-        file = page if not path else (html / path.lstrip("/") if path.startswith("/") else page.parent / path)
+        file = (
+            page
+            if not path
+            else (html / path.lstrip("/") if path.startswith("/") else page.parent / path)
+        )
         out.append((target, file.resolve(), parts.fragment))
     return out
 
@@ -63,23 +67,35 @@ def test_every_toc_page_is_built(built_book: Path) -> None:
 
 def test_no_internal_link_or_asset_is_broken(built_book: Path) -> None:
     # _static holds the theme's templates, not pages.
-    pages = sorted(p for p in built_book.rglob("*.html") if "_static" not in p.relative_to(built_book).parts)
+    pages = sorted(
+        p for p in built_book.rglob("*.html") if "_static" not in p.relative_to(built_book).parts
+    )
     parsed = {page.resolve(): parse(page) for page in pages}
     broken = []
     for page in pages:
-        for target, file, fragment in local_targets(page, built_book, parsed[page.resolve()].targets):
+        for target, file, fragment in local_targets(
+            page, built_book, parsed[page.resolve()].targets
+        ):
             if file.is_dir():
                 file = file / "index.html"
             if not file.exists():
                 broken.append(f"{page.relative_to(built_book)}: {target} (no such file)")
-            elif fragment and file.suffix == ".html" and file in parsed and fragment not in parsed[file].ids:
+            elif (
+                fragment
+                and file.suffix == ".html"
+                and file in parsed
+                and fragment not in parsed[file].ids
+            ):
                 broken.append(f"{page.relative_to(built_book)}: {target} (no such anchor)")
     assert broken == []
 
 
 def test_the_test_checks_links_for_real(tmp_path: Path) -> None:
-    """The link check finds a missing file and a missing anchor (so its silence above means something)."""
-    (tmp_path / "a.html").write_text('<a href="b.html#x">b</a><img src="_static/gone.png"><a href="#top" id="top">')
+    """The link check finds a missing file and a missing anchor (so its silence above means
+    something)."""
+    (tmp_path / "a.html").write_text(
+        '<a href="b.html#x">b</a><img src="_static/gone.png"><a href="#top" id="top">'
+    )
     (tmp_path / "b.html").write_text('<p id="y">b</p>')
     links = local_targets(tmp_path / "a.html", tmp_path, parse(tmp_path / "a.html").targets)
     assert [(t, f.exists(), frag) for t, f, frag in links] == [
@@ -118,7 +134,9 @@ def test_bibliography_lists_the_works_cited(built_book: Path) -> None:
     ):
         assert title.lower() in text
     intro = (built_book / "book" / "intro.html").read_text(encoding="utf-8")
-    assert intro.count('href="bibliography.html#id') >= 5, "the intro's citations link to the bibliography"
+    assert intro.count('href="bibliography.html#id') >= 5, (
+        "the intro's citations link to the bibliography"
+    )
 
 
 def test_api_page_links_every_object_to_its_source(built_book: Path) -> None:
@@ -132,12 +150,17 @@ def test_chapter_page_leaves_out_the_install_cell(built_book: Path, page: str) -
     assert "pip install" not in (built_book / page).read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("page", "definition"), [
-    ("book/04_simple_unet.html", "def simple_unet("),
-    ("book/06_unet.html", "def train("),
-    ("book/08_submission.html", "def rle_encode("),
-])
-def test_chapter_page_shows_highlighted_package_source(built_book: Path, page: str, definition: str) -> None:
+@pytest.mark.parametrize(
+    ("page", "definition"),
+    [
+        ("book/04_simple_unet.html", "def simple_unet("),
+        ("book/06_unet.html", "def train("),
+        ("book/08_submission.html", "def rle_encode("),
+    ],
+)
+def test_chapter_page_shows_highlighted_package_source(
+    built_book: Path, page: str, definition: str
+) -> None:
     html = (built_book / page).read_text(encoding="utf-8")
     blocks = re.findall(r'<div class="highlight-python[^"]*">(.*?)</div>\s*</div>', html, re.DOTALL)
     text = [re.sub(r"<[^>]+>", "", block) for block in blocks]

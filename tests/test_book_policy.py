@@ -27,7 +27,9 @@ SKIP, IGNORE = "nbval-skip", "nbval-ignore-output"
 #: The first code cell of every chapter, character for character (common.md).
 SETUP_CELL = """\
 # Colab / Kaggle only: install the book's package next to their GPU TensorFlow.
-import os, sys
+import os
+import sys
+
 if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
     %pip install --quiet "carvana-tutorial @ git+https://github.com/carvana-tutorial/carvana-tutorial"
 """
@@ -73,7 +75,9 @@ def checked_share(nb: nbformat.NotebookNode) -> float:
 
 def has_assert(source: str) -> bool:
     """True if the cell has an ``assert`` statement (IPython magics and shell lines dropped)."""
-    python = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    python = "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    )
     try:
         return any(isinstance(node, ast.Assert) for node in ast.walk(ast.parse(python)))
     except SyntaxError:
@@ -81,7 +85,8 @@ def has_assert(source: str) -> bool:
 
 
 def unasserted_ignored_cells(nb: nbformat.NotebookNode) -> list[int]:
-    """Indices (among code cells) of output-ignored cells with no assert in them or in the next code cell."""
+    """Indices (among code cells) of output-ignored cells with no assert in them or in the next code
+    cell."""
     cells = code_cells(nb)
     bad = []
     for i, cell in enumerate(cells):
@@ -93,11 +98,14 @@ def unasserted_ignored_cells(nb: nbformat.NotebookNode) -> list[int]:
 
 
 def execution_problems(nb: nbformat.NotebookNode) -> list[str]:
-    """Why the stored outputs are not one fresh top-to-bottom run without errors, if they are not."""
+    """Why the stored outputs are not one fresh top-to-bottom run without errors, if they are
+    not."""
     problems = []
     counts = [c.execution_count for c in code_cells(nb)]
     if counts != list(range(1, len(counts) + 1)):
-        problems.append(f"execution counts {counts} are not 1..{len(counts)}: re-run the chapter top to bottom")
+        problems.append(
+            f"execution counts {counts} are not 1..{len(counts)}: re-run the chapter top to bottom"
+        )
     for i, cell in enumerate(code_cells(nb)):
         if not cell.source.strip():
             problems.append(f"code cell {i} is empty")
@@ -138,12 +146,14 @@ NUMBER = re.compile(r"(?<![\w.])(?:\d+(?:\.\d+)?\s?(?:%|percent\b)|\d*\.\d+(?![\
 #: Words that make a number a measurement: it must then be glued or cited.
 MEASURED = re.compile(
     r"dice|iou|jaccard|score|accura|loss|leaderboard|faster|slower|speed|throughput|images?/s|second|minute"
-    r"|hour|improv|better|worse|gain|drop(?:s|ped)?\b|error|precision|recall|cover|fraction of (?:the )?pixels",
+    r"|hour|improv|better|worse|gain|drop(?:s|ped)?\b|error|precision|recall|cover"
+    r"|fraction of (?:the )?pixels",
     re.IGNORECASE,
 )
 #: Words that make a number a chosen setting or a version, not a result.
 SETTING = re.compile(
-    r"threshold|dropout|learning[ -]rate|epsilon|momentum|split|hold(?:s|ing)? out|held out|seed|version"
+    r"threshold|dropout|learning[ -]rate|epsilon|momentum|split|hold(?:s|ing)? out"
+    r"|held out|seed|version"
     r"|python|tensorflow|keras|jupyter[ -]book|sphinx|numpy|nbval|kaggle client",
     re.IGNORECASE,
 )
@@ -156,8 +166,11 @@ SOURCED = re.compile(r"\{glue(?::\w+)?\}|\{cite(?::\w+)?\}|\]\(https?://")
 
 
 def prose(markdown: str) -> str:
-    """Markdown without what may legitimately hold numbers: code, math, roles' targets, links, headings' numbers."""
-    text = re.sub(r"(```|~~~|:::).*?\1", " ", markdown, flags=re.DOTALL)  # fenced code and directives
+    """Markdown without what may legitimately hold numbers: code, math, roles' targets, links,
+    headings' numbers."""
+    text = re.sub(
+        r"(```|~~~|:::).*?\1", " ", markdown, flags=re.DOTALL
+    )  # fenced code and directives
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.DOTALL)  # display math
     text = re.sub(r"(?<!\\)\$[^$\n]+\$", " ", text)  # inline math
     text = re.sub(r"(\{[\w:-]+\})`[^`]*`", r"\1", text)  # role targets ({glue:text}`x:.3f`)
@@ -169,11 +182,16 @@ def prose(markdown: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z{(*_])|\n\s*\n|\n(?=\s*[-*+] |\s*\d+\. )", text) if s.strip()]
+    return [
+        s
+        for s in re.split(r"(?<=[.!?])\s+(?=[A-Z{(*_])|\n\s*\n|\n(?=\s*[-*+] |\s*\d+\. )", text)
+        if s.strip()
+    ]
 
 
 def unsourced_numbers(markdown: str) -> list[str]:
-    """Sentences that type a percentage or a decimal that is not a setting, with no glue or citation."""
+    """Sentences that type a percentage or a decimal that is not a setting, with no glue or
+    citation."""
     flagged = []
     for sentence in sentences(prose(markdown)):
         if SOURCED.search(sentence):
@@ -244,7 +262,11 @@ def notebook(cells: list[tuple[str, str, list[str]]]) -> nbformat.NotebookNode:
 
 def test_share_and_assert_checks_catch_a_lax_notebook() -> None:
     nb = notebook(
-        [("code", SETUP_CELL, [SKIP]), ("code", "x = train()", [IGNORE]), ("code", "print(x)", [IGNORE])]
+        [
+            ("code", SETUP_CELL, [SKIP]),
+            ("code", "x = train()", [IGNORE]),
+            ("code", "print(x)", [IGNORE]),
+        ]
         + [("code", "print('assert nothing')", [])]
     )
     assert checked_share(nb) == pytest.approx(1 / 4)
@@ -260,13 +282,17 @@ def test_stale_or_broken_outputs_are_caught() -> None:
     nb.cells[1].execution_count = 5  # re-ran one cell by hand
     assert execution_problems(nb)
     nb.cells[1].execution_count = 2
-    nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[])]
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[])
+    ]
     assert execution_problems(nb)
 
 
 def test_machine_paths_are_caught() -> None:
     nb = notebook([("code", "print(root)", [])])
-    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="data in /work/main/.cache/x\n")]
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="data in /work/main/.cache/x\n")
+    ]
     assert machine_paths(nb)
     nb.cells[0].outputs[0].text = "data in train_hq/ (318 cars), see https://kaggle.com/a/b\n"
     assert machine_paths(nb) == []
@@ -275,9 +301,13 @@ def test_machine_paths_are_caught() -> None:
 # --- The chapters -----------------------------------------------------------------------------
 def test_toc_names_every_chapter_and_only_existing_files() -> None:
     files = toc_files()
-    missing = [f for f in files if not any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb"))]
+    missing = [
+        f for f in files if not any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb"))
+    ]
     assert missing == [], f"the toc names missing files: {missing}"
-    on_disk = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in BOOK.glob("[0-9][0-9]_*.ipynb"))
+    on_disk = sorted(
+        p.relative_to(ROOT).with_suffix("").as_posix() for p in BOOK.glob("[0-9][0-9]_*.ipynb")
+    )
     assert [f for f in on_disk if f not in files] == [], "a chapter on disk is not in _toc.yml"
     assert len(CHAPTERS) == 9
 
@@ -292,13 +322,21 @@ def chapter(request: pytest.FixtureRequest) -> nbformat.NotebookNode:
     return nb
 
 
-def test_chapter_opens_with_title_setup_cell_and_chapter_setup(chapter: nbformat.NotebookNode) -> None:
+def test_chapter_opens_with_title_setup_cell_and_chapter_setup(
+    chapter: nbformat.NotebookNode,
+) -> None:
     first = chapter.cells[0]
-    assert first.cell_type == "markdown" and first.source.startswith("# "), "the first cell is the title"
+    assert first.cell_type == "markdown" and first.source.startswith("# "), (
+        "the first cell is the title"
+    )
     cells = code_cells(chapter)
-    assert len(cells) >= 2, "a chapter has the set-up cell, then chapter.setup(), then its own cells"
+    assert len(cells) >= 2, (
+        "a chapter has the set-up cell, then chapter.setup(), then its own cells"
+    )
     assert cells[0].source.rstrip() == SETUP_CELL.rstrip(), "the first code cell is the set-up cell"
-    assert {SKIP, "remove-cell"} <= tags(cells[0]), "nbval skips the install cell, the HTML leaves it out"
+    assert {SKIP, "remove-cell"} <= tags(cells[0]), (
+        "nbval skips the install cell, the HTML leaves it out"
+    )
     assert "chapter.setup(" in cells[1].source, "the second code cell calls chapter.setup()"
     assert chapter.metadata.get("kernelspec", {}).get("name") == "python3"
 
@@ -334,9 +372,17 @@ def test_intro_types_no_unsourced_numbers() -> None:
 def test_api_page_documents_every_public_module() -> None:
     """A new module of the package must be added to book/api.md."""
     package = ROOT / "carvana_tutorial"
-    names = {p.stem for p in package.glob("*.py")} | {p.parent.name for p in package.glob("*/__init__.py")}
-    modules = {f"carvana_tutorial.{n}" for n in names if not n.startswith("_") and n not in {"cli", "commands"}}
-    documented = set(re.findall(r"automodule:: (carvana_tutorial\.\w+)", (BOOK / "api.md").read_text()))
+    names = {p.stem for p in package.glob("*.py")} | {
+        p.parent.name for p in package.glob("*/__init__.py")
+    }
+    modules = {
+        f"carvana_tutorial.{n}"
+        for n in names
+        if not n.startswith("_") and n not in {"cli", "commands"}
+    }
+    documented = set(
+        re.findall(r"automodule:: (carvana_tutorial\.\w+)", (BOOK / "api.md").read_text())
+    )
     assert sorted(modules - documented) == []
 
 
@@ -352,7 +398,8 @@ def test_nbval_reads_every_sanitize_rule() -> None:
     assert cleaned == "data in PATH at ADDRESS, TIMESTAMP\n"
 
 
-#: What each chapter must show of the package (issue 10): dotted names, displayed by ``chapter.show``.
+#: What each chapter must show of the package (issue 10): dotted names, displayed by
+#: ``chapter.show``.
 SHOWN = {
     "01_data": ["carvana_tutorial.data.pairs.scan", "carvana_tutorial.data.pairs.split_by_car"],
     "02_preprocessing": [
@@ -361,7 +408,10 @@ SHOWN = {
         "carvana_tutorial.pipeline.augment.augment",
         "carvana_tutorial.pipeline.dataset.make_dataset",
     ],
-    "04_simple_unet": ["carvana_tutorial.models.simple_unet", "carvana_tutorial.training.TrainConfig"],
+    "04_simple_unet": [
+        "carvana_tutorial.models.simple_unet",
+        "carvana_tutorial.config.TrainConfig",
+    ],
     "05_dice": [
         "carvana_tutorial.metrics.dice_coef",
         "carvana_tutorial.metrics.dice_loss",
@@ -369,7 +419,10 @@ SHOWN = {
         "carvana_tutorial.metrics.bce_dice_loss",
     ],
     "06_unet": ["carvana_tutorial.models.unet", "carvana_tutorial.training.train"],
-    "08_submission": ["carvana_tutorial.rle.rle_encode", "carvana_tutorial.submission.upsample_mask"],
+    "08_submission": [
+        "carvana_tutorial.rle.rle_encode",
+        "carvana_tutorial.submission.upsample_mask",
+    ],
     "09_segment": [
         "carvana_tutorial.segment.shrink",
         "carvana_tutorial.segment.probabilities",
@@ -418,7 +471,9 @@ def test_shown_code_is_the_packages_and_fits_the_page(chapter: Path) -> None:
         assert code in (ROOT / path).read_text(), f"{chapter.stem} shows code that is not in {path}"
         lines = code.splitlines()
         assert len(lines) <= MAX_SHOWN_LINES, f"{chapter.stem} shows {len(lines)} lines of {path}"
-        assert max(map(len, lines)) <= CODE_COLUMN, f"{chapter.stem} shows lines of {path} wider than the page"
+        assert max(map(len, lines)) <= CODE_COLUMN, (
+            f"{chapter.stem} shows lines of {path} wider than the page"
+        )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
@@ -433,8 +488,10 @@ def test_code_cells_fit_the_page(chapter: Path) -> None:
 def test_the_policy_catches_a_stale_or_foreign_block(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("chapter.show(rle_encode)")
-    fake = "`carvana_tutorial/rle.py`:\n\n```python\ndef rle_encode(mask):\n    return 'not ours'\n```"
+    fake = (
+        "`carvana_tutorial/rle.py`:\n\n```python\ndef rle_encode(mask):\n    return 'not ours'\n```"
+    )
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": fake})]
     nb.cells.append(cell)
-    (path, code), = shown_blocks(nb)
+    ((path, code),) = shown_blocks(nb)
     assert path == "carvana_tutorial/rle.py" and code not in (ROOT / path).read_text()

@@ -49,8 +49,12 @@ def chapter_pages() -> list[str]:
 
 def unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the browser test (.ci/run installs chromium)", pytrace=False)
-    pytest.skip(f"{reason}: install Debian's chromium (apt-get install chromium) to run the browser test")
+        pytest.fail(
+            f"{reason}; CI must run the browser test (.ci/run installs chromium)", pytrace=False
+        )
+    pytest.skip(
+        f"{reason}: install Debian's chromium (apt-get install chromium) to run the browser test"
+    )
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -61,7 +65,9 @@ class QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site(built_book: Path) -> Iterator[str]:
     """The built HTML, served on a free localhost port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built_book)))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built_book))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -76,7 +82,10 @@ class Browser:
         self.page = page
         self.errors: list[str] = []
         self.external: list[str] = []
-        page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"{page.url}: {msg.text}"))
+        page.on(
+            "console",
+            lambda msg: msg.type == "error" and self.errors.append(f"{page.url}: {msg.text}"),
+        )
         page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
         page.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), self._outside)
 
@@ -88,7 +97,9 @@ class Browser:
 
     def visit(self, url: str) -> None:
         response = self.page.goto(url, wait_until="load")
-        assert response is not None and response.ok, f"{url} answered {response and response.status}"
+        assert response is not None and response.ok, (
+            f"{url} answered {response and response.status}"
+        )
 
     def layout_problems(self) -> list[str]:
         """Raw Markdown table rows shown as text, and code blocks wider than their column."""
@@ -100,14 +111,17 @@ class Browser:
                 while (walker.nextNode()) {
                     const node = walker.currentNode;
                     if (node.parentElement.closest("pre, code, script, style")) continue;
-                    if (/^\s*\|.*\|\s*$/m.test(node.textContent) && /\|\s*-{3,}/.test(node.textContent)) {
-                        problems.push("raw Markdown table: " + node.textContent.trim().slice(0, 60));
+                    const text = node.textContent;
+                    if (/^\s*\|.*\|\s*$/m.test(text) && /\|\s*-{3,}/.test(text)) {
+                        problems.push("raw Markdown table: " + text.trim().slice(0, 60));
                     }
                 }
                 for (const pre of main.querySelectorAll("pre")) {
                     if (pre.scrollWidth > pre.clientWidth + 1) {
-                        const widest = pre.innerText.split("\n").reduce((a, b) => b.length > a.length ? b : a, "");
-                        problems.push(`code wider than its column (${pre.scrollWidth} > ${pre.clientWidth} px): ` +
+                        const widest = pre.innerText.split("\n")
+                            .reduce((a, b) => b.length > a.length ? b : a, "");
+                        const sizes = `${pre.scrollWidth} > ${pre.clientWidth} px`;
+                        problems.push(`code wider than its column (${sizes}): ` +
                                       widest.trim().slice(0, 60));
                     }
                 }
@@ -116,7 +130,8 @@ class Browser:
         )
 
     def images(self) -> list[tuple[str, bool]]:
-        """Every image of the page and whether it decodes to a picture (lazy ones are made eager first)."""
+        """Every image of the page and whether it decodes to a picture (lazy ones are made eager
+        first)."""
         results = self.page.evaluate(
             """async () => Promise.all([...document.images].map(async (img) => {
                    img.loading = "eager";
@@ -137,7 +152,9 @@ def browser() -> Iterator[Browser]:
     except ImportError:
         unavailable("the playwright package is not installed")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        chromium = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        )
         page = chromium.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(30_000)
         yield Browser(page)
@@ -159,7 +176,9 @@ def test_navigation_reaches_every_chapter(site: str, sidebar_links: list[str]) -
     assert [p for p in chapter_pages() if p not in reached] == []
 
 
-def test_every_page_loads_clean_with_its_figures(site: str, browser: Browser, sidebar_links: list[str]) -> None:
+def test_every_page_loads_clean_with_its_figures(
+    site: str, browser: Browser, sidebar_links: list[str]
+) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     broken, figures, layout = {}, 0, {}
     for url in dict.fromkeys([site, *sidebar_links]):
@@ -174,13 +193,17 @@ def test_every_page_loads_clean_with_its_figures(site: str, browser: Browser, si
         path = urlsplit(url).path.lstrip("/")
         figures += len(images) if path in chapter_pages() else 0
         if path in chapter_pages():
-            browser.page.screenshot(path=str(SCREENSHOTS / f"{Path(path).stem}.png"), full_page=True)
+            browser.page.screenshot(
+                path=str(SCREENSHOTS / f"{Path(path).stem}.png"), full_page=True
+            )
     assert broken == {}
     assert layout == {}, "pages show raw Markdown tables or code wider than its column"
     assert figures > 0, "no chapter shows a figure, so the figure check checked nothing"
     assert browser.errors == []
     outside = {urlsplit(u).hostname for u in browser.external}
-    assert outside <= ALLOWED_EXTERNAL_HOSTS, f"pages fetch from unexpected hosts: {sorted(outside)}"
+    assert outside <= ALLOWED_EXTERNAL_HOSTS, (
+        f"pages fetch from unexpected hosts: {sorted(outside)}"
+    )
     assert {Path(p).stem for p in chapter_pages()} <= {p.stem for p in SCREENSHOTS.glob("*.png")}
 
 
@@ -198,10 +221,13 @@ def test_search_finds_dice(site: str, browser: Browser) -> None:
     browser.visit(urljoin(site, "search.html?q=dice"))
     # Sphinx lists results one by one, then says it has finished.
     browser.page.wait_for_function(
-        "() => document.querySelector('#search-results h2')?.innerText === 'Search Results'", timeout=30_000
+        "() => document.querySelector('#search-results h2')?.innerText === 'Search Results'",
+        timeout=30_000,
     )
     assert "found" in browser.page.inner_text("#search-results .search-summary")
-    pages = browser.page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.href)")
+    pages = browser.page.eval_on_selector_all(
+        "#search-results ul.search li a", "as => as.map(a => a.href)"
+    )
     assert any("05_dice" in href for href in pages), pages
     assert browser.errors == []
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from carvana_tutorial import chapter, config
+from carvana_tutorial import config
 from carvana_tutorial.config import QUICK
-from carvana_tutorial.data import leaked_cars, locate
+from carvana_tutorial.data import leaked_cars
 from carvana_tutorial.synthetic import make_synthetic_set
+from carvana_tutorial.tools import chapter, locate
 
 TINY = replace(QUICK, synthetic_cars=3, synthetic_test_cars=1, synthetic_size=(64, 96))
 
@@ -81,7 +82,9 @@ def test_setup_makes_the_synthetic_set_once(nowhere: Path, capsys: pytest.Captur
     ctx = chapter.setup(profile=TINY)
     assert ctx.data.origin == "synthetic"
     assert ctx.data.root.is_relative_to(nowhere / "cache")
-    expected = f"Profile: quick ({ctx.device}) | data: synthetic Carvana, 3 cars x 16 views, 64x96\n"
+    expected = (
+        f"Profile: quick ({ctx.device}) | data: synthetic Carvana, 3 cars x 16 views, 64x96\n"
+    )
     assert capsys.readouterr().out == expected
     stamps = {p: p.stat().st_mtime_ns for p in ctx.data.root.rglob("*")}
     again = chapter.setup(profile=TINY)
@@ -101,7 +104,11 @@ def test_figures_display_as_png_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -
     assert "image/png" not in shell.display_formatter.format(figure)[0]
     chapter.show_figures_inline()
     png = shell.display_formatter.format(figure)[0]["image/png"]
-    assert base64.b64decode(png).startswith(b"\x89PNG") if isinstance(png, str) else png.startswith(b"\x89PNG")
+    assert (
+        base64.b64decode(png).startswith(b"\x89PNG")
+        if isinstance(png, str)
+        else png.startswith(b"\x89PNG")
+    )
 
 
 def test_no_notebook_no_change(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,7 +121,9 @@ def test_no_notebook_no_change(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_device_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     import tensorflow as tf
 
-    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: ["x"] if kind == "GPU" else [])
+    monkeypatch.setattr(
+        tf.config, "list_physical_devices", lambda kind: ["x"] if kind == "GPU" else []
+    )
     assert chapter.device_kind() == "GPU"
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
     assert chapter.device_kind() == "CPU"

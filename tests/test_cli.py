@@ -8,11 +8,21 @@ import sys
 
 import pytest
 
-from carvana_tutorial import cli
 from carvana_tutorial.errors import CarvanaError
+from carvana_tutorial.tools import cli
 
 EXPECTED = {
-    "synth", "download", "inspect", "train", "evaluate", "predict", "segment", "export", "tune", "bench", "cache",
+    "synth",
+    "download",
+    "inspect",
+    "train",
+    "evaluate",
+    "predict",
+    "segment",
+    "export",
+    "tune",
+    "bench",
+    "cache",
     "kaggle-push",
 }
 
@@ -35,8 +45,13 @@ def test_bench_has_both_targets(capsys):
 
 
 def test_help_does_not_import_tensorflow():
-    code = "import sys; from carvana_tutorial import cli; cli.build_parser(); print('tensorflow' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = (
+        "import sys; from carvana_tutorial.tools import cli; "
+        "cli.build_parser(); print('tensorflow' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "False"
 
 
@@ -53,6 +68,10 @@ def test_user_error_is_one_line_with_exit_2(monkeypatch, capsys):
 
 
 def test_console_script_runs_version():
-    result = subprocess.run([sys.executable, "-m", "carvana_tutorial.cli", "--version"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "carvana_tutorial.tools.cli", "--version"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0
     assert result.stdout.startswith("carvana-tutorial ")

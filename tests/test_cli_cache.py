@@ -1,4 +1,5 @@
-"""``carvana-tutorial cache``: the listing adds up, and clearing removes exactly what was asked, inside the cache."""
+"""``carvana-tutorial cache``: the listing adds up, and clearing removes exactly what was asked,
+inside the cache."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from carvana_tutorial import cli
-from carvana_tutorial.cache_usage import checked_root
 from carvana_tutorial.errors import CarvanaError
+from carvana_tutorial.tools import cli
+from carvana_tutorial.tools.cache_usage import checked_root
 
 fcntl = pytest.importorskip("fcntl")
 
@@ -29,7 +30,8 @@ def _write(path: Path, size: int) -> Path:
 
 @pytest.fixture()
 def cache(tmp_path, monkeypatch) -> Path:
-    """A cache with two pipeline sizes (one in two resize methods), a synthetic set, a run and more."""
+    """A cache with two pipeline sizes (one in two resize methods), a synthetic set, a run and
+    more."""
     root = tmp_path / "cache"
     monkeypatch.setenv("CARVANA_CACHE", str(root))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -79,8 +81,16 @@ def test_list_counts_files_and_sizes_per_kind(cache, capsys):
         ("extracted", ""): (1, 700),
         ("other", ""): (1, 10),
     }
-    assert [g["kind"] for g in report["groups"]] == ["pipeline"] * 3 + ["synthetic", "runs", "extracted", "other"]
-    assert report["files"] == 13 and report["bytes"] == 8000 + 3000 + 500 + 3200 + 2 * 2**20 + 100 + 700 + 10
+    assert [g["kind"] for g in report["groups"]] == ["pipeline"] * 3 + [
+        "synthetic",
+        "runs",
+        "extracted",
+        "other",
+    ]
+    assert (
+        report["files"] == 13
+        and report["bytes"] == 8000 + 3000 + 500 + 3200 + 2 * 2**20 + 100 + 700 + 10
+    )
     assert "runs unet-quick" in out and "2.0 MiB" in out
     assert lines[-2].split()[:3] == ["total", "13", "files"]
     # `cache list` is the same listing.
@@ -104,7 +114,9 @@ def test_clear_size_removes_only_that_size_every_method(cache, capsys):
     code, out, _ = _run(capsys, "clear", "--size", "96x128")
     assert code == 0
     gone = before - _files(cache)
-    assert gone == {f for f in before if f.startswith(("pipeline/96x128-area/", "pipeline/96x128-bilinear/"))}
+    assert gone == {
+        f for f in before if f.startswith(("pipeline/96x128-area/", "pipeline/96x128-bilinear/"))
+    }
     assert not (cache / "pipeline" / "96x128-area").exists()
     report = _json(out)
     assert {g["name"] for g in report["removed"]} == {"96x128-area", "96x128-bilinear"}
@@ -122,13 +134,16 @@ def test_clear_older_than_keeps_entries_read_or_written_recently(cache, capsys):
     for entry in (cache / "pipeline" / "192x256-area").iterdir():
         os.utime(entry, (now - 31 * DAY, now - 31 * DAY))
     old_run = cache / "runs" / "unet-quick" / "model.keras"
-    os.utime(old_run, (now - 90 * DAY, now - 90 * DAY))  # not a pipeline entry: never cleared by age
+    os.utime(
+        old_run, (now - 90 * DAY, now - 90 * DAY)
+    )  # not a pipeline entry: never cleared by age
     before = _files(cache)
     code, out, _ = _run(capsys, "clear", "--older-than", "30")
     assert code == 0
     gone = before - _files(cache)
     assert gone == {old.relative_to(cache).as_posix()} | {
-        f for f in before if f.startswith("pipeline/192x256-area/")}
+        f for f in before if f.startswith("pipeline/192x256-area/")
+    }
     assert not (cache / "pipeline" / "192x256-area").exists()  # left empty, so removed
     assert read_recently.exists() and fresh.exists() and old_run.exists()
     assert _json(out)["bytes"] == 1000 + 8000
@@ -160,14 +175,26 @@ def test_all_skips_a_synthetic_set_another_process_is_making(cache, capsys):
         assert code == 0 and f"skipped synthetic {SET}: in use" in dry
         code, out, _ = _run(capsys, "clear", "--all")
     assert code == 0
-    assert _files(cache) == {f"synthetic/{SET}/train_hq/car_01.jpg", f"synthetic/{SET}/train_masks/car_01_mask.gif",
-                             f"synthetic/{SET}.lock", "synthetic/8cars-2test-96x128-seed0.lock"}
+    assert _files(cache) == {
+        f"synthetic/{SET}/train_hq/car_01.jpg",
+        f"synthetic/{SET}/train_masks/car_01_mask.gif",
+        f"synthetic/{SET}.lock",
+        "synthetic/8cars-2test-96x128-seed0.lock",
+    }
     assert not other_set.exists() and cache.is_dir()
     report = _json(out)
-    assert report["skipped"] == [{"kind": "synthetic", "name": SET, "reason": "in use by another process"}]
+    assert report["skipped"] == [
+        {"kind": "synthetic", "name": SET, "reason": "in use by another process"}
+    ]
     assert {(g["kind"], g["name"]) for g in report["removed"]} == {
-        ("pipeline", "192x256-area"), ("pipeline", "96x128-area"), ("pipeline", "96x128-bilinear"),
-        ("synthetic", "8cars-2test-96x128-seed0"), ("runs", "unet-quick"), ("extracted", ""), ("other", "")}
+        ("pipeline", "192x256-area"),
+        ("pipeline", "96x128-area"),
+        ("pipeline", "96x128-bilinear"),
+        ("synthetic", "8cars-2test-96x128-seed0"),
+        ("runs", "unet-quick"),
+        ("extracted", ""),
+        ("other", ""),
+    }
     assert _json(dry)["removed"] == report["removed"]
     # Once the lock is free, the set goes too.
     _run(capsys, "clear", "--all")
@@ -176,11 +203,15 @@ def test_all_skips_a_synthetic_set_another_process_is_making(cache, capsys):
 
 def test_clear_never_follows_a_link_out_of_the_cache(cache, tmp_path, capsys):
     outside = _write(tmp_path / "precious" / "thesis.tex", 123)
-    (cache / "pipeline" / "96x128-area" / "link").symlink_to(outside.parent, target_is_directory=True)
+    (cache / "pipeline" / "96x128-area" / "link").symlink_to(
+        outside.parent, target_is_directory=True
+    )
     (cache / "runs" / "linked-run").symlink_to(outside.parent, target_is_directory=True)
     code, out, _ = _run(capsys)
     assert code == 0
-    assert _json(out)["bytes"] == 2 * 2**20 + 15_510 + 2 * len(str(outside.parent))  # the links, not the target
+    assert _json(out)["bytes"] == 2 * 2**20 + 15_510 + 2 * len(
+        str(outside.parent)
+    )  # the links, not the target
     _run(capsys, "clear", "--all")
     assert outside.read_bytes() == b"x" * 123
     assert not (cache / "runs" / "linked-run").is_symlink()
@@ -196,7 +227,9 @@ def test_clear_without_a_scope_is_a_one_line_error(cache, capsys):
     assert code == 2 and err.count("\n") == 1 and _files(cache) == before
 
 
-@pytest.mark.parametrize("argv", [["--all", "--size", "96x128"], ["--older-than", "-1"], ["--older-than", "nan"]])
+@pytest.mark.parametrize(
+    "argv", [["--all", "--size", "96x128"], ["--older-than", "-1"], ["--older-than", "nan"]]
+)
 def test_all_with_another_scope_or_a_negative_age_is_refused(cache, capsys, argv):
     before = _files(cache)
     code, _, err = _run(capsys, "clear", *argv)
@@ -231,16 +264,18 @@ def test_the_pipeline_folder_is_the_one_the_pipeline_writes(tmp_path, monkeypatc
 
 def test_cache_commands_do_not_import_tensorflow(cache):
     code = (
-        "import sys; from carvana_tutorial import cli; "
+        "import sys; from carvana_tutorial.tools import cli; "
         "cli.main(['cache']); cli.main(['cache', 'clear', '--pipeline', '--dry-run']); "
         "print('tensorflow' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.splitlines()[-1] == "False"
 
 
 def test_what_cannot_be_removed_is_reported_not_counted_as_freed(cache, capsys, monkeypatch):
-    import carvana_tutorial.cache_usage as cache_usage
+    import carvana_tutorial.tools.cache_usage as cache_usage
 
     def refuse(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(Path(path) / "model.keras"))
@@ -250,6 +285,8 @@ def test_what_cannot_be_removed_is_reported_not_counted_as_freed(cache, capsys, 
     assert code == 0
     report = _json(out)
     assert all(g["kind"] != "runs" for g in report["removed"])
-    assert any(s["kind"] == "runs" and "Permission denied" in s["reason"] for s in report["skipped"])
+    assert any(
+        s["kind"] == "runs" and "Permission denied" in s["reason"] for s in report["skipped"]
+    )
     assert report["bytes"] < 2 * 2**20  # the run's model is not counted as freed
     assert "skipped" in out and "model.keras" in out

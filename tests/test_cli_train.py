@@ -1,4 +1,5 @@
-"""``carvana-tutorial train`` and ``evaluate`` end to end on a tiny set, and their one-line errors."""
+"""``carvana-tutorial train`` and ``evaluate`` end to end on a tiny set, and their one-line
+errors."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from test_training import write_tiny_carvana
 
-from carvana_tutorial.cli import main
+from carvana_tutorial.tools.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +24,28 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "RUN"
-    argv = ["train", str(data), "--model", "simple", "--profile", "quick", "--filters", "2", "--size", "64x96",
-            "--epochs", "2", "--batch", "4", "--seed", "5", "--depth", "2", "--out", str(out)]
+    argv = [
+        "train",
+        str(data),
+        "--model",
+        "simple",
+        "--profile",
+        "quick",
+        "--filters",
+        "2",
+        "--size",
+        "64x96",
+        "--epochs",
+        "2",
+        "--batch",
+        "4",
+        "--seed",
+        "5",
+        "--depth",
+        "2",
+        "--out",
+        str(out),
+    ]
     return out, argv
 
 
@@ -37,7 +58,12 @@ def test_train_writes_the_run_and_prints_its_metrics(run, capsys):
     assert main(argv) == 0
     printed = last_json(capsys.readouterr().out)
     saved = json.loads((out / "metrics.json").read_text())
-    assert sorted(p.name for p in out.iterdir()) == [".carvana-run", "best.keras", "history.csv", "metrics.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".carvana-run",
+        "best.keras",
+        "history.csv",
+        "metrics.json",
+    ]
     assert printed == saved["metrics"]
     config = saved["config"]
     assert (config["model"], config["filters"], config["batch_size"]) == ("simple", 2, 4)
@@ -66,7 +92,11 @@ def test_evaluate_scores_every_pair(run, data, capsys):
     text = capsys.readouterr().out
     summary = last_json(text)
     dice = evaluate(out / "best.keras", pair_files(data))
-    assert summary == {"images": 9, "dice_mean": round(float(dice.mean()), 6), "dice_min": round(float(dice.min()), 6)}
+    assert summary == {
+        "images": 9,
+        "dice_mean": round(float(dice.mean()), 6),
+        "dice_min": round(float(dice.min()), 6),
+    }
     assert "per-image dice: mean" in text
     worst = text.split("worst images:\n")[1].splitlines()[:2]
     assert worst[0].split()[-1] == f"{np.sort(dice)[0]:.4f}"
@@ -105,33 +135,73 @@ def test_empty_folder(run, tmp_path, capsys):
 
 
 def test_bad_size_is_an_argument_error(data, tmp_path, capsys):
-    assert main(["train", str(data), "--model", "unet", "--size", "96by128", "--out", str(tmp_path)]) == 2
+    assert (
+        main(["train", str(data), "--model", "unet", "--size", "96by128", "--out", str(tmp_path)])
+        == 2
+    )
     assert "expected HxW" in capsys.readouterr().err
 
 
 def test_depth_that_does_not_fit_the_size_is_a_one_line_error(data, tmp_path, capsys):
-    argv = ["train", str(data), "--model", "unet", "--size", "64x96", "--depth", "6", "--out", str(tmp_path / "r")]
+    argv = [
+        "train",
+        str(data),
+        "--model",
+        "unet",
+        "--size",
+        "64x96",
+        "--depth",
+        "6",
+        "--out",
+        str(tmp_path / "r"),
+    ]
     assert main(argv) == 2
     assert "depth 6 does not fit 64x96" in one_line_error(capsys)
     assert not (tmp_path / "r").exists()
 
 
-def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(data, tmp_path, capsys,
-                                                                           early_stopping_calls):
-    from carvana_tutorial import training
+def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(
+    data, tmp_path, capsys, early_stopping_calls
+):
+    from carvana_tutorial.config import recipe_changes
 
     seen = early_stopping_calls
     out = tmp_path / "tuned"
-    argv = ["train", str(data), "--model", "simple", "--profile", "quick", "--filters", "2", "--size", "64x96",
-            "--epochs", "2", "--batch", "4", "--depth", "2", "--recipe", "tuned", "--patience", "7",
-            "--out", str(out)]
+    argv = [
+        "train",
+        str(data),
+        "--model",
+        "simple",
+        "--profile",
+        "quick",
+        "--filters",
+        "2",
+        "--size",
+        "64x96",
+        "--epochs",
+        "2",
+        "--batch",
+        "4",
+        "--depth",
+        "2",
+        "--recipe",
+        "tuned",
+        "--patience",
+        "7",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     assert "recipe tuned" in capsys.readouterr().out
     config = json.loads((out / "metrics.json").read_text())["config"]
     assert config["recipe"] == "tuned"
-    assert config["recipe_values"] == training.RECIPES["tuned"]
+    assert config["recipe_values"] == recipe_changes("tuned")
     # The recipe's choices, except where an option said otherwise (--epochs, --patience).
-    assert (config["loss"], config["learning_rate"], config["augment"]) == ("bce_dice", 1e-3, "joint")
+    assert (config["loss"], config["learning_rate"], config["augment"]) == (
+        "bce_dice",
+        1e-3,
+        "joint",
+    )
     assert (config["epochs"], config["patience"]) == (2, 7)
     assert seen == [{"patience": 7, "restore_best_weights": True}]
 
@@ -139,8 +209,7 @@ def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(dat
 def test_article_recipe_is_the_old_default(data):
     from dataclasses import replace
 
-    from carvana_tutorial.config import FULL, QUICK
-    from carvana_tutorial.training import config_for
+    from carvana_tutorial.config import FULL, QUICK, config_for
 
     for profile in (QUICK, FULL):
         for model in ("simple", "unet"):
@@ -151,9 +220,9 @@ def test_article_recipe_is_the_old_default(data):
 
 
 def test_configs_without_a_recipe_save_as_before(data):
+    from carvana_tutorial.config import TrainConfig
     from carvana_tutorial.data import pair_files
     from carvana_tutorial.runs import run_config
-    from carvana_tutorial.training import TrainConfig
 
     pairs = pair_files(data)
     saved = run_config(TrainConfig("unet", (64, 96), filters=2), pairs[:2], pairs[2:])
@@ -161,11 +230,35 @@ def test_configs_without_a_recipe_save_as_before(data):
 
 
 def test_unknown_names_are_one_line_errors():
-    from carvana_tutorial.config import QUICK
+    from carvana_tutorial.config import QUICK, TrainConfig, config_for
     from carvana_tutorial.errors import CarvanaError
-    from carvana_tutorial.training import TrainConfig, config_for
 
     with pytest.raises(CarvanaError, match="unknown recipe 'magic': use one of article, tuned"):
         config_for(QUICK, "unet", recipe="magic")
     with pytest.raises(CarvanaError, match="unknown recipe"):
         TrainConfig(recipe="magic")
+
+
+@pytest.mark.parametrize(
+    ("variable", "device", "chosen"),
+    [
+        ("quick", "GPU", "quick"),
+        ("full", "CPU", "full"),
+        (None, "GPU", "full"),
+        (None, "CPU", "quick"),
+    ],
+)
+def test_train_picks_its_profile_like_the_chapters(
+    data, tmp_path, monkeypatch, capsys, variable, device, chosen
+):
+    from carvana_tutorial import hardware
+
+    if variable is None:
+        monkeypatch.delenv("CARVANA_PROFILE", raising=False)
+    else:
+        monkeypatch.setenv("CARVANA_PROFILE", variable)
+    monkeypatch.setattr(hardware, "device_kind", lambda: device)
+    (tmp_path / "file").write_text("")
+    # Refused after the profile is chosen and announced: --out is a file, so nothing trains.
+    assert main(["train", str(data), "--model", "simple", "--out", str(tmp_path / "file")]) == 2
+    assert f", profile {chosen}, recipe article:" in capsys.readouterr().out

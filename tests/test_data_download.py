@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from carvana_tutorial.data.download import COMPETITION, RULES_URL, download, kaggle_api
 from carvana_tutorial.errors import DownloadError
+from carvana_tutorial.tools.download import COMPETITION, RULES_URL, download, kaggle_api
 
 TRAINING = ["train_hq.zip", "train_masks.zip", "train_masks.csv.zip"]
 
@@ -29,13 +29,17 @@ def zip_bytes(name: str) -> bytes:
 class FakeKaggle:
     """Writes what Kaggle would, or fails the way Kaggle does."""
 
-    def __init__(self, fail: dict[str, Exception] | None = None, half: bool = False, junk: bool = False):
+    def __init__(
+        self, fail: dict[str, Exception] | None = None, half: bool = False, junk: bool = False
+    ):
         self.calls: list[str] = []
         self.fail = fail or {}
         self.half = half
         self.junk = junk
 
-    def competition_download_file(self, competition, file_name, path=None, force=False, quiet=False):
+    def competition_download_file(
+        self, competition, file_name, path=None, force=False, quiet=False
+    ):
         assert competition == COMPETITION
         self.calls.append(file_name)
         data = b"<html>oops</html>" if self.junk else zip_bytes(file_name)
@@ -58,7 +62,13 @@ def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No Kaggle credentials anywhere the real client looks; returns its (empty) config folder."""
     from kaggle.api.kaggle_api_extended import KaggleApi
 
-    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR", "KAGGLE_KERNEL_RUN_TYPE"):
+    for var in (
+        "KAGGLE_USERNAME",
+        "KAGGLE_KEY",
+        "KAGGLE_API_TOKEN",
+        "KAGGLE_CONFIG_DIR",
+        "KAGGLE_KERNEL_RUN_TYPE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     # The client fixes its config folder when first imported, perhaps before HOME was patched.
@@ -89,8 +99,12 @@ def test_with_test_adds_the_test_zip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "spoil",
     [
-        pytest.param(lambda p: p.unlink(), id="missing"),  # data downloaded before the csv was fetched too
-        pytest.param(lambda p: p.write_bytes(b"<html>503 Service Unavailable</html>"), id="not-a-zip"),
+        pytest.param(
+            lambda p: p.unlink(), id="missing"
+        ),  # data downloaded before the csv was fetched too
+        pytest.param(
+            lambda p: p.write_bytes(b"<html>503 Service Unavailable</html>"), id="not-a-zip"
+        ),
     ],
 )
 def test_only_a_missing_or_broken_csv_zip_is_fetched_again(tmp_path: Path, spoil) -> None:
@@ -124,7 +138,9 @@ def test_a_download_failing_half_way_keeps_what_was_there(tmp_path: Path) -> Non
     download(tmp_path, client=FakeKaggle(), progress=False)
     (tmp_path / "train_masks.zip").unlink()
     kept = (tmp_path / "train_hq.zip").read_bytes()
-    fake = FakeKaggle(fail={"train_masks.zip": requests.ConnectionError("Connection reset by peer")}, half=True)
+    fake = FakeKaggle(
+        fail={"train_masks.zip": requests.ConnectionError("Connection reset by peer")}, half=True
+    )
     failed = "downloading train_masks.zip failed .*Connection reset.*run the command again"
     with pytest.raises(DownloadError, match=failed):
         download(tmp_path, client=fake, progress=False)
@@ -141,8 +157,12 @@ def test_the_csv_zip_is_resumed_like_the_others(tmp_path: Path) -> None:
     download(tmp_path, client=FakeKaggle(), progress=False)
     (tmp_path / "train_masks.csv.zip").unlink()
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    fake = FakeKaggle(fail={"train_masks.csv.zip": requests.ConnectionError("Read timed out")}, half=True)
-    with pytest.raises(DownloadError, match="downloading train_masks.csv.zip failed .*run the command again"):
+    fake = FakeKaggle(
+        fail={"train_masks.csv.zip": requests.ConnectionError("Read timed out")}, half=True
+    )
+    with pytest.raises(
+        DownloadError, match="downloading train_masks.csv.zip failed .*run the command again"
+    ):
         download(tmp_path, client=fake, progress=False)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
     assert not (tmp_path / "train_masks.csv.zip").exists()
@@ -154,7 +174,9 @@ def test_the_csv_zip_is_resumed_like_the_others(tmp_path: Path) -> None:
 
 def test_a_file_named_after_the_url_is_found(tmp_path: Path) -> None:
     class Renaming(FakeKaggle):
-        def competition_download_file(self, competition, file_name, path=None, force=False, quiet=False):
+        def competition_download_file(
+            self, competition, file_name, path=None, force=False, quiet=False
+        ):
             (Path(path) / f"signed-{file_name}").write_bytes(zip_bytes(file_name))
 
     download(tmp_path, client=Renaming(), progress=False)
@@ -174,7 +196,9 @@ def test_forbidden_means_accept_the_rules(tmp_path: Path) -> None:
 
 def test_unauthorized_means_a_new_token(tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="HTTP 401.*kaggle.json"):
-        download(tmp_path, client=FakeKaggle(fail={"train_hq.zip": http_error(401)}), progress=False)
+        download(
+            tmp_path, client=FakeKaggle(fail={"train_hq.zip": http_error(401)}), progress=False
+        )
 
 
 def test_a_damaged_file_is_not_kept(tmp_path: Path) -> None:
@@ -186,7 +210,9 @@ def test_a_damaged_file_is_not_kept(tmp_path: Path) -> None:
 def test_a_damaged_csv_zip_is_not_kept(tmp_path: Path) -> None:
     download(tmp_path, client=FakeKaggle(), progress=False)
     (tmp_path / "train_masks.csv.zip").unlink()
-    with pytest.raises(DownloadError, match="incomplete or damaged train_masks.csv.zip: run the command again"):
+    with pytest.raises(
+        DownloadError, match="incomplete or damaged train_masks.csv.zip: run the command again"
+    ):
         download(tmp_path, client=FakeKaggle(junk=True), progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train_hq.zip", "train_masks.zip"]
 
@@ -196,8 +222,9 @@ def test_missing_credentials_are_one_sentence_saying_how_to_log_in(
 ) -> None:
     """The real client, with no credentials, prints a page of help and calls sys.exit(1)."""
     capsys.readouterr()
-    with pytest.raises(DownloadError, match="no Kaggle credentials: save an API token from https://www.kaggle.com"
-                       ) as caught:
+    with pytest.raises(
+        DownloadError, match="no Kaggle credentials: save an API token from https://www.kaggle.com"
+    ) as caught:
         download(tmp_path / "data", progress=False)
     assert "\n" not in str(caught.value) and "access_token" in str(caught.value)
     assert capsys.readouterr().out == "", "the client's page of help is not shown"
@@ -205,7 +232,9 @@ def test_missing_credentials_are_one_sentence_saying_how_to_log_in(
 
 
 @pytest.mark.parametrize("how", ["kaggle.json", "env"])
-def test_credentials_are_found(no_credentials: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+def test_credentials_are_found(
+    no_credentials: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
     if how == "kaggle.json":
         (no_credentials / "kaggle.json").write_text('{"username": "u", "key": "k"}')
     else:

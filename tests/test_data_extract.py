@@ -8,18 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from carvana_tutorial.data import extract
-from carvana_tutorial.data.extract import (
+from carvana_tutorial.errors import DataError
+from carvana_tutorial.tools import extract
+from carvana_tutorial.tools.extract import (
     EXTRACTED_MARKER,
     extract_all,
     extract_zip,
     is_extracted,
     wanted_zips,
 )
-from carvana_tutorial.errors import DataError
 
 FILES = {f"0123456789ab_{v:02d}.jpg": bytes([v]) * (100 + v) for v in range(1, 17)}
-CSV = b"img,rle_mask\n" + b"".join(f"0123456789ab_{v:02d}.jpg,{v} {v + 10}\n".encode() for v in range(1, 17))
+CSV = b"img,rle_mask\n" + b"".join(
+    f"0123456789ab_{v:02d}.jpg,{v} {v + 10}\n".encode() for v in range(1, 17)
+)
 STAMP = ".train_masks.csv.extracted.json"
 
 
@@ -32,14 +34,20 @@ def make_zip(path: Path, entries: dict[str, bytes]) -> Path:
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """Every file under ``folder`` with its size and mtime."""
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
 def kaggle_zip(tmp_path: Path) -> Path:
     """Like Kaggle's: every entry under a ``train_hq/`` folder."""
-    return make_zip(tmp_path / "train_hq.zip", {"train_hq/": b"", **{f"train_hq/{k}": v for k, v in FILES.items()}})
+    return make_zip(
+        tmp_path / "train_hq.zip",
+        {"train_hq/": b"", **{f"train_hq/{k}": v for k, v in FILES.items()}},
+    )
 
 
 def test_extracts_into_a_folder_named_after_the_zip(kaggle_zip: Path, tmp_path: Path) -> None:
@@ -69,7 +77,9 @@ def test_a_changed_zip_is_extracted_again(kaggle_zip: Path, tmp_path: Path) -> N
     os.utime(kaggle_zip, ns=(1, 10**18))  # make sure the stamp differs
     assert not is_extracted(folder, kaggle_zip)
     extract_zip(kaggle_zip, tmp_path)
-    assert sorted(p.name for p in folder.iterdir()) == sorted(["0123456789ab_01.jpg", EXTRACTED_MARKER])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["0123456789ab_01.jpg", EXTRACTED_MARKER]
+    )
     assert (folder / "0123456789ab_01.jpg").read_bytes() == b"new"
 
 
@@ -103,7 +113,9 @@ def test_leftovers_of_a_killed_run_are_cleaned(kaggle_zip: Path, tmp_path: Path)
     assert not stale.parent.exists()
 
 
-@pytest.mark.parametrize("entry", ["../evil.jpg", "train_hq/../../evil.jpg", "/tmp/evil.jpg", "C:/evil.jpg"])
+@pytest.mark.parametrize(
+    "entry", ["../evil.jpg", "train_hq/../../evil.jpg", "/tmp/evil.jpg", "C:/evil.jpg"]
+)
 def test_entries_escaping_the_folder_are_refused(tmp_path: Path, entry: str) -> None:
     bad = make_zip(tmp_path / "train_hq.zip", {"train_hq/ok.jpg": b"ok", entry: b"evil"})
     out = tmp_path / "out"
@@ -145,7 +157,14 @@ def test_missing_zip(tmp_path: Path) -> None:
 
 
 def test_only_the_wanted_zips(tmp_path: Path) -> None:
-    for name in ("train.zip", "test.zip", "train_hq.zip", "train_masks.zip", "test_hq.zip", "sample.zip"):
+    for name in (
+        "train.zip",
+        "test.zip",
+        "train_hq.zip",
+        "train_masks.zip",
+        "test_hq.zip",
+        "sample.zip",
+    ):
         make_zip(tmp_path / name, {"a": b"a"})
     assert [p.name for p in wanted_zips(tmp_path)] == ["train_hq.zip", "train_masks.zip"]
     with_test = [p.name for p in wanted_zips(tmp_path, with_test=True)]
@@ -170,7 +189,10 @@ def test_a_one_file_zip_becomes_that_file(csv_zip: Path, tmp_path: Path) -> None
     assert path == out / "train_masks.csv"
     assert path.read_bytes() == CSV
     assert is_extracted(path, csv_zip)
-    assert sorted(p.name for p in out.iterdir()) == [STAMP, "train_masks.csv"]  # no temporary left over
+    assert sorted(p.name for p in out.iterdir()) == [
+        STAMP,
+        "train_masks.csv",
+    ]  # no temporary left over
 
 
 def test_a_one_file_zip_is_extracted_once(csv_zip: Path, tmp_path: Path) -> None:
@@ -230,7 +252,9 @@ def test_a_run_killed_before_the_rename_is_redone(
 def test_a_run_killed_before_its_stamp_is_redone(
     csv_zip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The csv is in place but unstamped: still ours, so the next run finishes the job instead of refusing."""
+    """The csv is in place but unstamped: still ours, so the next run finishes the job instead of
+    refusing."""
+
     def killed(zip_path):
         raise KeyboardInterrupt
 
@@ -256,8 +280,11 @@ def test_a_csv_we_did_not_extract_is_never_replaced(csv_zip: Path, tmp_path: Pat
     mine = tmp_path / "out" / "train_masks.csv"
     mine.parent.mkdir()
     mine.write_bytes(b"my own masks")
-    with pytest.raises(DataError, match="train_masks.csv already exists but was not extracted from "
-                                        "train_masks.csv.zip: use that file as it is") as caught:
+    with pytest.raises(
+        DataError,
+        match="train_masks.csv already exists but was not extracted from "
+        "train_masks.csv.zip: use that file as it is",
+    ) as caught:
         extract_zip(csv_zip, mine.parent)
     assert "\n" not in str(caught.value)
     assert mine.read_bytes() == b"my own masks"
@@ -265,7 +292,9 @@ def test_a_csv_we_did_not_extract_is_never_replaced(csv_zip: Path, tmp_path: Pat
     assert sorted(p.name for p in mine.parent.iterdir()) == ["train_masks.csv"]
 
 
-@pytest.mark.parametrize("entry", ["../train_masks.csv", "masks/../../train_masks.csv", "/tmp/train_masks.csv"])
+@pytest.mark.parametrize(
+    "entry", ["../train_masks.csv", "masks/../../train_masks.csv", "/tmp/train_masks.csv"]
+)
 def test_a_one_file_zip_escaping_the_folder_is_refused(tmp_path: Path, entry: str) -> None:
     bad = make_zip(tmp_path / "train_masks.csv.zip", {entry: b"evil"})
     out = tmp_path / "a" / "b"
@@ -278,7 +307,9 @@ def test_a_one_file_zip_escaping_the_folder_is_refused(tmp_path: Path, entry: st
 def test_a_one_file_zip_that_is_not_a_zip_is_a_one_line_error(tmp_path: Path) -> None:
     fake = tmp_path / "train_masks.csv.zip"
     fake.write_bytes(b"<html>403 Forbidden</html>")
-    with pytest.raises(DataError, match="is not a zip file .*delete it and download it again") as caught:
+    with pytest.raises(
+        DataError, match="is not a zip file .*delete it and download it again"
+    ) as caught:
         extract_zip(fake, tmp_path)
     assert "\n" not in str(caught.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train_masks.csv.zip"]
@@ -298,29 +329,42 @@ def test_a_corrupted_entry_is_a_one_line_error(tmp_path: Path) -> None:
     good = make_zip(tmp_path / "train_masks.csv.zip", {"train_masks.csv": CSV})
     data = bytearray(good.read_bytes())
     at = bytes(data).index(b"0123456789ab_08")
-    data[at: at + 4] = b"XXXX"
+    data[at : at + 4] = b"XXXX"
     good.write_bytes(bytes(data))
     assert zipfile.is_zipfile(good)
     out = tmp_path / "out"
-    with pytest.raises(DataError, match="train_masks.csv.zip is damaged at train_masks.csv .*delete it and download"):
+    with pytest.raises(
+        DataError,
+        match="train_masks.csv.zip is damaged at train_masks.csv .*delete it and download",
+    ):
         extract_zip(good, out)
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.parametrize("entries", [
-    {},
-    {"train_masks.csv": CSV, "metadata.csv": b"id\n"},
-    {"train_masks.txt": CSV},
-    {"train_masks.csv/": b""},
-])
-def test_a_zip_without_exactly_one_csv_is_refused(tmp_path: Path, entries: dict[str, bytes]) -> None:
+@pytest.mark.parametrize(
+    "entries",
+    [
+        {},
+        {"train_masks.csv": CSV, "metadata.csv": b"id\n"},
+        {"train_masks.txt": CSV},
+        {"train_masks.csv/": b""},
+    ],
+)
+def test_a_zip_without_exactly_one_csv_is_refused(
+    tmp_path: Path, entries: dict[str, bytes]
+) -> None:
     odd = make_zip(tmp_path / "train_masks.csv.zip", entries)
-    with pytest.raises(DataError, match="should hold a single .csv file but holds .*delete it and download it again"):
+    with pytest.raises(
+        DataError,
+        match="should hold a single .csv file but holds .*delete it and download it again",
+    ):
         extract_zip(odd, tmp_path / "out")
     assert not (tmp_path / "out" / "train_masks.csv").exists()
 
 
-def test_extract_all_turns_a_one_file_zip_into_its_file(kaggle_zip: Path, csv_zip: Path, tmp_path: Path) -> None:
+def test_extract_all_turns_a_one_file_zip_into_its_file(
+    kaggle_zip: Path, csv_zip: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     assert extract_all([kaggle_zip, csv_zip], out) == [out / "train_hq", out / "train_masks.csv"]
     assert (out / "train_masks.csv").read_bytes() == CSV

@@ -14,11 +14,12 @@ from PIL import Image
 
 from carvana_tutorial import config
 from carvana_tutorial.config import QUICK
-from carvana_tutorial.data import find_data, locate
-from carvana_tutorial.data.check import inspect_folder
 from carvana_tutorial.errors import DataError
 from carvana_tutorial.layout import MASKS_CSV, MASKS_CSV_ZIP, TRAIN_IMAGES, TRAIN_MASKS
 from carvana_tutorial.rle import rle_encode
+from carvana_tutorial.tools import locate
+from carvana_tutorial.tools.check import inspect_folder
+from carvana_tutorial.tools.locate import find_data
 
 SIZE = (32, 48)  # height, width
 CARS = ("0123456789ab", "fedcba987654")
@@ -28,7 +29,7 @@ def view_mask(view: int, size: tuple[int, int] = SIZE) -> np.ndarray:
     """write_set's mask of one view: half the height, (view + 8) columns."""
     height, width = size
     mask = np.zeros(size, np.uint8)
-    mask[height // 4: 3 * height // 4, width // 4: width // 4 + view + 8] = 1
+    mask[height // 4 : 3 * height // 4, width // 4 : width // 4 + view + 8] = 1
     return mask
 
 
@@ -57,7 +58,8 @@ def write_set(root: Path, size: tuple[int, int] = SIZE, zips: bool = False) -> P
 
 #: What ``train_masks.csv.zip`` holds in these tests: write_set's masks, so ``inspect`` passes.
 MASKS_CSV_BYTES = b"img,rle_mask\n" + b"".join(
-    f"{car}_{v:02d}.jpg,{rle_encode(view_mask(v))}\n".encode() for car in CARS for v in range(1, 17))
+    f"{car}_{v:02d}.jpg,{rle_encode(view_mask(v))}\n".encode() for car in CARS for v in range(1, 17)
+)
 
 
 def add_masks_csv_zip(folder: Path) -> Path:
@@ -72,7 +74,10 @@ def visible(folder: Path) -> list[str]:
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +96,9 @@ def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No data anywhere: no $CARVANA_DATA, no Kaggle input, no ./data, a private cache."""
     monkeypatch.delenv(config.ENV_DATA, raising=False)
     monkeypatch.setenv(config.ENV_CACHE, str(tmp_path / "cache"))
-    monkeypatch.setattr(locate, "KAGGLE_INPUT", tmp_path / "kaggle" / "input" / "carvana-image-masking-challenge")
+    monkeypatch.setattr(
+        locate, "KAGGLE_INPUT", tmp_path / "kaggle" / "input" / "carvana-image-masking-challenge"
+    )
     monkeypatch.setattr(locate, "KAGGLE_WORKING", tmp_path / "kaggle" / "working")
     work = tmp_path / "cwd"
     work.mkdir()
@@ -119,9 +126,13 @@ def test_explicit_folder_of_zips_is_extracted_once(nowhere: Path) -> None:
     assert snapshot(folder) == before
 
 
-def test_read_only_folder_of_zips_is_extracted_into_the_cache(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_folder_of_zips_is_extracted_into_the_cache(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = write_set(nowhere / "zips", zips=True)
-    monkeypatch.setattr(locate.os, "access", lambda path, mode: Path(path) != folder)  # a read-only folder
+    monkeypatch.setattr(
+        locate.os, "access", lambda path, mode: Path(path) != folder
+    )  # a read-only folder
     before = snapshot(folder)
     source = find_data(folder)
     assert source.root.parent == nowhere / "cache" / "extracted"
@@ -136,23 +147,30 @@ def test_the_masks_csv_zip_is_unpacked_into_a_writable_folder(nowhere: Path) -> 
     assert source.root == folder
     assert (folder / MASKS_CSV).read_bytes() == MASKS_CSV_BYTES
     assert visible(folder) == sorted(
-        [MASKS_CSV, MASKS_CSV_ZIP, TRAIN_IMAGES, "train_hq.zip", TRAIN_MASKS, "train_masks.zip"])
+        [MASKS_CSV, MASKS_CSV_ZIP, TRAIN_IMAGES, "train_hq.zip", TRAIN_MASKS, "train_masks.zip"]
+    )
     before = snapshot(folder)
     assert find_data(folder) == source
     assert snapshot(folder) == before
 
 
-def test_the_masks_csv_zip_is_unpacked_next_to_folders_already_there(data: Path, nowhere: Path) -> None:
+def test_the_masks_csv_zip_is_unpacked_next_to_folders_already_there(
+    data: Path, nowhere: Path
+) -> None:
     """Folders unpacked by hand, the csv zip downloaded later: the csv still lands in the root."""
     add_masks_csv_zip(data)
     assert find_data(data).root == data
     assert (data / MASKS_CSV).read_bytes() == MASKS_CSV_BYTES
 
 
-def test_read_only_folder_of_zips_gets_the_csv_in_the_cache(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_folder_of_zips_gets_the_csv_in_the_cache(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = write_set(nowhere / "zips", zips=True)
     add_masks_csv_zip(folder)
-    monkeypatch.setattr(locate.os, "access", lambda path, mode: Path(path) != folder)  # a read-only folder
+    monkeypatch.setattr(
+        locate.os, "access", lambda path, mode: Path(path) != folder
+    )  # a read-only folder
     before = snapshot(folder)
     source = find_data(folder)
     assert source.root.parent == nowhere / "cache" / "extracted"
@@ -184,7 +202,9 @@ def test_a_csv_of_the_folders_own_is_kept(nowhere: Path) -> None:
 def test_a_damaged_csv_zip_says_to_download_it_again(nowhere: Path) -> None:
     folder = write_set(nowhere / "zips", zips=True)
     (folder / MASKS_CSV_ZIP).write_bytes(b"<html>503</html>")
-    with pytest.raises(DataError, match="train_masks.csv.zip is not a zip file .*delete it and download it again"):
+    with pytest.raises(
+        DataError, match="train_masks.csv.zip is not a zip file .*delete it and download it again"
+    ):
         find_data(folder)
     assert not (folder / MASKS_CSV).exists()
     (folder / MASKS_CSV_ZIP).unlink()
@@ -209,7 +229,9 @@ def test_with_test_unpacks_the_test_zip_too(nowhere: Path) -> None:
 
 def test_explicit_folder_without_data_is_an_error_not_a_fallback(nowhere: Path) -> None:
     (nowhere / "empty").mkdir()
-    with pytest.raises(DataError, match="the folder given.*holds no Carvana data: expected Carvana's layout"):
+    with pytest.raises(
+        DataError, match="the folder given.*holds no Carvana data: expected Carvana's layout"
+    ):
         find_data(nowhere / "empty")
 
 
@@ -223,7 +245,9 @@ def test_environment_variable(data: Path, nowhere: Path, monkeypatch: pytest.Mon
         find_data()
 
 
-def test_argument_beats_environment(data: Path, nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_argument_beats_environment(
+    data: Path, nowhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(config.ENV_DATA, str(nowhere / "missing"))
     assert find_data(data).origin == "argument"
 
@@ -236,7 +260,10 @@ def test_kaggle_zips_are_extracted_into_the_working_folder(nowhere: Path) -> Non
     before = snapshot(locate.KAGGLE_INPUT)
     source = find_data()
     assert (source.root, source.origin) == (locate.KAGGLE_WORKING / "carvana", "kaggle")
-    assert sorted(p.name for p in source.root.iterdir()) == [TRAIN_IMAGES, TRAIN_MASKS]  # not train.zip
+    assert sorted(p.name for p in source.root.iterdir()) == [
+        TRAIN_IMAGES,
+        TRAIN_MASKS,
+    ]  # not train.zip
     assert snapshot(locate.KAGGLE_INPUT) == before
     assert source.description == "Kaggle's Carvana data, 2 cars x 16 views, 32x48"
 
@@ -275,7 +302,9 @@ def test_local_folder_without_carvana_layout_is_skipped(nowhere: Path) -> None:
         find_data(synthesize=False)
 
 
-def test_synthetic_fallback_is_cached_per_settings(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_synthetic_fallback_is_cached_per_settings(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import carvana_tutorial.synthetic as synthetic
 
     calls = []
@@ -304,14 +333,22 @@ def test_inspect_a_good_folder(data: Path) -> None:
     assert report.ok
     assert (report.pairs, report.cars) == (32, 2)
     assert {c.size for c in report.images + report.masks} == {SIZE}
-    assert all(type(c.foreground) is float for c in report.masks)  # prints as a number, not np.float64(...)
+    assert all(
+        type(c.foreground) is float for c in report.masks
+    )  # prints as a number, not np.float64(...)
     # write_set's masks cover half the height and (view + 8) columns
     assert [c.foreground for c in report.masks] == pytest.approx(
         [(SIZE[0] // 2) * (view + 8) / (SIZE[0] * SIZE[1]) for _ in CARS for view in range(1, 17)]
     )
     lines = report.lines()
     assert json.loads(lines[-1]) == {
-        "pairs": 32, "cars": 2, "unpaired": [], "unreadable": [], "invalid": [], "bad_names": [], "masks_csv": None
+        "pairs": 32,
+        "cars": 2,
+        "unpaired": [],
+        "unreadable": [],
+        "invalid": [],
+        "bad_names": [],
+        "masks_csv": None,
     }
     assert report.csv_rows is None  # no train_masks.csv: optional, so not a problem
     assert not any(MASKS_CSV in line for line in lines)
@@ -335,8 +372,13 @@ def damage(data: Path) -> dict[str, str]:
     gray = Image.fromarray(np.full(SIZE, 200, np.uint8), mode="L")
     gray.save(masks[5], format="GIF")  # not a {0,1} palette mask
     return {
-        "unreadable": sorted([f"{TRAIN_IMAGES}/{images[0].name}", f"{TRAIN_IMAGES}/{images[1].name}",
-                              f"{TRAIN_MASKS}/{masks[2].name}"]),
+        "unreadable": sorted(
+            [
+                f"{TRAIN_IMAGES}/{images[0].name}",
+                f"{TRAIN_IMAGES}/{images[1].name}",
+                f"{TRAIN_MASKS}/{masks[2].name}",
+            ]
+        ),
         "unpaired": [f"{TRAIN_IMAGES}/{images[3].name}"],
         "invalid": sorted([f"{TRAIN_MASKS}/{masks[4].name}", f"{TRAIN_MASKS}/{masks[5].name}"]),
     }
@@ -360,7 +402,9 @@ def test_inspect_names_every_bad_file_and_changes_nothing(data: Path) -> None:
 
 
 def write_masks_csv(data: Path, rows: dict[str, str], header: str = "img,rle_mask") -> None:
-    (data / MASKS_CSV).write_text(header + "\n" + "".join(f"{name},{rle}\n" for name, rle in rows.items()))
+    (data / MASKS_CSV).write_text(
+        header + "\n" + "".join(f"{name},{rle}\n" for name, rle in rows.items())
+    )
 
 
 def true_rows() -> dict[str, str]:
@@ -380,8 +424,14 @@ def test_inspect_a_correct_masks_csv(data: Path) -> None:
     before = snapshot(data)
     report = inspect_folder(data)
     assert report.ok
-    assert csv_summary(report) == {"rows": 32, "missing": [], "extra": [], "malformed": [], "disagree": [],
-                                   "error": None}
+    assert csv_summary(report) == {
+        "rows": 32,
+        "missing": [],
+        "extra": [],
+        "malformed": [],
+        "disagree": [],
+        "error": None,
+    }
     assert f"{MASKS_CSV}: 32 rows, all match their GIFs" in report.lines()
     assert report.csv_compared == 32
     assert snapshot(data) == before
@@ -393,8 +443,14 @@ def test_inspect_a_row_of_another_valid_mask_disagrees(data: Path) -> None:
     write_masks_csv(data, rows)
     report = inspect_folder(data)
     assert not report.ok
-    assert csv_summary(report) == {"rows": 32, "missing": [], "extra": [], "malformed": [], "disagree": [SECOND],
-                                   "error": None}
+    assert csv_summary(report) == {
+        "rows": 32,
+        "missing": [],
+        "extra": [],
+        "malformed": [],
+        "disagree": [SECOND],
+        "error": None,
+    }
     lines = report.lines()
     assert f"{MASKS_CSV}: 32 rows; 1 disagree with their GIFs" in lines
     assert f"{MASKS_CSV} row {SECOND}: differs from its GIF" in lines
@@ -411,16 +467,24 @@ def test_inspect_a_missing_an_extra_and_a_malformed_row(data: Path) -> None:
     report = inspect_folder(data)
     assert not report.ok
     assert csv_summary(report) == {
-        "rows": 32, "missing": [FIRST], "extra": ["0123456789ab_17.jpg"],
-        "malformed": sorted([SECOND, f"{CARS[0]}_02.jpg"]), "disagree": [], "error": None}
+        "rows": 32,
+        "missing": [FIRST],
+        "extra": ["0123456789ab_17.jpg"],
+        "malformed": sorted([SECOND, f"{CARS[0]}_02.jpg"]),
+        "disagree": [],
+        "error": None,
+    }
     lines = report.lines()
-    assert (f"{MASKS_CSV} row {SECOND}: malformed (RLE has an odd number of values; expected 'start length' pairs)"
-            in lines)
+    assert (
+        f"{MASKS_CSV} row {SECOND}: malformed (RLE has an odd number of values; "
+        "expected 'start length' pairs)" in lines
+    )
     assert f"{MASKS_CSV}: 32 rows; 1 missing, 1 extra, 2 malformed" in lines
     assert f"{FIRST}: no {MASKS_CSV} row" in lines
     assert f"{MASKS_CSV} row 0123456789ab_17.jpg: no paired image" in lines
-    assert report.problem() == (f"found 1 missing {MASKS_CSV} row, 1 extra {MASKS_CSV} row, "
-                                f"2 malformed {MASKS_CSV} rows")
+    assert report.problem() == (
+        f"found 1 missing {MASKS_CSV} row, 1 extra {MASKS_CSV} row, 2 malformed {MASKS_CSV} rows"
+    )
 
 
 def test_inspect_a_row_for_an_unpaired_image_is_extra(data: Path) -> None:
@@ -455,8 +519,14 @@ def test_inspect_a_row_of_an_unreadable_gif_is_not_compared(data: Path) -> None:
     write_masks_csv(data, true_rows())
     report = inspect_folder(data)
     assert report.summary()["unreadable"] == [f"{TRAIN_MASKS}/{gif.name}"]
-    assert csv_summary(report) == {"rows": 32, "missing": [], "extra": [], "malformed": [], "disagree": [],
-                                   "error": None}
+    assert csv_summary(report) == {
+        "rows": 32,
+        "missing": [],
+        "extra": [],
+        "malformed": [],
+        "disagree": [],
+        "error": None,
+    }
     assert report.csv_compared == 31
     assert f"{MASKS_CSV}: 32 rows, 31 match their GIFs, 1 not compared (bad GIF)" in report.lines()
 
@@ -465,7 +535,7 @@ def test_inspect_a_row_of_an_unreadable_gif_is_not_compared(data: Path) -> None:
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    from carvana_tutorial.cli import main
+    from carvana_tutorial.tools.cli import main
 
     code = main(args)
     out, err = capsys.readouterr()
@@ -518,24 +588,36 @@ def test_cli_download_without_credentials(
 ) -> None:
     from kaggle.api.kaggle_api_extended import KaggleApi
 
-    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR", "KAGGLE_KERNEL_RUN_TYPE"):
+    for var in (
+        "KAGGLE_USERNAME",
+        "KAGGLE_KEY",
+        "KAGGLE_API_TOKEN",
+        "KAGGLE_CONFIG_DIR",
+        "KAGGLE_KERNEL_RUN_TYPE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(KaggleApi, "config", str(tmp_path / "no-such-kaggle.json"))  # fixed at the client's import
+    monkeypatch.setattr(
+        KaggleApi, "config", str(tmp_path / "no-such-kaggle.json")
+    )  # fixed at the client's import
     code, out, err = run_cli(["download", "--dest", str(tmp_path / "data")], capsys)
     assert code == 2
     assert err.startswith("carvana-tutorial: error: no Kaggle credentials") and err.count("\n") == 1
     assert not (tmp_path / "data").exists()
 
 
-def test_cli_download_extracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    from carvana_tutorial.data import download as dl
+def test_cli_download_extracts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from carvana_tutorial.tools import download as dl
 
     source = write_set(tmp_path / "kaggle", zips=True)
     add_masks_csv_zip(source)
 
     class Mirror:
-        def competition_download_file(self, competition, file_name, path=None, force=False, quiet=False):
+        def competition_download_file(
+            self, competition, file_name, path=None, force=False, quiet=False
+        ):
             shutil.copy(source / file_name, Path(path) / file_name)
 
     monkeypatch.setattr(dl, "kaggle_api", Mirror)
@@ -543,8 +625,14 @@ def test_cli_download_extracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     code, out, err = run_cli(["download", "--dest", str(dest)], capsys)
     assert code == 0, err
     assert sorted(p.name for p in dest.iterdir()) == [
-        ".train_masks.csv.extracted.json", "train_hq", "train_hq.zip", "train_masks", "train_masks.csv",
-        "train_masks.csv.zip", "train_masks.zip"]
+        ".train_masks.csv.extracted.json",
+        "train_hq",
+        "train_hq.zip",
+        "train_masks",
+        "train_masks.csv",
+        "train_masks.csv.zip",
+        "train_masks.zip",
+    ]
     assert (dest / MASKS_CSV).read_bytes() == MASKS_CSV_BYTES
     assert "extracted train_masks.csv\n" in out and "extracted train_masks/\n" in out
     assert inspect_folder(dest).ok

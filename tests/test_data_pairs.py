@@ -69,7 +69,9 @@ def test_missing_mask_is_named(folder: Path) -> None:
 
 def test_extra_mask_is_named(folder: Path) -> None:
     (folder / TRAIN_MASKS / "0123456789ab_07_mask.gif").write_bytes(b"")
-    with pytest.raises(DataError, match=f"1 mask without an image: {TRAIN_MASKS}/0123456789ab_07_mask.gif"):
+    with pytest.raises(
+        DataError, match=f"1 mask without an image: {TRAIN_MASKS}/0123456789ab_07_mask.gif"
+    ):
         pair_files(folder)
 
 
@@ -98,14 +100,18 @@ def test_scan_collects_every_problem_without_raising(folder: Path) -> None:
     found = scan(folder)
     assert not found.ok
     assert len(found.pairs) == 3 * VIEWS - 1
-    assert found.images_without_mask == [f"{TRAIN_IMAGES}/{masks[0].name.replace('_mask.gif', '.jpg')}"]
+    assert found.images_without_mask == [
+        f"{TRAIN_IMAGES}/{masks[0].name.replace('_mask.gif', '.jpg')}"
+    ]
     assert found.masks_without_image == [f"{TRAIN_MASKS}/0123456789ab_07_mask.gif"]
     assert found.bad_names == [f"{TRAIN_MASKS}/x.gif"]
     assert len(found.problems()) == 3
 
 
 def test_empty_folder_explains_the_layout(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="has no train_hq/ or train_masks/ folder: expected Carvana's layout"):
+    with pytest.raises(
+        DataError, match="has no train_hq/ or train_masks/ folder: expected Carvana's layout"
+    ):
         pair_files(tmp_path)
 
 
@@ -151,8 +157,10 @@ def test_split_by_car_keeps_cars_whole(many_pairs: list) -> None:
 def test_group_by_car_holds_every_view_of_each_car_in_order(many_pairs: list) -> None:
     cars = group_by_car(list(reversed(many_pairs)))
     assert list(cars) == sorted({p.car for p in many_pairs}) and len(cars) == 40
-    assert all([p.view for p in views] == list(range(1, VIEWS + 1)) and {p.car for p in views} == {car}
-               for car, views in cars.items())
+    assert all(
+        [p.view for p in views] == list(range(1, VIEWS + 1)) and {p.car for p in views} == {car}
+        for car, views in cars.items()
+    )
 
 
 def test_split_by_car_is_seeded(many_pairs: list) -> None:
@@ -171,7 +179,9 @@ def test_max_images_keeps_whole_cars(many_pairs: list, limit: int) -> None:
 
 
 def test_max_images_below_two_cars_is_an_error(many_pairs: list) -> None:
-    with pytest.raises(DataError, match="at least 2 cars, but only 1 is available within max_images=20"):
+    with pytest.raises(
+        DataError, match="at least 2 cars, but only 1 is available within max_images=20"
+    ):
         split_by_car(many_pairs, max_images=20)
 
 
@@ -209,8 +219,14 @@ def test_random_split_is_the_articles_and_leaks(many_pairs: list) -> None:
 
 def test_split_summary_counts_cars_on_both_sides(many_pairs: list) -> None:
     clean = split_summary(*split_by_car(many_pairs))
-    assert clean == {"train_images": 512, "train_cars": 32, "val_images": 128, "val_cars": 8,
-                     "leaked_cars": 0, "val_images_of_seen_cars": 0}
+    assert clean == {
+        "train_images": 512,
+        "train_cars": 32,
+        "val_images": 128,
+        "val_cars": 8,
+        "leaked_cars": 0,
+        "val_images_of_seen_cars": 0,
+    }
     train, val = random_split(many_pairs)
     leaky = split_summary(train, val)
     assert leaky["leaked_cars"] == len(leaked_cars(train, val)) > 0

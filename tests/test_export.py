@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from carvana_tutorial import export, segment
-from carvana_tutorial.cli import main
+from carvana_tutorial.tools.cli import main
 
 pytest.importorskip("tf2onnx", reason="the 'export' extra is not installed")
 pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")

@@ -1,7 +1,9 @@
-"""Misuse of the outputs, through the real command line: nothing of the user's is lost, every failure is one line.
+"""Misuse of the outputs, through the real command line: nothing of the user's is lost, every
+failure is one line.
 
 Each case runs on files of its own; every file there before the command is byte-identical after it.
-Most run in-process (``cli.main``); a real process is used only where the case needs one: Ctrl-C, a second
+Most run in-process (``cli.main``); a real process is used only where the case needs one: Ctrl-C, a
+second
 process holding a lock, and what TensorFlow and libjpeg write to stderr from C.
 """
 
@@ -22,16 +24,35 @@ import keras
 import pytest
 from test_training import write_tiny_carvana
 
-from carvana_tutorial import cli, outputs
+from carvana_tutorial import outputs
+from carvana_tutorial.tools import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAIN = ["--model", "simple", "--profile", "quick", "--filters", "2", "--size", "64x96", "--depth", "2",
-         "--epochs", "2", "--batch", "4"]
+TRAIN = [
+    "--model",
+    "simple",
+    "--profile",
+    "quick",
+    "--filters",
+    "2",
+    "--size",
+    "64x96",
+    "--depth",
+    "2",
+    "--epochs",
+    "2",
+    "--batch",
+    "4",
+]
 
 
 def checksums(*roots: Path) -> dict[str, str]:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-            for root in roots for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for root in roots
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def one_error_line(err: str, *names: str) -> str:
@@ -60,7 +81,8 @@ def shared(tmp_path_factory):
 
 
 def run_cli(argv, capsys, *roots: Path) -> tuple[int, str]:
-    """``cli.main(argv)``: its exit code and stderr, checking that no file under ``roots`` changed."""
+    """``cli.main(argv)``: its exit code and stderr, checking that no file under ``roots``
+    changed."""
     before = checksums(*roots)
     code = cli.main([str(a) for a in argv])
     after = checksums(*roots)
@@ -68,7 +90,9 @@ def run_cli(argv, capsys, *roots: Path) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-# --- Class 1: user files are never lost or modified ------------------------------------------------------------
+# --- Class 1: user files are never lost or modified
+# ------------------------------------------------------------
+
 
 def _not_ours(tmp: Path, shared: Path) -> dict[str, tuple[list, tuple[str, ...]]]:
     """Cases that must be refused: name -> (argv, words the error line must hold)."""
@@ -92,23 +116,45 @@ def _not_ours(tmp: Path, shared: Path) -> dict[str, tuple[list, tuple[str, ...]]
         (tmp / "done" / name).write_text("a finished run\n")
     predict = ["predict", shared / "model.keras", shared / "data", "--submission"]
     train = ["train", shared / "data", *TRAIN, "--out"]
-    cases = {name: ([*predict, tmp / name], (name.split("/")[-1], "--submission")) for name in files}
-    cases.update({
-        "submission is a folder": ([*predict, tmp / "a-folder.csv"], ("a-folder.csv", "--submission")),
-        "submission under a file": ([*predict, tmp / "a-file" / "sub.csv"], ("a-file",)),
-        "submission is a device": ([*predict, "/dev/full"], ("/dev/full", "--submission")),
-        "run folder of other files": ([*train, tmp / "mine"], ("mine", "--overwrite")),
-        "finished run": ([*train, tmp / "done"], ("done", "--overwrite")),
-        "run folder is a file": ([*train, tmp / "a-file"], ("a-file", "--out")),
-        "run folder under a file": ([*train, tmp / "a-file" / "run"], ("a-file",)),
-        "synth under a file": (["synth", tmp / "a-file" / "set", "--cars", "1", "--size", "32x48"], ("a-file",)),
-    })
+    cases = {
+        name: ([*predict, tmp / name], (name.split("/")[-1], "--submission")) for name in files
+    }
+    cases.update(
+        {
+            "submission is a folder": (
+                [*predict, tmp / "a-folder.csv"],
+                ("a-folder.csv", "--submission"),
+            ),
+            "submission under a file": ([*predict, tmp / "a-file" / "sub.csv"], ("a-file",)),
+            "submission is a device": ([*predict, "/dev/full"], ("/dev/full", "--submission")),
+            "run folder of other files": ([*train, tmp / "mine"], ("mine", "--overwrite")),
+            "finished run": ([*train, tmp / "done"], ("done", "--overwrite")),
+            "run folder is a file": ([*train, tmp / "a-file"], ("a-file", "--out")),
+            "run folder under a file": ([*train, tmp / "a-file" / "run"], ("a-file",)),
+            "synth under a file": (
+                ["synth", tmp / "a-file" / "set", "--cars", "1", "--size", "32x48"],
+                ("a-file",),
+            ),
+        }
+    )
     return cases
 
 
-CASES = ["notes.csv", "one-line.csv", "train_masks.csv", "other-set.csv", "header-only-mask/train_masks.csv",
-         "submission is a folder", "submission under a file", "submission is a device", "run folder of other files",
-         "finished run", "run folder is a file", "run folder under a file", "synth under a file"]
+CASES = [
+    "notes.csv",
+    "one-line.csv",
+    "train_masks.csv",
+    "other-set.csv",
+    "header-only-mask/train_masks.csv",
+    "submission is a folder",
+    "submission under a file",
+    "submission is a device",
+    "run folder of other files",
+    "finished run",
+    "run folder is a file",
+    "run folder under a file",
+    "synth under a file",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -124,7 +170,9 @@ def test_synth_never_removes_a_file_it_did_not_write(tmp_path, capsys):
     small = ["synth", out, "--test-cars", "1", "--size", "32x48", "--no-zips"]
     assert cli.main([str(a) for a in [*small, "--cars", "1"]]) == 0
     (out / "train_hq" / "my-notes.txt").write_text("keep me\n")
-    code, err = run_cli([*small, "--cars", "2"], capsys, tmp_path)  # other arguments: the set is remade
+    code, err = run_cli(
+        [*small, "--cars", "2"], capsys, tmp_path
+    )  # other arguments: the set is remade
     assert code == 2
     one_error_line(err, "my-notes.txt")
     (out / "train_hq" / "my-notes.txt").unlink()
@@ -144,10 +192,15 @@ def test_a_submission_of_ours_is_resumed_and_a_cut_row_redone(shared, tmp_path, 
 
 
 def _hold_lock(path: Path) -> subprocess.Popen:
-    """Another process (no TensorFlow: it starts at once) that holds ``path``'s lock until killed."""
-    code = ("import fcntl, sys, time; h = open(sys.argv[1], 'a'); fcntl.flock(h, fcntl.LOCK_EX); "
-            "print('locked', flush=True); time.sleep(120)")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
+    """Another process (no TensorFlow: it starts at once) that holds ``path``'s lock until
+    killed."""
+    code = (
+        "import fcntl, sys, time; h = open(sys.argv[1], 'a'); fcntl.flock(h, fcntl.LOCK_EX); "
+        "print('locked', flush=True); time.sleep(120)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "locked"
     return holder
 
@@ -173,29 +226,45 @@ def test_a_second_process_refuses_instead_of_interleaving(what, shared, tmp_path
     assert locked.read_bytes() == b""  # the first writer's file, untouched
 
 
-# --- Class 2: results that mislead ---------------------------------------------------------------------------
+# --- Class 2: results that mislead
+# ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ["0", "-1e-3", "nan", "inf", "-inf", "fast"])
 def test_a_learning_rate_that_trains_nothing_is_an_argument_error(value, shared, tmp_path, capsys):
-    code, err = run_cli(["train", shared / "data", *TRAIN, f"--lr={value}", "--out", tmp_path / "run"], capsys,
-                        tmp_path)
+    code, err = run_cli(
+        ["train", shared / "data", *TRAIN, f"--lr={value}", "--out", tmp_path / "run"],
+        capsys,
+        tmp_path,
+    )
     assert code == 2 and not (tmp_path / "run").exists()
     one_error_line(err, "--lr", value)
 
 
-@pytest.mark.parametrize("module, argv, words", [
-    ("train", ["train", "DATA", "--model", "simple", "--out", "RUN"], ["RUN", "start it over", "no --overwrite"]),
-    ("predict", ["predict", "M.keras", "IMAGES", "--submission", "S.csv"], ["kept in S.csv", "resume"]),
-    ("data", ["synth", "SET"], ["SET", "partial", "rerun"]),
-    ("data", ["download", "--dest", "ZIPS"], ["ZIPS", "kept", "rerun"]),
-    ("train", ["tune"], ["kept", "rerun"]),
-    ("train", ["evaluate", "M.keras", "DATA"], ["rerun"]),
-])
+@pytest.mark.parametrize(
+    "module, argv, words",
+    [
+        (
+            "train",
+            ["train", "DATA", "--model", "simple", "--out", "RUN"],
+            ["RUN", "start it over", "no --overwrite"],
+        ),
+        (
+            "predict",
+            ["predict", "M.keras", "IMAGES", "--submission", "S.csv"],
+            ["kept in S.csv", "resume"],
+        ),
+        ("data", ["synth", "SET"], ["SET", "partial", "rerun"]),
+        ("data", ["download", "--dest", "ZIPS"], ["ZIPS", "kept", "rerun"]),
+        ("train", ["tune"], ["kept", "rerun"]),
+        ("train", ["evaluate", "M.keras", "DATA"], ["rerun"]),
+    ],
+)
 def test_ctrl_c_says_what_was_kept_and_what_a_rerun_does(module, argv, words, monkeypatch, capsys):
     def interrupted(_args):
         raise KeyboardInterrupt
 
-    module = importlib.import_module(f"carvana_tutorial.commands.{module}")
+    module = importlib.import_module(f"carvana_tutorial.tools.commands.{module}")
     monkeypatch.setattr(module, f"run_{argv[0]}", interrupted)
     assert cli.main(argv) == 130
     line = capsys.readouterr().err.strip()
@@ -209,13 +278,20 @@ def test_ctrl_c_that_c_code_turns_into_another_error_is_still_an_interruption(mo
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)
         except KeyboardInterrupt:
-            raise SystemError("Objects/listobject.c:338: bad argument to internal function") from None
+            raise SystemError(
+                "Objects/listobject.c:338: bad argument to internal function"
+            ) from None
 
-    monkeypatch.setattr(importlib.import_module("carvana_tutorial.commands.data"), "run_synth", interrupted_in_c_code)
+    monkeypatch.setattr(
+        importlib.import_module("carvana_tutorial.tools.commands.data"),
+        "run_synth",
+        interrupted_in_c_code,
+    )
     before = signal.getsignal(signal.SIGINT)
     assert cli.main(["synth", "SET"]) == 130
     assert capsys.readouterr().err.strip().splitlines() == [
-        "carvana-tutorial: interrupted: what was written to SET is marked partial; rerun the command to make the set"]
+        "carvana-tutorial: interrupted: what was written to SET is marked partial; rerun the command to make the set"
+    ]
     assert signal.getsignal(signal.SIGINT) is before  # the handler main installed is gone again
 
 
@@ -223,7 +299,9 @@ def test_an_error_without_ctrl_c_keeps_its_traceback(monkeypatch):
     def bug(_args):
         raise SystemError("a bug of ours")
 
-    monkeypatch.setattr(importlib.import_module("carvana_tutorial.commands.data"), "run_synth", bug)
+    monkeypatch.setattr(
+        importlib.import_module("carvana_tutorial.tools.commands.data"), "run_synth", bug
+    )
     with pytest.raises(SystemError, match="a bug of ours"):
         cli.main(["synth", "SET"])
 
@@ -236,34 +314,48 @@ def _env(shared: Path) -> dict[str, str]:
 def test_ctrl_c_in_train_then_the_same_command_starts_the_run_over(shared, tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["train", str(shared / "data"), *TRAIN, "--epochs", "30", "--out", str(out)]
-    child = subprocess.Popen([sys.executable, "-m", "carvana_tutorial.cli", *argv], env=_env(shared),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "carvana_tutorial.tools.cli", *argv],
+        env=_env(shared),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
-    while not (out / "history.csv").exists() and child.poll() is None and time.monotonic() < deadline:
+    while (
+        not (out / "history.csv").exists() and child.poll() is None and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=120)
     assert child.returncode == 130, err
-    assert err.strip().splitlines() == [f"carvana-tutorial: interrupted: the run in {out} is not finished; rerun "
-                                        "the same command to start it over (no --overwrite needed)"]
+    assert err.strip().splitlines() == [
+        f"carvana-tutorial: interrupted: the run in {out} is not finished; rerun "
+        "the same command to start it over (no --overwrite needed)"
+    ]
     assert not (out / "metrics.json").exists()
     argv[argv.index("30")] = "2"  # the same command, only shorter for the test
     assert cli.main(argv) == 0
     assert (out / "metrics.json").is_file() and capsys.readouterr().err == ""
 
 
-# --- Class 3: one line, never a traceback --------------------------------------------------------------------
+# --- Class 3: one line, never a traceback
+# --------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv, names", [
-    (["train", "DATA", "--model", "simple"], ["--out"]),
-    (["train", "DATA", "--model", "resnet", "--out", "RUN"], ["--model", "resnet"]),
-    (["predict", "M.keras", "IMAGES", "--submission", "S.csv", "--bogus"], ["--bogus"]),
-    (["nonsense"], ["nonsense"]),
-    (["train", "DATA", "--model", "simple", "--out", "RUN", "--seed", "-1"], ["--seed"]),
-    (["evaluate", "M.keras", "DATA", "--worst", "-2"], ["--worst"]),
-    (["synth", "SET", "--cars", "0"], ["--cars"]),
-    (["bench", "pipeline", "DATA", "--limit", "0"], ["--limit"]),
-])
+
+@pytest.mark.parametrize(
+    "argv, names",
+    [
+        (["train", "DATA", "--model", "simple"], ["--out"]),
+        (["train", "DATA", "--model", "resnet", "--out", "RUN"], ["--model", "resnet"]),
+        (["predict", "M.keras", "IMAGES", "--submission", "S.csv", "--bogus"], ["--bogus"]),
+        (["nonsense"], ["nonsense"]),
+        (["train", "DATA", "--model", "simple", "--out", "RUN", "--seed", "-1"], ["--seed"]),
+        (["evaluate", "M.keras", "DATA", "--worst", "-2"], ["--worst"]),
+        (["synth", "SET", "--cars", "0"], ["--cars"]),
+        (["bench", "pipeline", "DATA", "--limit", "0"], ["--limit"]),
+    ],
+)
 def test_argument_errors_are_one_line(argv, names, capsys):
     assert cli.main(argv) == 2
     captured = capsys.readouterr()
@@ -281,26 +373,42 @@ def test_argument_errors_print_no_usage_block(capsys):
 def _tf_error(kind: str) -> Exception:
     import tensorflow as tf
 
-    text = ("Graph execution error:\n\nDetected at node model/conv/Conv2D defined at (most recent call last):\n"
-            "  File \"x.py\", line 1, in <module>\n\nOOM when allocating tensor with shape[3,3,9,9] and type float "
-            "on /job:localhost/replica:0/task:0/device:CPU:0 by allocator mklcpu\n\t [[{{node model/conv/Conv2D}}]]"
-            " [Op:__inference_train_function_123]")
+    text = (
+        "Graph execution error:\n\nDetected at node model/conv/Conv2D defined at (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n\nOOM when allocating tensor with shape[3,3,9,9] and type float '
+        "on /job:localhost/replica:0/task:0/device:CPU:0 by allocator mklcpu\n\t [[{{node model/conv/Conv2D}}]]"
+        " [Op:__inference_train_function_123]"
+    )
     return getattr(tf.errors, kind)(None, None, text)
 
 
-@pytest.mark.parametrize("error, words", [
-    (lambda: OSError(errno.ENOSPC, "No space left on device"), ["disk is full"]),
-    (lambda: OSError(errno.ENOSPC, "No space left on device", "/big/sub.csv"), ["/big/sub.csv", "disk is full"]),
-    (lambda: PermissionError(errno.EACCES, "Permission denied", "/cache/x"), ["/cache/x", "CARVANA_CACHE"]),
-    (lambda: NotADirectoryError(errno.ENOTDIR, "Not a directory", "/f/x"), ["/f/x", "is a file"]),
-    (lambda: IsADirectoryError(errno.EISDIR, "Is a directory", "/d"), ["/d", "folder"]),
-    (lambda: FileExistsError(errno.EEXIST, "File exists", "/e"), ["/e"]),
-    (lambda: MemoryError(), ["out of memory", "--filters"]),
-    (lambda: _tf_error("ResourceExhaustedError"), ["out of memory", "shape[3,3,9,9]"]),
-    (lambda: _tf_error("InvalidArgumentError"), ["TensorFlow failed: OOM when allocating"]),
-])
-def test_library_errors_become_one_line_without_tensorflow_internals(error, words, monkeypatch, capsys):
-    from carvana_tutorial.commands import train
+@pytest.mark.parametrize(
+    "error, words",
+    [
+        (lambda: OSError(errno.ENOSPC, "No space left on device"), ["disk is full"]),
+        (
+            lambda: OSError(errno.ENOSPC, "No space left on device", "/big/sub.csv"),
+            ["/big/sub.csv", "disk is full"],
+        ),
+        (
+            lambda: PermissionError(errno.EACCES, "Permission denied", "/cache/x"),
+            ["/cache/x", "CARVANA_CACHE"],
+        ),
+        (
+            lambda: NotADirectoryError(errno.ENOTDIR, "Not a directory", "/f/x"),
+            ["/f/x", "is a file"],
+        ),
+        (lambda: IsADirectoryError(errno.EISDIR, "Is a directory", "/d"), ["/d", "folder"]),
+        (lambda: FileExistsError(errno.EEXIST, "File exists", "/e"), ["/e"]),
+        (lambda: MemoryError(), ["out of memory", "--filters"]),
+        (lambda: _tf_error("ResourceExhaustedError"), ["out of memory", "shape[3,3,9,9]"]),
+        (lambda: _tf_error("InvalidArgumentError"), ["TensorFlow failed: OOM when allocating"]),
+    ],
+)
+def test_library_errors_become_one_line_without_tensorflow_internals(
+    error, words, monkeypatch, capsys
+):
+    from carvana_tutorial.tools.commands import train
 
     def fail(_args):
         raise error()
@@ -313,7 +421,7 @@ def test_library_errors_become_one_line_without_tensorflow_internals(error, word
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch):
-    from carvana_tutorial.commands import train
+    from carvana_tutorial.tools.commands import train
 
     monkeypatch.setattr(train, "run_tune", lambda _args: 1 / 0)
     with pytest.raises(ZeroDivisionError):
@@ -330,7 +438,9 @@ def test_absurd_filters_run_out_of_memory_in_one_line(shared, tmp_path, capsys):
 def test_a_cache_folder_under_a_file_is_one_line(shared, tmp_path, monkeypatch, capsys):
     (tmp_path / "a-file").write_text("mine\n")
     monkeypatch.setenv("CARVANA_CACHE", str(tmp_path / "a-file" / "cache"))
-    code, err = run_cli(["train", shared / "data", *TRAIN, "--out", tmp_path / "run"], capsys, tmp_path)
+    code, err = run_cli(
+        ["train", shared / "data", *TRAIN, "--out", tmp_path / "run"], capsys, tmp_path
+    )
     assert code == 2
     one_error_line(err, "a-file")
 
@@ -348,26 +458,40 @@ def test_a_read_only_cache_folder_is_one_line(shared, tmp_path, monkeypatch, cap
             return mkdir(self, *args, **kwargs)
 
         monkeypatch.setattr(Path, "mkdir", refused)
-    code, err = run_cli(["train", shared / "data", *TRAIN, "--out", tmp_path / "run"], capsys, tmp_path)
+    code, err = run_cli(
+        ["train", shared / "data", *TRAIN, "--out", tmp_path / "run"], capsys, tmp_path
+    )
     assert code == 2
     one_error_line(err, "cache", "CARVANA_CACHE")
 
 
-# --- Class 4: quiet by default -------------------------------------------------------------------------------
+# --- Class 4: quiet by default
+# -------------------------------------------------------------------------------
+
 
 def test_train_and_predict_write_nothing_to_stderr(shared, tmp_path):
-    """No TensorFlow start-up lines, no libjpeg warning for a photo with stray bytes, no progress bar."""
+    """No TensorFlow start-up lines, no libjpeg warning for a photo with stray bytes, no progress
+    bar."""
     data = tmp_path / "data"
     shutil.copytree(shared / "data", data)
     photo = sorted((data / "test_hq").iterdir())[0]
     jpeg = photo.read_bytes()
     half = len(jpeg) // 2
-    photo.write_bytes(jpeg[:half] + bytes(range(200)) + jpeg[half:])  # libjpeg: "Corrupt JPEG data: ..."
-    commands = [["train", data, *TRAIN, "--out", tmp_path / "run"],
-                ["predict", tmp_path / "run" / "best.keras", data, "--submission", tmp_path / "sub.csv"]]
+    photo.write_bytes(
+        jpeg[:half] + bytes(range(200)) + jpeg[half:]
+    )  # libjpeg: "Corrupt JPEG data: ..."
+    commands = [
+        ["train", data, *TRAIN, "--out", tmp_path / "run"],
+        ["predict", tmp_path / "run" / "best.keras", data, "--submission", tmp_path / "sub.csv"],
+    ]
     for argv in commands:
-        done = subprocess.run([sys.executable, "-m", "carvana_tutorial.cli", *map(str, argv)], env=_env(shared),
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "carvana_tutorial.tools.cli", *map(str, argv)],
+            env=_env(shared),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""
     assert len((tmp_path / "sub.csv").read_text().splitlines()) == 4

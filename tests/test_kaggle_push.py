@@ -14,9 +14,9 @@ import requests
 from kaggle.api import kaggle_api_extended
 from kaggle.api.kaggle_api_extended import KaggleApi
 
-from carvana_tutorial import kaggle_kernel
-from carvana_tutorial.commands import data as commands
 from carvana_tutorial.errors import CarvanaError, DownloadError
+from carvana_tutorial.tools import kaggle_kernel
+from carvana_tutorial.tools.commands import data as commands
 
 
 @pytest.fixture()
@@ -36,9 +36,13 @@ def book(tmp_path: Path) -> Path:
 class FakeApi:
     """Stands in for KaggleApi: records pushes, never reaches the network."""
 
-    def __init__(self, user: str | None = "alice", response: object = None, credentials: bool = True) -> None:
+    def __init__(
+        self, user: str | None = "alice", response: object = None, credentials: bool = True
+    ) -> None:
         self.user, self.credentials, self.pushed = user, credentials, []
-        self.response = response or SimpleNamespace(error="", url="https://www.kaggle.com/code/alice/x")
+        self.response = response or SimpleNamespace(
+            error="", url="https://www.kaggle.com/code/alice/x"
+        )
 
     def authenticate(self) -> None:
         if not self.credentials:
@@ -62,7 +66,8 @@ def run_cli(argv: list[str]) -> int:
 
 
 def use_api(monkeypatch: pytest.MonkeyPatch, api: object) -> None:
-    """The command logs in with data.download.kaggle_api, which builds the client it imports from here."""
+    """The command logs in with data.download.kaggle_api, which builds the client it imports from
+    here."""
     monkeypatch.setattr(kaggle_api_extended, "KaggleApi", lambda: api)
 
 
@@ -86,11 +91,17 @@ def test_metadata_attaches_competition_with_gpu_and_internet() -> None:
     meta = kaggle_kernel.kernel_metadata("alice/carvana-tutorial-06-unet", "06_unet.ipynb")
     assert meta["competition_sources"] == ["carvana-image-masking-challenge"]
     assert (meta["enable_gpu"], meta["enable_internet"], meta["is_private"]) == (True, True, True)
-    assert (meta["language"], meta["kernel_type"], meta["code_file"]) == ("python", "notebook", "06_unet.ipynb")
+    assert (meta["language"], meta["kernel_type"], meta["code_file"]) == (
+        "python",
+        "notebook",
+        "06_unet.ipynb",
+    )
     assert meta["dataset_sources"] == meta["kernel_sources"] == []
 
 
-@pytest.mark.parametrize("bad", ["noslash", "/carvana-x", "alice/abc", "alice/Has_Caps", "a/b/c-long"])
+@pytest.mark.parametrize(
+    "bad", ["noslash", "/carvana-x", "alice/abc", "alice/Has_Caps", "a/b/c-long"]
+)
 def test_bad_ids_are_refused(bad: str) -> None:
     with pytest.raises(CarvanaError, match="USER/SLUG"):
         kaggle_kernel.kernel_metadata(bad, "x.ipynb")
@@ -105,9 +116,13 @@ def test_short_slug_rule_matches_the_client() -> None:
     assert kaggle_kernel.parse_kernel_id("alice/abcde") == ("alice", "abcde")
 
 
-def test_the_kaggle_client_accepts_the_folder(book: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_the_kaggle_client_accepts_the_folder(
+    book: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     """Run the client's real kernels_push on our folder; only its HTTP client is replaced."""
-    folder = kaggle_kernel.write_kernel(book / "06_unet.ipynb", tmp_path / "out", "alice/carvana-tutorial-06-unet")
+    folder = kaggle_kernel.write_kernel(
+        book / "06_unet.ipynb", tmp_path / "out", "alice/carvana-tutorial-06-unet"
+    )
     sent = []
 
     @contextlib.contextmanager
@@ -116,7 +131,9 @@ def test_the_kaggle_client_accepts_the_folder(book: Path, tmp_path: Path, monkey
             sent.append(request)
             return SimpleNamespace(error="", url="u")
 
-        yield SimpleNamespace(kernels=SimpleNamespace(kernels_api_client=SimpleNamespace(save_kernel=save)))
+        yield SimpleNamespace(
+            kernels=SimpleNamespace(kernels_api_client=SimpleNamespace(save_kernel=save))
+        )
 
     monkeypatch.setattr(KaggleApi, "build_kaggle_client", fake_client)
     assert kaggle_kernel.push_kernel(folder, KaggleApi()) == "u"
@@ -133,7 +150,9 @@ def test_the_kaggle_client_accepts_the_folder(book: Path, tmp_path: Path, monkey
 
 
 def test_written_notebook_is_valid_and_cleared(book: Path, tmp_path: Path) -> None:
-    folder = kaggle_kernel.write_kernel(book / "01_data.ipynb", tmp_path / "k", "bob/carvana-tutorial-01-data")
+    folder = kaggle_kernel.write_kernel(
+        book / "01_data.ipynb", tmp_path / "k", "bob/carvana-tutorial-01-data"
+    )
     nb = nbformat.read(folder / "01_data.ipynb", as_version=4)
     nbformat.validate(nb)
     assert nb.cells[1].outputs == [] and nb.cells[1].execution_count is None
@@ -141,12 +160,16 @@ def test_written_notebook_is_valid_and_cleared(book: Path, tmp_path: Path) -> No
     assert meta["title"] == "Carvana tutorial 01 data"
 
 
-def test_dry_run_with_id_needs_no_credentials(book: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_dry_run_with_id_needs_no_credentials(
+    book: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     use_api(monkeypatch, FakeApi(credentials=False))
     out = tmp_path / "out"
     (out).mkdir()
     (out / "notes.txt").write_text("mine")
-    code = run_cli(["6", "--book", str(book), "--dry-run", "--out", str(out), "--id", "me/my-unet-run"])
+    code = run_cli(
+        ["6", "--book", str(book), "--dry-run", "--out", str(out), "--id", "me/my-unet-run"]
+    )
     assert code == 0
     assert json.loads((out / "kernel-metadata.json").read_text())["id"] == "me/my-unet-run"
     assert (out / "notes.txt").read_text() == "mine"

@@ -14,8 +14,9 @@ from carvana_tutorial import metrics as M
 SETTINGS = settings(max_examples=40, deadline=None)
 
 
-def masks(batch=st.integers(1, 4), side=st.integers(2, 6)):
+def masks():
     """Batches of binary masks [B, H, W, 1]."""
+    batch, side = st.integers(1, 4), st.integers(2, 6)
     return st.tuples(batch, side, side).flatmap(
         lambda s: arrays(np.float32, (s[0], s[1], s[2], 1), elements=st.sampled_from([0.0, 1.0]))
     )
@@ -24,7 +25,9 @@ def masks(batch=st.integers(1, 4), side=st.integers(2, 6)):
 def mask_pairs():
     """Two binary mask batches of the same shape."""
     return masks().flatmap(
-        lambda a: st.tuples(st.just(a), arrays(np.float32, a.shape, elements=st.sampled_from([0.0, 1.0])))
+        lambda a: st.tuples(
+            st.just(a), arrays(np.float32, a.shape, elements=st.sampled_from([0.0, 1.0]))
+        )
     )
 
 
@@ -33,7 +36,9 @@ def probs_like(a):
 
 
 def k(fn, t, p):
-    return keras.ops.convert_to_numpy(fn(keras.ops.convert_to_tensor(t), keras.ops.convert_to_tensor(p)))
+    return keras.ops.convert_to_numpy(
+        fn(keras.ops.convert_to_tensor(t), keras.ops.convert_to_tensor(p))
+    )
 
 
 # --- the Keras functions agree with their numpy references ------------------------------------
@@ -67,7 +72,9 @@ def test_worked_example_by_hand():
     assert M.np_per_image_dice(t, p)[0] == pytest.approx(0.75)
     assert M.np_per_image_iou(t, p)[0] == pytest.approx(0.6)
     # the soft (article) dice uses the probabilities themselves: 2*(0.9*3+0.2)/(4+3.6) = 0.763...
-    assert M.np_dice_coef(t, p) == pytest.approx((2 * 2.9 + M.SMOOTH) / (4 + 3.6 + M.SMOOTH), rel=1e-6)
+    assert M.np_dice_coef(t, p) == pytest.approx(
+        (2 * 2.9 + M.SMOOTH) / (4 + 3.6 + M.SMOOTH), rel=1e-6
+    )
 
 
 # --- properties --------------------------------------------------------------------------------
@@ -193,9 +200,7 @@ def test_model_compiled_with_our_metrics_reloads_without_custom_objects(tmp_path
 
     keras.utils.set_random_seed(0)
     model = simple_unet(input_shape=(16, 16, 3), filters=2, depth=1)
-    model.compile(
-        optimizer="adam", loss=M.bce_dice_loss, metrics=[M.dice_coef, M.mean_dice]
-    )
+    model.compile(optimizer="adam", loss=M.bce_dice_loss, metrics=[M.dice_coef, M.mean_dice])
     x = np.random.default_rng(0).random((4, 16, 16, 3), dtype=np.float32)
     y = (x[..., :1] > 0.5).astype(np.float32)
     model.fit(x, y, epochs=1, verbose=0)
@@ -208,7 +213,9 @@ def test_model_compiled_with_our_metrics_reloads_without_custom_objects(tmp_path
     assert set(ev) >= {"loss", "dice_coef", "mean_dice"}
 
 
-@pytest.mark.parametrize("fn", [M.dice_coef, M.dice_loss, M.bce_dice_loss, M.per_image_dice, M.mean_dice])
+@pytest.mark.parametrize(
+    "fn", [M.dice_coef, M.dice_loss, M.bce_dice_loss, M.per_image_dice, M.mean_dice]
+)
 def test_registered_under_the_package(fn):
     name = keras.saving.get_registered_name(fn)
     assert name == f"carvana_tutorial>{fn.__name__}"

@@ -27,7 +27,8 @@ def test_output_is_one_probability_per_pixel(builder, shape):
 
 
 def test_filters_scale_parameters_quadratically():
-    # Conv weights are in*out*9: doubling every width multiplies them by ~4 (biases and the head add a little).
+    # Conv weights are in*out*9: doubling every width multiplies them by ~4 (biases and the head add
+    # a little).
     small, large = unet(filters=8).count_params(), unet(filters=16).count_params()
     assert 3.8 < large / small < 4.0
 
@@ -35,7 +36,10 @@ def test_filters_scale_parameters_quadratically():
 def test_depth_adds_levels_and_concatenations():
     shallow = unet(input_shape=(32, 32, 3), filters=4, depth=2)
     deep = unet(input_shape=(32, 32, 3), filters=4, depth=3)
-    concat = lambda m: [layer.name for layer in m.layers if layer.__class__.__name__ == "Concatenate"]
+
+    def concat(model):
+        return [layer.name for layer in model.layers if layer.__class__.__name__ == "Concatenate"]
+
     assert concat(shallow) == ["dec2_skip", "dec1_skip"]
     assert concat(deep) == ["dec3_skip", "dec2_skip", "dec1_skip"]
     assert deep.count_params() > shallow.count_params()
@@ -49,9 +53,12 @@ def test_skip_connections_concatenate_channels():
 
 
 def test_dropout_is_optional_and_inactive_at_inference():
-    assert not [l for l in unet(filters=4, dropout=0).layers if "dropout" in l.name]
+    assert not [layer for layer in unet(filters=4, dropout=0).layers if "dropout" in layer.name]
     model = unet(input_shape=(32, 32, 3), filters=4, dropout=0.5)
-    assert {l.name for l in model.layers if "dropout" in l.name} == {"enc4_dropout", "bottleneck_dropout"}
+    assert {layer.name for layer in model.layers if "dropout" in layer.name} == {
+        "enc4_dropout",
+        "bottleneck_dropout",
+    }
     x = np.ones((1, 32, 32, 3), np.float32)
     np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x, verbose=0))
 

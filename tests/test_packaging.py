@@ -44,7 +44,9 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject() -> None:
 def test_the_user_named_dependencies_are_declared() -> None:
     project = pyproject()["project"]
     extras = project["optional-dependencies"]
-    names = {Requirement(r).name.lower() for r in project["dependencies"] + extras["cpu"] + extras["dev"]}
+    names = {
+        Requirement(r).name.lower() for r in project["dependencies"] + extras["cpu"] + extras["dev"]
+    }
     for name in ("jupyter-book", "numpy", "matplotlib", "scikit-learn", "nbval", "kaggle"):
         assert name in names
     assert any(n.startswith("tensorflow") for n in names)
@@ -57,10 +59,12 @@ def test_tensorflow_is_not_a_base_dependency() -> None:
 
 
 def test_console_script_resolves_to_cli_main() -> None:
-    assert pyproject()["project"]["scripts"] == {"carvana-tutorial": "carvana_tutorial.cli:main"}
+    assert pyproject()["project"]["scripts"] == {
+        "carvana-tutorial": "carvana_tutorial.tools.cli:main"
+    }
     (script,) = entry_points(group="console_scripts", name="carvana-tutorial")
-    assert script.value == "carvana_tutorial.cli:main"
-    from carvana_tutorial import cli
+    assert script.value == "carvana_tutorial.tools.cli:main"
+    from carvana_tutorial.tools import cli
 
     assert script.load() is cli.main
 
@@ -70,7 +74,11 @@ def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     block = re.search(r"```[a-z]*\n(.*?)```", text, re.DOTALL)
     assert block, "README.md has no code block"
-    return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.split("#")[0].strip()]
+    return [
+        line.split("#")[0].strip()
+        for line in block.group(1).splitlines()
+        if line.split("#")[0].strip()
+    ]
 
 
 def test_readme_begins_with_exactly_two_commands() -> None:
@@ -82,20 +90,32 @@ def test_readme_begins_with_exactly_two_commands() -> None:
 
 def test_make_targets_do_what_the_readme_says() -> None:
     def dry_run(target: str) -> str:
-        done = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            ["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True
+        )
         return done.stdout
 
     book = dry_run("book")
     assert "jupyter-book build" in book and "-W" in book
     test = dry_run("test")
-    assert "pytest tests book" in test and "--nbval " in test and "--nbval-sanitize-with book/sanitize.cfg" in test
+    assert (
+        "pytest tests book" in test
+        and "--nbval " in test
+        and "--nbval-sanitize-with book/sanitize.cfg" in test
+    )
     assert "--nbval-lax" not in test
 
 
 def test_ci_runs_the_readme_test_command_and_nothing_else() -> None:
     script = (ROOT / ".ci" / "run").read_text()
-    lines = [line.strip() for line in script.splitlines() if line.strip() and not line.strip().startswith("#")]
+    lines = [
+        line.strip()
+        for line in script.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
     assert lines[-1] == "make test"
     for line in lines[:-1]:
         # Only shell set-up and installing Debian's Chromium for the browser test.
-        assert re.match(r"^(set |cd |if |fi$|then$|apt-get |.*apt-get install.*chromium)", line), line
+        assert re.match(r"^(set |cd |if |fi$|then$|apt-get |.*apt-get install.*chromium)", line), (
+            line
+        )

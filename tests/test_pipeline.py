@@ -80,7 +80,7 @@ def batches(ds) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def stacked(ds) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = zip(*batches(ds))
+    xs, ys = zip(*batches(ds), strict=True)
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -88,7 +88,11 @@ def stacked(ds) -> tuple[np.ndarray, np.ndarray]:
 def test_batches_have_the_promised_shapes_types_and_values(pairs, cache, augment):
     ds = make_dataset(pairs, SIZE, batch_size=4, augment=augment, cache_root=cache)
     image_spec, mask_spec = ds.element_spec
-    assert image_spec.shape.as_list() == [None, *SIZE, 3] and mask_spec.shape.as_list() == [None, *SIZE, 1]
+    assert image_spec.shape.as_list() == [None, *SIZE, 3] and mask_spec.shape.as_list() == [
+        None,
+        *SIZE,
+        1,
+    ]
     got = batches(ds)
     assert [x.shape[0] for x, _ in got] == [4, 2]
     for x, y in got:
@@ -100,7 +104,7 @@ def test_batches_have_the_promised_shapes_types_and_values(pairs, cache, augment
 
 def test_masks_are_the_nearest_neighbour_resize_of_the_gif(pairs, cache):
     _, masks = stacked(make_dataset(pairs, SIZE, cache_root=cache))
-    for pair, mask in zip(pairs, masks):
+    for pair, mask in zip(pairs, masks, strict=True):
         source = np.asarray(Image.open(pair.mask))
         rows = ((np.arange(SIZE[0]) + 0.5) * SOURCE[0] / SIZE[0]).astype(int)
         cols = ((np.arange(SIZE[1]) + 0.5) * SOURCE[1] / SIZE[1]).astype(int)
@@ -109,7 +113,7 @@ def test_masks_are_the_nearest_neighbour_resize_of_the_gif(pairs, cache):
 
 def test_photos_are_area_averaged_like_a_reference_resize(pairs, cache):
     images, _ = stacked(make_dataset(pairs, SIZE, cache_root=cache))
-    for pair, image in zip(pairs, images):
+    for pair, image in zip(pairs, images, strict=True):
         reference = Image.open(pair.image).convert("RGB").resize(SIZE[::-1], Image.Resampling.BOX)
         diff = np.abs(image * 255 - np.asarray(reference, np.float32))
         assert diff.mean() < 4.0
@@ -117,8 +121,14 @@ def test_photos_are_area_averaged_like_a_reference_resize(pairs, cache):
 
 @pytest.mark.parametrize(
     ("source", "target", "ratio"),
-    [((1280, 1918), (96, 128), 8), ((1280, 1918), (256, 256), 4), ((1280, 1918), (640, 959), 2),
-     ((1280, 1918), (641, 100), 1), ((1280, 1918), (1280, 1918), 1), ((100, 100), (400, 400), 1)],
+    [
+        ((1280, 1918), (96, 128), 8),
+        ((1280, 1918), (256, 256), 4),
+        ((1280, 1918), (640, 959), 2),
+        ((1280, 1918), (641, 100), 1),
+        ((1280, 1918), (1280, 1918), 1),
+        ((100, 100), (400, 400), 1),
+    ],
 )
 def test_dct_ratio_is_the_largest_that_still_covers_the_target(source, target, ratio):
     assert dct_ratio(source, target) == ratio
@@ -161,8 +171,12 @@ def _centroid_gap(image: np.ndarray, mask: np.ndarray) -> float:
 
 
 def _augmented(pairs, cache, mode, epochs=3):
-    ds = make_dataset(pairs, SIZE, batch_size=3, shuffle=True, augment=mode, seed=7, cache_root=cache)
-    return [(x, y) for _ in range(epochs) for xb, yb in batches(ds) for x, y in zip(xb, yb)]
+    ds = make_dataset(
+        pairs, SIZE, batch_size=3, shuffle=True, augment=mode, seed=7, cache_root=cache
+    )
+    return [
+        (x, y) for _ in range(epochs) for xb, yb in batches(ds) for x, y in zip(xb, yb, strict=True)
+    ]
 
 
 def test_joint_augmentation_moves_photo_and_mask_together(pairs, cache):
@@ -185,11 +199,13 @@ def test_image_only_augmentation_reproduces_the_articles_misalignment(pairs, cac
 
 def test_same_seed_gives_same_batches_and_epochs_differ(pairs, cache):
     def run(seed):
-        ds = make_dataset(pairs, SIZE, batch_size=4, shuffle=True, augment="joint", seed=seed, cache_root=cache)
+        ds = make_dataset(
+            pairs, SIZE, batch_size=4, shuffle=True, augment="joint", seed=seed, cache_root=cache
+        )
         return [stacked(ds) for _ in range(2)]
 
     first, again, other = run(3), run(3), run(4)
-    for (xa, ya), (xb, yb) in zip(first, again):
+    for (xa, ya), (xb, yb) in zip(first, again, strict=True):
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ya, yb)
     assert not np.array_equal(first[0][0], first[1][0])  # a new draw every epoch
@@ -198,7 +214,7 @@ def test_same_seed_gives_same_batches_and_epochs_differ(pairs, cache):
 
 def test_unshuffled_order_follows_the_pairs(pairs, cache):
     images, _ = stacked(make_dataset(pairs, SIZE, cache_root=cache))
-    for pair, image in zip(pairs, images):
+    for pair, image in zip(pairs, images, strict=True):
         np.testing.assert_array_equal(load_image(pair.image, SIZE), image)
 
 
@@ -268,7 +284,13 @@ def test_a_missing_file_is_named_in_a_data_error(data_root, tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"resize": "bicubic"}, {"augment": "both"}, {"image_size": (0, 10)}, {"image_size": "big"}, {"batch_size": 0}],
+    [
+        {"resize": "bicubic"},
+        {"augment": "both"},
+        {"image_size": (0, 10)},
+        {"image_size": "big"},
+        {"batch_size": 0},
+    ],
 )
 def test_bad_arguments_are_data_errors(pairs, cache, kwargs):
     with pytest.raises(DataError):

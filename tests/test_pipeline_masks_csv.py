@@ -61,7 +61,8 @@ def masks_of(ds) -> np.ndarray:
 
 
 def count_gif_reads(monkeypatch) -> list:
-    """Every GIF Pillow decodes (photos are decoded by TensorFlow); reading a size from a header is no decode."""
+    """Every GIF Pillow decodes (photos are decoded by TensorFlow); reading a size from a header is
+    no decode."""
     calls = []
     real = GifImagePlugin.GifImageFile.load
 
@@ -86,7 +87,9 @@ def test_csv_and_gif_masks_agree_bit_for_bit(source, tmp_path, size):
 def test_uncached_csv_pipeline_matches_the_cached_one(source, tmp_path):
     pairs = pair_files(source)
     cached = make_dataset(pairs, SIZE, masks="csv", cache_root=tmp_path)
-    np.testing.assert_array_equal(masks_of(cached), masks_of(make_dataset(pairs, SIZE, masks="csv", cache=False)))
+    np.testing.assert_array_equal(
+        masks_of(cached), masks_of(make_dataset(pairs, SIZE, masks="csv", cache=False))
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -110,7 +113,9 @@ def test_full_size_shrink_matches_pillow_on_a_car_sized_mask():
     mask = (((rows - 700) / 320) ** 2 + ((cols - 960) / 690) ** 2 < 1).astype(np.uint8)
     for target in [(96, 128), (128, 192), (256, 384), (1280, 1918)]:
         expected = np.asarray(Image.fromarray(mask).resize(target[::-1], Image.Resampling.NEAREST))
-        got = decode_rle_mask(tf.constant(rle_encode(mask)), tf.constant([1280, 1918]), target).numpy()
+        got = decode_rle_mask(
+            tf.constant(rle_encode(mask)), tf.constant([1280, 1918]), target
+        ).numpy()
         np.testing.assert_array_equal(got[..., 0], expected)
 
 
@@ -162,7 +167,9 @@ def test_a_csv_that_disagrees_with_the_gifs_is_refused(root, tmp_path):
     make_dataset(pairs, SIZE, masks="gif", cache_root=tmp_path)  # the way out the message names
 
 
-@pytest.mark.parametrize("rle", ["1 2 3", "0 5", "5 0", "1 999999", "20 5 10 5", "1 x", "99999999999999999999 1"])
+@pytest.mark.parametrize(
+    "rle", ["1 2 3", "0 5", "5 0", "1 999999", "20 5 10 5", "1 x", "99999999999999999999 1"]
+)
 def test_a_malformed_row_names_its_image_and_keeps_earlier_entries(root, tmp_path, rle):
     pairs = pair_files(root)
     rows = dict(read_masks_csv(root / "train_masks.csv"))
@@ -196,7 +203,7 @@ def test_gif_and_csv_entries_are_kept_apart(source, tmp_path):
     csv_entries = ensure_cached(pairs, SIZE, masks="csv", root=tmp_path)
     gif_entries = ensure_cached(pairs, SIZE, masks="gif", root=tmp_path)
     assert not set(csv_entries) & set(gif_entries)
-    for a, b in zip(csv_entries, gif_entries):
+    for a, b in zip(csv_entries, gif_entries, strict=True):
         assert a.read_bytes() == b.read_bytes()
 
 
@@ -219,7 +226,9 @@ def test_a_csv_not_in_kaggles_format_is_a_clear_error(root, tmp_path, text, matc
 def test_the_table_is_found_next_to_the_mask_folder(source):
     pair = pair_files(source)[0]
     assert masks_csv_of(pair.mask) == source / "train_masks.csv"
-    assert read_masks_csv(masks_csv_of(pair.mask))[pair.image.name] == rle_encode(np.asarray(Image.open(pair.mask)))
+    assert read_masks_csv(masks_csv_of(pair.mask))[pair.image.name] == rle_encode(
+        np.asarray(Image.open(pair.mask))
+    )
 
 
 def test_an_unknown_mask_source_is_a_data_error(source, tmp_path):
@@ -233,7 +242,8 @@ def test_read_mask_and_rle_agree_on_the_first_pair(source):
     with Image.open(pair.mask) as gif:
         shape = [gif.height, gif.width]
     np.testing.assert_array_equal(
-        decode_rle_mask(tf.constant(rle), tf.constant(shape), SIZE).numpy(), read_mask(pair.mask, SIZE)
+        decode_rle_mask(tf.constant(rle), tf.constant(shape), SIZE).numpy(),
+        read_mask(pair.mask, SIZE),
     )
 
 
@@ -247,7 +257,6 @@ def test_carvana_masks_sets_the_source_where_callers_leave_it_unsaid(root, tmp_p
     monkeypatch.setenv("CARVANA_MASKS", "png")
     with pytest.raises(DataError, match=r"'png' \(from \$CARVANA_MASKS\)"):
         make_dataset(pairs, SIZE, cache_root=tmp_path)
-
 
 
 def test_verify_masks_csv_counts_the_rows_and_names_the_first_disagreeing_mask(root):

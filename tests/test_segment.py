@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from carvana_tutorial import segment
-from carvana_tutorial.cli import main
+from carvana_tutorial.tools.cli import main
 
 INPUT = (16, 24)
 
@@ -21,7 +21,9 @@ def model_path(tmp_path_factory):
     inputs = keras.Input((*INPUT, 3), name="image")
     outputs = keras.layers.Conv2D(1, 1, activation="sigmoid", name="head")(inputs)
     model = keras.Model(inputs, outputs, name="brightness")
-    model.get_layer("head").set_weights([np.full((1, 1, 3, 1), 20 / 3, np.float32), np.array([-10.0], np.float32)])
+    model.get_layer("head").set_weights(
+        [np.full((1, 1, 3, 1), 20 / 3, np.float32), np.array([-10.0], np.float32)]
+    )
     path = tmp_path_factory.mktemp("model") / "bright.keras"
     model.save(path)
     return path
@@ -50,7 +52,13 @@ def photos(tmp_path):
     return folder
 
 
-SIZES = {"full": (1280, 1918), "small": (60, 90), "plain": (50, 70), "alpha": (40, 64), "grey": (30, 44)}
+SIZES = {
+    "full": (1280, 1918),
+    "small": (60, 90),
+    "plain": (50, 70),
+    "alpha": (40, 64),
+    "grey": (30, 44),
+}
 
 
 def _check_outputs(out, stem, size):
@@ -78,8 +86,14 @@ def test_segment_a_folder_of_mixed_photos(model_path, photos, tmp_path, capsys):
     assert "broken.jpg" in captured.err.splitlines()[-1]
     for stem, size in SIZES.items():
         _check_outputs(out, stem, size)
-    assert not list(out.glob("broken*")) and not list(out.glob("notes*")) and not list(out.glob("*.part"))
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{s}_{k}.png" for s in SIZES for k in ("mask", "cutout"))
+    assert (
+        not list(out.glob("broken*"))
+        and not list(out.glob("notes*"))
+        and not list(out.glob("*.part"))
+    )
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{s}_{k}.png" for s in SIZES for k in ("mask", "cutout")
+    )
 
     # A rerun skips what is done, byte for byte, and still names the bad photo.
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -92,7 +106,12 @@ def test_segment_a_folder_of_mixed_photos(model_path, photos, tmp_path, capsys):
 
     # --overwrite writes them again; --overlay adds the overlays.
     (photos / "broken.jpg").unlink()
-    assert main(["segment", str(model_path), str(photos), "--out", str(out), "--overwrite", "--overlay"]) == 0
+    assert (
+        main(
+            ["segment", str(model_path), str(photos), "--out", str(out), "--overwrite", "--overlay"]
+        )
+        == 0
+    )
     assert all(p.stat().st_mtime_ns != stamps[p.name] for p in out.glob("*_mask.png"))
     assert {p.name: p.read_bytes() for p in out.glob("*_mask.png")} == {
         k: v for k, v in before.items() if k.endswith("_mask.png")
@@ -104,12 +123,34 @@ def test_segment_a_folder_of_mixed_photos(model_path, photos, tmp_path, capsys):
 def test_segment_files_and_stem_collisions(model_path, photos, tmp_path, capsys):
     out = tmp_path / "out"
     Image.fromarray(_half(20, 30)).save(photos / "small.png")  # small.jpeg and small.png
-    assert main(["segment", str(model_path), str(photos / "small.jpeg"), str(photos / "plain.png"),
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(model_path),
+                str(photos / "small.jpeg"),
+                str(photos / "plain.png"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     _check_outputs(out, "small", SIZES["small"])
     capsys.readouterr()
-    assert main(["segment", str(model_path), str(photos / "small.jpeg"), str(photos / "small.png"),
-                 "--out", str(tmp_path / "other")]) == 2
+    assert (
+        main(
+            [
+                "segment",
+                str(model_path),
+                str(photos / "small.jpeg"),
+                str(photos / "small.png"),
+                "--out",
+                str(tmp_path / "other"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "small.jpeg" in err and "small.png" in err
     assert not (tmp_path / "other").exists()
@@ -131,7 +172,10 @@ def test_save_png_leaves_no_partial_file(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     (tmp_path / "a.png").write_bytes(b"the earlier PNG")
-    for target, name in ((Image.Image, "save"), (os, "replace")):  # while encoding, and once written
+    for target, name in (
+        (Image.Image, "save"),
+        (os, "replace"),
+    ):  # while encoding, and once written
         with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
             patch.setattr(target, name, crash)
             segment.save_png(np.zeros((4, 4), np.uint8), tmp_path / "a.png")
@@ -140,7 +184,10 @@ def test_save_png_leaves_no_partial_file(tmp_path, monkeypatch):
 
 
 def test_missing_input_is_one_line(model_path, tmp_path, capsys):
-    assert main(["segment", str(model_path), str(tmp_path / "nope.jpg"), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["segment", str(model_path), str(tmp_path / "nope.jpg"), "--out", str(tmp_path / "o")])
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nope.jpg" in err
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -15,16 +16,19 @@ import pytest
 from PIL import Image, ImageDraw
 
 from carvana_tutorial import hardware, runs, training
-from carvana_tutorial.config import QUICK
+from carvana_tutorial.config import QUICK, TrainConfig, config_for
 from carvana_tutorial.data import pair_files, split_by_car
 from carvana_tutorial.errors import CarvanaError, ModelError
-from carvana_tutorial.training import TrainConfig
 
 SIZE = (64, 96)  # divisible by 16: both networks fit
-CONFIG = TrainConfig(model="simple", image_size=SIZE, filters=4, epochs=3, batch_size=4, learning_rate=3e-3, seed=1)
+CONFIG = TrainConfig(
+    model="simple", image_size=SIZE, filters=4, epochs=3, batch_size=4, learning_rate=3e-3, seed=1
+)
 
 
-def write_tiny_carvana(root: Path, cars: int = 3, views: int = 4, size=(128, 192), seed: int = 0) -> Path:
+def write_tiny_carvana(
+    root: Path, cars: int = 3, views: int = 4, size=(128, 192), seed: int = 0
+) -> Path:
     """A Carvana-layout folder: noisy studio photos with one ellipse 'car' each, GIF masks {0,1}."""
     rng = np.random.default_rng(seed)
     (root / "train_hq").mkdir(parents=True)
@@ -34,8 +38,12 @@ def write_tiny_carvana(root: Path, cars: int = 3, views: int = 4, size=(128, 192
         car = f"{c:04x}cafe{c:04x}"
         colour = tuple(int(v) for v in rng.integers(0, 256, 3))
         for v in range(1, views + 1):
-            box = [int(w * rng.uniform(0.1, 0.3)), int(h * rng.uniform(0.3, 0.45)),
-                   int(w * rng.uniform(0.7, 0.9)), int(h * rng.uniform(0.7, 0.85))]
+            box = [
+                int(w * rng.uniform(0.1, 0.3)),
+                int(h * rng.uniform(0.3, 0.45)),
+                int(w * rng.uniform(0.7, 0.9)),
+                int(h * rng.uniform(0.7, 0.85)),
+            ]
             photo = Image.fromarray(rng.integers(150, 230, (h, w, 3), dtype=np.uint8))
             ImageDraw.Draw(photo).ellipse(box, fill=colour)
             photo.save(root / "train_hq" / f"{car}_{v:02d}.jpg", quality=90)
@@ -50,7 +58,9 @@ def write_tiny_carvana(root: Path, cars: int = 3, views: int = 4, size=(128, 192
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("carvana")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CARVANA_CACHE", str(root / "cache"))  # the pipeline caches decoded pairs there
+        patch.setenv(
+            "CARVANA_CACHE", str(root / "cache")
+        )  # the pipeline caches decoded pairs there
         yield write_tiny_carvana(root / "data")
 
 
@@ -67,7 +77,11 @@ def run(split, tmp_path_factory):
 
 
 def test_run_writes_its_three_files(run):
-    assert sorted(p.name for p in run.out_dir.iterdir()) == ["best.keras", "history.csv", "metrics.json"]
+    assert sorted(p.name for p in run.out_dir.iterdir()) == [
+        "best.keras",
+        "history.csv",
+        "metrics.json",
+    ]
     saved = json.loads((run.out_dir / "metrics.json").read_text())
     assert saved["metrics"] == run.metrics
     assert saved["config"]["model"] == "simple" and saved["config"]["image_size"] == list(SIZE)
@@ -90,15 +104,22 @@ def test_checkpoint_holds_the_best_epoch(run, split):
     val_loss = run.history["val_loss"]
     assert run.metrics["best_epoch"] == int(np.argmin(val_loss)) + 1
     model = keras.models.load_model(run.best_path)
-    loss = model.evaluate(make_dataset(val, SIZE, batch_size=4), verbose=0, return_dict=True)["loss"]
+    loss = model.evaluate(make_dataset(val, SIZE, batch_size=4), verbose=0, return_dict=True)[
+        "loss"
+    ]
     assert loss == pytest.approx(min(val_loss), rel=1e-4)
 
 
 def test_early_stopping_restores_best_weights(split, tmp_path, early_stopping_calls):
     seen = early_stopping_calls
     train, val = split
-    training.train(TrainConfig("simple", SIZE, filters=2, epochs=1, batch_size=4), train[:4], val[:2], tmp_path,
-                   verbose=0)
+    training.train(
+        TrainConfig("simple", SIZE, filters=2, epochs=1, batch_size=4),
+        train[:4],
+        val[:2],
+        tmp_path,
+        verbose=0,
+    )
     assert seen == [dict(patience=2, restore_best_weights=True)]
     assert keras.callbacks.EarlyStopping().monitor == "val_loss"  # what the default watches
 
@@ -111,7 +132,9 @@ def test_reuse_reads_a_finished_run_back(run, split):
     assert run.best_path.stat().st_mtime_ns == stamp
 
 
-def test_reuse_trains_again_when_the_configuration_or_the_files_differ(run, split, tmp_path, monkeypatch):
+def test_reuse_trains_again_when_the_configuration_or_the_files_differ(
+    run, split, tmp_path, monkeypatch
+):
     train, val = split
     calls = []
     monkeypatch.setattr(training, "train", lambda *args, **kwargs: calls.append(args))
@@ -123,12 +146,10 @@ def test_reuse_trains_again_when_the_configuration_or_the_files_differ(run, spli
     assert len(calls) == 3
 
 
-def test_config_from_a_profile_takes_its_settings_and_the_changes():
-    config = training.config_for(QUICK, "unet", seed=7, loss="bce_dice")
-    assert (config.image_size, config.filters, config.epochs) == (QUICK.image_size, QUICK.unet_filters, QUICK.epochs)
-    assert (config.batch_size, config.learning_rate) == (QUICK.batch_size, QUICK.learning_rate)
-    assert (config.seed, config.loss, config.model) == (7, "bce_dice", "unet")
-    assert training.config_for(QUICK, "simple").filters == QUICK.simple_filters
+def test_config_from_a_profile_takes_its_run_and_the_changes():
+    config = config_for(QUICK, "unet", seed=7, loss="bce_dice")
+    assert config == replace(QUICK.run, model="unet", seed=7, loss="bce_dice")
+    assert config_for(QUICK, "simple") == replace(QUICK.run, model="simple")
 
 
 def test_unet_trains_with_bce_dice_and_same_seed_gives_same_run(split, tmp_path):
@@ -147,8 +168,13 @@ def count_layers(model: keras.Model, kind: type) -> int:
 
 def test_depth_reaches_the_saved_model(run, split, tmp_path):
     train, val = split
-    shallow = training.train(TrainConfig("unet", SIZE, filters=2, depth=2, epochs=1, batch_size=4), train[:4], val,
-                             tmp_path, verbose=0)
+    shallow = training.train(
+        TrainConfig("unet", SIZE, filters=2, depth=2, epochs=1, batch_size=4),
+        train[:4],
+        val,
+        tmp_path,
+        verbose=0,
+    )
     model = shallow.model()
     assert count_layers(model, keras.layers.MaxPooling2D) == 2
     assert count_layers(model, keras.layers.Conv2DTranspose) == 2
@@ -208,19 +234,23 @@ def test_mirrored_strategy_over_two_logical_cpus(data, tmp_path):
     script = textwrap.dedent(f"""
         import json, tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        two = [tf.config.LogicalDeviceConfiguration()] * 2
+        tf.config.set_logical_device_configuration(cpu, two)
         from carvana_tutorial import hardware, training
+        from carvana_tutorial.config import TrainConfig
         from carvana_tutorial.data import pair_files, split_by_car
         strategy = hardware.choose_strategy("CPU")
         assert isinstance(strategy, tf.distribute.MirroredStrategy), type(strategy)
         hardware.choose_strategy = lambda device_type="GPU": strategy
         train, val = split_by_car(pair_files({str(data)!r}), seed=0)
-        config = training.TrainConfig("simple", {SIZE}, filters=2, epochs=1, batch_size=4)
+        config = TrainConfig("simple", {SIZE}, filters=2, epochs=1, batch_size=4)
         result = training.train(config, train[:4], val[:2], {str(tmp_path)!r}, verbose=0)
         print(json.dumps(result.metrics))
     """)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     metrics = json.loads(proc.stdout.strip().splitlines()[-1])
     assert metrics["replicas"] == 2

@@ -15,9 +15,9 @@ import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from carvana_tutorial import viz
 from carvana_tutorial.config import THRESHOLD
 from carvana_tutorial.runs import TrainResult
+from carvana_tutorial.tools import viz
 
 RNG = np.random.default_rng(0)
 H, W = 12, 16
@@ -151,14 +151,25 @@ def test_panels_draw_masks_as_masks_and_photos_as_photos():
     assert len(viz.panels({"only": IMAGES[0]}).axes) == 1
 
 
-HISTORY = {"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.7, 0.6], "mean_dice": [0.2, 0.6, 0.7],
-           "val_mean_dice": [0.1, 0.5, 0.65], "learning_rate": [1e-3] * 3, "epoch": [0, 1, 2]}
+HISTORY = {
+    "loss": [0.9, 0.5, 0.4],
+    "val_loss": [1.0, 0.7, 0.6],
+    "mean_dice": [0.2, 0.6, 0.7],
+    "val_mean_dice": [0.1, 0.5, 0.65],
+    "learning_rate": [1e-3] * 3,
+    "epoch": [0, 1, 2],
+}
 
 
 def _curves(fig: Figure) -> list[list[tuple[str, list[float], list[float]]]]:
     """Per panel, per line: its style and its data."""
-    return [[(line.get_linestyle(), list(line.get_xdata()), list(line.get_ydata()))
-             for line in ax.get_lines()] for ax in fig.axes]
+    return [
+        [
+            (line.get_linestyle(), list(line.get_xdata()), list(line.get_ydata()))
+            for line in ax.get_lines()
+        ]
+        for ax in fig.axes
+    ]
 
 
 def _keras_history() -> keras.callbacks.History:
@@ -169,8 +180,11 @@ def _keras_history() -> keras.callbacks.History:
 
 @pytest.mark.parametrize("kind", ["mapping", "keras History", "TrainResult"])
 def test_learning_curves_draw_train_solid_and_validation_dashed_per_metric(kind):
-    history = {"mapping": lambda: dict(HISTORY), "keras History": _keras_history,
-               "TrainResult": lambda: TrainResult(Path("."), {}, HISTORY)}[kind]()
+    history = {
+        "mapping": lambda: dict(HISTORY),
+        "keras History": _keras_history,
+        "TrainResult": lambda: TrainResult(Path("."), {}, HISTORY),
+    }[kind]()
     fig = viz.learning_curves(history)
     epochs = [1, 2, 3]
     assert _curves(fig) == [
@@ -183,8 +197,9 @@ def test_learning_curves_draw_train_solid_and_validation_dashed_per_metric(kind)
 def test_learning_curves_plot_only_the_metrics_asked_for():
     fig = viz.learning_curves(HISTORY, metrics=["mean_dice"])
     epochs = [1, 2, 3]
-    assert _curves(fig) == [[("-", epochs, HISTORY["mean_dice"]),
-                             ("--", epochs, HISTORY["val_mean_dice"])]]
+    assert _curves(fig) == [
+        [("-", epochs, HISTORY["mean_dice"]), ("--", epochs, HISTORY["val_mean_dice"])]
+    ]
 
 
 def test_learning_curves_draw_a_metric_seen_only_in_validation():
@@ -206,10 +221,15 @@ def test_learning_curves_refuse_what_is_not_a_history(bad):
 
 def test_throughput_chart_draws_the_benchmark_it_is_given():
     result = {
-        "files": 40, "size": [96, 128], "cores": 2,
-        "seed_pairs_per_s": 10.0, "seed_second_pairs_per_s": 11.0,
-        "ours_pairs_per_s": 50.0, "ours_cached_pairs_per_s": 900.0,
-        "first_epoch_speedup": 5.0, "cached_epoch_speedup": 900.0 / 11.0,
+        "files": 40,
+        "size": [96, 128],
+        "cores": 2,
+        "seed_pairs_per_s": 10.0,
+        "seed_second_pairs_per_s": 11.0,
+        "ours_pairs_per_s": 50.0,
+        "ours_cached_pairs_per_s": 900.0,
+        "first_epoch_speedup": 5.0,
+        "cached_epoch_speedup": 900.0 / 11.0,
     }
     (ax,) = viz.throughput_chart(result).axes
     article, ours = ax.containers

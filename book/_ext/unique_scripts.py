@@ -13,11 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 
-def drop_repeated_scripts(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+def drop_repeated_scripts(
+    app: Any, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
     seen: set[tuple[str, str]] = set()
     unique = []
     for script in context.get("script_files", []):
-        key = (script.filename or "", str(getattr(script, "attributes", {}).get("body", "")))
+        key = (
+            script.filename or "",
+            str(getattr(script, "attributes", {}).get("body", "")),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(script)

@@ -22,12 +22,14 @@ def masks_csv_of(mask_path: str | os.PathLike) -> Path:
 
 
 def read_masks_csv(path: str | os.PathLike) -> Mapping[str, str]:
-    """``{image file name: RLE string}``, parsed once per version of the file.  Introduced in chapter 2."""
+    """``{image file name: RLE string}``, parsed once per version of the file.  Introduced in
+    chapter 2."""
     return _parse(*file_version(path))
 
 
 def file_version(path: str | os.PathLike) -> tuple[str, int, int]:
-    """The resolved path, size and mtime, which change with the file; a :class:`DataError` if it is unreadable."""
+    """The resolved path, size and mtime, which change with the file; a :class:`DataError` if it is
+    unreadable."""
     path = Path(path)
     try:
         stat = path.stat()
@@ -44,7 +46,9 @@ def _parse(path: str, size: int, mtime_ns: int) -> Mapping[str, str]:
         with open(path, encoding="ascii", newline="") as handle:
             header = handle.readline().strip()
             if header != "img,rle_mask":
-                raise DataError(f"{name} does not start with the header img,rle_mask (found {header!r})")
+                raise DataError(
+                    f"{name} does not start with the header img,rle_mask (found {header!r})"
+                )
             rows = {}
             for number, line in enumerate(handle, start=2):
                 if not line.strip():
@@ -70,7 +74,8 @@ def read_gif(path: str | os.PathLike) -> np.ndarray:
 
 
 def row_matches(rle: str, mask: np.ndarray) -> bool:
-    """Whether a row decodes to exactly ``mask``; ``ValueError`` if malformed.  Introduced in chapter 2."""
+    """Whether a row decodes to exactly ``mask``; ``ValueError`` if malformed.  Introduced in
+    chapter 2."""
     return np.array_equal(rle_decode(rle, mask.shape[:2]), mask)
 
 

@@ -1,6 +1,9 @@
-"""Pair every training image with its mask by the id in the file name (the article zips two sorted listings:
-one missing mask shifts every later pair), and split the pairs by car (the article splits by image, so the
-near-duplicate views of a car land on both sides; chapter 7 measures that leak).  Introduced in chapter 1."""
+"""Pair every training image with its mask by the id in the file name (the article zips two sorted
+listings:
+one missing mask shifts every later pair), and split the pairs by car (the article splits by image,
+so the
+near-duplicate views of a car land on both sides; chapter 7 measures that leak).  Introduced in
+chapter 1."""
 
 import shlex
 from collections.abc import Sequence
@@ -14,8 +17,10 @@ from ..layout import TRAIN_IMAGES, TRAIN_MASKS, ViewId, parse_name
 
 #: How many offending file names an error message lists before "and N more".
 SHOWN = 5
-EXPECTED_LAYOUT = (f"expected Carvana's layout: {TRAIN_IMAGES}/<id>_<NN>.jpg and "
-                   f"{TRAIN_MASKS}/<id>_<NN>_mask.gif (as in Kaggle's train_hq.zip and train_masks.zip)")
+EXPECTED_LAYOUT = (
+    f"expected Carvana's layout: {TRAIN_IMAGES}/<id>_<NN>.jpg and "
+    f"{TRAIN_MASKS}/<id>_<NN>_mask.gif (as in Kaggle's train_hq.zip and train_masks.zip)"
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +60,18 @@ class Scan:
 
     def problems(self) -> list[str]:
         """One sentence per kind of problem, each naming the first :data:`SHOWN` files."""
-        kinds = ((self.images_without_mask, "image", "without a mask"),
-                 (self.masks_without_image, "mask", "without an image"),
-                 (self.bad_names, "file", "not named <id>_<NN>.jpg / <id>_<NN>_mask.gif"))
-        return [f"{len(names)} {noun}{'' if len(names) == 1 else 's'} {what}: {', '.join(names[:SHOWN])}"
-                + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
-                for names, noun, what in kinds if names]
+        kinds = (
+            (self.images_without_mask, "image", "without a mask"),
+            (self.masks_without_image, "mask", "without an image"),
+            (self.bad_names, "file", "not named <id>_<NN>.jpg / <id>_<NN>_mask.gif"),
+        )
+        return [
+            f"{len(names)} {noun}{'' if len(names) == 1 else 's'} {what}: "
+            f"{', '.join(names[:SHOWN])}"
+            + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+            for names, noun, what in kinds
+            if names
+        ]
 
 
 def list_folder(folder: Path) -> list[Path]:
@@ -91,10 +102,17 @@ def check_layout(root: Path) -> Path:
     held = {path.name for path in list_folder(root)}
     missing = [name for name in (TRAIN_IMAGES, TRAIN_MASKS) if not (root / name).is_dir()]
     if zips := [f"{name}.zip" for name in missing if f"{name}.zip" in held]:
-        raise DataError(f"{root} holds {' and '.join(zips)}, not yet extracted: run " + " and ".join(
-            f"`python -m zipfile -e {shlex.quote(str(root / z))} {shlex.quote(str(root))}`" for z in zips))
+        raise DataError(
+            f"{root} holds {' and '.join(zips)}, not yet extracted: run "
+            + " and ".join(
+                f"`python -m zipfile -e {shlex.quote(str(root / z))} {shlex.quote(str(root))}`"
+                for z in zips
+            )
+        )
     if missing:
-        raise DataError(f"{root} has no {' or '.join(f'{m}/' for m in missing)} folder: {EXPECTED_LAYOUT}")
+        raise DataError(
+            f"{root} has no {' or '.join(f'{m}/' for m in missing)} folder: {EXPECTED_LAYOUT}"
+        )
     return root
 
 
@@ -108,13 +126,22 @@ def scan(root: Path) -> Scan:
     masks, bad_masks = _listing(root / TRAIN_MASKS, want_mask=True)
     both = sorted(images.keys() & masks.keys())
     pairs = [Pair(vid, images[vid], masks[vid]) for vid in both]
-    return Scan(root, pairs, _alone(images, masks), _alone(masks, images),
-                bad_images + bad_masks)
+    return Scan(
+        root,
+        pairs,
+        _alone(images, masks),
+        _alone(masks, images),
+        bad_images + bad_masks,
+    )
 
 
 def _alone(found: dict[ViewId, Path], partners: dict[ViewId, Path]) -> list[str]:
     """``folder/name`` of each file in ``found`` without a partner, sorted by id."""
-    return [f"{path.parent.name}/{path.name}" for vid, path in sorted(found.items()) if vid not in partners]
+    return [
+        f"{path.parent.name}/{path.name}"
+        for vid, path in sorted(found.items())
+        if vid not in partners
+    ]
 
 
 def pair_files(root: Path) -> list[Pair]:
@@ -129,17 +156,27 @@ def pair_files(root: Path) -> list[Pair]:
 
 
 def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
-    """The article's pairing (sort both listings, zip), kept to show how it fails.  Introduced in chapter 1."""
+    """The article's pairing (sort both listings, zip), kept to show how it fails.  Introduced in
+    chapter 1."""
     root = check_layout(root)
-    images, masks = (sorted((p for p in list_folder(root / folder) if not p.name.startswith(".")),
-                            key=lambda p: p.name.split(".")[0]) for folder in (TRAIN_IMAGES, TRAIN_MASKS))
-    return list(zip(images, masks))
+    images, masks = (
+        sorted(
+            (p for p in list_folder(root / folder) if not p.name.startswith(".")),
+            key=lambda p: p.name.split(".")[0],
+        )
+        for folder in (TRAIN_IMAGES, TRAIN_MASKS)
+    )
+    return list(zip(images, masks, strict=False))
 
 
 def count_misaligned(pairs: list[tuple[Path, Path]]) -> int:
     """How many (image, mask) pairs name two different views. Introduced in chapter 1."""
-    return sum(parse_name(image.name) is None or parse_name(mask.name) is None
-               or parse_name(image.name)[0] != parse_name(mask.name)[0] for image, mask in pairs)
+    return sum(
+        parse_name(image.name) is None
+        or parse_name(mask.name) is None
+        or parse_name(image.name)[0] != parse_name(mask.name)[0]
+        for image, mask in pairs
+    )
 
 
 def _check_split(pairs: Sequence[Pair], val_fraction: float, max_images: int | None) -> None:
@@ -165,13 +202,17 @@ def _whole_cars(cars: dict[str, list[Pair]], order: list[str], max_images: int |
         order = order[: max(1, int(fit.sum()))]
     if len(order) < 2:
         within = "" if max_images is None else f" within max_images={max_images}"
-        raise DataError(f"a split by car needs at least 2 cars, but only {len(order)} "
-                        f"{'is' if len(order) == 1 else 'are'} available{within}")
+        raise DataError(
+            f"a split by car needs at least 2 cars, but only {len(order)} "
+            f"{'is' if len(order) == 1 else 'are'} available{within}"
+        )
     return order
 
 
 def split_by_car(
-    pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 42,
+    pairs: Sequence[Pair],
+    val_fraction: float = 0.2,
+    seed: int = 42,
     max_images: int | None = None,
 ) -> tuple[list[Pair], list[Pair]]:
     """Split into (train, val) with every view of a car on the same side.
@@ -184,12 +225,15 @@ def split_by_car(
     order = _whole_cars(cars, order, max_images)
     n_val = min(max(1, round(val_fraction * len(order))), len(order) - 1)
     val_cars, train_cars = sorted(order[:n_val]), sorted(order[n_val:])
-    return ([pair for car in train_cars for pair in cars[car]],
-            [pair for car in val_cars for pair in cars[car]])
+    return (
+        [pair for car in train_cars for pair in cars[car]],
+        [pair for car in val_cars for pair in cars[car]],
+    )
 
 
-def random_split(pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 42,
-                 max_images: int | None = None) -> tuple[list[Pair], list[Pair]]:
+def random_split(
+    pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 42, max_images: int | None = None
+) -> tuple[list[Pair], list[Pair]]:
     """The article's ``train_test_split`` of its first ``max_images`` images,
     kept only to measure the leak (chapter 7).  Introduced in chapter 1."""
     from sklearn.model_selection import train_test_split
@@ -210,6 +254,11 @@ def leaked_cars(train: Sequence[Pair], val: Sequence[Pair]) -> list[str]:
 def split_summary(train: Sequence[Pair], val: Sequence[Pair]) -> dict[str, int]:
     """Images and cars on each side, and the cars on both.  Introduced in chapter 1."""
     leaked = set(leaked_cars(train, val))
-    return {"train_images": len(train), "train_cars": len({p.car for p in train}),
-            "val_images": len(val), "val_cars": len({p.car for p in val}),
-            "leaked_cars": len(leaked), "val_images_of_seen_cars": sum(p.car in leaked for p in val)}
+    return {
+        "train_images": len(train),
+        "train_cars": len({p.car for p in train}),
+        "val_images": len(val),
+        "val_cars": len({p.car for p in val}),
+        "leaked_cars": len(leaked),
+        "val_images_of_seen_cars": sum(p.car in leaked for p in val),
+    }

@@ -1,6 +1,9 @@
-"""Random flips, small rotations and contrast changes, inside ``tf.data``.  The article's augmentation layers
-turned the photo but not its mask.  Here the geometry moves both (``joint``); ``image_only`` keeps the
-article's bug so that chapter 7 can measure it.  Stateless, seeded per batch.  Introduced in chapter 2."""
+"""Random flips, small rotations and contrast changes, inside ``tf.data``.  The article's
+augmentation layers
+turned the photo but not its mask.  Here the geometry moves both (``joint``); ``image_only`` keeps
+the
+article's bug so that chapter 7 can measure it.  Stateless, seeded per batch.  Introduced in chapter
+2."""
 
 import math
 
@@ -12,25 +15,43 @@ CONTRAST = 0.2  # the article's RandomContrast(0.2)
 
 
 def _transforms(flips: tf.Tensor, angles: tf.Tensor, height: int, width: int) -> tf.Tensor:
-    """Output -> input pixel transforms turning about the centre, mirrored where ``flips``: one pass."""
+    """Output -> input pixel transforms turning about the centre, mirrored where ``flips``: one
+    pass."""
     cos, sin = tf.cos(angles), tf.sin(angles)
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
     sign = tf.where(flips, -1.0, 1.0)  # mirrored: x_in = (width - 1) - x_rotated
     shift = cx - cos * cx + sin * cy
     zeros = tf.zeros_like(angles)
-    return tf.stack([sign * cos, -sign * sin, tf.where(flips, (width - 1) - shift, shift),
-                     sin, cos, cy - sin * cx - cos * cy, zeros, zeros], axis=1)
+    return tf.stack(
+        [
+            sign * cos,
+            -sign * sin,
+            tf.where(flips, (width - 1) - shift, shift),
+            sin,
+            cos,
+            cy - sin * cx - cos * cy,
+            zeros,
+            zeros,
+        ],
+        axis=1,
+    )
 
 
 def _resample(x: tf.Tensor, transforms: tf.Tensor, interpolation: str) -> tf.Tensor:
     size = tf.constant(x.shape[1:3].as_list(), tf.int32)  # static: batches keep their shape
-    return tf.raw_ops.ImageProjectiveTransformV3(images=x, transforms=transforms, output_shape=size,
-                                                 fill_value=tf.constant(0.0), interpolation=interpolation,
-                                                 fill_mode="REFLECT")
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=x,
+        transforms=transforms,
+        output_shape=size,
+        fill_value=tf.constant(0.0),
+        interpolation=interpolation,
+        fill_mode="REFLECT",
+    )
 
 
-def augment(images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor,
-            mode: str = "joint") -> tuple[tf.Tensor, tf.Tensor]:
+def augment(
+    images: tf.Tensor, masks: tf.Tensor, seed: tf.Tensor, mode: str = "joint"
+) -> tuple[tf.Tensor, tf.Tensor]:
     """A batch of uint8 photos and masks -> the float32 pair the model takes,
     each sample flipped, turned and contrasted at random.
 

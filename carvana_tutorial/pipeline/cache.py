@@ -1,5 +1,7 @@
-"""An on-disk cache of decoded, resized pairs, so that only the first epoch decodes.  Each entry (photo bytes,
-then mask bytes) is named by a hash of all it depends on: an edited file misses the cache, any split reuses it.
+"""An on-disk cache of decoded, resized pairs, so that only the first epoch decodes.  Each entry
+(photo bytes,
+then mask bytes) is named by a hash of all it depends on: an edited file misses the cache, any split
+reuses it.
 Introduced in chapter 2."""
 
 import hashlib
@@ -36,7 +38,9 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     where = f" (from ${ENV_MASKS})" if masks is None else ""
     masks = (env(ENV_MASKS) or "auto") if masks is None else masks
     if masks not in MASK_SOURCES:
-        raise DataError(f"unknown mask source {masks!r}{where}: use one of {', '.join(MASK_SOURCES)}")
+        raise DataError(
+            f"unknown mask source {masks!r}{where}: use one of {', '.join(MASK_SOURCES)}"
+        )
     if masks == "gif":
         return None
     rles = []
@@ -47,8 +51,11 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
         except DataError as exc:
             raise DataError(f"{exc}; {READ_GIFS} instead") from None
         if rle is None and masks == "csv":
-            raise DataError(f"{MASKS_CSV} has no row for {name}" if path.is_file()
-                            else f"no {MASKS_CSV} next to {path.parent.name}/")
+            raise DataError(
+                f"{MASKS_CSV} has no row for {name}"
+                if path.is_file()
+                else f"no {MASKS_CSV} next to {path.parent.name}/"
+            )
         if rle is None:
             return None
         rles.append(rle)
@@ -56,26 +63,38 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
 
 
 def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str | None) -> Path:
-    mask = file_version(pair.mask) if rle is None else ["rle", hashlib.sha256(rle.encode()).hexdigest()]
+    mask = (
+        file_version(pair.mask)
+        if rle is None
+        else ["rle", hashlib.sha256(rle.encode()).hexdigest()]
+    )
     key = json.dumps([CODE_VERSION, file_version(pair.image), mask, *image_size, resize])
     height, width = image_size
-    return root / f"{height}x{width}-{resize}" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
+    return (
+        root / f"{height}x{width}-{resize}" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
+    )
 
 
 def _check_row(pair, rle: str, source_size=None) -> None:
-    """Refuse a malformed row, or one that disagrees with the pair's GIF (given ``source_size``: only decode)."""
+    """Refuse a malformed row, or one that disagrees with the pair's GIF (given ``source_size``:
+    only decode)."""
     try:
         if source_size is not None:
             rle_decode(rle, source_size)
         elif Path(pair.mask).is_file() and not row_matches(rle, read_gif(pair.mask)):
-            raise DataError(f"{MASKS_CSV} disagrees with {Path(pair.mask).name}: fix or delete one of them, "
-                            f"or {READ_GIFS}")
+            raise DataError(
+                f"{MASKS_CSV} disagrees with {Path(pair.mask).name}: fix or delete one of them, "
+                f"or {READ_GIFS}"
+            )
     except ValueError as exc:
-        raise DataError(f"the {MASKS_CSV} row of {Path(pair.image).name} is malformed: {exc}") from None
+        raise DataError(
+            f"the {MASKS_CSV} row of {Path(pair.image).name} is malformed: {exc}"
+        ) from None
 
 
 def _check_sizes(pair) -> None:
-    """Refuse a photo and GIF mask of different sizes, read from their headers (a tenth of a millisecond):
+    """Refuse a photo and GIF mask of different sizes, read from their headers (a tenth of a
+    millisecond):
     resized to one size, they would train on misaligned labels."""
     try:
         with Image.open(pair.image) as photo, Image.open(pair.mask) as mask:
@@ -83,8 +102,10 @@ def _check_sizes(pair) -> None:
     except (OSError, ValueError, SyntaxError):
         return  # missing or unreadable: decoding names the file and why
     if (pw, ph) != (mw, mh):
-        raise DataError(f"{Path(pair.image).name} is {ph}x{pw} but its mask {Path(pair.mask).name} is {mh}x{mw}: "
-                        "a photo and its mask must have the same size; replace the wrong one")
+        raise DataError(
+            f"{Path(pair.image).name} is {ph}x{pw} but its mask {Path(pair.mask).name} "
+            f"is {mh}x{mw}: a photo and its mask must have the same size; replace the wrong one"
+        )
 
 
 def _why_unreadable(pair, image_size: tuple[int, int], resize: str, rle: str | None) -> str:
@@ -94,20 +115,32 @@ def _why_unreadable(pair, image_size: tuple[int, int], resize: str, rle: str | N
         if rle is None:
             read_mask(pair.mask, image_size)
         else:
-            _check_row(pair, rle, tf.image.extract_jpeg_shape(tf.io.read_file(str(pair.image)))[:2].numpy())
+            _check_row(
+                pair, rle, tf.image.extract_jpeg_shape(tf.io.read_file(str(pair.image)))[:2].numpy()
+            )
     except DataError as exc:
         return str(exc)
     return f"cannot decode the pair {Path(pair.image).name} / {Path(pair.mask).name}"
 
 
-def ensure_cached(pairs: Sequence, image_size: tuple[int, int], resize: str = "area", *,
-                  masks: str | None = None, root: Path | None = None, progress: bool = False) -> list[Path]:
+def ensure_cached(
+    pairs: Sequence,
+    image_size: tuple[int, int],
+    resize: str = "area",
+    *,
+    masks: str | None = None,
+    root: Path | None = None,
+    progress: bool = False,
+) -> list[Path]:
     """Decode every pair not cached yet (in parallel) and return all entry paths.
     A :class:`DataError` names the first file that cannot be decoded.  Introduced in chapter 2."""
     image_size, resize = check_settings(image_size, resize)
     rles = mask_rles(pairs, masks)
     rows = rles or [None] * len(pairs)
-    entries = [_entry(p, image_size, resize, root or cache_root(), row) for p, row in zip(pairs, rows)]
+    entries = [
+        _entry(p, image_size, resize, root or cache_root(), row)
+        for p, row in zip(pairs, rows, strict=True)
+    ]
     todo = [i for i, entry in enumerate(entries) if not entry.exists()]
     if not todo:
         return entries
@@ -115,9 +148,15 @@ def ensure_cached(pairs: Sequence, image_size: tuple[int, int], resize: str = "a
         _check_sizes(pairs[i])
     for i in todo[:SPOT_CHECKS] if rles is not None else []:
         _check_row(pairs[i], rows[i])
-    sources = ([str(pairs[i].image) for i in todo], [str(pairs[i].mask) if rles is None else rows[i] for i in todo])
+    sources = (
+        [str(pairs[i].image) for i in todo],
+        [str(pairs[i].mask) if rles is None else rows[i] for i in todo],
+    )
     decoded = tf.data.Dataset.from_tensor_slices(sources).map(
-        pair_decoder(image_size, resize, rles is not None), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        pair_decoder(image_size, resize, rles is not None),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
     iterator = iter(decoded.prefetch(tf.data.AUTOTUNE))
     for i in tqdm(todo, desc="decoding", unit="pair", disable=not progress):
         try:
@@ -133,4 +172,4 @@ def read_entry(path: tf.Tensor, image_size: tuple[int, int]) -> tuple[tf.Tensor,
     height, width = image_size
     raw = tf.io.decode_raw(tf.io.read_file(path), tf.uint8)
     image = tf.reshape(raw[: height * width * 3], (height, width, 3))
-    return image, tf.reshape(raw[height * width * 3:], (height, width, 1))
+    return image, tf.reshape(raw[height * width * 3 :], (height, width, 1))

@@ -1,5 +1,7 @@
-"""The ``tf.data`` pipeline that feeds training: cached entry paths -> shuffle (seeded, new order each epoch)
--> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch; and the article's, to measure
+"""The ``tf.data`` pipeline that feeds training: cached entry paths -> shuffle (seeded, new order
+each epoch)
+-> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch; and the article's, to
+measure
 against.  Introduced in chapter 2."""
 
 from collections.abc import Callable, Sequence
@@ -17,10 +19,16 @@ from .decode import check_settings, pair_decoder
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def make_dataset(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE,
-                 batch_size: int = 32, *, shuffle: bool = False,
-                 augment: str | None = None, seed: int = 42,
-                 **reading) -> tf.data.Dataset:
+def make_dataset(
+    pairs: Sequence,
+    image_size: tuple[int, int] = IMAGE_SIZE,
+    batch_size: int = 32,
+    *,
+    shuffle: bool = False,
+    augment: str | None = None,
+    seed: int = 42,
+    **reading,
+) -> tf.data.Dataset:
     """Batches of ``(photos [B,H,W,3] in [0,1], masks [B,H,W,1] in {0,1})``.
 
     Every pair is decoded once, into the cache; shuffling and augmentation
@@ -41,7 +49,9 @@ def make_dataset(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE,
         seeds = tf.data.Dataset.random(seed, rerandomize_each_iteration=True)
         ds = tf.data.Dataset.zip(ds, seeds.batch(2)).map(
             lambda batch, s: augment_batch(*batch, s, augment),
-            num_parallel_calls=AUTOTUNE, deterministic=True)
+            num_parallel_calls=AUTOTUNE,
+            deterministic=True,
+        )
     return ds.prefetch(AUTOTUNE)
 
 
@@ -54,14 +64,23 @@ def _check(pairs: Sequence, batch_size: int, augment: str | None) -> None:
         raise DataError(f"unknown augmentation {augment!r}: use None or one of {', '.join(MODES)}")
 
 
-def pair_reader(pairs: Sequence, image_size: tuple[int, int], *, cache: bool = True, resize: str = "area",
-                masks: str | None = None, cache_root: Path | None = None,
-                progress: bool = False) -> tuple[list, Callable]:
+def pair_reader(
+    pairs: Sequence,
+    image_size: tuple[int, int],
+    *,
+    cache: bool = True,
+    resize: str = "area",
+    masks: str | None = None,
+    cache_root: Path | None = None,
+    progress: bool = False,
+) -> tuple[list, Callable]:
     """What to put in the dataset, and the function that turns it into a uint8 pair.
     ``cache=False`` decodes every epoch; ``masks``: see :func:`~.cache.mask_rles`."""
     size, resize = check_settings(image_size, resize)
     if cache:
-        entries = ensure_cached(pairs, size, resize, masks=masks, root=cache_root, progress=progress)
+        entries = ensure_cached(
+            pairs, size, resize, masks=masks, root=cache_root, progress=progress
+        )
         return [str(e) for e in entries], lambda entry: read_entry(entry, size)
     rles = mask_rles(pairs, masks)
     sources = [str(p.mask) for p in pairs] if rles is None else rles
@@ -73,10 +92,13 @@ def to_float(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return tf.cast(image, tf.float32) / 255.0, tf.cast(mask, tf.float32)
 
 
-def article_dataset(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE,
-                    batch_size: int = 32) -> tf.data.Dataset:
-    """The article's input pipeline as written, to measure against: full-size decodes, float, nearest-neighbour
-    resize, RGB GIFs reduced with ``reduce_max``, two sequential maps zipped, no cache.  ``pairs`` are already
+def article_dataset(
+    pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE, batch_size: int = 32
+) -> tf.data.Dataset:
+    """The article's input pipeline as written, to measure against: full-size decodes, float,
+    nearest-neighbour
+    resize, RGB GIFs reduced with ``reduce_max``, two sequential maps zipped, no cache.  ``pairs``
+    are already
     matched, so the article's pairing risk is not reproduced.  Introduced in chapter 2."""
 
     def preprocess_image(path: tf.Tensor) -> tf.Tensor:
@@ -85,7 +107,9 @@ def article_dataset(pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE,
         return tf.image.resize(image, image_size, method="nearest")
 
     def preprocess_target(path: tf.Tensor) -> tf.Tensor:
-        mask = tf.image.decode_image(tf.io.read_file(path), expand_animations=False, dtype=tf.float32)
+        mask = tf.image.decode_image(
+            tf.io.read_file(path), expand_animations=False, dtype=tf.float32
+        )
         mask = tf.math.reduce_max(mask, axis=-1, keepdims=True)
         return tf.image.resize(mask, image_size, method="nearest")
 

@@ -1,5 +1,7 @@
-"""Turning one Carvana file into one small array, the same way everywhere.  Masks come from the GIF, read by
-Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the GIL), or from the photo's
+"""Turning one Carvana file into one small array, the same way everywhere.  Masks come from the GIF,
+read by
+Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the GIL), or from the
+photo's
 ``train_masks.csv`` row: the same pixels.  Introduced in chapter 2."""
 
 import functools
@@ -13,7 +15,10 @@ from PIL import Image
 from ..config import IMAGE_SIZE
 from ..errors import DataError
 
-RESIZE_METHODS = ("area", "nearest")  # area averages every source pixel; nearest (the article's) keeps one
+RESIZE_METHODS = (
+    "area",
+    "nearest",
+)  # area averages every source pixel; nearest (the article's) keeps one
 DCT_RATIOS = (1, 2, 4, 8)  # the scale factors libjpeg can apply while decoding
 
 
@@ -38,20 +43,26 @@ def _fitting(source_size, target_size) -> list:
 
 def dct_ratio(source_size: tuple[int, int], target_size: tuple[int, int]) -> int:
     """The largest libjpeg ratio whose decoded picture still covers the target (1918x1280 at 1/8
-    is 240x160, still over 128x96), so the resize that follows only shrinks.  Introduced in chapter 2."""
+    is 240x160, still over 128x96), so the resize that follows only shrinks.  Introduced in chapter
+    2."""
     return DCT_RATIOS[sum(_fitting(source_size, target_size))]
 
 
 def _decode_scaled(data: tf.Tensor, height: int, width: int) -> tf.Tensor:
     """Decode at the best DCT ratio for this file, chosen in-graph from its header."""
     shape = tf.image.extract_jpeg_shape(data)
-    index = tf.reduce_sum(tf.cast(tf.stack(_fitting((shape[0], shape[1]), (height, width))), tf.int32))
+    index = tf.reduce_sum(
+        tf.cast(tf.stack(_fitting((shape[0], shape[1]), (height, width))), tf.int32)
+    )
     branches = [lambda r=r: tf.io.decode_jpeg(data, channels=3, ratio=r) for r in DCT_RATIOS]
     return tf.switch_case(index, branches)
 
 
-def decode_photo(data: tf.Tensor, image_size: tuple[int, int],
-                 resize: str = "area") -> tf.Tensor:
+def decode_photo(
+    data: tf.Tensor,
+    image_size: tuple[int, int],
+    resize: str = "area",
+) -> tf.Tensor:
     """JPEG bytes -> uint8 ``[H, W, 3]`` photo at ``image_size``.
 
     ``area`` lets libjpeg shrink by 2, 4 or 8 while decoding, then averages
@@ -88,30 +99,43 @@ def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
 
 
 def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """:func:`read_mask` in-graph; stateless, or op determinism would run its ``map`` sequentially."""
-    mask = tf.numpy_function(lambda p: read_mask(p.decode(), image_size), [path], tf.uint8, stateful=False)
+    """:func:`read_mask` in-graph; stateless, or op determinism would run its ``map``
+    sequentially."""
+    mask = tf.numpy_function(
+        lambda p: read_mask(p.decode(), image_size), [path], tf.uint8, stateful=False
+    )
     return tf.ensure_shape(mask, (*image_size, 1))
 
 
 def _nearest_indices(source: tf.Tensor, target: int) -> tf.Tensor:
-    """The source rows (or columns) Pillow's nearest resize keeps; ``cumsum`` adds in its order, so ties agree."""
+    """The source rows (or columns) Pillow's nearest resize keeps; ``cumsum`` adds in its order, so
+    ties agree."""
     step = tf.cast(source, tf.float64) / float(target)
     centres = tf.math.cumsum(tf.concat([[step * 0.5], tf.fill([target - 1], step)], axis=0))
     return tf.minimum(tf.cast(tf.floor(centres), tf.int64), tf.cast(source, tf.int64) - 1)
 
 
-def decode_rle_mask(rle: tf.Tensor, source_size: tf.Tensor,
-                    image_size: tuple[int, int]) -> tf.Tensor:
+def decode_rle_mask(
+    rle: tf.Tensor, source_size: tf.Tensor, image_size: tuple[int, int]
+) -> tf.Tensor:
     """A ``train_masks.csv`` row -> uint8 ``[H, W, 1]`` in {0, 1}, resized nearest-neighbour from
-    ``source_size`` (the photo's): a binary search per kept pixel, never the full mask.  Introduced in chapter 2."""
+    ``source_size`` (the photo's): a binary search per kept pixel, never the full mask.  Introduced
+    in chapter 2."""
     height, width = image_size
     rows, cols = tf.cast(source_size[0], tf.int64), tf.cast(source_size[1], tf.int64)
     tokens = tf.strings.to_number(tf.strings.split(rle), tf.int64)
     starts, ends = tokens[0::2] - 1, tokens[0::2] - 1 + tokens[1::2]
     # One combined check; ``rle.rle_decode`` says which rule failed.
-    valid = [tf.size(tokens) % 2 == 0, tf.reduce_all(starts >= 0), tf.reduce_all(ends > starts),
-             tf.reduce_all(ends <= rows * cols), tf.reduce_all(ends[:-1] <= starts[1:])]
-    tf.debugging.Assert(tf.reduce_all(valid), ["malformed RLE: expected increasing 'start length' runs"])
+    valid = [
+        tf.size(tokens) % 2 == 0,
+        tf.reduce_all(starts >= 0),
+        tf.reduce_all(ends > starts),
+        tf.reduce_all(ends <= rows * cols),
+        tf.reduce_all(ends[:-1] <= starts[1:]),
+    ]
+    tf.debugging.Assert(
+        tf.reduce_all(valid), ["malformed RLE: expected increasing 'start length' runs"]
+    )
     # A sentinel run ending before pixel 0: every search lands on a run.
     starts, ends = (tf.pad(t, [[1, 0]], constant_values=-1) for t in (starts, ends))
     kept = _nearest_indices(rows, height)[:, None] * cols + _nearest_indices(cols, width)[None, :]
@@ -123,24 +147,33 @@ def decode_rle_mask(rle: tf.Tensor, source_size: tf.Tensor,
 
 @functools.cache
 def pair_decoder(image_size: tuple[int, int], resize: str, rle: bool) -> Callable:
-    """``(photo path, GIF path or csv row) -> (uint8 photo, uint8 mask)``, traced once per process."""
+    """``(photo path, GIF path or csv row) -> (uint8 photo, uint8 mask)``, traced once per
+    process."""
     spec = tf.TensorSpec([], tf.string)
 
     @tf.function(input_signature=[spec, spec])
     def decode(image_path: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         data = tf.io.read_file(image_path)
-        mask = (decode_rle_mask(mask, tf.image.extract_jpeg_shape(data)[:2], image_size) if rle
-                else decode_mask(mask, image_size))
+        mask = (
+            decode_rle_mask(mask, tf.image.extract_jpeg_shape(data)[:2], image_size)
+            if rle
+            else decode_mask(mask, image_size)
+        )
         return decode_photo(data, image_size, resize), mask
 
     return decode
 
 
-def load_image(path: str | Path, image_size: tuple[int, int] = IMAGE_SIZE, resize: str = "area") -> np.ndarray:
-    """One photo as the model saw its training photos: float32 ``[H, W, 3]`` in [0, 1].  Introduced in chapter 2."""
+def load_image(
+    path: str | Path, image_size: tuple[int, int] = IMAGE_SIZE, resize: str = "area"
+) -> np.ndarray:
+    """One photo as the model saw its training photos: float32 ``[H, W, 3]`` in [0, 1].  Introduced
+    in chapter 2."""
     image_size, resize = check_settings(image_size, resize)
     try:
         image = decode_photo(tf.io.read_file(str(path)), image_size, resize)
     except tf.errors.OpError as exc:
-        raise DataError(f"cannot read image {Path(path).name}: {exc.message.splitlines()[0]}") from None
+        raise DataError(
+            f"cannot read image {Path(path).name}: {exc.message.splitlines()[0]}"
+        ) from None
     return image.numpy().astype(np.float32) / 255.0

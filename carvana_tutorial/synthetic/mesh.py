@@ -1,9 +1,13 @@
 """A low-polygon 3-D car built from a :class:`~.scene.Car`.
 
 The body is *lofted*: a cross-section (floor pan, rounded flanks, shoulder,
-greenhouse, roof) is swept from tail to nose, with heights that follow the
-car's side profile, so one recipe gives sedans, SUVs, hatchbacks and pickups.
-Wheels are short cylinders with a rim and spokes, mirrors are boxes.  Each
+greenhouse, roof) is swept from tail to nose along 72 stations, denser at the
+ends, with heights that follow the car's side profile, smoothed along the car so
+that bumpers, hood, windshield and roof flow into each other, and corners
+rounded in plan view; one recipe gives sedans, coupes, hatchbacks, SUVs, vans
+and pickups.  The lowest band of the flanks and the bottom of both ends (sills,
+valance, diffuser) are black plastic on about half of the cars.  Wheels are
+short cylinders with a rim and spokes, mirrors are boxes.  Each
 polygon carries a material and, for decals such as headlights or spokes, the
 polygon it is painted on, so the renderer can draw it right after its parent.
 Everything is built once per car in numpy; each view only rotates it.
@@ -52,7 +56,9 @@ class Mesh:
     antenna: np.ndarray  # (2, 3) mast base and tip, or (0, 3)
     seams: np.ndarray  # (n, 3, 3) door gaps as polylines on the flanks
     handles: np.ndarray  # (n, 4, 3) door handles
-    line_sides: np.ndarray  # (n,) +1 right flank, -1 left: drawn only when that flank faces the camera
+    line_sides: (
+        np.ndarray
+    )  # (n,) +1 right flank, -1 left: drawn only when that flank faces the camera
 
 
 class _Builder:
@@ -131,7 +137,9 @@ def _profile(car: Car, u: np.ndarray) -> dict[str, np.ndarray]:
     height = np.interp(u, [bl0, bl1, ws1, ws0], [0.0, cabin, cabin, 0.0], left=0.0, right=0.0)
     height = np.where(height > 0, height + crown, 0.0)
     bottom = np.interp(
-        u, [0.0, 0.06, 0.94, 1.0], [car.clearance + 0.14, car.clearance, car.clearance, car.clearance + 0.12]
+        u,
+        [0.0, 0.06, 0.94, 1.0],
+        [car.clearance + 0.14, car.clearance, car.clearance, car.clearance + 0.12],
     )
     r, gap = car.wheel_radius, 0.05
     for axle in (car.rear_overhang, 1.0 - car.front_overhang):
@@ -216,8 +224,12 @@ def build_car(car: Car) -> Mesh:
     x = (u - 0.5) * car.length
     S, P = sec.shape[:2]
     for sign in (1.0, -1.0):
-        pts = np.concatenate([x[:, None, None].repeat(P, 1), sec[..., 1:2], sign * sec[..., 0:1]], axis=-1)
-        quads = np.stack([pts[:-1, :-1], pts[1:, :-1], pts[1:, 1:], pts[:-1, 1:]], axis=2)  # (S-1, P-1, 4, 3)
+        pts = np.concatenate(
+            [x[:, None, None].repeat(P, 1), sec[..., 1:2], sign * sec[..., 0:1]], axis=-1
+        )
+        quads = np.stack(
+            [pts[:-1, :-1], pts[1:, :-1], pts[1:, 1:], pts[:-1, 1:]], axis=2
+        )  # (S-1, P-1, 4, 3)
         mid = 0.5 * (u[:-1] + u[1:])
         mat = np.full((S - 1, P - 1), Material.PAINT)
         mat[:, 0] = Material.UNDER
@@ -237,13 +249,19 @@ def build_car(car: Car) -> Mesh:
     _wheels(b, car, axles)
     _mirrors(b, car, prof, u, x)
     seams, handles, sides = _doors(car)
-    return b.build(antenna=_antenna(car, prof, u, x), seams=seams, handles=handles, line_sides=sides)
+    return b.build(
+        antenna=_antenna(car, prof, u, x), seams=seams, handles=handles, line_sides=sides
+    )
 
 
 def _doors(car: Car) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Door gaps and handles: two doors a side, or one on coupes-like hatches and pickups."""
     front, back = car.windshield[0] - 0.02, car.backlight[0] + 0.015
-    cuts = [front, back] if car.style in ("hatch", "pickup", "coupe") else [front, 0.5 * (front + back), back]
+    cuts = (
+        [front, back]
+        if car.style in ("hatch", "pickup", "coupe")
+        else [front, 0.5 * (front + back), back]
+    )
     cuts_u = np.array(cuts)
     prof = _smooth_profile(car, cuts_u)
     sec = _sections(car, prof)[:, 2:5]  # (n, 3, 2): lower flank, crease, shoulder as (z, y)
@@ -257,13 +275,22 @@ def _doors(car: Car) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             xh = (cuts_u[k] - 0.5) * car.length - 0.12
             yh, zh = sec[k, 1, 1] + 0.6 * (sec[k, 2, 1] - sec[k, 1, 1]), s * sec[k, 1, 0] * 1.006
             handles.append(
-                np.array([[xh - 0.13, yh, zh], [xh, yh, zh], [xh, yh + 0.035, zh], [xh - 0.13, yh + 0.035, zh]])
+                np.array(
+                    [
+                        [xh - 0.13, yh, zh],
+                        [xh, yh, zh],
+                        [xh, yh + 0.035, zh],
+                        [xh - 0.13, yh + 0.035, zh],
+                    ]
+                )
             )
     return np.array(seams), np.array(handles), np.array(sides)
 
 
 def _cap_outline(xc: float, section: np.ndarray) -> np.ndarray:
-    right = np.concatenate([np.full((len(section), 1), xc), section[:, 1:2], section[:, 0:1]], axis=1)
+    right = np.concatenate(
+        [np.full((len(section), 1), xc), section[:, 1:2], section[:, 0:1]], axis=1
+    )
     left = right[-2:0:-1] * np.array([1, 1, -1])
     return np.concatenate([right, left])
 
@@ -309,19 +336,33 @@ def _wheels(b: _Builder, car: Car, axles: tuple[float, float]) -> None:
         xw = (axle - 0.5) * car.length
         for s in (1.0, -1.0):
             zc = s * (0.5 * car.width - 0.05 - tyre / 2)
-            outer, inner = _circle(xw, r, zc + s * tyre / 2, r, n), _circle(xw, r, zc - s * tyre / 2, r, n)
+            outer, inner = (
+                _circle(xw, r, zc + s * tyre / 2, r, n),
+                _circle(xw, r, zc - s * tyre / 2, r, n),
+            )
             tread = np.stack([outer, np.roll(outer, -1, 0), np.roll(inner, -1, 0), inner], axis=1)
             b.add(tread, Material.RUBBER, outward_from=np.array([[xw, r, zc]]))
             b.add(inner[None], Material.RUBBER, normal=(0, 0, -s))
             # Wheel well: a dark arch behind the tyre, seen through the gap.
             a = np.linspace(0, np.pi, n)
             arch = np.stack(
-                [xw + (r + 0.05) * np.cos(a), r + (r + 0.05) * np.sin(a), np.full(n, s * (0.5 * car.width - 0.3))], 1
+                [
+                    xw + (r + 0.05) * np.cos(a),
+                    r + (r + 0.05) * np.sin(a),
+                    np.full(n, s * (0.5 * car.width - 0.3)),
+                ],
+                1,
             )
             b.add(arch[None], Material.HOLE, normal=(0, 0, s), two_sided=True)
             face = b.add(outer[None], Material.RUBBER, normal=(0, 0, s))
             z = zc + s * (tyre / 2 + 0.004)
-            b.add(_circle(xw, r, z, 0.7 * r, n)[None], Material.RIM, normal=(0, 0, s), parent=face, layer=1)
+            b.add(
+                _circle(xw, r, z, 0.7 * r, n)[None],
+                Material.RIM,
+                normal=(0, 0, s),
+                parent=face,
+                layer=1,
+            )
             step = 2 * np.pi / car.spokes
             for k in range(car.spokes):
                 a = k * step + np.linspace(0.18 * step, 0.82 * step, 4)
@@ -333,10 +374,18 @@ def _wheels(b: _Builder, car: Car, axles: tuple[float, float]) -> None:
                 )
                 hole = np.concatenate([ring + [xw, r], np.full((8, 1), z)], axis=1)
                 b.add(hole[None], Material.HOLE, normal=(0, 0, s), parent=face, layer=2)
-            b.add(_circle(xw, r, z, 0.16 * r, 10)[None], Material.RIM, normal=(0, 0, s), parent=face, layer=3)
+            b.add(
+                _circle(xw, r, z, 0.16 * r, 10)[None],
+                Material.RIM,
+                normal=(0, 0, s),
+                parent=face,
+                layer=3,
+            )
 
 
-def _mirrors(b: _Builder, car: Car, prof: dict[str, np.ndarray], u: np.ndarray, x: np.ndarray) -> None:
+def _mirrors(
+    b: _Builder, car: Car, prof: dict[str, np.ndarray], u: np.ndarray, x: np.ndarray
+) -> None:
     um = car.windshield[0] - 0.035
     xm = (um - 0.5) * car.length
     ym = float(np.interp(um, u, prof["belt"]))
@@ -368,6 +417,12 @@ def _antenna(car: Car, prof: dict[str, np.ndarray], u: np.ndarray, x: np.ndarray
     if car.antenna <= 0:
         return np.empty((0, 3))
     ua = car.backlight[0] + 0.02
-    base = np.array([(ua - 0.5) * car.length, float(np.interp(ua, u, prof["belt"] + prof["height"])) + 0.02, 0.0])
+    base = np.array(
+        [
+            (ua - 0.5) * car.length,
+            float(np.interp(ua, u, prof["belt"] + prof["height"])) + 0.02,
+            0.0,
+        ]
+    )
     tip = base + car.antenna * np.array([-0.45, 0.89, 0.0])
     return np.stack([base, tip])

@@ -12,17 +12,20 @@ pinhole camera, shades every polygon (soft key light, clear-coat reflection
 of ceiling / wall / floor, Fresnel) and fills the polygons back to front with
 PIL.  Per pixel, paint mirrors the studio's horizon (bright wall above a soft
 line) and glass is tinted see-through (the studio behind shows in it).  The
-mask is the union of the same polygons, so it is exact; the soft contact shadow
-on the floor is drawn before the car and never enters it.  Lens softness,
+mask is the union of the same polygons, so it is exact.  The floor under the
+car is drawn before the car and never enters the mask, as in Carvana's masks: a
+wide soft pool, a near-black contact shadow right under the body that fades
+within a hand's width of it (visible between the wheels and under the
+bumpers), and tight patches under the tyres.  Lens softness,
 sensor noise, a random tone curve and white balance and JPEG quality 72-95
 finish the photo (domain randomisation).
 
-What it does not model: curved panels and real body shapes (the mesh is
-low-polygon and flat-shaded), interiors seen through the glass, sharp mirror
+What it does not model: real curved panels (the smoothed mesh is still
+flat-shaded), interiors seen through the glass, sharp mirror
 reflections of the studio in the paint, chrome trim and detailed alloy rims,
 badges, licence-plate text, real studio lighting and inter-reflection; the
 other side of a car is never seen through its windows.  A model trained on
-these photos alone reaches about 0.9 mean dice on real Carvana photos (see the
+these photos alone reaches about 0.95 mean dice on real Carvana photos (see the
 README's Benchmarks).  Introduced in chapter 1.
 """
 
@@ -56,7 +59,9 @@ class Camera:
     centre: tuple[float, float]
 
     @classmethod
-    def for_studio(cls, studio: Studio, size: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0)) -> Camera:
+    def for_studio(
+        cls, studio: Studio, size: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0)
+    ) -> Camera:
         height, width = size
         position = np.array([0.0, studio.camera_height, studio.camera_distance])
         forward = np.array([0.0, studio.target_height, 0.0]) - position
@@ -72,7 +77,10 @@ class Camera:
         cam = (points - self.position) @ self.basis.T
         depth = cam[..., 2]
         xy = np.stack(
-            [self.centre[0] + self.focal * cam[..., 0] / depth, self.centre[1] - self.focal * cam[..., 1] / depth],
+            [
+                self.centre[0] + self.focal * cam[..., 0] / depth,
+                self.centre[1] - self.focal * cam[..., 1] / depth,
+            ],
             axis=-1,
         )
         return xy, depth
@@ -135,9 +143,14 @@ def render_studio(studio: Studio, size: tuple[int, int]) -> np.ndarray:
 def _paint_letters(image: np.ndarray, studio: Studio, size: tuple[int, int]) -> None:
     height, width = size
     cap = max(4, int(studio.letter_height * height))
-    split = round(studio.letter_bold * len(studio.letters))  # thin letters, then bold ones, like Carvana's own
+    split = round(
+        studio.letter_bold * len(studio.letters)
+    )  # thin letters, then bold ones, like Carvana's own
     pixels = int(cap / 0.73)
-    parts = [(studio.letters[:split], _font(pixels, False)), (studio.letters[split:], _font(pixels, True))]
+    parts = [
+        (studio.letters[:split], _font(pixels, False)),
+        (studio.letters[split:], _font(pixels, True)),
+    ]
     boxes = [font.getbbox(text or " ") for text, font in parts]
     widths = [font.getlength(text) for text, font in parts]
     top = min(box[1] for box in boxes)
@@ -163,14 +176,18 @@ def _paint_letters(image: np.ndarray, studio: Studio, size: tuple[int, int]) -> 
 def _paint_disc(image: np.ndarray, studio: Studio, cam: Camera, size: tuple[int, int]) -> None:
     height, width = size
     a = np.linspace(0, 2 * np.pi, 180, endpoint=False)
-    rim = np.stack([studio.disc_radius * np.cos(a), np.full_like(a, 0.001), studio.disc_radius * np.sin(a)], 1)
+    rim = np.stack(
+        [studio.disc_radius * np.cos(a), np.full_like(a, 0.001), studio.disc_radius * np.sin(a)], 1
+    )
     xy, _ = cam.project(rim)
     canvas = Image.new("L", (width, height))
     draw = ImageDraw.Draw(canvas)
     draw.polygon(xy.ravel().tolist(), fill=255)
     edge = Image.new("L", (width, height))
     ImageDraw.Draw(edge).line(
-        np.concatenate([xy, xy[:1]]).ravel().tolist(), fill=255, width=max(1, round(5 * _scale(size)))
+        np.concatenate([xy, xy[:1]]).ravel().tolist(),
+        fill=255,
+        width=max(1, round(5 * _scale(size))),
     )
     blur = 1.2 * _scale(size)
     if blur > 0.3:
@@ -178,15 +195,24 @@ def _paint_disc(image: np.ndarray, studio: Studio, cam: Camera, size: tuple[int,
         edge = edge.filter(ImageFilter.GaussianBlur(blur))
     gain = np.asarray(canvas, dtype=np.float32) / 255.0 * (studio.disc_gain - 1.0) + 1.0
     gain *= 1.0 - 0.16 * np.asarray(edge, dtype=np.float32) / 255.0
-    stains = Image.new("L", (width // 4, height // 4))  # darker tyre marks and scuffs on the turntable
-    draw, rng = ImageDraw.Draw(stains), np.random.default_rng(int(studio.disc_radius * 1e6))  # seeded by the studio
+    stains = Image.new(
+        "L", (width // 4, height // 4)
+    )  # darker tyre marks and scuffs on the turntable
+    draw, rng = (
+        ImageDraw.Draw(stains),
+        np.random.default_rng(int(studio.disc_radius * 1e6)),
+    )  # seeded by the studio
     for _ in range(studio.stains):
         r, a = studio.disc_radius * np.sqrt(rng.uniform(0.05, 0.8)), rng.uniform(0, 2 * np.pi)
         centre, ext = np.array([r * np.cos(a), 0.0, r * np.sin(a)]), rng.uniform(0.3, 1.2, 2)
         box = np.stack([centre - [ext[0], 0.0, ext[1]], centre + [ext[0], 0.0, ext[1]]])
         (x0, y0), (x1, y1) = (cam.project(box)[0] / 4).tolist()
-        draw.ellipse((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), fill=int(rng.integers(20, 70)))
-    stains = stains.filter(ImageFilter.GaussianBlur(max(0.5, 6 * _scale(size)))).resize((width, height))
+        draw.ellipse(
+            (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), fill=int(rng.integers(20, 70))
+        )
+    stains = stains.filter(ImageFilter.GaussianBlur(max(0.5, 6 * _scale(size)))).resize(
+        (width, height)
+    )
     gain *= 1.0 - np.asarray(stains, dtype=np.float32) / 255.0 * 0.35
     image *= gain[..., None]
 
@@ -214,7 +240,9 @@ def _rotation(angle: float) -> np.ndarray:
     return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
 
 
-def _shadow(image: np.ndarray, car: Car, studio: Studio, cam: Camera, rot: np.ndarray, size: tuple[int, int]) -> None:
+def _shadow(
+    image: np.ndarray, car: Car, studio: Studio, cam: Camera, rot: np.ndarray, size: tuple[int, int]
+) -> None:
     """Darken the floor under the car: a wide soft pool, a near-black contact shadow
     (ambient occlusion) right under the body that fades within a hand's width of
     it, and tight patches under the tyres.  None of it is car in the mask."""
@@ -224,7 +252,14 @@ def _shadow(image: np.ndarray, car: Car, studio: Studio, cam: Camera, rot: np.nd
     hl, hw = 0.5 * car.length, 0.5 * car.width
 
     def footprint(draw: ImageDraw.ImageDraw, sx: float, sz: float, fill: int) -> None:
-        foot = np.array([[sx * hl, 0, sz * hw], [-sx * hl, 0, sz * hw], [-sx * hl, 0, -sz * hw], [sx * hl, 0, -sz * hw]])
+        foot = np.array(
+            [
+                [sx * hl, 0, sz * hw],
+                [-sx * hl, 0, sz * hw],
+                [-sx * hl, 0, -sz * hw],
+                [sx * hl, 0, -sz * hw],
+            ]
+        )
         xy, _ = cam.project(foot @ rot.T)
         draw.polygon((xy / q).ravel().tolist(), fill=fill)
 
@@ -239,19 +274,33 @@ def _shadow(image: np.ndarray, car: Car, studio: Studio, cam: Camera, rot: np.nd
         xw = (axle - 0.5) * car.length
         for s in (1.0, -1.0):
             zc = s * (0.5 * car.width - 0.16)
-            patch = np.array([[xw + 0.5 * r, 0, zc + 0.14], [xw - 0.5 * r, 0, zc + 0.14], [xw - 0.5 * r, 0, zc - 0.14],
-                              [xw + 0.5 * r, 0, zc - 0.14]]) @ rot.T
+            patch = (
+                np.array(
+                    [
+                        [xw + 0.5 * r, 0, zc + 0.14],
+                        [xw - 0.5 * r, 0, zc + 0.14],
+                        [xw - 0.5 * r, 0, zc - 0.14],
+                        [xw + 0.5 * r, 0, zc - 0.14],
+                    ]
+                )
+                @ rot.T
+            )
             pxy, _ = cam.project(patch)
             draw.polygon((pxy / q).ravel().tolist(), fill=255)
     contact = contact.filter(ImageFilter.GaussianBlur(max(0.5, studio.contact_blur * width / q)))
-    a_pool, a_contact = np.asarray(pool, np.float32) / 255.0, np.asarray(contact, np.float32) / 255.0
+    a_pool, a_contact = (
+        np.asarray(pool, np.float32) / 255.0,
+        np.asarray(contact, np.float32) / 255.0,
+    )
     alpha = 1.0 - (1.0 - 0.5 * a_pool) * (1.0 - studio.contact * a_contact)
     box = Image.fromarray((alpha * 255).astype(np.uint8)).getbbox()
     if box is None:
         return
     left, top, right, bottom = box
     crop = Image.fromarray(alpha[top:bottom, left:right].astype(np.float32))
-    crop = np.asarray(crop.resize(((right - left) * q, (bottom - top) * q), Image.Resampling.BILINEAR))
+    crop = np.asarray(
+        crop.resize(((right - left) * q, (bottom - top) * q), Image.Resampling.BILINEAR)
+    )
     _blend(image, crop, left * q, top * q, 1.0, mode="darken")
 
 
@@ -263,11 +312,15 @@ def _environment(r: np.ndarray, studio: Studio) -> np.ndarray:
     env = floor * (1 - t) + wall * t
     top = _smoothstep(0.3, 0.65, r[:, 1])[:, None]
     env = env * (1 - top) + 1.2 * top
-    behind = _smoothstep(0.2, 0.9, r[:, 2])[:, None]  # the dark side of the studio, behind the camera
+    behind = _smoothstep(0.2, 0.9, r[:, 2])[
+        :, None
+    ]  # the dark side of the studio, behind the camera
     return env * (1 - 0.45 * behind)
 
 
-def _shade(mesh: Mesh, normals: np.ndarray, centroids: np.ndarray, car: Car, studio: Studio, cam: Camera) -> np.ndarray:
+def _shade(
+    mesh: Mesh, normals: np.ndarray, centroids: np.ndarray, car: Car, studio: Studio, cam: Camera
+) -> np.ndarray:
     """Colour (N, 3) in [0, 255] of each polygon under the studio's lights."""
     view = cam.position - centroids
     view /= np.linalg.norm(view, axis=1, keepdims=True)
@@ -361,35 +414,60 @@ def render_view(
 
     box = mask.getbbox()
     if box is not None:
-        box = (max(0, box[0] - 2), max(0, box[1] - 2), min(width, box[2] + 2), min(height, box[3] + 2))
+        box = (
+            max(0, box[0] - 2),
+            max(0, box[1] - 2),
+            min(width, box[2] + 2),
+            min(height, box[3] + 2),
+        )
         studio_crop = background[box[1] : box[3], box[0] : box[2]].astype(np.float32)
-        crop = _gloss(np.asarray(photo.crop(box), dtype=np.float32), np.asarray(surface.crop(box)), rng)
-        glass = np.asarray(surface.crop(box)) == Material.GLASS + 1  # tinted: the studio shows through
-        crop += np.float32(studio.glass) * glass[..., None] * (np.float32(0.75) * studio_crop - crop)
+        crop = _gloss(
+            np.asarray(photo.crop(box), dtype=np.float32), np.asarray(surface.crop(box)), rng
+        )
+        glass = (
+            np.asarray(surface.crop(box)) == Material.GLASS + 1
+        )  # tinted: the studio shows through
+        crop += (
+            np.float32(studio.glass) * glass[..., None] * (np.float32(0.75) * studio_crop - crop)
+        )
         finished = Image.fromarray(np.clip(crop + 0.5, 0, 255).astype(np.uint8))
         if _scale(size) >= 0.5:
             # Lens softness where there are edges to soften; the studio is smooth already.
             b = studio.blur
-            finished = finished.filter(ImageFilter.Kernel((3, 3), [1, b, 1, b, b * b, b, 1, b, 1], scale=(b + 2) ** 2))
+            finished = finished.filter(
+                ImageFilter.Kernel((3, 3), [1, b, 1, b, b * b, b, 1, b, 1], scale=(b + 2) ** 2)
+            )
         photo.paste(finished, box[:2])
     pixels = np.asarray(photo, dtype=np.int16)
     dy, dx = rng.integers(0, _NOISE_PAD, 2)
     pixels += noise[dy : dy + height, dx : dx + width, None]
     levels = np.arange(256) / 255.0
-    curve = [np.clip(255 * levels**studio.gamma * b + 0.5, 0, 255).astype(int) for b in studio.balance]
-    photo = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).point(np.concatenate(curve).tolist())
+    curve = [
+        np.clip(255 * levels**studio.gamma * b + 0.5, 0, 255).astype(int) for b in studio.balance
+    ]
+    photo = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).point(
+        np.concatenate(curve).tolist()
+    )
     return photo, np.asarray(mask, dtype=np.uint8)
 
 
 def _door_lines(
-    draw: ImageDraw.ImageDraw, mesh: Mesh, car: Car, cam: Camera, rot: np.ndarray, size: tuple[int, int]
+    draw: ImageDraw.ImageDraw,
+    mesh: Mesh,
+    car: Car,
+    cam: Camera,
+    rot: np.ndarray,
+    size: tuple[int, int],
 ) -> None:
     """Door gaps and handles on the flank that faces the camera (inside the mask already)."""
     width = max(1, round(2 * _scale(size)))
     gap = tuple(int(c * 255 * 0.35) for c in car.paint)
     handle = tuple(int(min(255, c * 255 * 0.75 + 20)) for c in car.paint)
     handle_sides = np.repeat([1.0, -1.0], len(mesh.handles) // 2)
-    for lines, sides, is_gap in ((mesh.seams, mesh.line_sides, True), (mesh.handles, handle_sides, False)):
+    for lines, sides, is_gap in (
+        (mesh.seams, mesh.line_sides, True),
+        (mesh.handles, handle_sides, False),
+    ):
         for points, side in zip(lines, sides, strict=True):
             world = points @ rot.T
             if np.dot(rot @ np.array([0.0, 0.0, side]), cam.position - world.mean(axis=0)) <= 0:
@@ -419,7 +497,9 @@ def _gloss(crop: np.ndarray, surface: np.ndarray, rng: np.random.Generator) -> n
     cols = np.linspace(0.0, width / max(height, 1), width, dtype=np.float32)[None, :]
     along = cols * np.float32(np.cos(angle)) + rows * np.float32(np.sin(angle))
     centre, spread = rng.uniform(0.2, 1.2), rng.uniform(0.04, 0.12)
-    streak = np.float32(70.0) * np.exp(-np.square((along - np.float32(centre)) / np.float32(spread)))
+    streak = np.float32(70.0) * np.exp(
+        -np.square((along - np.float32(centre)) / np.float32(spread))
+    )
     crop += np.where(surface == Material.GLASS + 1, streak, np.float32(0.0))[..., None]
     return crop
 
@@ -435,7 +515,9 @@ def render_car(
     """
     mesh = build_car(car)
     background = render_studio(studio, size)
-    grain = np.random.default_rng([*seed, 0]).standard_normal((size[0] + _NOISE_PAD, size[1] + _NOISE_PAD), np.float32)
+    grain = np.random.default_rng([*seed, 0]).standard_normal(
+        (size[0] + _NOISE_PAD, size[1] + _NOISE_PAD), np.float32
+    )
     noise = np.rint(grain * studio.noise).astype(np.int16)
     for view in views:
         rng = np.random.default_rng([*seed, view])

@@ -102,7 +102,9 @@ class Studio:
     letter_height: float  # cap height as a fraction of the image height
     letter_top: float  # top of the letters as a fraction of the image height
     letter_shift: float  # horizontal offset of the word, fraction of the width
-    letter_bold: float  # where the letters turn from regular to bold, fraction of the word (1 = all regular)
+    letter_bold: (
+        float  # where the letters turn from regular to bold, fraction of the word (1 = all regular)
+    )
     stains: int  # darker tyre marks on the turntable
     camera_distance: float
     camera_height: float
@@ -207,7 +209,8 @@ def _paint_weights() -> np.ndarray:
 
 
 def random_studio(rng: np.random.Generator) -> Studio:
-    """Draw one studio session: near-white wall, pale floor, fixed camera. Introduced in chapter 1."""
+    """Draw one studio session: near-white wall, pale floor, fixed camera. Introduced in chapter
+    1."""
     u = rng.uniform
     wall = u(0.9, 0.98)
     tint = rng.normal(0, 0.006, 3) + np.array([-0.01, 0.0, 0.012]) * u(0, 1)  # a cool, bluish grey

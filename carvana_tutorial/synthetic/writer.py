@@ -48,7 +48,15 @@ GENERATOR_VERSION = 5
 SYNTHETIC_MARKER = ".carvana-synthetic.json"
 PARTIAL_MARKER = ".carvana-synthetic.partial"
 #: Everything we write; only these are removed when a set of ours is remade.
-OUR_ENTRIES = (TRAIN_IMAGES, TRAIN_MASKS, TEST_IMAGES, MASKS_CSV, "train_hq.zip", "train_masks.zip", "test_hq.zip")
+OUR_ENTRIES = (
+    TRAIN_IMAGES,
+    TRAIN_MASKS,
+    TEST_IMAGES,
+    MASKS_CSV,
+    "train_hq.zip",
+    "train_masks.zip",
+    "test_hq.zip",
+)
 #: Smallest image we agree to draw (the studio and the car need some pixels).
 MIN_SIZE = (32, 48)
 _TRAIN, _TEST = 0, 1
@@ -76,7 +84,7 @@ class SyntheticSummary:
     def test_images(self) -> int:
         return VIEWS * len(self.test_cars)
 
-    def describe(self) -> str:
+    def one_line(self) -> str:
         """One line for people, without machine paths."""
         height, width = self.size
         how = "reused" if self.reused else f"made in {self.seconds:.1f} s"
@@ -99,7 +107,9 @@ def _parameters(cars: int, size: tuple[int, int], seed: int, test_cars: int, zip
     }
 
 
-def _check_arguments(cars: int, size: tuple[int, int], seed: int, test_cars: int) -> tuple[int, int]:
+def _check_arguments(
+    cars: int, size: tuple[int, int], seed: int, test_cars: int
+) -> tuple[int, int]:
     if isinstance(cars, bool) or not isinstance(cars, (int, np.integer)) or cars < 1:
         raise CarvanaError(f"cars must be a whole number >= 1, not {cars!r}")
     if isinstance(test_cars, bool) or not isinstance(test_cars, (int, np.integer)) or test_cars < 0:
@@ -111,7 +121,9 @@ def _check_arguments(cars: int, size: tuple[int, int], seed: int, test_cars: int
     except (TypeError, ValueError):
         raise CarvanaError(f"size must be (height, width), not {size!r}") from None
     if height < MIN_SIZE[0] or width < MIN_SIZE[1]:
-        raise CarvanaError(f"size {height}x{width} is too small: at least {MIN_SIZE[0]}x{MIN_SIZE[1]} (height x width)")
+        raise CarvanaError(
+            f"size {height}x{width} is too small: at least {MIN_SIZE[0]}x{MIN_SIZE[1]} (height x width)"
+        )
     return height, width
 
 
@@ -122,7 +134,9 @@ def car_ids(cars: int, seed: int, test_cars: int) -> tuple[list[str], list[str]]
     """
     train = [_car_rng(seed, _TRAIN, i).bytes(6).hex() for i in range(cars)]
     test = [_car_rng(seed, _TEST, i).bytes(6).hex() for i in range(test_cars)]
-    if len(set(train + test)) != len(train) + len(test):  # 1 in 2**48 per pair; say so if it ever happens
+    if len(set(train + test)) != len(train) + len(
+        test
+    ):  # 1 in 2**48 per pair; say so if it ever happens
         raise CarvanaError(f"seed {seed} gives two cars the same id; pick another seed")
     return train, test
 
@@ -133,7 +147,9 @@ def _car_rng(seed: int, split: int, index: int) -> np.random.Generator:
 
 def _gif_bytes(mask: np.ndarray) -> bytes:
     """A mask as Carvana's: GIF89a, palette mode, black/white palette, indices {0,1}."""
-    image = Image.frombytes("P", (mask.shape[1], mask.shape[0]), np.ascontiguousarray(mask, dtype=np.uint8).tobytes())
+    image = Image.frombytes(
+        "P", (mask.shape[1], mask.shape[0]), np.ascontiguousarray(mask, dtype=np.uint8).tobytes()
+    )
     image.putpalette([0, 0, 0, 255, 255, 255])
     image.info["version"] = b"89a"
     buffer = io.BytesIO()
@@ -150,7 +166,9 @@ def _render_task(
     car, studio = random_car(rng), random_studio(rng)
     folder = Path(root) / (TRAIN_IMAGES if split == _TRAIN else TEST_IMAGES)
     rows = []
-    for view, photo, mask in render_car(car, studio, size, list(range(1, VIEWS + 1)), [seed, split, index]):
+    for view, photo, mask in render_car(
+        car, studio, size, list(range(1, VIEWS + 1)), [seed, split, index]
+    ):
         vid = ViewId(car_id, view)
         buffer = io.BytesIO()
         photo.save(buffer, format="JPEG", quality=studio.jpeg_quality)
@@ -183,19 +201,24 @@ def _ignore_ctrl_c() -> None:
 
 
 def _written(root: Path) -> set[str]:
-    """What the set of ours in ``root`` wrote in its folders (``folder/name``), from its marker, complete or partial."""
+    """What the set of ours in ``root`` wrote in its folders (``folder/name``), from its marker,
+    complete or partial."""
     for marker in (read_marker(root), read_marker(root, PARTIAL_MARKER)):
         if isinstance(marker, dict) and "train_ids" in marker:
             views = [ViewId(c, v) for c in marker["train_ids"] for v in range(1, VIEWS + 1)]
             tests = [ViewId(c, v) for c in marker["test_ids"] for v in range(1, VIEWS + 1)]
-            names = ([f"{TRAIN_IMAGES}/{v.image_name}" for v in views] + [f"{TRAIN_MASKS}/{v.mask_name}" for v in views]
-                     + [f"{TEST_IMAGES}/{v.image_name}" for v in tests])
+            names = (
+                [f"{TRAIN_IMAGES}/{v.image_name}" for v in views]
+                + [f"{TRAIN_MASKS}/{v.mask_name}" for v in views]
+                + [f"{TEST_IMAGES}/{v.image_name}" for v in tests]
+            )
             return {*names, *(f"{n.split('/')[0]}/.{n.split('/')[1]}.tmp" for n in names)}
     return set()
 
 
 def _claim(root: Path, partial: dict) -> None:
-    """Make ``root`` ours to (re)write, or refuse if it holds someone else's files (checked before any change)."""
+    """Make ``root`` ours to (re)write, or refuse if it holds someone else's files (checked before
+    any change)."""
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} exists and is not a folder; choose another output folder")
     if root.is_dir() and any(root.iterdir()):
@@ -208,8 +231,10 @@ def _claim(root: Path, partial: dict) -> None:
         for name in (TRAIN_IMAGES, TRAIN_MASKS, TEST_IMAGES):
             for path in sorted((root / name).iterdir()) if (root / name).is_dir() else ():
                 if f"{name}/{path.name}" not in ours:
-                    raise DataError(f"{path} was not written by synth; move it out of {root} or choose another "
-                                    "output folder")
+                    raise DataError(
+                        f"{path} was not written by synth; move it out of {root} or choose another "
+                        "output folder"
+                    )
     root.mkdir(parents=True, exist_ok=True)
     write_atomic(root / PARTIAL_MARKER, json.dumps(partial) + "\n")
     (root / SYNTHETIC_MARKER).unlink(missing_ok=True)
@@ -268,13 +293,28 @@ def make_synthetic_set(
 
 
 def _write_set(
-    root: Path, cars: int, size: tuple[int, int], seed: int, test_cars: int, zips: bool, progress: bool
+    root: Path,
+    cars: int,
+    size: tuple[int, int],
+    seed: int,
+    test_cars: int,
+    zips: bool,
+    progress: bool,
 ) -> SyntheticSummary:
     height, width = size
     train_ids, test_ids = car_ids(cars, seed, test_cars)
     started = time.perf_counter()
-    _claim(root, {**_parameters(cars, size, seed, test_cars, zips), "train_ids": train_ids, "test_ids": test_ids})
-    jobs = [(_TRAIN, i, cid) for i, cid in enumerate(train_ids)] + [(_TEST, i, cid) for i, cid in enumerate(test_ids)]
+    _claim(
+        root,
+        {
+            **_parameters(cars, size, seed, test_cars, zips),
+            "train_ids": train_ids,
+            "test_ids": test_ids,
+        },
+    )
+    jobs = [(_TRAIN, i, cid) for i, cid in enumerate(train_ids)] + [
+        (_TEST, i, cid) for i, cid in enumerate(test_ids)
+    ]
     rows: list[tuple[str, str, float]] = []
     bar = _progress_bar(len(jobs) * VIEWS, progress)
     workers = _workers(len(jobs))
@@ -287,9 +327,12 @@ def _write_set(
             # At most one car per worker in flight, so Ctrl-C or a failure stops
             # after the cars being drawn instead of draining a queue of them.
             queue = iter(jobs)
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_ignore_ctrl_c) as pool:
+            with ProcessPoolExecutor(
+                max_workers=workers, mp_context=_context(), initializer=_ignore_ctrl_c
+            ) as pool:
                 running = {
-                    pool.submit(_render_task, str(root), seed, *job, (height, width)) for job in islice(queue, workers)
+                    pool.submit(_render_task, str(root), seed, *job, (height, width))
+                    for job in islice(queue, workers)
                 }
                 while running:
                     done, running = wait(running, return_when=FIRST_COMPLETED)
@@ -316,7 +359,9 @@ def _write_set(
     }
     write_atomic(root / SYNTHETIC_MARKER, json.dumps(marker, indent=2) + "\n")
     (root / PARTIAL_MARKER).unlink(missing_ok=True)
-    return SyntheticSummary(root, (height, width), seed, tuple(train_ids), tuple(test_ids), foreground, seconds, False)
+    return SyntheticSummary(
+        root, (height, width), seed, tuple(train_ids), tuple(test_ids), foreground, seconds, False
+    )
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -326,7 +371,8 @@ def _progress_bar(total: int, enabled: bool):
 
 
 def read_marker(out: str | os.PathLike, name: str = SYNTHETIC_MARKER) -> dict | None:
-    """The completion marker of a synthetic set (or its partial one), or ``None`` if missing or unreadable.
+    """The completion marker of a synthetic set (or its partial one), or ``None`` if missing or
+    unreadable.
 
     Introduced in chapter 1.
     """
@@ -354,7 +400,11 @@ def ensure_dataset(
     root = Path(out).expanduser().resolve()
     marker = read_marker(root)
     wanted = _parameters(int(cars), (height, width), int(seed), int(test_cars), zips)
-    if marker is not None and all(marker.get(k) == v for k, v in wanted.items()) and _complete(root, marker):
+    if (
+        marker is not None
+        and all(marker.get(k) == v for k, v in wanted.items())
+        and _complete(root, marker)
+    ):
         return SyntheticSummary(
             root,
             (height, width),
@@ -365,7 +415,9 @@ def ensure_dataset(
             0.0,
             True,
         )
-    return make_synthetic_set(root, cars=cars, size=size, seed=seed, test_cars=test_cars, zips=zips, progress=progress)
+    return make_synthetic_set(
+        root, cars=cars, size=size, seed=seed, test_cars=test_cars, zips=zips, progress=progress
+    )
 
 
 def _complete(root: Path, marker: dict) -> bool:
@@ -382,5 +434,7 @@ def _complete(root: Path, marker: dict) -> bool:
                 return False
     except (OSError, KeyError, TypeError):
         return False
-    files = [MASKS_CSV] + (["train_hq.zip", "train_masks.zip", "test_hq.zip"] if marker.get("zips") else [])
+    files = [MASKS_CSV] + (
+        ["train_hq.zip", "train_masks.zip", "test_hq.zip"] if marker.get("zips") else []
+    )
     return all((root / name).is_file() for name in files)

@@ -1,7 +1,9 @@
 """The ``carvana-tutorial`` command line.
 
-Each module in ``carvana_tutorial/commands/`` has ``register(subparsers)``, which sets ``func`` (namespace -> exit
-code) and imports TensorFlow only inside it, so ``--help`` stays instant.  Errors a user can fix are one line on
+Each module in ``carvana_tutorial/commands/`` has ``register(subparsers)``, which sets ``func``
+(namespace -> exit
+code) and imports TensorFlow only inside it, so ``--help`` stays instant.  Errors a user can fix are
+one line on
 stderr with exit status 2; Ctrl-C exits 130, saying what was kept."""
 
 import argparse
@@ -14,9 +16,9 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from . import __version__
+from .. import __version__
+from ..errors import CarvanaError
 from .commands import bench, data, predict, train
-from .errors import CarvanaError
 
 
 class Parser(argparse.ArgumentParser):
@@ -27,32 +29,46 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="carvana-tutorial", description="Binary segmentation of Carvana cars with U-Nets (Keras 3).")
+    parser = Parser(
+        prog="carvana-tutorial",
+        description="Binary segmentation of Carvana cars with U-Nets (Keras 3).",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for commands in (data, train, predict, bench):  # in the order of ``--help``
         commands.register(subparsers)
     for command in _leaves(parser):
-        command.add_argument("--progress", action="store_true",
-                             help="draw progress bars even when stderr is not a terminal")
+        command.add_argument(
+            "--progress",
+            action="store_true",
+            help="draw progress bars even when stderr is not a terminal",
+        )
     return parser
 
 
 def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
     """The parsers that take a command's own options (``bench pipeline``, not ``bench``)."""
-    children = [child for action in parser._actions if isinstance(action, argparse._SubParsersAction)
-                for child in action.choices.values()]
+    children = [
+        child
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for child in action.choices.values()
+    ]
     return [leaf for child in children for leaf in _leaves(child)] or [parser]
 
 
 #: What an OSError means for the user, by errno; the file it names comes first.
-ADVICE = {**dict.fromkeys((errno.ENOSPC, errno.EDQUOT), "the disk is full: free some space and rerun"),
-          **dict.fromkeys((errno.EACCES, errno.EPERM, errno.EROFS),
-                          "cannot write there: pick a place you can write (or set CARVANA_CACHE for the cache)"),
-          errno.ENOTDIR: "a part of that path is a file, not a folder: pick another path",
-          errno.EISDIR: "it is a folder where a file is needed: pick another path",
-          errno.EEXIST: "a file is in the way of a folder: pick another path",
-          errno.ENOENT: "it does not exist: check the path"}
+ADVICE = {
+    **dict.fromkeys((errno.ENOSPC, errno.EDQUOT), "the disk is full: free some space and rerun"),
+    **dict.fromkeys(
+        (errno.EACCES, errno.EPERM, errno.EROFS),
+        "cannot write there: pick a place you can write (or set CARVANA_CACHE for the cache)",
+    ),
+    errno.ENOTDIR: "a part of that path is a file, not a folder: pick another path",
+    errno.EISDIR: "it is a folder where a file is needed: pick another path",
+    errno.EEXIST: "a file is in the way of a folder: pick another path",
+    errno.ENOENT: "it does not exist: check the path",
+}
 OUT_OF_MEMORY = "out of memory{}: try a smaller --filters, --batch or --size"
 
 
@@ -67,10 +83,19 @@ def one_line(exc: BaseException) -> str | None:
         where = exc.filename2 or exc.filename
         return f"{where}: {ADVICE[exc.errno]}" if where else ADVICE[exc.errno]
     if tf is not None and isinstance(exc, tf.errors.OpError):
-        # TensorFlow's text names graph nodes, devices and allocators: keep its last plain sentence only.
-        text = re.sub(r"\{\{[^}]*\}\}|\[\[.*?\]\]|\[Op:[^\]]*\]| on /job:\S+| by allocator \S+", "", exc.message)
-        lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(" ")]
-        text = next((line for line in reversed(lines) if not line.endswith(":")), type(exc).__name__)
+        # TensorFlow's text names graph nodes, devices and allocators: keep its last plain sentence
+        # only.
+        text = re.sub(
+            r"\{\{[^}]*\}\}|\[\[.*?\]\]|\[Op:[^\]]*\]| on /job:\S+| by allocator \S+",
+            "",
+            exc.message,
+        )
+        lines = [
+            line.strip() for line in text.splitlines() if line.strip() and not line.startswith(" ")
+        ]
+        text = next(
+            (line for line in reversed(lines) if not line.endswith(":")), type(exc).__name__
+        )
         if isinstance(exc, tf.errors.ResourceExhaustedError):
             return OUT_OF_MEMORY.format(f" ({text})")
         return f"TensorFlow failed: {text}"
@@ -79,13 +104,17 @@ def one_line(exc: BaseException) -> str | None:
 
 @contextlib.contextmanager
 def quiet_stderr():
-    """Send what C code writes to stderr (TensorFlow's log, libjpeg's warnings) to /dev/null; Python's
-    ``sys.stderr`` keeps the real one.  ``TF_CPP_MIN_LOG_LEVEL=0`` (or 1) keeps TensorFlow's lines."""
+    """Send what C code writes to stderr (TensorFlow's log, libjpeg's warnings) to /dev/null;
+    Python's
+    ``sys.stderr`` keeps the real one.  ``TF_CPP_MIN_LOG_LEVEL=0`` (or 1) keeps TensorFlow's
+    lines."""
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
         yield
         return
     ours = False
-    with contextlib.suppress(AttributeError, OSError, ValueError):  # replaced, e.g. by pytest's capture
+    with contextlib.suppress(
+        AttributeError, OSError, ValueError
+    ):  # replaced, e.g. by pytest's capture
         ours = sys.stderr.fileno() == 2
     sys.stderr.flush()
     saved, null, python_stderr = os.dup(2), os.open(os.devnull, os.O_WRONLY), sys.stderr
@@ -104,8 +133,11 @@ def quiet_stderr():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, interrupted = argparse.Namespace(), threading.Event()
-    # Ctrl-C inside TensorFlow's C code can surface as another error (a SystemError): remember that it came.
-    previous = signal.signal(signal.SIGINT, lambda *sig: (interrupted.set(), signal.default_int_handler(*sig)))
+    # Ctrl-C inside TensorFlow's C code can surface as another error (a SystemError): remember that
+    # it came.
+    previous = signal.signal(
+        signal.SIGINT, lambda *sig: (interrupted.set(), signal.default_int_handler(*sig))
+    )
     with quiet_stderr():
         try:
             args = build_parser().parse_args(argv)
@@ -121,7 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
         finally:
             signal.signal(signal.SIGINT, previous)
-        said = getattr(args, "interrupted", "nothing half-written was left behind; rerun the command to do it")
+        said = getattr(
+            args, "interrupted", "nothing half-written was left behind; rerun the command to do it"
+        )
         print(f"carvana-tutorial: interrupted: {said.format(**vars(args))}", file=sys.stderr)
         return 130
 

@@ -1,13 +1,15 @@
-"""Every chapter's first code cell, ``ctx = chapter.setup()``, and ``chapter.show``.  Introduced in chapter 1."""
+"""Every chapter's first code cell, ``ctx = chapter.setup()``, and ``chapter.show``.  Introduced in
+chapter 1."""
 
 import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Profile, get_profile
-from .data import DataSource, Pair, find_data, pair_files, split_by_car
-from .hardware import device_kind
+from ..config import Profile, get_profile
+from ..data import Pair, pair_files, split_by_car
+from ..hardware import device_kind
+from .locate import DataSource, find_data
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,18 @@ class Source:
 
 
 def show(*objects: object) -> Source:
-    """Display the source of ``objects`` (functions, classes), read as the cell runs. Introduced in chapter 1."""
-    root = Path(__file__).resolve().parent.parent
-    return Source([(Path(inspect.getsourcefile(obj)).resolve().relative_to(root).as_posix(),
-                    inspect.getsource(obj).rstrip()) for obj in objects])
+    """Display the source of ``objects`` (functions, classes), read as the cell runs. Introduced in
+    chapter 1."""
+    root = Path(__file__).resolve().parents[2]  # the repository
+    return Source(
+        [
+            (
+                Path(inspect.getsourcefile(obj)).resolve().relative_to(root).as_posix(),
+                inspect.getsource(obj).rstrip(),
+            )
+            for obj in objects
+        ]
+    )
 
 
 def show_figures_inline() -> None:
@@ -64,9 +74,13 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def setup(seed: int = 42, profile: Profile | str | None = None,
-          data: DataSource | str | os.PathLike | None = None) -> Chapter:
-    """Seed, choose the profile, find (or make) the data, split it by car; print one line.  Cheap to call
+def setup(
+    seed: int = 42,
+    profile: Profile | str | None = None,
+    data: DataSource | str | os.PathLike | None = None,
+) -> Chapter:
+    """Seed, choose the profile, find (or make) the data, split it by car; print one line.  Cheap to
+    call
     again: the data is found, not remade.  Introduced in chapter 1."""
     seed_everything(seed)
     show_figures_inline()
@@ -74,6 +88,14 @@ def setup(seed: int = 42, profile: Profile | str | None = None,
     source = data if isinstance(data, DataSource) else find_data(data, profile=profile)
     pairs = pair_files(source.root)
     train, val = split_by_car(pairs, seed=seed, max_images=profile.max_images)
-    ctx = Chapter(profile=profile, data=source, pairs=pairs, train=train, val=val, seed=seed, device=device_kind())
+    ctx = Chapter(
+        profile=profile,
+        data=source,
+        pairs=pairs,
+        train=train,
+        val=val,
+        seed=seed,
+        device=device_kind(),
+    )
     print(f"Profile: {profile.name} ({ctx.device}) | data: {source.description}")  # no paths
     return ctx

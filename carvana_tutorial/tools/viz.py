@@ -1,7 +1,10 @@
-"""Figures for the book, each a matplotlib ``Figure`` built without ``pyplot`` (no state leaks). Chapter 3.
+"""Figures for the book, each a matplotlib ``Figure`` built without ``pyplot`` (no state leaks).
+Chapter 3.
 
-Masks are drawn grey and pinned to [0, 1]: matplotlib's default stretches *viridis* over each array's own range
+Masks are drawn grey and pinned to [0, 1]: matplotlib's default stretches *viridis* over each
+array's own range
 (the article's purple and yellow masks), so an empty prediction would look like a confident one."""
+
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -10,7 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .config import THRESHOLD
+from ..config import THRESHOLD
 
 #: Colour-blind-safe pair (Okabe-Ito) for the two kinds of error.
 FALSE_POSITIVE = (0.90, 0.62, 0.0)  # orange: predicted car, really background
@@ -27,7 +30,7 @@ def _array(x) -> np.ndarray:
 
 def _dice(true_mask, pred_mask, threshold: float = THRESHOLD) -> float:
     """The competition's dice of one image (metrics imported late: it needs Keras)."""
-    from .metrics import np_per_image_dice
+    from ..metrics import np_per_image_dice
 
     return float(np_per_image_dice(_array(true_mask)[None], _array(pred_mask)[None], threshold)[0])
 
@@ -75,7 +78,10 @@ def overlay(image, mask, alpha: float = 0.45, title: str = "Mask over the photo"
     fig, (ax,) = _figure(5.0, 4.0)
     _show_image(ax, image, title)
     covered = _array(mask) >= THRESHOLD
-    ax.imshow(np.dstack([np.broadcast_to(OVERLAY, (*covered.shape, 3)), covered * alpha]), interpolation="nearest")
+    ax.imshow(
+        np.dstack([np.broadcast_to(OVERLAY, (*covered.shape, 3)), covered * alpha]),
+        interpolation="nearest",
+    )
     return fig
 
 
@@ -95,10 +101,18 @@ def error_triptych(image, true_mask, pred_mask, threshold: float = THRESHOLD) ->
     errors[fp], errors[fn] = FALSE_POSITIVE, FALSE_NEGATIVE
     fig, ax = _beside_truth(image, true_mask, 3.4)
     _show_image(ax, errors, f"Errors (dice {_dice(truth, pred):.3f})")
-    handles = [Patch(color=FALSE_POSITIVE, label=f"false positive ({fp.sum()} px)"),
-               Patch(color=FALSE_NEGATIVE, label=f"false negative ({fn.sum()} px)")]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2,
-              fontsize="small", frameon=False)
+    handles = [
+        Patch(color=FALSE_POSITIVE, label=f"false positive ({fp.sum()} px)"),
+        Patch(color=FALSE_NEGATIVE, label=f"false negative ({fn.sum()} px)"),
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.02),
+        ncol=2,
+        fontsize="small",
+        frameon=False,
+    )
     return fig
 
 
@@ -122,7 +136,8 @@ def panels(images: Mapping[str, object], *, masks: Sequence[str] = (), size: flo
 
 
 def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
-    """Training (solid) and validation (dashed) curves, one panel per metric, of a Keras ``History``,
+    """Training (solid) and validation (dashed) curves, one panel per metric, of a Keras
+    ``History``,
     a :class:`~carvana_tutorial.runs.TrainResult` or their ``.history``. Introduced in chapter 3."""
     values = getattr(history, "history", history)
     if not isinstance(values, Mapping):
@@ -136,14 +151,23 @@ def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
     for ax, name in zip(axes, metrics):
         for key, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
             if key in values:
-                ax.plot(np.arange(1, len(values[key]) + 1), values[key], style, marker="o", markersize=3, label=label)
+                ax.plot(
+                    np.arange(1, len(values[key]) + 1),
+                    values[key],
+                    style,
+                    marker="o",
+                    markersize=3,
+                    label=label,
+                )
         ax.set(title=name, xlabel="epoch")
         ax.legend()
         ax.grid(alpha=0.3)
     return fig
 
 
-def dice_histogram(scores, bins: int = 30, *, xlabel: str = f"per-image dice at threshold {THRESHOLD}") -> Figure:
+def dice_histogram(
+    scores, bins: int = 30, *, xlabel: str = f"per-image dice at threshold {THRESHOLD}"
+) -> Figure:
     """Per-image dice of one model, or ``{label: scores}`` of several on the same bins: a mean hides
     the few images a model gets badly wrong, here they show. Chapter 4."""
     named = dict(scores) if isinstance(scores, Mapping) else {"": scores}
@@ -178,26 +202,44 @@ def threshold_curve(thresholds, scores, mark: float = THRESHOLD) -> Figure:
 
 
 def throughput_chart(result: Mapping) -> Figure:
-    """Pairs/s of the article's pipeline and ours (a :func:`~carvana_tutorial.bench.pipeline_benchmark`
-    result), on a log axis: the cached epoch is orders of magnitude faster. Introduced in chapter 2."""
+    """Pairs/s of the article's pipeline and ours (a
+    :func:`~carvana_tutorial.bench.pipeline_benchmark`
+    result), on a log axis: the cached epoch is orders of magnitude faster. Introduced in chapter
+    2."""
     speedups = (result["first_epoch_speedup"], result["cached_epoch_speedup"])
     fig, (ax,) = _figure(6.0, 3.8)
     x = np.arange(2)
-    ax.bar(x - 0.2, [result["seed_pairs_per_s"], result["seed_second_pairs_per_s"]], 0.4, label="article", color="0.6")
-    bars = ax.bar(x + 0.2, [result["ours_pairs_per_s"], result["ours_cached_pairs_per_s"]], 0.4, label="ours",
-                  color=FALSE_NEGATIVE)
+    ax.bar(
+        x - 0.2,
+        [result["seed_pairs_per_s"], result["seed_second_pairs_per_s"]],
+        0.4,
+        label="article",
+        color="0.6",
+    )
+    bars = ax.bar(
+        x + 0.2,
+        [result["ours_pairs_per_s"], result["ours_cached_pairs_per_s"]],
+        0.4,
+        label="ours",
+        color=FALSE_NEGATIVE,
+    )
     ax.bar_label(bars, [f"{s:.1f}x" if s < 10 else f"{s:.0f}x" for s in speedups], fontsize="small")
     height, width = result["size"]
     ax.set_xticks(x, ["first epoch", "second epoch"])
-    ax.set(yscale="log", ylabel="pairs per second",
-           title=f"{result['files']} pairs to {height}x{width}, {result['cores']} cores")
+    ax.set(
+        yscale="log",
+        ylabel="pairs per second",
+        title=f"{result['files']} pairs to {height}x{width}, {result['cores']} cores",
+    )
     ax.legend()
     return fig
 
 
 def sweep_plot(result) -> Figure:
-    """Validation dice against training seconds of chapter 7's sweep, one colour per knob.  The axis starts just
-    below the lowest run that reached 0.5: a run that failed to learn sits on its bottom edge as a triangle,
+    """Validation dice against training seconds of chapter 7's sweep, one colour per knob.  The axis
+    starts just
+    below the lowest run that reached 0.5: a run that failed to learn sits on its bottom edge as a
+    triangle,
     rather than squash the rest. Chapter 7."""
     fig, (ax,) = _figure(8, 5)
     scores = [e["val_dice"] for e in result.entries]
@@ -205,17 +247,35 @@ def sweep_plot(result) -> Figure:
     for index, group in enumerate(dict.fromkeys(e["group"] for e in result.entries)):
         members = [e for e in result.entries if e["group"] == group]
         colour, size = colormaps["tab10"](index), 90 if group == "baseline" else 30
-        for below, marker, label in ((False, "*" if group == "baseline" else "o", group), (True, "v", None)):
+        for below, marker, label in (
+            (False, "*" if group == "baseline" else "o", group),
+            (True, "v", None),
+        ):
             points = [e for e in members if (e["val_dice"] < floor) == below]
-            ax.scatter([e["train_seconds"] for e in points], [max(e["val_dice"], floor) for e in points],
-                       color=colour, label=label, s=size, marker=marker)
+            ax.scatter(
+                [e["train_seconds"] for e in points],
+                [max(e["val_dice"], floor) for e in points],
+                color=colour,
+                label=label,
+                s=size,
+                marker=marker,
+            )
         for e in members:
             label = e["name"] if e["val_dice"] >= floor else f"{e['name']} ({e['val_dice']:.2f})"
-            ax.annotate(label, (e["train_seconds"], max(e["val_dice"], floor)), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
-    ax.set(ylim=(floor - 0.005, None), xscale="log", xlabel="training time (s, log scale)",
-           title=f"One knob at a time around the {result.plan.profile} baseline",
-           ylabel="validation dice (mean per image)")
+            ax.annotate(
+                label,
+                (e["train_seconds"], max(e["val_dice"], floor)),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+    ax.set(
+        ylim=(floor - 0.005, None),
+        xscale="log",
+        xlabel="training time (s, log scale)",
+        title=f"One knob at a time around the {result.plan.profile} baseline",
+        ylabel="validation dice (mean per image)",
+    )
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     return fig

@@ -1,0 +1,237 @@
+"""``predict``, ``segment`` and ``export``: a resumable Kaggle submission, cut-outs of any photo,
+ONNX."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ._args import positive
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    predict = subparsers.add_parser(
+        "predict",
+        help="predict a folder of photos and write (or resume) a Kaggle submission CSV",
+        description="Stream the photos in IMAGES through MODEL and append one run-length encoded row per photo to "
+        "the submission CSV. Rerunning with the same --submission resumes: rows already written are skipped. "
+        "Unreadable photos are reported and skipped.",
+    )
+    predict.add_argument(
+        "model", type=Path, metavar="MODEL", help="a .keras model written by 'train'"
+    )
+    predict.add_argument(
+        "images", type=Path, metavar="IMAGES", help="folder of .jpg photos, or a root with test_hq/"
+    )
+    predict.add_argument(
+        "--submission", type=Path, required=True, metavar="OUT.csv", help="CSV to write or resume"
+    )
+    predict.add_argument(
+        "--tta", action="store_true", help="average with the prediction of the mirrored photo"
+    )
+    predict.add_argument(
+        "--batch", type=positive, default=16, metavar="B", help="photos per batch (default 16)"
+    )
+    predict.set_defaults(
+        func=run_predict,
+        interrupted="the rows written so far are kept in {submission}; "
+        "rerun the same command to resume",
+    )
+
+    segment = subparsers.add_parser(
+        "segment",
+        help="cut the car out of photos: a mask PNG and a transparent cut-out PNG per photo",
+        description="For every photo (files, or a folder's .jpg/.jpeg/.png files, sorted) write DIR/<stem>_mask.png "
+        "(0/255) and DIR/<stem>_cutout.png (RGBA, transparent background) at the photo's own size. Photos whose "
+        "PNGs all exist are skipped, so a rerun resumes. Unreadable photos are reported and skipped (exit status 1).",
+    )
+    segment.add_argument(
+        "model",
+        type=Path,
+        metavar="MODEL",
+        help="a .keras model written by 'train' (or a .onnx file written by 'export')",
+    )
+    segment.add_argument(
+        "inputs", type=Path, nargs="+", metavar="INPUT", help="photos or folders of photos"
+    )
+    segment.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder for the PNGs"
+    )
+    segment.add_argument(
+        "--tta", action="store_true", help="average with the prediction of the mirrored photo"
+    )
+    segment.add_argument(
+        "--overlay", action="store_true", help="also write the photo with the mask painted on"
+    )
+    segment.add_argument(
+        "--overwrite", action="store_true", help="write outputs that already exist again"
+    )
+    segment.add_argument(
+        "--batch", type=positive, default=8, metavar="N", help="photos per batch (default 8)"
+    )
+    segment.set_defaults(
+        func=run_segment,
+        interrupted="photos whose PNGs were written are kept; rerun the same "
+        "command to segment the rest",
+    )
+
+    export = subparsers.add_parser(
+        "export",
+        help="export a .keras model to ONNX (or a TensorFlow SavedModel)",
+        description="Write MODEL with Keras 3's export; ONNX needs the extra: pip install 'carvana-tutorial[export]'.",
+    )
+    export.add_argument(
+        "model", type=Path, metavar="MODEL", help="a .keras model written by 'train'"
+    )
+    export.add_argument(
+        "--format",
+        choices=("onnx", "tf_saved_model"),
+        default="onnx",
+        dest="fmt",
+        help="onnx (default) or tf_saved_model",
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        metavar="PATH",
+        help="where to write (default: MODEL with .onnx or _saved_model in place of .keras)",
+    )
+    export.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing PATH (never replaced otherwise)",
+    )
+    export.set_defaults(func=run_export)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from ...submission import test_images, write_submission
+    from ...training import load_model
+
+    paths = test_images(args.images)
+    report = write_submission(
+        load_model(args.model),
+        paths,
+        args.submission,
+        batch_size=args.batch,
+        tta=args.tta,
+        progress=args.progress,
+    )
+    print(
+        f"{report.written} rows written, {report.already_done} already there, "
+        f"{len(report.failed)} unreadable; {report.images_per_second:.1f} images/s -> {args.submission}"
+    )
+    names = [name for name, _ in report.failed]  # each reported with its reason as it was skipped
+    return _name_unreadable(names, "has no row" if len(names) == 1 else "have no row")
+
+
+def _name_unreadable(names: list[str], outcome: str) -> int:
+    """The last line of ``predict`` and ``segment`` on stderr when photos could not be read; the
+    exit status."""
+    if names:
+        print(
+            f"carvana-tutorial: {len(names)} unreadable photo{'s' * (len(names) != 1)} {outcome}: "
+            f"{', '.join(names)}",
+            file=sys.stderr,
+        )
+    return 1 if names else 0
+
+
+def find_photos(inputs: list[Path], out: Path) -> list[Path]:
+    """The photos named: files as given, folders as their photo files sorted by name (in a folder
+    that is also
+    ``out``, not this command's own PNGs).  Two photos of one stem would write the same PNGs:
+    refused."""
+    from ...errors import DataError
+    from ...segment import KINDS, PHOTO_SUFFIXES
+
+    def is_photo(path: Path) -> bool:
+        ours = path.parent.resolve() == out.resolve() and path.stem.endswith(
+            tuple(f"_{kind}" for kind in KINDS)
+        )
+        return path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES and not ours
+
+    photos: dict[str, Path] = {}
+    for item in inputs:
+        if not (item.is_dir() or item.is_file()):
+            raise DataError(f"no photo or folder at {item}")
+        found = sorted(p for p in item.iterdir() if is_photo(p)) if item.is_dir() else [item]
+        if not found:
+            raise DataError(f"no .jpg, .jpeg or .png photos in {item}")
+        for photo in found:
+            if (first := photos.setdefault(photo.stem, photo)).resolve() != photo.resolve():
+                raise DataError(
+                    f"{first} and {photo} would both write {photo.stem}_mask.png: "
+                    "segment them into different --out folders"
+                )
+    return list(photos.values())
+
+
+def run_segment(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ...export import OnnxModel
+    from ...segment import output_paths, read_photo, segment_photos, write_outputs
+    from ...training import load_model
+
+    photos = find_photos(args.inputs, args.out)
+    missing = {
+        photo: {
+            kind: path
+            for kind, path in output_paths(args.out, photo.stem, args.overlay).items()
+            if args.overwrite or not path.exists()
+        }
+        for photo in photos
+    }
+    todo = {photo: paths for photo, paths in missing.items() if paths}
+    done_before = len(photos) - len(todo)
+    if done_before:
+        print(
+            f"{done_before} of {len(photos)} photos already have their PNGs in {args.out}: skipped "
+            "(--overwrite writes them again)",
+            flush=True,
+        )
+    if not todo:
+        return 0
+    model = (
+        OnnxModel(args.model) if args.model.suffix.lower() == ".onnx" else load_model(args.model)
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    bad: list[str] = []
+    start, queue = time.perf_counter(), list(todo)
+    with tqdm(
+        total=len(todo), desc="segment", unit="photo", file=sys.stderr, disable=not args.progress
+    ) as bar:
+        for chunk in (queue[i : i + args.batch] for i in range(0, len(queue), args.batch)):
+            batch = []
+            for path in chunk:
+                try:
+                    batch.append((path, read_photo(path)))
+                except Exception as exc:  # noqa: BLE001 -- PIL raises OSError, SyntaxError, ...
+                    reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}".splitlines()[
+                        0
+                    ]
+                    tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
+                    bad.append(str(path))
+            masks = (
+                segment_photos(model, [photo for _, photo in batch], tta=args.tta) if batch else []
+            )
+            for (path, photo), mask in zip(batch, masks):
+                write_outputs(photo, mask, todo[path])
+            bar.update(len(chunk))
+    written = len(todo) - len(bad)
+    print(
+        f"{written} photos segmented ({written / (time.perf_counter() - start):.1f} photos/s), "
+        f"{done_before} already done, {len(bad)} unreadable -> {args.out}"
+    )
+    return _name_unreadable(bad, "skipped")
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ...export import FORMATS, export_model
+    from ...training import load_model
+
+    out = args.out or args.model.with_name(args.model.stem + FORMATS[args.fmt])
+    export_model(load_model(args.model), out, args.fmt, overwrite=args.overwrite)
+    print(f"{args.model} -> {out} ({args.fmt})")
+    return 0

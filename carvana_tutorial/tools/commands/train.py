@@ -1,0 +1,301 @@
+"""``train``, ``evaluate`` and ``tune``: fit a network, score a model file, run chapter 7's
+sweep."""
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from ...config import (
+    ARTICLE,
+    DEFAULT_DEPTH,
+    ENV_PROFILE,
+    FULL,
+    LOSS_NAMES,
+    MODEL_NAMES,
+    PROFILES,
+    RECIPES,
+    TUNED,
+    TrainConfig,
+    config_for,
+    get_profile,
+)
+from ...outputs import BEST, HISTORY, METRICS
+from ._args import non_negative_int, parse_size, positive, rate
+
+#: The article's run, as ``train --help`` states it.
+_ARTICLE = (
+    f"{ARTICLE.image_size[0]}x{ARTICLE.image_size[1]}, batch {ARTICLE.batch_size}, "
+    f"{FULL.max_images} images, {ARTICLE.filters} filters, Adam {ARTICLE.learning_rate:g}, "
+    f"{ARTICLE.loss} loss, patience {ARTICLE.patience}"
+)
+_TUNED = (
+    f"BCE+dice, Adam {TUNED.learning_rate:g}, patience {TUNED.patience}, "
+    f"up to {TUNED.epochs} epochs"
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train",
+        help=f"train the simple network or the U-Net; write {BEST}, {HISTORY}, {METRICS}",
+        description="Split DATA by car, train, keep the best epoch (validation loss) in "
+        f"RUN/{BEST} and score it: RUN/{METRICS} (printed last, as JSON) holds val_dice, the "
+        "validation cars' mean per-image dice at 0.5. Defaults: the profile's (--profile, else "
+        f"{ENV_PROFILE}, else full on a GPU or TPU and quick elsewhere); full is the article's "
+        f"({_ARTICLE}); --recipe tuned takes the book's best choices.",
+    )
+    train.add_argument(
+        "data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/"
+    )
+    train.add_argument("--model", choices=MODEL_NAMES, required=True, help="which network")
+    train.add_argument(
+        "--out", type=Path, required=True, metavar="RUN", help="folder for the run's files"
+    )
+    train.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        help=f"defaults to take (default: {ENV_PROFILE}, else by hardware)",
+    )
+    train.add_argument("--filters", type=positive, metavar="F", help="filters of the first level")
+    train.add_argument(
+        "--depth",
+        type=positive,
+        metavar="D",
+        help="down/up blocks (default: "
+        + ", ".join(f"{depth} for {model}" for model, depth in DEFAULT_DEPTH.items())
+        + ")",
+    )
+    train.add_argument(
+        "--size",
+        type=parse_size,
+        dest="image_size",
+        metavar="HxW",
+        help="input size (default: the profile's)",
+    )
+    train.add_argument(
+        "--epochs", type=positive, metavar="E", help="most epochs (early stopping may end sooner)"
+    )
+    train.add_argument("--batch", type=positive, dest="batch_size", metavar="B", help="batch size")
+    train.add_argument(
+        "--lr", type=rate, dest="learning_rate", metavar="LR", help="Adam learning rate"
+    )
+    train.add_argument(
+        "--max-images", type=positive, metavar="N", help="images kept before the split (whole cars)"
+    )
+    train.add_argument(
+        "--recipe",
+        choices=tuple(RECIPES),
+        default="article",
+        help=f"article (default): the article's choices; tuned: {_TUNED}. Options given "
+        "explicitly win over the recipe",
+    )
+    train.add_argument(
+        "--patience",
+        type=positive,
+        metavar="P",
+        help="epochs without a better validation loss "
+        f"before stopping; the best epoch is kept (article {ARTICLE.patience}, "
+        f"tuned {TUNED.patience})",
+    )
+    train.add_argument(
+        "--loss", choices=LOSS_NAMES, help=f"training loss (article: {ARTICLE.loss})"
+    )
+    train.add_argument(
+        "--augment",
+        choices=("joint", "image_only", "none"),
+        help="augmentation (default joint: photo and mask move together)",
+    )
+    train.add_argument("--resize", choices=("area", "nearest"), help="downscaling (default area)")
+    train.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=ARTICLE.seed,
+        help="seed of the split, the weights and the shuffling",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a finished run in RUN, or write into a folder of other files",
+    )
+    train.set_defaults(
+        func=run_train,
+        interrupted="the run in {out} is not finished; rerun the same command to "
+        "start it over (no --overwrite needed)",
+    )
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="score a .keras model on every pair of a data folder (mean per-image dice at 0.5)",
+        description="Score every image/mask pair of DATA at the model's input size with the competition's metric, "
+        'print the distribution and the worst images; the last line is JSON {"images": N, "dice_mean": x, '
+        '"dice_min": y}.',
+    )
+    evaluate.add_argument(
+        "model", type=Path, metavar="MODEL", help="a .keras model written by 'train'"
+    )
+    evaluate.add_argument(
+        "data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/"
+    )
+    evaluate.add_argument(
+        "--size", type=parse_size, metavar="HxW", help="check that the model expects this size"
+    )
+    evaluate.add_argument(
+        "--batch", type=positive, default=32, metavar="B", help="images per batch (default 32)"
+    )
+    evaluate.add_argument(
+        "--worst", type=non_negative_int, default=5, metavar="K", help="worst images listed (5)"
+    )
+    evaluate.set_defaults(func=run_evaluate)
+
+    tune = subparsers.add_parser(
+        "tune",
+        help="run the tuning sweep and the article's mistake pairs (chapter 7), caching the results",
+        description="Train every run of the profile's sweep that the cache file (which the chapter reads) "
+        "lacks, or all of them with --force, and write the results there.",
+    )
+    tune.add_argument(
+        "--profile", choices=tuple(PROFILES), help="sweep size (default: by hardware)"
+    )
+    tune.add_argument(
+        "--data", type=Path, help="Carvana folder (default: the book's search, else synthetic)"
+    )
+    tune.add_argument(
+        "--cache",
+        type=Path,
+        metavar="FILE.json",
+        help="result cache (default: book/results/sweep-<profile>.json)",
+    )
+    tune.add_argument(
+        "--force", action="store_true", help="retrain every run, ignoring cached results"
+    )
+    tune.set_defaults(
+        func=run_tune,
+        interrupted="the runs finished so far are kept in the result cache; "
+        "rerun without --force to train only the others",
+    )
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ...data import pair_files, split_by_car
+    from ...outputs import claim_run
+
+    profile = get_profile(args.profile)
+    train_pairs, val_pairs = split_by_car(
+        pair_files(args.data), seed=args.seed, max_images=args.max_images or profile.max_images
+    )
+
+    from tqdm.keras import TqdmCallback
+
+    from ...training import train
+
+    # The options named as TrainConfig's fields, where given (--seed always is).
+    named = (f.name for f in fields(TrainConfig) if f.name not in ("model", "recipe"))
+    changes = {name: getattr(args, name) for name in named if getattr(args, name, None) is not None}
+    if args.augment == "none":
+        changes["augment"] = None
+    config = config_for(profile, args.model, recipe=args.recipe, **changes)
+    size = config.image_size
+    print(
+        f"{args.model}, {config.filters} filters, {size[0]}x{size[1]}, profile {profile.name}, "
+        f"recipe {args.recipe}: {len(train_pairs)} training and {len(val_pairs)} validation images "
+        f"({len({p.car for p in train_pairs})} + {len({p.car for p in val_pairs})} cars)",
+        flush=True,
+    )
+    with claim_run(args.out, args.overwrite):
+        bars = (
+            [TqdmCallback(config.epochs, verbose=0, desc="train", file=sys.stderr)]
+            if args.progress
+            else []
+        )
+        result = train(
+            config, train_pairs, val_pairs, args.out, verbose=0 if bars else 2, callbacks=bars
+        )
+    print(
+        "best epoch {best_epoch} of {epochs_run} ({train_seconds:.0f} s); validation per-image dice {val_dice:.4f} "
+        "(median {val_dice_median:.4f}, min {val_dice_min:.4f}) ->".format_map(result.metrics),
+        result.best_path,
+    )
+    print(json.dumps(result.metrics))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from ...data import pair_files
+    from ...errors import ModelError
+    from ...training import evaluate, load_model, model_image_size
+
+    pairs = pair_files(args.data)  # fails first: cheaper than loading a model
+    model = load_model(args.model)
+    size = model_image_size(model)
+    if args.size and args.size != size:
+        raise ModelError(
+            f"{args.model.name} was trained at {size[0]}x{size[1]}, not {args.size[0]}x{args.size[1]}: "
+            "evaluate at the model's own size"
+        )
+    dice = evaluate(model, pairs, batch_size=args.batch, progress=args.progress)
+    worst = [
+        f"  {pairs[i].image.name}  {dice[i]:.4f}" for i in dice.argsort(kind="stable")[: args.worst]
+    ]
+    print(
+        "\n".join(
+            [
+                f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}",
+                *dice_distribution(dice),
+                *(["worst images:", *worst] if worst else []),
+            ]
+        )
+    )
+    print(
+        json.dumps(
+            {
+                "images": len(dice),
+                "dice_mean": round(float(dice.mean()), 6),
+                "dice_min": round(float(dice.min()), 6),
+            }
+        )
+    )
+    return 0
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    from ...data import pair_files
+    from ..locate import find_data
+    from ..tuning import PLANS, run_sweep
+
+    profile = get_profile(args.profile)
+    source = find_data(args.data, profile=profile, progress=args.progress)
+    cache = args.cache or Path("book") / "results" / f"sweep-{profile.name}.json"
+    result = run_sweep(
+        pair_files(source.root),
+        root=source.root,
+        description=source.description,
+        cache=cache,
+        plan=PLANS[profile.name],
+        mode="force" if args.force else "auto",
+    )
+    print(f"{result.trained} runs trained, {result.from_cache} read from the cache -> {cache}")
+    return 0
+
+
+def dice_distribution(dice) -> list[str]:
+    """The distribution of per-image dice as a few printable lines: quantiles and a text
+    histogram."""
+    import numpy as np
+
+    quantiles = zip(
+        ("min", "5%", "25%", "median", "75%", "max"),
+        np.quantile(dice, [0, 0.05, 0.25, 0.5, 0.75, 1]),
+    )
+    lines = [
+        f"per-image dice: mean {dice.mean():.4f}  "
+        + "  ".join(f"{name} {q:.4f}" for name, q in quantiles)
+    ]
+    edges = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1]
+    counts, _ = np.histogram(dice, bins=edges)  # the last bin holds 1.0 too
+    width = max(counts.max(), 1)
+    for lo, hi, n in zip(edges[:-1], edges[1:], counts):
+        label = f"[{lo:.2f}, {hi:.2f}{']' if hi == 1 else ')'}"
+        lines.append(f"  {label:<13}{n:>6}  {'#' * round(40 * n / width)}")
+    return lines
