@@ -40,7 +40,7 @@ def export_model(
 ) -> Path:
     """Write ``model`` (a Keras model) to ``out`` with Keras's own export.
     Introduced in chapter 9."""
-    from .training import model_image_size
+    from .inference import model_image_size
 
     if fmt not in FORMATS:
         raise CarvanaError(f"unknown format {fmt!r}: onnx or tf_saved_model")
