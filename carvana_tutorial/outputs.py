@@ -13,7 +13,11 @@ from typing import TextIO
 
 from .errors import CarvanaError
 
+#: A run folder's files, named here only: the marker (written first), the best epoch's model, the
+#: per-epoch log and the scores (written last).
 RUN_MARKER = ".carvana-run"
+BEST = "best.keras"
+HISTORY = "history.csv"
 METRICS = "metrics.json"
 
 

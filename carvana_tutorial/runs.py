@@ -8,18 +8,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
+from .config import DEFAULT_DEPTH, TrainConfig, recipe_changes
 from .errors import CarvanaError
 from .inference import load_model
-from .models import DEFAULT_DEPTH
-from .outputs import METRICS, write_atomic
-
-if TYPE_CHECKING:
-    from .training import TrainConfig
+from .outputs import BEST, HISTORY, METRICS, write_atomic
 
 
 @dataclass
@@ -33,7 +29,7 @@ class TrainResult:
 
     @property
     def best_path(self) -> Path:
-        return self.out_dir / "best.keras"
+        return self.out_dir / BEST
 
     @property
     def val_dice(self) -> float:
@@ -62,17 +58,15 @@ def fingerprint(pairs: Sequence) -> str:
     ).hexdigest()[:12]
 
 
-def run_config(config: "TrainConfig", train_pairs: Sequence, val_pairs: Sequence) -> dict:
+def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
     """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint
     (``depth`` and ``recipe`` left out when unsaid, so older runs still match)."""
-    from .training import RECIPES
-
     saved = {
         k: v for k, v in asdict(config).items() if v is not None or k not in ("depth", "recipe")
     }
     saved["image_size"] = list(config.image_size)
     if config.recipe is not None:
-        saved["recipe_values"] = dict(RECIPES[config.recipe])
+        saved["recipe_values"] = recipe_changes(config.recipe)
     saved.update(
         train_images=len(train_pairs),
         val_images=len(val_pairs),
@@ -94,9 +88,9 @@ def new_run_dir(out_dir: str | os.PathLike, train_pairs: Sequence, val_pairs: Se
     return out_dir
 
 
-def record(
+def write_metrics(
     out_dir: Path,
-    config: "TrainConfig",
+    config: TrainConfig,
     split: tuple[Sequence, Sequence],
     history: dict,
     dice: np.ndarray,
@@ -124,4 +118,4 @@ def record(
     write_atomic(
         out_dir / METRICS, json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n"
     )
-    return TrainResult(out_dir, saved, read_history(out_dir / "history.csv"), metrics)
+    return TrainResult(out_dir, saved, read_history(out_dir / HISTORY), metrics)

@@ -411,7 +411,7 @@ SHOWN = {
     ],
     "04_simple_unet": [
         "carvana_tutorial.models.simple_unet",
-        "carvana_tutorial.training.TrainConfig",
+        "carvana_tutorial.config.TrainConfig",
         "carvana_tutorial.inference.predict",
         "carvana_tutorial.inference.evaluate",
     ],

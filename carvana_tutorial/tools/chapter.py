@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Profile, get_profile
+from ..config import Profile, TrainConfig, config_for, get_profile
 from ..data import Pair, pair_files, split_by_car
 from ..hardware import device_kind
 from ..runs import TrainResult
-from ..training import TrainConfig, config_for
 from .locate import DataSource, find_data
 from .reuse import runs_dir, train_or_reuse
 
@@ -118,7 +117,7 @@ def trained(
     simple network and chapters 8 and 9 chapter 6's U-Net, whichever chapter runs first.
 
     ``model``: ``"simple"`` or ``"unet"`` at the profile's settings (``name`` defaults to it), or
-    a whole :class:`~carvana_tutorial.training.TrainConfig`.  ``train``: the training pairs, if
+    a whole :class:`~carvana_tutorial.config.TrainConfig`.  ``train``: the training pairs, if
     not all of ``ctx.train``.  ``options`` go to :func:`~carvana_tutorial.training.train`.
     Introduced in chapter 4."""
     config = (

@@ -6,10 +6,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..config import cache_dir
-from ..outputs import METRICS
+from ..config import TrainConfig, cache_dir
+from ..outputs import BEST, HISTORY, METRICS
 from ..runs import TrainResult, read_history, run_config
-from ..training import BEST, HISTORY, TrainConfig, train
+from ..training import train
 
 
 def runs_dir() -> Path:
