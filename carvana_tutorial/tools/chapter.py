@@ -119,7 +119,7 @@ def trained(
     ``model``: ``"simple"`` or ``"unet"`` at the profile's settings (``name`` defaults to it), or
     a whole :class:`~carvana_tutorial.config.TrainConfig`.  ``train``: the training pairs, if
     not all of ``ctx.train``.  ``options`` go to :func:`~carvana_tutorial.training.train`.
-    Introduced in chapter 4."""
+    Introduced in chapter 3."""
     config = (
         model if isinstance(model, TrainConfig) else config_for(ctx.profile, model, seed=ctx.seed)
     )
