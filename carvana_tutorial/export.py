@@ -1,7 +1,7 @@
 """Export a trained model with Keras 3's own export (ONNX through ``tf2onnx``, or a SavedModel), and
 run an
 ``.onnx`` file in ONNX Runtime like a Keras model (:class:`OnnxModel`), so
-:mod:`carvana_tutorial.segment` works
+:mod:`carvana_tutorial.inference` works
 with either.  ONNX needs the extra: ``pip install 'carvana-tutorial[export]'``.  Introduced in
 chapter 9."""
 
