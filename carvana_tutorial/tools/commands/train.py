@@ -4,6 +4,7 @@ sweep."""
 import argparse
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from ...config import (
@@ -16,6 +17,7 @@ from ...config import (
     PROFILES,
     RECIPES,
     TUNED,
+    TrainConfig,
     config_for,
     get_profile,
 )
@@ -188,20 +190,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     from ...training import train
 
-    given = (
-        "filters",
-        "depth",
-        "image_size",
-        "epochs",
-        "batch_size",
-        "learning_rate",
-        "loss",
-        "patience",
-        "augment",
-        "resize",
-        "seed",
-    )  # the options named as TrainConfig's fields
-    changes = {name: getattr(args, name) for name in given if getattr(args, name) is not None}
+    # The options named as TrainConfig's fields, where given (--seed always is).
+    named = (f.name for f in fields(TrainConfig) if f.name not in ("model", "recipe"))
+    changes = {name: getattr(args, name) for name in named if getattr(args, name, None) is not None}
     if args.augment == "none":
         changes["augment"] = None
     config = config_for(profile, args.model, recipe=args.recipe, **changes)
