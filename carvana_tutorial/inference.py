@@ -23,6 +23,7 @@ from .errors import ModelError
 from .metrics import np_per_image_dice
 from .pipeline import make_dataset
 from .pipeline.decode import decode_photo, resize_photo, to_input
+from .segment import read_photo
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
@@ -138,13 +139,6 @@ def upsample_probabilities(
     ``[H, W]`` mask. Introduced in chapter 8."""
     full = tf.image.resize(probs, size, method="bilinear")
     return (full[..., 0] >= THRESHOLD).numpy()
-
-
-def read_photo(path: str | os.PathLike) -> np.ndarray:
-    """Any photo PIL reads as uint8 RGB ``[H, W, 3]`` (RGBA, grey: converted).  Introduced in
-    chapter 9."""
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
 
 
 def probabilities(

@@ -1,4 +1,4 @@
-"""The car cut out of a photo, given its mask at the photo's own size
+"""Any photo read in, and the car cut out of it given its mask at the photo's own size
 (:func:`carvana_tutorial.inference.segment`): the cut-out, the overlay, a new background, and the
 PNGs ``segment`` writes.  Introduced in chapter 9."""
 
@@ -15,6 +15,13 @@ from .outputs import write_atomic
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 #: What each output file of one photo is called: ``<stem>_<kind>.png``.
 OUTPUT_KINDS = ("mask", "cutout", "overlay")
+
+
+def read_photo(path: str | os.PathLike) -> np.ndarray:
+    """Any photo PIL reads as uint8 RGB ``[H, W, 3]`` (RGBA, grey: converted).  Introduced in
+    chapter 9."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def cutout(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:

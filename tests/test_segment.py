@@ -161,9 +161,9 @@ def test_segment_function_returns_the_full_size_mask(model_path, photos):
     mask = inference.segment(model, photos / "alpha.png")
     assert mask.shape == (40, 64) and mask.dtype == bool
     assert mask[:, :20].all() and not mask[:, 44:].any()
-    same = inference.segment(model, inference.read_photo(photos / "alpha.png"), tta=True)
+    same = inference.segment(model, segment.read_photo(photos / "alpha.png"), tta=True)
     assert same.shape == (40, 64)
-    cut = segment.cutout(inference.read_photo(photos / "alpha.png"), mask)
+    cut = segment.cutout(segment.read_photo(photos / "alpha.png"), mask)
     assert cut.shape == (40, 64, 4) and set(np.unique(cut[..., 3])) == {0, 255}
 
 

@@ -294,7 +294,8 @@ def submission_benchmark(
 def segment_benchmark(model, paths: Sequence[Path], repeats: int = 2) -> float:
     """Photos per second of ``segment``'s path (read, shrink, predict, enlarge), after one untimed
     photo."""
-    from ..inference import read_photo, segment_photos
+    from ..inference import segment_photos
+    from ..segment import read_photo
 
     segment_photos(model, [read_photo(paths[0])])  # the first call builds the graph
     _, seconds, _ = _timed(

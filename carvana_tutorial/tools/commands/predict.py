@@ -171,8 +171,8 @@ def run_segment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ...export import OnnxModel
-    from ...inference import load_model, read_photo, segment_photos
-    from ...segment import output_paths, write_outputs
+    from ...inference import load_model, segment_photos
+    from ...segment import output_paths, read_photo, write_outputs
 
     photos = find_photos(args.inputs, args.out)
     missing = {
