@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..config import ENV_CACHE, cache_dir
 from ..errors import CarvanaError
-from .locate import exclusive
+from ..outputs import locked
 
 KINDS = (
     "pipeline",
@@ -137,8 +137,10 @@ def clear(
         if not paths:
             continue
         group = summary(kind, name, paths)
-        with exclusive(
-            lock if lock and (lock.exists() or not dry_run) else None, wait=False
+        with (
+            locked(lock, wait=False)
+            if lock and (lock.exists() or not dry_run)
+            else contextlib.nullcontext(True)
         ) as free:
             errors = [] if dry_run or not free else [e for p in paths if (e := _remove(p, root))]
         if not free or errors:  # not freed, or not all of it: say so rather than count it as freed
