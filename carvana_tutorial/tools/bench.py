@@ -301,6 +301,21 @@ def segment_benchmark(model, paths: Sequence[Path], repeats: int = 2) -> float:
     return repeats * len(paths) / seconds
 
 
+def check_real(folder: Path) -> None:
+    """Decode every real photo and mask first, as ``inspect`` does: a bad file is one line naming
+    it, not TensorFlow's text after minutes of work."""
+    from ..errors import DataError
+    from .check import inspect_folder
+
+    report = inspect_folder(folder)
+    if not report.ok:
+        first = next((line for found in report.problems.values() for _, line in found), "")
+        raise DataError(
+            f"{folder}: {report.problem()} ({first}): `carvana-tutorial inspect {folder}` "
+            "lists them; fix or remove them"
+        )
+
+
 def realism_benchmark(
     real_dir: str | os.PathLike,
     seed: int = 0,
@@ -322,6 +337,7 @@ def realism_benchmark(
     real = pair_files(
         Path(real_dir)
     )  # a one-line DataError for a folder that is not in Carvana's layout
+    check_real(Path(real_dir))  # in seconds, before minutes of rendering and training
     with tempfile.TemporaryDirectory(prefix="carvana-realism-", dir=work_dir) as scratch:
         synthetic, render_seconds, _ = _timed(
             lambda: make_synthetic_set(Path(scratch) / "set", cars, size, seed, 0, zips=False)
