@@ -19,8 +19,10 @@ KINDS = (
     "synthetic",
     "runs",
     "extracted",
+    "kaggle",
     "other",
 )  # in listing order; "other" is anything else
+NOT_OURS = "not written by carvana-tutorial, so never removed: remove it yourself"
 LOCK = ".lock"  # beside each synthetic set; ``make_synthetic`` holds it while writing the set
 
 
@@ -127,6 +129,9 @@ def clear(
     prefixes = tuple(f"{h}x{w}-" for h, w in sizes) or ("",)
     for (kind, name), paths in usage(root).items():
         if not (everything or kind == "pipeline" and name.startswith(prefixes)):
+            continue
+        if kind == "other":  # outputs.py's rule: only what we wrote is ever removed
+            skipped.append({"kind": kind, "name": name, "reason": NOT_OURS})
             continue
         lock = paths[0].with_name(name + LOCK) if kind == "synthetic" and name else None
         paths = [p for p in paths if p != lock]
