@@ -4,6 +4,7 @@ format is shrunk as training shrank its photos, predicted, and the probabilities
 before the
 threshold, as chapter 8 does for the submission.  Introduced in chapter 9."""
 
+import contextlib
 import io
 import os
 import warnings
@@ -34,16 +35,16 @@ def read_photo(path: str | os.PathLike) -> np.ndarray:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             image = Image.open(path)
-        except Image.DecompressionBombError:
+        except Image.DecompressionBombError:  # over twice the limit
             image = None
-    if image is None or image.width * image.height > MAX_PIXELS:
+    with contextlib.nullcontext() if image is None else image:
+        if image is not None and image.width * image.height <= MAX_PIXELS:
+            return np.asarray(image.convert("RGB"))
         size = "" if image is None else f"{image.width}x{image.height}, "
-        raise DataError(
-            f"{size}over the limit of {MAX_PIXELS:,} pixels for a photo: "
-            "shrink it first (the mask is made at the model's small size anyway)"
-        )
-    with image:
-        return np.asarray(image.convert("RGB"))
+    raise DataError(
+        f"{size}over the limit of {MAX_PIXELS:,} pixels for a photo: "
+        "shrink it first (the mask is made at the model's small size anyway)"
+    )
 
 
 def shrink(photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -308,11 +308,11 @@ def check_real(folder: Path) -> None:
     from .check import inspect_folder
 
     report = inspect_folder(folder)
-    if not report.ok:
+    if not report.ok:  # the first problem's line starts with its name, relative to ``folder``
         first = next((line for found in report.problems.values() for _, line in found), "")
         raise DataError(
-            f"{folder}: {report.problem()} ({first}): `carvana-tutorial inspect {folder}` "
-            "lists them; fix or remove them"
+            f"{folder / first}; {report.problem()} in all: `carvana-tutorial inspect {folder}` "
+            "lists them; replace or remove them"
         )
 
 

@@ -19,7 +19,6 @@ KINDS = (
     "synthetic",
     "runs",
     "extracted",
-    "kaggle",
     "other",
 )  # in listing order; "other" is anything else
 NOT_OURS = "not written by carvana-tutorial, so never removed: remove it yourself"
