@@ -44,7 +44,7 @@ def simple_unet(
         down = f"down{level}_strided"
         x = layers.Conv2D(width, 3, strides=2, name=down, **CONV)(x)
         x = layers.Conv2D(width, 3, name=f"down{level}_conv", **CONV)(x)
-    for level, width in zip(range(depth, 0, -1), reversed(widths)):
+    for level, width in reversed(list(enumerate(widths, start=1))):
         x = layers.Conv2DTranspose(width, 3, name=f"up{level}_conv", **CONV)(x)
         up = f"up{level}_strided"
         x = layers.Conv2DTranspose(width, 3, strides=2, name=up, **CONV)(x)

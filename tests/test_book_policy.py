@@ -146,12 +146,14 @@ NUMBER = re.compile(r"(?<![\w.])(?:\d+(?:\.\d+)?\s?(?:%|percent\b)|\d*\.\d+(?![\
 #: Words that make a number a measurement: it must then be glued or cited.
 MEASURED = re.compile(
     r"dice|iou|jaccard|score|accura|loss|leaderboard|faster|slower|speed|throughput|images?/s|second|minute"
-    r"|hour|improv|better|worse|gain|drop(?:s|ped)?\b|error|precision|recall|cover|fraction of (?:the )?pixels",
+    r"|hour|improv|better|worse|gain|drop(?:s|ped)?\b|error|precision|recall|cover"
+    r"|fraction of (?:the )?pixels",
     re.IGNORECASE,
 )
 #: Words that make a number a chosen setting or a version, not a result.
 SETTING = re.compile(
-    r"threshold|dropout|learning[ -]rate|epsilon|momentum|split|hold(?:s|ing)? out|held out|seed|version"
+    r"threshold|dropout|learning[ -]rate|epsilon|momentum|split|hold(?:s|ing)? out"
+    r"|held out|seed|version"
     r"|python|tensorflow|keras|jupyter[ -]book|sphinx|numpy|nbval|kaggle client",
     re.IGNORECASE,
 )

@@ -111,14 +111,17 @@ class Browser:
                 while (walker.nextNode()) {
                     const node = walker.currentNode;
                     if (node.parentElement.closest("pre, code, script, style")) continue;
-                    if (/^\s*\|.*\|\s*$/m.test(node.textContent) && /\|\s*-{3,}/.test(node.textContent)) {
-                        problems.push("raw Markdown table: " + node.textContent.trim().slice(0, 60));
+                    const text = node.textContent;
+                    if (/^\s*\|.*\|\s*$/m.test(text) && /\|\s*-{3,}/.test(text)) {
+                        problems.push("raw Markdown table: " + text.trim().slice(0, 60));
                     }
                 }
                 for (const pre of main.querySelectorAll("pre")) {
                     if (pre.scrollWidth > pre.clientWidth + 1) {
-                        const widest = pre.innerText.split("\n").reduce((a, b) => b.length > a.length ? b : a, "");
-                        problems.push(`code wider than its column (${pre.scrollWidth} > ${pre.clientWidth} px): ` +
+                        const widest = pre.innerText.split("\n")
+                            .reduce((a, b) => b.length > a.length ? b : a, "");
+                        const sizes = `${pre.scrollWidth} > ${pre.clientWidth} px`;
+                        problems.push(`code wider than its column (${sizes}): ` +
                                       widest.trim().slice(0, 60));
                     }
                 }
@@ -127,7 +130,8 @@ class Browser:
         )
 
     def images(self) -> list[tuple[str, bool]]:
-        """Every image of the page and whether it decodes to a picture (lazy ones are made eager first)."""
+        """Every image of the page and whether it decodes to a picture (lazy ones are made eager
+        first)."""
         results = self.page.evaluate(
             """async () => Promise.all([...document.images].map(async (img) => {
                    img.loading = "eager";

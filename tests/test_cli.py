@@ -45,7 +45,10 @@ def test_bench_has_both_targets(capsys):
 
 
 def test_help_does_not_import_tensorflow():
-    code = "import sys; from carvana_tutorial.tools import cli; cli.build_parser(); print('tensorflow' in sys.modules)"
+    code = (
+        "import sys; from carvana_tutorial.tools import cli; "
+        "cli.build_parser(); print('tensorflow' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

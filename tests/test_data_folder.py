@@ -476,8 +476,8 @@ def test_inspect_a_missing_an_extra_and_a_malformed_row(data: Path) -> None:
     }
     lines = report.lines()
     assert (
-        f"{MASKS_CSV} row {SECOND}: malformed (RLE has an odd number of values; expected 'start length' pairs)"
-        in lines
+        f"{MASKS_CSV} row {SECOND}: malformed (RLE has an odd number of values; "
+        "expected 'start length' pairs)" in lines
     )
     assert f"{MASKS_CSV}: 32 rows; 1 missing, 1 extra, 2 malformed" in lines
     assert f"{FIRST}: no {MASKS_CSV} row" in lines

@@ -14,8 +14,9 @@ from carvana_tutorial import metrics as M
 SETTINGS = settings(max_examples=40, deadline=None)
 
 
-def masks(batch=st.integers(1, 4), side=st.integers(2, 6)):
+def masks():
     """Batches of binary masks [B, H, W, 1]."""
+    batch, side = st.integers(1, 4), st.integers(2, 6)
     return st.tuples(batch, side, side).flatmap(
         lambda s: arrays(np.float32, (s[0], s[1], s[2], 1), elements=st.sampled_from([0.0, 1.0]))
     )

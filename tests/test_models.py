@@ -36,9 +36,10 @@ def test_filters_scale_parameters_quadratically():
 def test_depth_adds_levels_and_concatenations():
     shallow = unet(input_shape=(32, 32, 3), filters=4, depth=2)
     deep = unet(input_shape=(32, 32, 3), filters=4, depth=3)
-    concat = lambda m: [
-        layer.name for layer in m.layers if layer.__class__.__name__ == "Concatenate"
-    ]
+
+    def concat(model):
+        return [layer.name for layer in model.layers if layer.__class__.__name__ == "Concatenate"]
+
     assert concat(shallow) == ["dec2_skip", "dec1_skip"]
     assert concat(deep) == ["dec3_skip", "dec2_skip", "dec1_skip"]
     assert deep.count_params() > shallow.count_params()
@@ -52,9 +53,9 @@ def test_skip_connections_concatenate_channels():
 
 
 def test_dropout_is_optional_and_inactive_at_inference():
-    assert not [l for l in unet(filters=4, dropout=0).layers if "dropout" in l.name]
+    assert not [layer for layer in unet(filters=4, dropout=0).layers if "dropout" in layer.name]
     model = unet(input_shape=(32, 32, 3), filters=4, dropout=0.5)
-    assert {l.name for l in model.layers if "dropout" in l.name} == {
+    assert {layer.name for layer in model.layers if "dropout" in layer.name} == {
         "enc4_dropout",
         "bottleneck_dropout",
     }

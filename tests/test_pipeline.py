@@ -80,7 +80,7 @@ def batches(ds) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def stacked(ds) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = zip(*batches(ds))
+    xs, ys = zip(*batches(ds), strict=True)
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -104,7 +104,7 @@ def test_batches_have_the_promised_shapes_types_and_values(pairs, cache, augment
 
 def test_masks_are_the_nearest_neighbour_resize_of_the_gif(pairs, cache):
     _, masks = stacked(make_dataset(pairs, SIZE, cache_root=cache))
-    for pair, mask in zip(pairs, masks):
+    for pair, mask in zip(pairs, masks, strict=True):
         source = np.asarray(Image.open(pair.mask))
         rows = ((np.arange(SIZE[0]) + 0.5) * SOURCE[0] / SIZE[0]).astype(int)
         cols = ((np.arange(SIZE[1]) + 0.5) * SOURCE[1] / SIZE[1]).astype(int)
@@ -113,7 +113,7 @@ def test_masks_are_the_nearest_neighbour_resize_of_the_gif(pairs, cache):
 
 def test_photos_are_area_averaged_like_a_reference_resize(pairs, cache):
     images, _ = stacked(make_dataset(pairs, SIZE, cache_root=cache))
-    for pair, image in zip(pairs, images):
+    for pair, image in zip(pairs, images, strict=True):
         reference = Image.open(pair.image).convert("RGB").resize(SIZE[::-1], Image.Resampling.BOX)
         diff = np.abs(image * 255 - np.asarray(reference, np.float32))
         assert diff.mean() < 4.0
@@ -174,7 +174,9 @@ def _augmented(pairs, cache, mode, epochs=3):
     ds = make_dataset(
         pairs, SIZE, batch_size=3, shuffle=True, augment=mode, seed=7, cache_root=cache
     )
-    return [(x, y) for _ in range(epochs) for xb, yb in batches(ds) for x, y in zip(xb, yb)]
+    return [
+        (x, y) for _ in range(epochs) for xb, yb in batches(ds) for x, y in zip(xb, yb, strict=True)
+    ]
 
 
 def test_joint_augmentation_moves_photo_and_mask_together(pairs, cache):
@@ -203,7 +205,7 @@ def test_same_seed_gives_same_batches_and_epochs_differ(pairs, cache):
         return [stacked(ds) for _ in range(2)]
 
     first, again, other = run(3), run(3), run(4)
-    for (xa, ya), (xb, yb) in zip(first, again):
+    for (xa, ya), (xb, yb) in zip(first, again, strict=True):
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ya, yb)
     assert not np.array_equal(first[0][0], first[1][0])  # a new draw every epoch
@@ -212,7 +214,7 @@ def test_same_seed_gives_same_batches_and_epochs_differ(pairs, cache):
 
 def test_unshuffled_order_follows_the_pairs(pairs, cache):
     images, _ = stacked(make_dataset(pairs, SIZE, cache_root=cache))
-    for pair, image in zip(pairs, images):
+    for pair, image in zip(pairs, images, strict=True):
         np.testing.assert_array_equal(load_image(pair.image, SIZE), image)
 
 

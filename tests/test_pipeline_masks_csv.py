@@ -203,7 +203,7 @@ def test_gif_and_csv_entries_are_kept_apart(source, tmp_path):
     csv_entries = ensure_cached(pairs, SIZE, masks="csv", root=tmp_path)
     gif_entries = ensure_cached(pairs, SIZE, masks="gif", root=tmp_path)
     assert not set(csv_entries) & set(gif_entries)
-    for a, b in zip(csv_entries, gif_entries):
+    for a, b in zip(csv_entries, gif_entries, strict=True):
         assert a.read_bytes() == b.read_bytes()
 
 

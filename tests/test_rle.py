@@ -34,8 +34,8 @@ def test_encoding_is_canonical(mask):
     starts, lengths = tokens[0::2], tokens[1::2]
     assert all(length >= 1 for length in lengths)
     assert all(s >= 1 for s in starts)
-    ends = [s + n for s, n in zip(starts, lengths)]
-    assert all(nxt > end for end, nxt in zip(ends, starts[1:]))
+    ends = [s + n for s, n in zip(starts, lengths, strict=True)]
+    assert all(nxt > end for end, nxt in zip(ends, starts[1:], strict=False))
     assert not ends or ends[-1] - 1 <= mask.size
     assert sum(lengths) == int(mask.sum())
 

@@ -98,7 +98,7 @@ def test_rows_match_the_photos_at_their_own_size(tmp_path, brightness_model):
     rows = _rows(out)
     assert [r["img"] for r in rows] == sorted(p.name for p in paths)
     sizes = {p.name: Image.open(p).size[::-1] for p in paths}
-    for index, row in enumerate(rows):
+    for row in rows:
         height, width = sizes[row["img"]]
         mask = rle_decode(row["rle_mask"], (height, width))
         bright_left = int(row["img"][:12], 16) % 2 == 0

@@ -240,7 +240,8 @@ def test_mirrored_strategy_over_two_logical_cpus(data, tmp_path):
     script = textwrap.dedent(f"""
         import json, tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        two = [tf.config.LogicalDeviceConfiguration()] * 2
+        tf.config.set_logical_device_configuration(cpu, two)
         from carvana_tutorial import hardware, training
         from carvana_tutorial.data import pair_files, split_by_car
         strategy = hardware.choose_strategy("CPU")

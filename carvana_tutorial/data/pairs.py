@@ -66,7 +66,8 @@ class Scan:
             (self.bad_names, "file", "not named <id>_<NN>.jpg / <id>_<NN>_mask.gif"),
         )
         return [
-            f"{len(names)} {noun}{'' if len(names) == 1 else 's'} {what}: {', '.join(names[:SHOWN])}"
+            f"{len(names)} {noun}{'' if len(names) == 1 else 's'} {what}: "
+            f"{', '.join(names[:SHOWN])}"
             + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
             for names, noun, what in kinds
             if names
@@ -165,7 +166,7 @@ def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
         )
         for folder in (TRAIN_IMAGES, TRAIN_MASKS)
     )
-    return list(zip(images, masks))
+    return list(zip(images, masks, strict=False))
 
 
 def count_misaligned(pairs: list[tuple[Path, Path]]) -> int:

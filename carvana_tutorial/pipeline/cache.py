@@ -103,8 +103,8 @@ def _check_sizes(pair) -> None:
         return  # missing or unreadable: decoding names the file and why
     if (pw, ph) != (mw, mh):
         raise DataError(
-            f"{Path(pair.image).name} is {ph}x{pw} but its mask {Path(pair.mask).name} is {mh}x{mw}: "
-            "a photo and its mask must have the same size; replace the wrong one"
+            f"{Path(pair.image).name} is {ph}x{pw} but its mask {Path(pair.mask).name} "
+            f"is {mh}x{mw}: a photo and its mask must have the same size; replace the wrong one"
         )
 
 
@@ -138,7 +138,8 @@ def ensure_cached(
     rles = mask_rles(pairs, masks)
     rows = rles or [None] * len(pairs)
     entries = [
-        _entry(p, image_size, resize, root or cache_root(), row) for p, row in zip(pairs, rows)
+        _entry(p, image_size, resize, root or cache_root(), row)
+        for p, row in zip(pairs, rows, strict=True)
     ]
     todo = [i for i, entry in enumerate(entries) if not entry.exists()]
     if not todo:

@@ -41,7 +41,7 @@ class Source:
 def show(*objects: object) -> Source:
     """Display the source of ``objects`` (functions, classes), read as the cell runs. Introduced in
     chapter 1."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # the repository
     return Source(
         [
             (

@@ -19,7 +19,8 @@ from .extract import TEST_ZIP, TRAIN_ZIPS
 RULES_URL = f"https://www.kaggle.com/competitions/{COMPETITION}/rules"
 LOGIN_HINT = (
     "save an API token from https://www.kaggle.com/settings/api as ~/.kaggle/access_token or in "
-    "KAGGLE_API_TOKEN (a legacy ~/.kaggle/kaggle.json, or KAGGLE_USERNAME and KAGGLE_KEY, also work)"
+    "KAGGLE_API_TOKEN (a legacy ~/.kaggle/kaggle.json, or KAGGLE_USERNAME and KAGGLE_KEY, "
+    "also work)"
 )
 
 
@@ -64,7 +65,8 @@ def kaggle_api() -> Any:
         why = (
             f"Kaggle refused the token in {token} (empty, invalid or expired)"
             if token
-            else f"the Kaggle credentials file {config} is broken (not JSON with a username and a key)"
+            else f"the Kaggle credentials file {config} is broken (not JSON with a username "
+            "and a key)"
             if config.exists()
             else "no Kaggle credentials"
         )

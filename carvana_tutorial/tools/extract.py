@@ -87,7 +87,8 @@ def _members(
         return inside or entries
     tops = sorted({rel.parts[0] + ("/" if len(rel.parts) > 1 else "") for _, rel in entries})
     raise DataError(
-        f"{archive.filename} holds no {name}/ folder (it holds {', '.join(tops[:3]) or 'no file'}): "
+        f"{archive.filename} holds no {name}/ folder (it holds "
+        f"{', '.join(tops[:3]) or 'no file'}): "
         "delete it and download it again"
     )
 
@@ -137,7 +138,8 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
                         f"{zip_path} is damaged at {info.filename} ({exc}): delete it and "
                         "download it again"
                     ) from None
-        if single:  # claim the name first, so a run killed from here on extracts again, not calls it foreign
+        if single:
+            # Claim the name first: a run killed from here on extracts again, not calls it foreign.
             marker.write_text(json.dumps({"zip": zip_path.name}))
             os.replace(partial / name, final)
             marker.write_text(json.dumps(_stamp(zip_path)))

@@ -128,8 +128,8 @@ def find_data(
         return DataSource(root, "local", describe(root, "Carvana data in ./data"))
     if not synthesize:
         raise DataError(
-            "no Carvana data found: run `carvana-tutorial download` (needs a Kaggle account) or set "
-            f"{ENV_DATA} to a folder in Kaggle's layout"
+            "no Carvana data found: run `carvana-tutorial download` (needs a Kaggle account) "
+            f"or set {ENV_DATA} to a folder in Kaggle's layout"
         )
     return make_synthetic(profile, progress=progress)
 
@@ -141,7 +141,8 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
 
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     height, width = profile.synthetic_size
-    key = f"{profile.synthetic_cars}cars-{profile.synthetic_test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
+    cars, test_cars = profile.synthetic_cars, profile.synthetic_test_cars
+    key = f"{cars}cars-{test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
     root = cache_dir() / "synthetic" / key
     with locked(root.with_name(root.name + ".lock")):
         ensure_dataset(
