@@ -25,6 +25,7 @@ import pytest
 from test_training import write_tiny_carvana
 
 from carvana_tutorial import outputs
+from carvana_tutorial.errors import CarvanaError
 from carvana_tutorial.tools import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -337,7 +338,7 @@ def test_two_trains_making_one_new_out_never_remove_the_winners_folder(tmp_path,
     exists = Path.exists  # ...just after the loser found it missing
     monkeypatch.setattr(Path, "exists", lambda p, *a, **k: p != out and exists(p, *a, **k))
     try:
-        with pytest.raises(outputs.CarvanaError, match="another carvana-tutorial process"):
+        with pytest.raises(CarvanaError, match="another carvana-tutorial process"):
             with outputs.claim_run(out):
                 pytest.fail("the loser must not get the folder")
     finally:
