@@ -49,8 +49,8 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
 
 
 def replaceable(path: Path, flag: str, ours: Callable[[Path], bool]) -> bool:
-    """Whether ``path`` exists, ``ours`` says we wrote it, so it may be replaced; if it exists and
-    is not ours, a refusal: no option replaces what the user made."""
+    """Whether ``path`` exists (then ``ours`` said we wrote it, so it may be replaced); a refusal
+    if it exists and is not ours, as no option may replace what the user made."""
     if not (path.exists() or path.is_symlink()):
         return False
     if path.is_symlink() or not ours(path):
@@ -59,11 +59,6 @@ def replaceable(path: Path, flag: str, ours: Callable[[Path], bool]) -> bool:
             f"(not even with --overwrite): move it, or pick another {flag}"
         )
     return True
-
-
-def marked(marker: str) -> Callable[[Path], bool]:
-    """``ours`` for :func:`replaceable`: a folder holding the file ``marker``."""
-    return lambda path: path.is_dir() and (path / marker).is_file()
 
 
 @contextmanager

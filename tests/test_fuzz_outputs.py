@@ -462,6 +462,23 @@ def test_a_huge_photo_is_refused_in_one_line_naming_it(shared, tmp_path, capsys)
     ]
 
 
+def test_inspect_prints_no_raw_warning_for_a_huge_photo(shared, tmp_path, capsys):
+    import warnings
+
+    from PIL import Image
+
+    data = tmp_path / "data"
+    shutil.copytree(shared / "data", data)
+    Image.new("RGB", (10000, 10000)).save(sorted((data / "train_hq").iterdir())[0], "JPEG")
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        code = cli.main(["inspect", str(data)])
+    captured = capsys.readouterr()
+    assert code == 2 and not warned, [str(w.message) for w in warned]
+    assert "10000x10000 (1)" in captured.out  # read, and its mask's size found to differ
+    one_error_line(captured.err, str(data))
+
+
 # --- Class 2: results that mislead
 # ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 
 from .. import __version__
@@ -91,7 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(
         signal.SIGINT, lambda *sig: (interrupted.set(), signal.default_int_handler(*sig))
     )
-    with quiet_stderr():
+    with quiet_stderr(), warnings.catch_warnings():
+        # Pillow's warning on a huge photo names no file: ``segment`` refuses one in its own line.
+        warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit")
         try:
             args = build_parser().parse_args(argv)
             args.progress = getattr(args, "progress", False) or sys.stderr.isatty()
