@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import importlib
+import json
 import os
 import shutil
 import signal
@@ -345,6 +346,20 @@ def test_two_trains_making_one_new_out_never_remove_the_winners_folder(tmp_path,
         holder.kill()
         holder.wait()
     assert (out / outputs.RUN_MARKER).is_file()
+
+
+def test_kaggle_push_writes_its_folder_again_but_never_the_users_files(tmp_path, capsys):
+    push = ["kaggle-push", "6", "--dry-run", "--id", "me/a-run", "--out"]  # the repository's book
+    ours, mine = tmp_path / "ours", tmp_path / "mine"
+    for _ in range(2):  # a rerun rewrites its own files
+        assert cli.main([*push, str(ours)]) == 0
+    assert json.loads((ours / "kernel-metadata.json").read_text())["id"] == "me/a-run"
+    mine.mkdir()
+    (mine / "kernel-metadata.json").write_text('{"id": "me/my-own"}\n')
+    code, err = run_cli([*push, mine], capsys, tmp_path)
+    assert code == 2
+    one_error_line(err, str(mine / "kernel-metadata.json"), "never replaced")
+    assert [p.name for p in mine.iterdir()] == ["kernel-metadata.json"]
 
 
 # --- Issue 20: errors name the user's path, say what to do, and carry no internals
