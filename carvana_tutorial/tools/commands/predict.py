@@ -145,16 +145,13 @@ def _name_unreadable(names: list[str], outcome: str) -> int:
 
 def find_photos(inputs: list[Path], out: Path) -> list[Path]:
     """The photos named: files as given, folders as their photo files sorted by name (in a folder
-    that is also
-    ``out``, not this command's own PNGs).  Two photos of one stem would write the same PNGs:
-    refused."""
+    that is also ``out``, not the PNGs this command wrote).  Two photos of one stem would write the
+    same PNGs: refused."""
     from ...errors import DataError
-    from ...segment import KINDS, PHOTO_SUFFIXES
+    from ...segment import PHOTO_SUFFIXES, is_ours
 
     def is_photo(path: Path) -> bool:
-        ours = path.parent.resolve() == out.resolve() and path.stem.endswith(
-            tuple(f"_{kind}" for kind in KINDS)
-        )
+        ours = path.parent.resolve() == out.resolve() and is_ours(path)
         return path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES and not ours
 
     photos: dict[str, Path] = {}
