@@ -1,14 +1,18 @@
-"""Every setting in one place: defaults, ``CARVANA_*`` variables, profiles. Introduced in chapter 1.
+"""Every setting in one place: defaults, the run presets, ``CARVANA_*`` variables, profiles.
+Introduced in chapter 1.
 
-*quick* trains small models on the synthetic set in minutes on two CPU cores; *full* uses the real
-data at
-the article's settings.  A GPU or TPU means *full*, unless ``CARVANA_PROFILE`` says otherwise."""
+A run is one :class:`TrainConfig`; :data:`ARTICLE`, :data:`QUICK_RUN` and :data:`TUNED` are named
+instances of it.  A profile adds what is not a training choice (how much data, which synthetic set)
+to the run preset it starts from: *quick* trains small models on the synthetic set in minutes on
+two CPU cores; *full* uses the real data at the article's settings.  A GPU or TPU means *full*,
+unless ``CARVANA_PROFILE`` says otherwise."""
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .errors import CarvanaError
+from .errors import CarvanaError, ModelError
+from .layout import FULL_SIZE
 
 #: The article's input size (height, width): every default in the package.
 IMAGE_SIZE = (96, 128)
@@ -16,6 +20,11 @@ IMAGE_SIZE = (96, 128)
 THRESHOLD = 0.5
 #: The Kaggle competition's slug.
 COMPETITION = "carvana-image-masking-challenge"
+#: Each network's down/up blocks when a configuration leaves ``depth`` unsaid.
+DEFAULT_DEPTH = {"simple": 3, "unet": 4}
+MODEL_NAMES = tuple(DEFAULT_DEPTH)
+#: The training losses by name (:data:`carvana_tutorial.training.LOSSES` holds the functions).
+LOSS_NAMES = ("dice", "bce_dice")
 
 ENV_PROFILE = "CARVANA_PROFILE"  # quick | full
 ENV_DATA = "CARVANA_DATA"  # a folder in Kaggle's layout
@@ -34,49 +43,101 @@ def cache_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """Every choice one training run makes; the defaults are the article's.
+    Introduced in chapter 4."""
+
+    model: str = "unet"  # "simple" or "unet"
+    image_size: tuple[int, int] = IMAGE_SIZE
+    filters: int = 64  # of the first level; doubled at each level down
+    depth: int | None = None  # down/up blocks; None: the network's own
+    epochs: int = 20
+    batch_size: int = 32
+    loss: str = "dice"  # or "bce_dice"
+    learning_rate: float = 1e-4
+    epsilon: float = 1e-6
+    patience: int = 2  # epochs without a better val_loss before stopping
+    seed: int = 42
+    augment: str | None = "joint"  # or "image_only" (the article's bug)
+    resize: str = "area"  # or "nearest" (the article's)
+    recipe: str | None = None  # the RECIPES entry these values came from
+
+    def __post_init__(self) -> None:
+        check_config(self)  # unknown names and unfit sizes: one-line errors
+
+
+def check_input_size(image_size: tuple[int, int], depth: int) -> None:
+    """Both networks halve the size ``depth`` times; refuse sizes that do not divide."""
+    height, width = image_size[:2]
+    if depth < 1:
+        raise ModelError(f"depth must be at least 1, got {depth}")
+    if height % 2**depth or width % 2**depth:
+        raise ModelError(
+            f"depth {depth} does not fit {height}x{width}: both sides must be divisible by "
+            f"2**depth = {2**depth} so the decoder restores the size exactly"
+        )
+
+
+def check_config(config: TrainConfig) -> None:
+    """Refuse what would fail later, inside Keras, with a long traceback."""
+    named = {"model": MODEL_NAMES, "loss": LOSS_NAMES}
+    if config.recipe is not None:  # the presets below carry none
+        named["recipe"] = tuple(RECIPES)
+    for field, known in named.items():
+        if getattr(config, field) not in known:
+            names = ", ".join(known)
+            raise CarvanaError(f"unknown {field} {getattr(config, field)!r}: use one of {names}")
+    depth = DEFAULT_DEPTH[config.model] if config.depth is None else config.depth
+    check_input_size(config.image_size, depth)
+
+
+#: The article's run: 96x128, batch 32, 64 filters, Adam 1e-4 (epsilon 1e-6), dice loss, patience 2.
+ARTICLE = TrainConfig()
+#: Small enough for two CPU cores in CI: 16 filters, batch 16, up to 12 epochs at Adam 1e-3.
+QUICK_RUN = replace(ARTICLE, filters=16, epochs=12, batch_size=16, learning_rate=1e-3)
+#: What chapter 7 and the README's benchmark on real photos support: BCE+dice, Adam 1e-3, up to 30
+#: epochs with patience 5.
+TUNED = replace(ARTICLE, loss="bce_dice", learning_rate=1e-3, patience=5, epochs=30)
+#: Every named run, for the benchmarks that time them.
+PRESETS = {"article": ARTICLE, "quick": QUICK_RUN, "tuned": TUNED}
+#: The recipes ``train --recipe`` takes: each changes a profile's run where it differs from
+#: :data:`ARTICLE`.
+RECIPES = {name: PRESETS[name] for name in ("article", "tuned")}
+
+
+def recipe_changes(name: str) -> dict:
+    """The values recipe ``name`` sets on top of a profile's run (``{}`` for the article's)."""
+    recipe = RECIPES.get(name, ARTICLE)  # TrainConfig refuses an unknown name
+    return {
+        f.name: getattr(recipe, f.name)
+        for f in fields(recipe)
+        if getattr(recipe, f.name) != getattr(ARTICLE, f.name)
+    }
+
+
+@dataclass(frozen=True)
 class Profile:
-    """Every setting a chapter or the command line may take from a profile."""
+    """What a profile sets besides its run: how much data, which synthetic set."""
 
     name: str
-    image_size: tuple[int, int]  # (height, width), as Keras writes sizes
-    batch_size: int
-    epochs: int
+    run: TrainConfig  # the run preset chapters and ``train`` start from
     max_images: int | None  # images kept before the split (whole cars); None = all
-    simple_filters: int
-    unet_filters: int
-    learning_rate: float
     synthetic_cars: int  # cars in the synthetic training set, and its test cars
     synthetic_test_cars: int
-    synthetic_size: tuple[int, int] = (1280, 1918)
+    synthetic_size: tuple[int, int] = FULL_SIZE
 
 
-#: The article's settings: 96x128, batch 32, 1000 images, 64 filters, lr 1e-4.
-FULL = Profile(
-    "full",
-    IMAGE_SIZE,
-    batch_size=32,
-    epochs=20,
-    max_images=1000,
-    simple_filters=64,
-    unet_filters=64,
-    learning_rate=1e-4,
-    synthetic_cars=64,
-    synthetic_test_cars=4,
-)
-#: Small enough for two CPU cores in CI; the same code path as FULL.
-QUICK = Profile(
-    "quick",
-    IMAGE_SIZE,
-    batch_size=16,
-    epochs=12,
-    max_images=None,
-    simple_filters=16,
-    unet_filters=16,
-    learning_rate=1e-3,
-    synthetic_cars=24,
-    synthetic_test_cars=2,
-)
+#: The article's run on its 1000 images.
+FULL = Profile("full", ARTICLE, max_images=1000, synthetic_cars=64, synthetic_test_cars=4)
+#: The quick run on every image of a small synthetic set; the same code path as FULL.
+QUICK = Profile("quick", QUICK_RUN, max_images=None, synthetic_cars=24, synthetic_test_cars=2)
 PROFILES = {p.name: p for p in (QUICK, FULL)}
+
+
+def config_for(profile: Profile, model: str, recipe: str | None = None, **changes) -> TrainConfig:
+    """The profile's run for ``model``, then the ``recipe``'s choices, then ``changes``."""
+    chosen = {**recipe_changes(recipe), "recipe": recipe} if recipe else {}
+    return replace(profile.run, **{"model": model, **chosen, **changes})
 
 
 def get_profile(name: str | None = None) -> Profile:

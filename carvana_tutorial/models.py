@@ -5,26 +5,11 @@ Every layer has a stable name, so stored outputs do not depend on the session.""
 import keras
 from keras import layers
 
-from .config import IMAGE_SIZE
+from .config import DEFAULT_DEPTH, IMAGE_SIZE, MODEL_NAMES, check_input_size
 from .errors import ModelError
 
-#: Each network's down/up blocks when a configuration leaves ``depth`` unsaid.
-DEFAULT_DEPTH = {"simple": 3, "unet": 4}
-MODEL_NAMES = tuple(DEFAULT_DEPTH)
 #: The convolutions' shared settings: 3x3 kernels, ReLU, He initialisation.
 CONV = dict(padding="same", activation="relu", kernel_initializer="he_normal")
-
-
-def check_input_size(image_size: tuple[int, int], depth: int) -> None:
-    """Both networks halve the size ``depth`` times; refuse sizes that do not divide."""
-    height, width = image_size[:2]
-    if depth < 1:
-        raise ModelError(f"depth must be at least 1, got {depth}")
-    if height % 2**depth or width % 2**depth:
-        raise ModelError(
-            f"depth {depth} does not fit {height}x{width}: both sides must be divisible by "
-            f"2**depth = {2**depth} so the decoder restores the size exactly"
-        )
 
 
 def simple_unet(

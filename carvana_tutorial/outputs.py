@@ -16,10 +16,15 @@ from typing import TextIO
 
 from .errors import CarvanaError
 
+#: A run folder's files, named here only: the marker (written first), the best epoch's model, the
+#: per-epoch log and the scores (written last).
 RUN_MARKER = ".carvana-run"
-EXPORT_MARKER = ".carvana-export"
+BEST = "best.keras"
+HISTORY = "history.csv"
 METRICS = "metrics.json"
-MARK = "carvana-tutorial"  # the metadata our PNG and ONNX files carry
+#: What says ``export`` made a SavedModel folder, and the metadata our PNG and ONNX files carry.
+EXPORT_MARKER = ".carvana-export"
+MARK = "carvana-tutorial"
 
 
 @contextmanager

@@ -9,19 +9,14 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 from tqdm import tqdm
 
-from .config import cache_dir
+from .config import DEFAULT_DEPTH, TrainConfig, cache_dir, recipe_changes
 from .errors import CarvanaError
-from .models import DEFAULT_DEPTH
-from .outputs import METRICS, write_atomic
-
-if TYPE_CHECKING:
-    from .training import TrainConfig
+from .outputs import BEST, HISTORY, METRICS, write_atomic
 
 
 @dataclass
@@ -35,7 +30,7 @@ class TrainResult:
 
     @property
     def best_path(self) -> Path:
-        return self.out_dir / "best.keras"
+        return self.out_dir / BEST
 
     @property
     def val_dice(self) -> float:
@@ -71,17 +66,15 @@ def fingerprint(pairs: Sequence) -> str:
     ).hexdigest()[:12]
 
 
-def run_config(config: "TrainConfig", train_pairs: Sequence, val_pairs: Sequence) -> dict:
+def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
     """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint
     (``depth`` and ``recipe`` left out when unsaid, so older runs still match)."""
-    from .training import RECIPES
-
     saved = {
         k: v for k, v in asdict(config).items() if v is not None or k not in ("depth", "recipe")
     }
     saved["image_size"] = list(config.image_size)
     if config.recipe is not None:
-        saved["recipe_values"] = dict(RECIPES[config.recipe])
+        saved["recipe_values"] = recipe_changes(config.recipe)
     saved.update(
         train_images=len(train_pairs),
         val_images=len(val_pairs),
@@ -103,9 +96,9 @@ def new_run_dir(out_dir: str | os.PathLike, train_pairs: Sequence, val_pairs: Se
     return out_dir
 
 
-def record(
+def write_metrics(
     out_dir: Path,
-    config: "TrainConfig",
+    config: TrainConfig,
     split: tuple[Sequence, Sequence],
     history: dict,
     dice: np.ndarray,
@@ -133,11 +126,11 @@ def record(
     write_atomic(
         out_dir / METRICS, json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n"
     )
-    return TrainResult(out_dir, saved, read_history(out_dir / "history.csv"), metrics)
+    return TrainResult(out_dir, saved, read_history(out_dir / HISTORY), metrics)
 
 
 def train_or_reuse(
-    config: "TrainConfig",
+    config: TrainConfig,
     train_pairs: Sequence,
     val_pairs: Sequence,
     out_dir: str | os.PathLike,
@@ -148,11 +141,11 @@ def train_or_reuse(
     from .training import train
 
     out_dir = Path(out_dir)
-    if (out_dir / METRICS).is_file() and (out_dir / "best.keras").is_file():
+    if (out_dir / METRICS).is_file() and (out_dir / BEST).is_file():
         saved = json.loads((out_dir / METRICS).read_text())
         if saved["config"] == run_config(config, train_pairs, val_pairs):
             return TrainResult(
-                out_dir, saved["config"], read_history(out_dir / "history.csv"), saved["metrics"]
+                out_dir, saved["config"], read_history(out_dir / HISTORY), saved["metrics"]
             )
     return train(config, train_pairs, val_pairs, out_dir, **options)
 

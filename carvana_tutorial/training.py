@@ -1,19 +1,16 @@
 """Train a network, keep its best epoch, score that: the loop of chapters 4 and 6.
 
-The article's Adam with ``epsilon=1e-6``; early stopping that *restores the best weights*; the best
-epoch in a
-``.keras`` file (Keras 3 refuses the article's extension-less path); a final score that is the
-competition's metric
-computed from the *reloaded best checkpoint*, not from whatever the last epoch left in memory.  Run
-folders,
-reuse and progress bars live in :mod:`carvana_tutorial.runs`; device and precision in
+The article's Adam (its settings in :class:`carvana_tutorial.config.TrainConfig`); early stopping
+that *restores the best weights*; the best epoch in a ``.keras`` file (Keras 3 refuses the
+article's extension-less path); a final score that is the competition's metric computed from the
+*reloaded best checkpoint*, not from whatever the last epoch left in memory.  Run folders, reuse
+and progress bars live in :mod:`carvana_tutorial.runs`; device and precision in
 :mod:`carvana_tutorial.hardware`."""
 
 import os
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -21,80 +18,15 @@ import numpy as np
 
 from . import hardware, runs
 from . import metrics as M
-from .config import IMAGE_SIZE, Profile
+from .config import TrainConfig
 from .data import Pair
-from .errors import CarvanaError, ModelError
-from .models import DEFAULT_DEPTH, MODEL_NAMES, build_model, check_input_size
+from .errors import ModelError
+from .models import build_model
+from .outputs import BEST, HISTORY
 from .pipeline import make_dataset
 
-BEST = "best.keras"
-HISTORY = "history.csv"
+#: The loss of each name in :data:`carvana_tutorial.config.LOSS_NAMES`.
 LOSSES = {"dice": M.dice_loss, "bce_dice": M.bce_dice_loss}
-#: Named recipes: the TrainConfig values each sets on top of a profile. ``article`` is the article's
-#: (the
-#: defaults); ``tuned`` is what chapter 7 and the README's benchmark on real photos support.
-RECIPES = {
-    "article": {},
-    "tuned": {
-        "loss": "bce_dice",
-        "learning_rate": 1e-3,
-        "patience": 5,
-        "augment": "joint",
-        "epochs": 30,
-    },
-}
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every choice one training run makes; the defaults are the article's.
-    Introduced in chapter 4."""
-
-    model: str = "unet"  # "simple" or "unet"
-    image_size: tuple[int, int] = IMAGE_SIZE
-    filters: int = 64  # of the first level; doubled at each level down
-    depth: int | None = None  # down/up blocks; None: the network's own
-    epochs: int = 20
-    batch_size: int = 32
-    loss: str = "dice"  # or "bce_dice"
-    learning_rate: float = 1e-4
-    epsilon: float = 1e-6
-    patience: int = 2  # epochs without a better val_loss before stopping
-    seed: int = 42
-    augment: str | None = "joint"  # or "image_only" (the article's bug)
-    resize: str = "area"  # or "nearest" (the article's)
-    recipe: str | None = None  # the RECIPES entry these values came from
-
-    def __post_init__(self) -> None:
-        check_config(self)  # unknown names and unfit sizes: one-line errors
-
-
-def check_config(config: TrainConfig) -> None:
-    """Refuse what would fail later, inside Keras, with a long traceback."""
-    for field, known in (("model", MODEL_NAMES), ("loss", LOSSES), ("recipe", (None, *RECIPES))):
-        if getattr(config, field) not in known:
-            names = ", ".join(str(k) for k in known if k is not None)
-            raise CarvanaError(f"unknown {field} {getattr(config, field)!r}: use one of {names}")
-    check_input_size(
-        config.image_size, DEFAULT_DEPTH[config.model] if config.depth is None else config.depth
-    )
-
-
-def config_for(profile: Profile, model: str, recipe: str | None = None, **changes) -> TrainConfig:
-    """The profile's settings for ``model``, then the ``recipe``'s, then ``changes``."""
-    filters = profile.simple_filters if model == "simple" else profile.unet_filters
-    settings = dict(
-        model=model,
-        image_size=profile.image_size,
-        epochs=profile.epochs,
-        filters=filters,
-        batch_size=profile.batch_size,
-        learning_rate=profile.learning_rate,
-    )
-    chosen = (
-        {**RECIPES.get(recipe, {}), "recipe": recipe} if recipe else {}
-    )  # TrainConfig checks the name
-    return TrainConfig(**{**settings, **chosen, **changes})
 
 
 def train(
@@ -153,7 +85,7 @@ def train(
     seconds = time.perf_counter() - start
     best = load_model(out_dir / BEST)  # what was saved, not the last epoch
     dice = evaluate(best, val_pairs, batch)
-    return runs.record(
+    return runs.write_metrics(
         out_dir,
         config,
         (train_pairs, val_pairs),

@@ -410,7 +410,7 @@ SHOWN = {
     ],
     "04_simple_unet": [
         "carvana_tutorial.models.simple_unet",
-        "carvana_tutorial.training.TrainConfig",
+        "carvana_tutorial.config.TrainConfig",
     ],
     "05_dice": [
         "carvana_tutorial.metrics.dice_coef",

@@ -163,7 +163,7 @@ def test_depth_that_does_not_fit_the_size_is_a_one_line_error(data, tmp_path, ca
 def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(
     data, tmp_path, capsys, early_stopping_calls
 ):
-    from carvana_tutorial import training
+    from carvana_tutorial.config import recipe_changes
 
     seen = early_stopping_calls
     out = tmp_path / "tuned"
@@ -195,7 +195,7 @@ def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(
     assert "recipe tuned" in capsys.readouterr().out
     config = json.loads((out / "metrics.json").read_text())["config"]
     assert config["recipe"] == "tuned"
-    assert config["recipe_values"] == training.RECIPES["tuned"]
+    assert config["recipe_values"] == recipe_changes("tuned")
     # The recipe's choices, except where an option said otherwise (--epochs, --patience).
     assert (config["loss"], config["learning_rate"], config["augment"]) == (
         "bce_dice",
@@ -209,8 +209,7 @@ def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(
 def test_article_recipe_is_the_old_default(data):
     from dataclasses import replace
 
-    from carvana_tutorial.config import FULL, QUICK
-    from carvana_tutorial.training import config_for
+    from carvana_tutorial.config import FULL, QUICK, config_for
 
     for profile in (QUICK, FULL):
         for model in ("simple", "unet"):
@@ -221,9 +220,9 @@ def test_article_recipe_is_the_old_default(data):
 
 
 def test_configs_without_a_recipe_save_as_before(data):
+    from carvana_tutorial.config import TrainConfig
     from carvana_tutorial.data import pair_files
     from carvana_tutorial.runs import run_config
-    from carvana_tutorial.training import TrainConfig
 
     pairs = pair_files(data)
     saved = run_config(TrainConfig("unet", (64, 96), filters=2), pairs[:2], pairs[2:])
@@ -231,11 +230,35 @@ def test_configs_without_a_recipe_save_as_before(data):
 
 
 def test_unknown_names_are_one_line_errors():
-    from carvana_tutorial.config import QUICK
+    from carvana_tutorial.config import QUICK, TrainConfig, config_for
     from carvana_tutorial.errors import CarvanaError
-    from carvana_tutorial.training import TrainConfig, config_for
 
     with pytest.raises(CarvanaError, match="unknown recipe 'magic': use one of article, tuned"):
         config_for(QUICK, "unet", recipe="magic")
     with pytest.raises(CarvanaError, match="unknown recipe"):
         TrainConfig(recipe="magic")
+
+
+@pytest.mark.parametrize(
+    ("variable", "device", "chosen"),
+    [
+        ("quick", "GPU", "quick"),
+        ("full", "CPU", "full"),
+        (None, "GPU", "full"),
+        (None, "CPU", "quick"),
+    ],
+)
+def test_train_picks_its_profile_like_the_chapters(
+    data, tmp_path, monkeypatch, capsys, variable, device, chosen
+):
+    from carvana_tutorial import hardware
+
+    if variable is None:
+        monkeypatch.delenv("CARVANA_PROFILE", raising=False)
+    else:
+        monkeypatch.setenv("CARVANA_PROFILE", variable)
+    monkeypatch.setattr(hardware, "device_kind", lambda: device)
+    (tmp_path / "file").write_text("")
+    # Refused after the profile is chosen and announced: --out is a file, so nothing trains.
+    assert main(["train", str(data), "--model", "simple", "--out", str(tmp_path / "file")]) == 2
+    assert f", profile {chosen}, recipe article:" in capsys.readouterr().out

@@ -558,7 +558,8 @@ def test_ctrl_c_that_c_code_turns_into_another_error_is_still_an_interruption(mo
     before = signal.getsignal(signal.SIGINT)
     assert cli.main(["synth", "SET"]) == 130
     assert capsys.readouterr().err.strip().splitlines() == [
-        "carvana-tutorial: interrupted: what was written to SET is marked partial; rerun the command to make the set"
+        "carvana-tutorial: interrupted: what was written to SET is marked partial; "
+        "rerun the command to make the set"
     ]
     assert signal.getsignal(signal.SIGINT) is before  # the handler main installed is gone again
 
@@ -642,10 +643,12 @@ def _tf_error(kind: str) -> Exception:
     import tensorflow as tf
 
     text = (
-        "Graph execution error:\n\nDetected at node model/conv/Conv2D defined at (most recent call last):\n"
-        '  File "x.py", line 1, in <module>\n\nOOM when allocating tensor with shape[3,3,9,9] and type float '
-        "on /job:localhost/replica:0/task:0/device:CPU:0 by allocator mklcpu\n\t [[{{node model/conv/Conv2D}}]]"
-        " [Op:__inference_train_function_123]"
+        "Graph execution error:\n\n"
+        "Detected at node model/conv/Conv2D defined at (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n\n'
+        "OOM when allocating tensor with shape[3,3,9,9] and type float "
+        "on /job:localhost/replica:0/task:0/device:CPU:0 by allocator mklcpu\n"
+        "\t [[{{node model/conv/Conv2D}}]] [Op:__inference_train_function_123]"
     )
     return getattr(tf.errors, kind)(None, None, text)
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from carvana_tutorial.config import QUICK_RUN
 from carvana_tutorial.data import pair_files
 from carvana_tutorial.errors import CarvanaError, DataError
 from carvana_tutorial.synthetic import SYNTHETIC_MARKER, make_synthetic_set
@@ -15,17 +16,18 @@ from carvana_tutorial.tools import tuning, viz
 TINY = tuning.SweepPlan(
     profile="tiny",
     baseline=tuning.RunSpec(
-        name="baseline",
-        group="baseline",
-        filters=4,
-        depth=4,
-        image_size=(32, 48),
+        "baseline",
+        "baseline",
+        replace(
+            QUICK_RUN,
+            filters=4,
+            depth=4,
+            image_size=(32, 48),
+            loss="bce_dice",
+            epochs=1,
+            batch_size=8,
+        ),
         train_cars=2,
-        loss="bce_dice",
-        epsilon=1e-6,
-        epochs=1,
-        batch_size=8,
-        learning_rate=1e-3,
     ),
     val_cars=1,
     holdout_cars=1,
@@ -51,9 +53,8 @@ def test_plan_changes_one_thing_per_run():
         assert len(changed) == 1, (run.name, changed)
         if run.group != "mistake":
             assert changed == {run.group}
-    assert {r.depth for r in runs if r.group == "depth"} - {
-        base.depth
-    }  # the issue asks for depth to vary
+    depths = {r.config.depth for r in runs if r.group == "depth"}
+    assert depths - {base.config.depth}  # the issue asks for depth to vary
     assert {r.name for r in runs if r.group == "mistake"} == {
         "image-only augmentation",
         "random split",
@@ -68,8 +69,8 @@ def test_quick_plan_fits_the_quick_synthetic_set():
 
     assert tuning.QUICK_PLAN.cars_needed() <= QUICK.synthetic_cars
     for run in tuning.QUICK_PLAN.runs():
-        height, width = run.image_size
-        assert height % 2**run.depth == 0 and width % 2**run.depth == 0
+        height, width = run.config.image_size
+        assert height % 2**run.config.depth == 0 and width % 2**run.config.depth == 0
 
 
 def test_cars_are_disjoint_and_seeded(dataset):
@@ -96,7 +97,11 @@ def test_key_depends_on_settings_data_versions_and_sweep_version(monkeypatch):
     key, fields = tuning.run_key(spec, "data", versions)
     assert fields["run"] == spec.settings() and fields["data"] == "data"
     assert tuning.run_key(replace(spec, name="renamed"), "data", versions)[0] == key
-    assert tuning.run_key(replace(spec, epsilon=1e-4), "data", versions)[0] != key
+    for change in ({"epsilon": 1e-4}, {"patience": 3}, {"train_cars": 3}, {"split": "random"}):
+        assert (
+            tuning.run_key(spec.varied("baseline", "baseline", **change), "data", versions)[0]
+            != key
+        )
     assert tuning.run_key(spec, "other data", versions)[0] != key
     assert tuning.run_key(spec, "data", {**versions, "keras": "3.16"})[0] != key
     monkeypatch.setattr(tuning, "SWEEP_VERSION", tuning.SWEEP_VERSION + 1)
@@ -140,7 +145,7 @@ def _fake_entry(spec, fields, val_dice):
         "key_fields": fields,
         "val_dice": val_dice,
         "train_seconds": 1.0 + len(spec.name),
-        "params": 10 * spec.filters,
+        "params": 10 * spec.config.filters,
         "epochs_run": 1,
     }
     if spec.group == "baseline" or spec.split == "random":
@@ -188,7 +193,7 @@ def test_cache_is_reused_refused_or_refreshed(dataset, tmp_path, fake_training):
     assert (again.trained, again.from_cache) == (0, 5) and len(fake_training) == 5
     assert again.entries == first.entries
 
-    changed = replace(TINY, baseline=replace(TINY.baseline, epochs=2))
+    changed = replace(TINY, baseline=TINY.baseline.varied("baseline", "baseline", epochs=2))
     with pytest.raises(CarvanaError, match="5 of 5 runs are not in sweep.json"):
         tuning.run_sweep(pairs, **{**common, "plan": changed}, mode="cache")
     assert json.loads(cache.read_text()) == stored  # refusing changes nothing on disk
@@ -279,7 +284,7 @@ def test_one_real_run_scores_its_checkpoint_consistently(dataset, tmp_path):
 
     _, pairs = dataset
     cars = tuning.choose_cars(pairs, TINY)
-    spec = replace(TINY.baseline, depth=2)
+    spec = TINY.baseline.varied("baseline", "baseline", depth=2)
     _, fields = tuning.run_key(spec, "d", {})
     entry = tuning._train_run(spec, cars, tmp_path / "run", fields, reuse=False)
     model = keras.models.load_model(tmp_path / "run" / "best.keras")

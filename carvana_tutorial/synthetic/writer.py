@@ -84,7 +84,7 @@ class SyntheticSummary:
     def test_images(self) -> int:
         return VIEWS * len(self.test_cars)
 
-    def describe(self) -> str:
+    def one_line(self) -> str:
         """One line for people, without machine paths."""
         height, width = self.size
         how = "reused" if self.reused else f"made in {self.seconds:.1f} s"

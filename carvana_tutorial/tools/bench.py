@@ -8,6 +8,7 @@ import tempfile
 import time
 import timeit
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -19,17 +20,16 @@ from tensorflow.python.framework import (
 )  # the op-determinism switch Keras itself reads
 from tqdm import tqdm
 
-from ..config import FULL, IMAGE_SIZE, QUICK
+from ..config import IMAGE_SIZE, PRESETS, QUICK, TUNED, TrainConfig, config_for
 from ..errors import CarvanaError, DataError
 from ..layout import FULL_SIZE
-from ..metrics import dice_loss
 from ..models import MODEL_NAMES, build_model
 from ..pipeline.cache import mask_rles
 from ..pipeline.dataset import article_dataset, make_dataset
 from ..pipeline.decode import decode_mask, decode_photo, decode_rle_mask
 from ..rle import rle_encode
 from ..submission import iter_masks, test_images, write_submission
-from ..training import config_for, evaluate, train
+from ..training import LOSSES, evaluate, train
 
 
 def _timed(work) -> tuple:
@@ -156,13 +156,15 @@ def pipeline_benchmark(
 
 def _step_speed(
     model: keras.Model,
-    images: np.ndarray,
-    masks: np.ndarray,
+    config: TrainConfig,
+    batch: tuple[np.ndarray, np.ndarray],
     steps: int,
     jit_compile: bool,
     start_weights: list,
 ) -> tuple[float, float]:
-    """Images/s of ``train_on_batch`` after one warm-up step, and the loss of that first step."""
+    """Images/s of ``train_on_batch`` after one warm-up step, and the loss of that first step:
+    with ``config``'s optimiser and loss, as :func:`~carvana_tutorial.training.train` compiles."""
+    images, masks = batch
     model.set_weights(start_weights)
     # Keras silently drops jit_compile=True under op determinism (which chapters turn on): off
     # meanwhile.
@@ -171,8 +173,8 @@ def _step_speed(
         tf_config.disable_op_determinism()
     try:
         model.compile(
-            optimizer=keras.optimizers.Adam(1e-4, epsilon=1e-6),
-            loss=dice_loss,
+            optimizer=keras.optimizers.Adam(config.learning_rate, epsilon=config.epsilon),
+            loss=LOSSES[config.loss],
             jit_compile=jit_compile,
         )
         if model.jit_compile != jit_compile:
@@ -197,37 +199,36 @@ def training_benchmark(
     seed: int = 0,
     progress: bool = False,
 ) -> dict:
-    """Images/s of one training step per model, at the quick profile's settings and the article's;
-    with ``xla``,
-    also compiled by XLA from the same weights and batch (``xla_loss_diff``: first-step losses)."""
+    """Images/s of one training step per model, at the quick run's settings and the article's (named
+    in :data:`carvana_tutorial.config.PRESETS`); with ``xla``, also compiled by XLA from the same
+    weights and batch (``xla_loss_diff``: first-step losses)."""
     steps = {"quick": 5, "article": 2, **(steps or {})}
     rng = np.random.default_rng(seed)
     results = []
     for setting, name in tqdm(
         [(s, m) for s in settings for m in models], desc="bench", unit="model", disable=not progress
     ):
-        config = config_for({"quick": QUICK, "article": FULL}[setting], name)
-        (height, width), filters = config.image_size, config.filters
-        images = rng.random((config.batch_size, height, width, 3), dtype=np.float32)
-        masks = (images[..., :1] > 0.5).astype(np.float32)
+        config = replace(PRESETS[setting], model=name)
+        images = rng.random((config.batch_size, *config.image_size, 3), dtype=np.float32)
+        batch = images, (images[..., :1] > 0.5).astype(np.float32)
         keras.utils.set_random_seed(seed)
-        model = build_model(name, (height, width), filters=filters)
+        model = build_model(name, config.image_size, config.filters, config.depth)
         weights = model.get_weights()
         row = dict(
             setting=setting,
             model=name,
-            filters=filters,
+            filters=config.filters,
             batch_size=config.batch_size,
-            image_size=[height, width],
+            image_size=list(config.image_size),
             params=int(model.count_params()),
             steps=steps[setting],
         )
         row["images_per_s"], plain_loss = _step_speed(
-            model, images, masks, steps[setting], False, weights
+            model, config, batch, steps[setting], False, weights
         )
         if xla:
             row["xla_images_per_s"], xla_loss = _step_speed(
-                model, images, masks, steps[setting], True, weights
+                model, config, batch, steps[setting], True, weights
             )
             row["xla_speedup"] = row["xla_images_per_s"] / row["images_per_s"]
             row["xla_loss_diff"] = abs(xla_loss - plain_loss)
@@ -322,8 +323,8 @@ def realism_benchmark(
     cars: int = 32,
     *,
     size: tuple[int, int] = FULL_SIZE,
-    epochs: int = 30,
-    patience: int = 5,
+    epochs: int = TUNED.epochs,
+    patience: int = TUNED.patience,
     work_dir: str | os.PathLike | None = None,
     verbose: int = 0,
 ) -> dict:
@@ -349,7 +350,7 @@ def realism_benchmark(
         result, train_seconds, _ = _timed(
             lambda: train(config, train_pairs, val_pairs, Path(scratch) / "run", verbose=verbose)
         )
-        dice = evaluate(Path(scratch) / "run" / "best.keras", real, config.batch_size)
+        dice = evaluate(result.best_path, real, config.batch_size)
     order = np.argsort(dice, kind="stable")
     return {
         "real_dir": str(Path(real_dir)),

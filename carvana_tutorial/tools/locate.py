@@ -41,7 +41,7 @@ class DataSource:
     description: str
 
 
-def prepare(
+def unzip_missing(
     folder: Path, *, extract_to: Path | None = None, with_test: bool = False, progress: bool = False
 ) -> Path | None:
     """The Carvana root for ``folder``, unpacking its zips if need be; ``None`` if it holds no data.
@@ -69,7 +69,7 @@ def prepare(
     return target
 
 
-def describe(root: Path, label: str) -> str:
+def source_description(root: Path, label: str) -> str:
     """``label`` plus cars, views and image size, e.g. ``synthetic Carvana, 24 cars x 16 views,
     1280x1918``."""
     from PIL import Image
@@ -111,21 +111,21 @@ def find_data(
         ("env", env(ENV_DATA), f"${ENV_DATA}"),
     ):
         if value is not None:
-            if (root := prepare(Path(value).expanduser(), **opts)) is None:
+            if (root := unzip_missing(Path(value).expanduser(), **opts)) is None:
                 raise DataError(
                     f"{value} ({where}) holds no Carvana data: {EXPECTED_LAYOUT}, or those two zips"
                 )
-            return DataSource(root, origin, describe(root, f"Carvana data from {where}"))
+            return DataSource(root, origin, source_description(root, f"Carvana data from {where}"))
     if KAGGLE_INPUT.is_dir():
         work = (
             KAGGLE_WORKING / "carvana"
             if os.access(KAGGLE_WORKING, os.W_OK | os.X_OK)
             else cache_dir() / "kaggle"
         )
-        if (root := prepare(KAGGLE_INPUT, extract_to=work, **opts)) is not None:
-            return DataSource(root, "kaggle", describe(root, "Kaggle's Carvana data"))
-    if LOCAL_DATA.is_dir() and (root := prepare(LOCAL_DATA.resolve(), **opts)) is not None:
-        return DataSource(root, "local", describe(root, "Carvana data in ./data"))
+        if (root := unzip_missing(KAGGLE_INPUT, extract_to=work, **opts)) is not None:
+            return DataSource(root, "kaggle", source_description(root, "Kaggle's Carvana data"))
+    if LOCAL_DATA.is_dir() and (root := unzip_missing(LOCAL_DATA.resolve(), **opts)) is not None:
+        return DataSource(root, "local", source_description(root, "Carvana data in ./data"))
     if not synthesize:
         raise DataError(
             "no Carvana data found: run `carvana-tutorial download` (needs a Kaggle account) "
@@ -153,4 +153,4 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
             test_cars=profile.synthetic_test_cars,
             progress=progress,
         )
-    return DataSource(root, "synthetic", describe(root, "synthetic Carvana"))
+    return DataSource(root, "synthetic", source_description(root, "synthetic Carvana"))

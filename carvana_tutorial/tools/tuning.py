@@ -17,44 +17,46 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..config import ARTICLE, IMAGE_SIZE, QUICK_RUN, TUNED, TrainConfig
 from ..data import Pair, group_by_car, random_split
 from ..errors import CarvanaError, DataError
 from ..metrics import dice_definitions
 from ..outputs import write_atomic
 from ..runs import runs_dir, train_or_reuse
 from ..synthetic import read_marker
-from ..training import TrainConfig, evaluate, load_model, predict, train
+from ..training import evaluate, load_model, predict, train
 
-#: Bump when training, pipeline or model code changes in a way that changes results.
-SWEEP_VERSION = 1
+#: Bump when training, pipeline or model code changes in a way that changes results, or when what
+#: a key hashes changes shape (2: a run's whole TrainConfig, model and patience included).
+SWEEP_VERSION = 2
+#: The knobs that are the sweep's own data choices; every other knob is a TrainConfig field.
+DATA_KNOBS = ("train_cars", "split")
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything that defines one training run of the sweep."""
+    """One training run of the sweep: its configuration and the data it trains on."""
 
     name: str
     group: str
-    filters: int
-    depth: int  # the U-Net's down/up blocks (pooling steps)
-    image_size: tuple[int, int]
+    config: TrainConfig
     train_cars: int
-    loss: str
-    epsilon: float
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    augment: str | None = "joint"
-    resize: str = "area"
     split: str = "car"  # "car" (ours) or "random" (the article's leaky split)
-    seed: int = 42
+
+    def value(self, knob: str):
+        """The run's value of ``knob``, a data choice or a configuration field."""
+        return getattr(self if knob in DATA_KNOBS else self.config, knob)
+
+    def varied(self, name: str, group: str, **changes) -> "RunSpec":
+        """This run under another name, with ``changes`` to its data or its configuration."""
+        data = {k: changes.pop(k) for k in DATA_KNOBS if k in changes}
+        config = replace(self.config, **changes)
+        return replace(self, name=name, group=group, config=config, **data)
 
     def settings(self) -> dict:
-        """The fields that change results (the display name and group do not)."""
-        return {
-            **{k: v for k, v in asdict(self).items() if k not in ("name", "group")},
-            "image_size": list(self.image_size),
-        }
+        """What changes results (the display name and group do not)."""
+        config = {**asdict(self.config), "image_size": list(self.config.image_size)}
+        return {**config, "train_cars": self.train_cars, "split": self.split}
 
 
 def _label(knob: str, value) -> str:
@@ -91,41 +93,36 @@ class SweepPlan:
         }
         runs = [
             base,
-            *(
-                replace(base, name=name, group="mistake", **change)
-                for name, change in mistakes.items()
-            ),
+            *(base.varied(name, "mistake", **change) for name, change in mistakes.items()),
         ]
         variations = [
-            replace(base, name=_label(knob, value), group=knob, **{knob: value})
+            base.varied(_label(knob, value), knob, **{knob: value})
             for knob, values in self.variations.items()
             for value in values
-            if value != getattr(base, knob)
+            if value != base.value(knob)
         ]
-        return runs + sorted(
-            variations, key=lambda r: r.filters * r.image_size[0] * r.image_size[1] * r.train_cars
-        )
+        return runs + sorted(variations, key=_cost)
 
     def cars_needed(self) -> int:
         most = max((self.baseline.train_cars, *self.variations.get("train_cars", ())))
         return most + self.val_cars + self.holdout_cars
 
 
-#: Small enough for two CPU cores: each run trains for a few minutes at most.
+def _cost(spec: RunSpec) -> int:
+    """Roughly what a run costs: filters times pixels times cars."""
+    height, width = spec.config.image_size
+    return spec.config.filters * height * width * spec.train_cars
+
+
+#: Small enough for two CPU cores: each run trains for a few minutes at most. The quick run's Adam
+#: and batch, with a smaller U-Net, thumbnails, BCE+dice and 6 epochs.
 QUICK_PLAN = SweepPlan(
     profile="quick",
     baseline=RunSpec(
-        name="baseline",
-        group="baseline",
-        filters=8,
-        depth=4,
-        image_size=(64, 96),
+        "baseline",
+        "baseline",
+        replace(QUICK_RUN, filters=8, depth=4, image_size=(64, 96), epochs=6, loss="bce_dice"),
         train_cars=8,
-        loss="bce_dice",
-        epsilon=1e-6,
-        epochs=6,
-        batch_size=16,
-        learning_rate=1e-3,
     ),
     val_cars=3,
     holdout_cars=4,
@@ -135,7 +132,7 @@ QUICK_PLAN = SweepPlan(
     variations={
         "filters": (4, 16),
         "depth": (2, 3),
-        "image_size": ((32, 48), (96, 128)),
+        "image_size": ((32, 48), IMAGE_SIZE),
         "train_cars": (4, 16),
         "loss": ("dice",),
         "epsilon": (1e-7, 1e-4, 1e-1),
@@ -143,28 +140,29 @@ QUICK_PLAN = SweepPlan(
     },
 )
 
-#: The same study at the article's scale, for a GPU and the real data.
+#: The same study at the article's scale, for a GPU and the real data: the article's run with the
+#: tuned loss and learning rate.
 FULL_PLAN = SweepPlan(
     profile="full",
     baseline=RunSpec(
-        name="baseline",
-        group="baseline",
-        filters=32,
-        depth=4,
-        image_size=(128, 192),
+        "baseline",
+        "baseline",
+        replace(
+            ARTICLE,
+            filters=32,
+            depth=4,
+            image_size=(128, 192),
+            loss=TUNED.loss,
+            learning_rate=TUNED.learning_rate,
+        ),
         train_cars=48,
-        loss="bce_dice",
-        epsilon=1e-6,
-        epochs=20,
-        batch_size=32,
-        learning_rate=1e-3,
     ),
     val_cars=16,
     holdout_cars=16,
     variations={
         "filters": (16, 64),
         "depth": (3, 5),
-        "image_size": ((96, 128), (256, 384)),
+        "image_size": (IMAGE_SIZE, (256, 384)),
         "train_cars": (24, 96),
         "loss": ("dice",),
         "epsilon": (1e-7, 1e-4, 1e-1),
@@ -233,18 +231,14 @@ def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
     in chapter 7."""
     if spec.split == "random":
         pool = cars.train(spec.train_cars) + cars.val
-        return random_split(pool, val_fraction=len(cars.val) / len(pool), seed=spec.seed)
+        return random_split(pool, val_fraction=len(cars.val) / len(pool), seed=spec.config.seed)
     return cars.train(spec.train_cars), cars.val
 
 
 def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bool) -> dict:
     """Train one run and score it (on the holdout cars too, for the split pair)."""
     train_pairs, val_pairs = split_for(spec, cars)
-    # TrainConfig takes every field but the data choices, which the sweep makes itself.
-    settings = {
-        k: v for k, v in asdict(spec).items() if k not in ("name", "group", "train_cars", "split")
-    }
-    config = TrainConfig(model="unet", **settings)
+    config = spec.config
     result = (train_or_reuse if reuse else train)(
         config, train_pairs, val_pairs, out_dir, verbose=0
     )
@@ -259,11 +253,11 @@ def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bo
     }
     if spec.group == "baseline" or spec.split == "random":
         entry["holdout_dice"] = float(
-            evaluate(result.best_path, cars.holdout, batch_size=spec.batch_size).mean()
+            evaluate(result.best_path, cars.holdout, batch_size=config.batch_size).mean()
         )
     if spec.group == "baseline":
         batches = predict(
-            load_model(result.best_path), val_pairs, spec.batch_size, resize=spec.resize
+            load_model(result.best_path), val_pairs, config.batch_size, resize=config.resize
         )
         entry["dice_definitions"] = dice_definitions((masks, probs) for _, masks, probs in batches)
     return entry

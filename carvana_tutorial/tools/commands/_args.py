@@ -16,8 +16,7 @@ def parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def whole(text: str, minimum: int = 0) -> int:
-    """A whole number of at least ``minimum``: a seed, a count that may be none."""
+def _int_at_least(text: str, minimum: int) -> int:
     if not text.strip().isdecimal() or int(text) < minimum:
         raise argparse.ArgumentTypeError(
             f"expected a whole number of at least {minimum}, got {text!r}"
@@ -25,7 +24,8 @@ def whole(text: str, minimum: int = 0) -> int:
     return int(text)
 
 
-positive = functools.partial(whole, minimum=1)  # a count: pairs, steps, a batch size
+non_negative_int = functools.partial(_int_at_least, minimum=0)  # a seed, a count that may be none
+positive = functools.partial(_int_at_least, minimum=1)  # a count: pairs, steps, a batch size
 
 
 def rate(text: str) -> float:

@@ -5,9 +5,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ...config import IMAGE_SIZE
+from ...config import IMAGE_SIZE, MODEL_NAMES, TUNED
 from ...layout import FULL_SIZE
-from ._args import parse_size, positive, whole
+from ._args import non_negative_int, parse_size, positive
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pipeline.add_argument("data", type=Path, metavar="DATA", help="a folder in Carvana's layout")
     pipeline.add_argument("--limit", type=positive, help="use the first N pairs (by car, view)")
     pipeline.add_argument(
-        "--size", type=parse_size, default=IMAGE_SIZE, help="target HEIGHTxWIDTH (default 96x128)"
+        "--size",
+        type=parse_size,
+        default=IMAGE_SIZE,
+        help=f"target HEIGHTxWIDTH (default {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]})",
     )
     pipeline.add_argument("--batch-size", type=positive, default=32)
     pipeline.add_argument(
@@ -51,12 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "line. To compare thread counts, set TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS.",
     )
     train.add_argument("--only", choices=("quick", "article"), help="time one of the two settings")
-    train.add_argument("--model", choices=("simple", "unet"), help="time one network")
+    train.add_argument("--model", choices=MODEL_NAMES, help="time one network")
     train.add_argument(
         "--steps", type=positive, metavar="N", help="timed steps each (default 5 quick, 2 article)"
     )
     train.add_argument("--no-xla", action="store_true", help="skip the XLA comparison")
-    train.set_defaults(func=run_train)
+    train.set_defaults(func=run_bench_train)
     real = targets.add_parser(
         "real",
         help="score a U-Net trained on synthetic cars only on real photos",
@@ -68,7 +71,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "real", type=Path, metavar="REAL", help="real photos and masks in Carvana's layout"
     )
     real.add_argument(
-        "--seed", type=whole, default=0, help="synthetic set and training seed (default 0)"
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="synthetic set and training seed (default 0)",
     )
     real.add_argument(
         "--cars", type=positive, default=32, help="synthetic cars to train on (default 32)"
@@ -77,10 +83,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--size",
         type=parse_size,
         default=FULL_SIZE,
-        help="synthetic HEIGHTxWIDTH (default 1280x1918)",
+        help=f"synthetic HEIGHTxWIDTH (default {FULL_SIZE[0]}x{FULL_SIZE[1]})",
     )
     real.add_argument(
-        "--epochs", type=positive, default=30, help="most epochs (default 30, patience 5)"
+        "--epochs",
+        type=positive,
+        default=TUNED.epochs,
+        help=f"most epochs (default {TUNED.epochs}, patience {TUNED.patience})",
     )
     real.set_defaults(func=run_real)
 
@@ -120,13 +129,13 @@ def run_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run_bench_train(args: argparse.Namespace) -> int:
     from ..bench import training_benchmark
 
     settings = (args.only,) if args.only else ("quick", "article")
     result = training_benchmark(
         settings,
-        (args.model,) if args.model else ("simple", "unet"),
+        (args.model,) if args.model else MODEL_NAMES,
         steps={s: args.steps for s in settings} if args.steps else None,
         xla=not args.no_xla,
         progress=args.progress,

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ...layout import FULL_SIZE
-from ._args import parse_size, positive, whole
+from ._args import non_negative_int, parse_size, positive
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cars", type=positive, default=8, help="training cars, 16 views each (default: 8)"
     )
     synth.add_argument(
-        "--test-cars", type=whole, default=2, help="test cars, images only (default: 2)"
+        "--test-cars", type=non_negative_int, default=2, help="test cars, images only (default: 2)"
     )
     synth.add_argument(
         "--size",
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=FULL_SIZE,
         help=f"HEIGHTxWIDTH of every image (default: Carvana's {FULL_SIZE[0]}x{FULL_SIZE[1]})",
     )
-    synth.add_argument("--seed", type=whole, default=0, help="random seed (default: 0)")
+    synth.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
     synth.add_argument("--no-zips", action="store_true", help="skip the three zips")
     synth.set_defaults(
         func=run_synth,
@@ -146,7 +146,7 @@ def run_synth(args: argparse.Namespace) -> int:
         zips=not args.no_zips,
         progress=args.progress,
     )
-    print(f"{summary.describe()}\nwritten to {args.out}/")
+    print(f"{summary.one_line()}\nwritten to {args.out}/")
     return 0
 
 

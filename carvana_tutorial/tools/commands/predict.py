@@ -13,9 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser(
         "predict",
         help="predict a folder of photos and write (or resume) a Kaggle submission CSV",
-        description="Stream the photos in IMAGES through MODEL and append one run-length encoded row per photo to "
-        "the submission CSV. Rerunning with the same --submission resumes: rows already written are skipped. "
-        "Unreadable photos are reported and skipped.",
+        description="Stream the photos in IMAGES through MODEL and append one run-length encoded "
+        "row per photo to the submission CSV. Rerunning with the same --submission resumes: rows "
+        "already written are skipped. Unreadable photos are reported and skipped.",
     )
     predict.add_argument(
         "model", type=Path, metavar="MODEL", help="a .keras model written by 'train'"
@@ -83,7 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export = subparsers.add_parser(
         "export",
         help="export a .keras model to ONNX (or a TensorFlow SavedModel)",
-        description="Write MODEL with Keras 3's export; ONNX needs the extra: pip install 'carvana-tutorial[export]'.",
+        description="Write MODEL with Keras 3's export; ONNX needs the extra: "
+        "pip install 'carvana-tutorial[export]'.",
     )
     export.add_argument(
         "model", type=Path, metavar="MODEL", help="a .keras model written by 'train'"
@@ -219,7 +220,7 @@ def run_segment(args: argparse.Namespace) -> int:
             masks = (
                 segment_photos(model, [photo for _, photo in batch], tta=args.tta) if batch else []
             )
-            for (path, photo), mask in zip(batch, masks):
+            for (path, photo), mask in zip(batch, masks, strict=True):
                 write_outputs(photo, mask, todo[path])
             bar.update(len(chunk))
     written = len(todo) - len(bad)

@@ -4,46 +4,75 @@ sweep."""
 import argparse
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
-from ...config import ENV_PROFILE, env, get_profile
-from ._args import parse_size, positive, rate, whole
+from ...config import (
+    ARTICLE,
+    DEFAULT_DEPTH,
+    ENV_PROFILE,
+    FULL,
+    LOSS_NAMES,
+    MODEL_NAMES,
+    PROFILES,
+    RECIPES,
+    TUNED,
+    TrainConfig,
+    config_for,
+    get_profile,
+)
+from ...outputs import BEST, HISTORY, METRICS
+from ._args import non_negative_int, parse_size, positive, rate
+
+#: The article's run, as ``train --help`` states it.
+_ARTICLE = (
+    f"{ARTICLE.image_size[0]}x{ARTICLE.image_size[1]}, batch {ARTICLE.batch_size}, "
+    f"{FULL.max_images} images, {ARTICLE.filters} filters, Adam {ARTICLE.learning_rate:g}, "
+    f"{ARTICLE.loss} loss, patience {ARTICLE.patience}"
+)
+_TUNED = (
+    f"BCE+dice, Adam {TUNED.learning_rate:g}, patience {TUNED.patience}, "
+    f"up to {TUNED.epochs} epochs"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train",
-        help="train the simple network or the U-Net; write best.keras, history.csv, metrics.json",
-        description="Split DATA by car, train, keep the best epoch (validation loss) in RUN/best.keras and score it: "
-        "RUN/metrics.json (printed last, as JSON) holds val_dice, the validation cars' mean per-image dice at 0.5. "
-        "Defaults: the article's (96x128, batch 32, 1000 images, 64 filters, Adam 1e-4, dice loss, patience 2); "
-        "--recipe tuned takes the book's best choices, --profile quick (or CARVANA_PROFILE=quick) the quick profile's.",
+        help=f"train the simple network or the U-Net; write {BEST}, {HISTORY}, {METRICS}",
+        description="Split DATA by car, train, keep the best epoch (validation loss) in "
+        f"RUN/{BEST} and score it: RUN/{METRICS} (printed last, as JSON) holds val_dice, the "
+        "validation cars' mean per-image dice at 0.5. Defaults: the profile's (--profile, else "
+        f"{ENV_PROFILE}, else full on a GPU or TPU and quick elsewhere); full is the article's "
+        f"({_ARTICLE}); --recipe tuned takes the book's best choices.",
     )
     train.add_argument(
         "data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/"
     )
-    train.add_argument("--model", choices=("simple", "unet"), required=True, help="which network")
+    train.add_argument("--model", choices=MODEL_NAMES, required=True, help="which network")
     train.add_argument(
         "--out", type=Path, required=True, metavar="RUN", help="folder for the run's files"
     )
     train.add_argument(
         "--profile",
-        choices=("quick", "full"),
-        help="defaults to take (default: full, the article's)",
+        choices=tuple(PROFILES),
+        help=f"defaults to take (default: {ENV_PROFILE}, else by hardware)",
     )
     train.add_argument("--filters", type=positive, metavar="F", help="filters of the first level")
     train.add_argument(
         "--depth",
         type=positive,
         metavar="D",
-        help="down/up blocks (default: 3 for simple, 4 for unet)",
+        help="down/up blocks (default: "
+        + ", ".join(f"{depth} for {model}" for model, depth in DEFAULT_DEPTH.items())
+        + ")",
     )
     train.add_argument(
         "--size",
         type=parse_size,
         dest="image_size",
         metavar="HxW",
-        help="input size (default 96x128)",
+        help="input size (default: the profile's)",
     )
     train.add_argument(
         "--epochs", type=positive, metavar="E", help="most epochs (early stopping may end sooner)"
@@ -57,19 +86,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--recipe",
-        choices=("article", "tuned"),
+        choices=tuple(RECIPES),
         default="article",
-        help="article (default): the article's choices; tuned: BCE+dice, Adam 1e-3, patience 5, "
-        "up to 30 epochs. Options given explicitly win over the recipe",
+        help=f"article (default): the article's choices; tuned: {_TUNED}. Options given "
+        "explicitly win over the recipe",
     )
     train.add_argument(
         "--patience",
         type=positive,
         metavar="P",
         help="epochs without a better validation loss "
-        "before stopping; the best epoch is kept (article 2, tuned 5)",
+        f"before stopping; the best epoch is kept (article {ARTICLE.patience}, "
+        f"tuned {TUNED.patience})",
     )
-    train.add_argument("--loss", choices=("dice", "bce_dice"), help="training loss (article: dice)")
+    train.add_argument(
+        "--loss", choices=LOSS_NAMES, help=f"training loss (article: {ARTICLE.loss})"
+    )
     train.add_argument(
         "--augment",
         choices=("joint", "image_only", "none"),
@@ -77,7 +109,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--resize", choices=("area", "nearest"), help="downscaling (default area)")
     train.add_argument(
-        "--seed", type=whole, default=42, help="seed of the split, the weights and the shuffling"
+        "--seed",
+        type=non_negative_int,
+        default=ARTICLE.seed,
+        help="seed of the split, the weights and the shuffling",
     )
     train.add_argument(
         "--overwrite",
@@ -110,7 +145,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--batch", type=positive, default=32, metavar="B", help="images per batch (default 32)"
     )
     evaluate.add_argument(
-        "--worst", type=whole, default=5, metavar="K", help="worst images listed (5)"
+        "--worst", type=non_negative_int, default=5, metavar="K", help="worst images listed (5)"
     )
     evaluate.set_defaults(func=run_evaluate)
 
@@ -121,7 +156,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "lacks, or all of them with --force, and write the results there.",
     )
     tune.add_argument(
-        "--profile", choices=("quick", "full"), help="sweep size (default: by hardware)"
+        "--profile", choices=tuple(PROFILES), help="sweep size (default: by hardware)"
     )
     tune.add_argument(
         "--data", type=Path, help="Carvana folder (default: the book's search, else synthetic)"
@@ -146,29 +181,18 @@ def run_train(args: argparse.Namespace) -> int:
     from ...data import pair_files, split_by_car
     from ...outputs import claim_run
 
-    profile = get_profile(args.profile or env(ENV_PROFILE) or "full")
+    profile = get_profile(args.profile)
     train_pairs, val_pairs = split_by_car(
         pair_files(args.data), seed=args.seed, max_images=args.max_images or profile.max_images
     )
 
     from tqdm.keras import TqdmCallback
 
-    from ...training import config_for, train
+    from ...training import train
 
-    given = (
-        "filters",
-        "depth",
-        "image_size",
-        "epochs",
-        "batch_size",
-        "learning_rate",
-        "loss",
-        "patience",
-        "augment",
-        "resize",
-        "seed",
-    )  # the options named as TrainConfig's fields
-    changes = {name: getattr(args, name) for name in given if getattr(args, name) is not None}
+    # The options named as TrainConfig's fields, where given (--seed always is).
+    named = (f.name for f in fields(TrainConfig) if f.name not in ("model", "recipe"))
+    changes = {name: getattr(args, name) for name in named if getattr(args, name, None) is not None}
     if args.augment == "none":
         changes["augment"] = None
     config = config_for(profile, args.model, recipe=args.recipe, **changes)
@@ -191,7 +215,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(
         "best epoch {best_epoch} of {epochs_run} ({train_seconds:.0f} s); validation per-image dice {val_dice:.4f} "
         "(median {val_dice_median:.4f}, min {val_dice_min:.4f}) ->".format_map(result.metrics),
-        args.out / "best.keras",
+        result.best_path,
     )
     print(json.dumps(result.metrics))
     return 0
@@ -218,7 +242,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "\n".join(
             [
                 f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}",
-                *describe(dice),
+                *dice_distribution(dice),
                 *(["worst images:", *worst] if worst else []),
             ]
         )
@@ -255,7 +279,7 @@ def run_tune(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(dice) -> list[str]:
+def dice_distribution(dice) -> list[str]:
     """The distribution of per-image dice as a few printable lines: quantiles and a text
     histogram."""
     import numpy as np
