@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..config import ENV_CACHE, cache_dir
 from ..errors import CarvanaError
-from .locate import exclusive
+from ..outputs import locked
 
 CACHE_KINDS = (
     "pipeline",
@@ -21,6 +21,7 @@ CACHE_KINDS = (
     "extracted",
     "other",
 )  # in listing order; "other" is anything else
+NOT_OURS = "not written by carvana-tutorial, so never removed: remove it yourself"
 LOCK = ".lock"  # beside each synthetic set; ``make_synthetic`` holds it while writing the set
 
 
@@ -131,6 +132,9 @@ def clear(
     for (kind, name), paths in usage(root).items():
         if not (everything or kind == "pipeline" and name.startswith(prefixes)):
             continue
+        if kind == "other":  # outputs.py's rule: only what we wrote is ever removed
+            skipped.append({"kind": kind, "name": name, "reason": NOT_OURS})
+            continue
         lock = paths[0].with_name(name + LOCK) if kind == "synthetic" and name else None
         paths = [p for p in paths if p != lock]
         if cutoff is not None:  # file by file: what was read or written since stays
@@ -140,8 +144,10 @@ def clear(
         if not paths:
             continue
         group = summary(kind, name, paths)
-        with exclusive(
-            lock if lock and (lock.exists() or not dry_run) else None, wait=False
+        with (
+            locked(lock, wait=False)
+            if lock and (lock.exists() or not dry_run)
+            else contextlib.nullcontext(True)
         ) as free:
             errors = [] if dry_run or not free else [e for p in paths if (e := _remove(p, root))]
         if not free or errors:  # not freed, or not all of it: say so rather than count it as freed

@@ -101,18 +101,13 @@ def download(
     dest = Path(dest)
     names = TRAIN_ZIPS + (MASKS_CSV_ZIP,) + ((TEST_ZIP,) if with_test else ())
     todo = [n for n in names if not zipfile.is_zipfile(dest / n)]
+    if damaged := [dest / n for n in todo if (dest / n).exists() or (dest / n).is_symlink()]:
+        raise DownloadError(  # ours arrive whole (renamed when complete): this one is not ours
+            f"{damaged[0]} is damaged (not a complete zip), and download never replaces a file "
+            "it did not write: delete it (or move it away) and rerun"
+        )
     if todo and not hasattr(client, "competition_download_file"):
-        try:
-            client = client() if client is not None else kaggle_api()
-        except (
-            DownloadError
-        ) as exc:  # say first that a file there is damaged, not only that we cannot log in
-            if damaged := [dest / n for n in todo if (dest / n).exists()]:
-                raise DownloadError(
-                    f"{damaged[0]} is damaged (not a complete zip) and cannot be downloaded "
-                    f"again: {exc}"
-                ) from None
-            raise
+        client = client() if client is not None else kaggle_api()
     for name in todo:
         partial = dest / f".{name}.partial"  # kept on failure so the client can resume
         partial.mkdir(parents=True, exist_ok=True)

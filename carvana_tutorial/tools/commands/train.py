@@ -117,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace a finished run in RUN, or write into a folder of other files",
+        help="replace a finished run in RUN (a folder of other files is never written into)",
     )
     train.set_defaults(
         func=run_train,
