@@ -198,11 +198,8 @@ def run_cache(args: argparse.Namespace) -> int:
         verb, freed = ("would remove", "would free") if args.dry_run else ("removed", "freed")
         lines = [f"{verb} {_label(g)}: {g['files']} files, {g['mib']:.1f} MiB" for g in removed]
         lines += [f"skipped {_label(g)}: {g['reason']}" for g in skipped]
-        lines.append(
-            f"{freed} {report['mib']:.1f} MiB in {report['files']} files"
-            if removed
-            else "nothing to remove"
-        )
+        total = f"{freed} {report['mib']:.1f} MiB in {report['files']} files"
+        lines.append(total if removed else "nothing to remove")
     else:
         groups = [summary(kind, name, paths) for (kind, name), paths in usage(root).items()]
         report = {"groups": groups, **amount(groups)}

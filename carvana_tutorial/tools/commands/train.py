@@ -46,17 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--profile",
-        choices=tuple(PROFILES),
+        choices=PROFILES,
         help=f"defaults to take (default: {ENV_PROFILE}, else by hardware)",
     )
     train.add_argument("--filters", type=positive, metavar="F", help="filters of the first level")
+    depths = ", ".join(f"{depth} for {model}" for model, depth in DEFAULT_DEPTH.items())
     train.add_argument(
-        "--depth",
-        type=positive,
-        metavar="D",
-        help="down/up blocks (default: "
-        + ", ".join(f"{depth} for {model}" for model, depth in DEFAULT_DEPTH.items())
-        + ")",
+        "--depth", type=positive, metavar="D", help=f"down/up blocks (default: {depths})"
     )
     train.add_argument(
         "--size",
@@ -77,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--recipe",
-        choices=tuple(RECIPES),
+        choices=RECIPES,
         default="article",
         help="article (default): the article's choices; tuned: BCE+dice, Adam "
         f"{TUNED.learning_rate:g}, patience {TUNED.patience}, up to {TUNED.epochs} epochs. "
@@ -147,9 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train every run of the profile's sweep that the cache file (which the "
         "chapter reads) lacks, or all of them with --force, and write the results there.",
     )
-    tune.add_argument(
-        "--profile", choices=tuple(PROFILES), help="sweep size (default: by hardware)"
-    )
+    tune.add_argument("--profile", choices=PROFILES, help="sweep size (default: by hardware)")
     tune.add_argument(
         "--data", type=Path, help="Carvana folder (default: the book's search, else synthetic)"
     )
