@@ -1,7 +1,6 @@
 """Download the competition's zips we need with the official ``kaggle`` client.  Each lands in a
-hidden
-folder and is renamed into place once it is a complete zip, so a half file never has the final name.
-Introduced in chapter 1."""
+hidden folder and is renamed into place once it is a complete zip, so a half file never has the
+final name.  Introduced in chapter 1."""
 
 import contextlib
 import io
@@ -34,18 +33,15 @@ def _token() -> str | None:
 
 def kaggle_api() -> Any:
     """The official Kaggle client, logged in, or one :class:`DownloadError` sentence saying how to
-    log in
-    (instead of the page the client prints before calling ``sys.exit``)."""
+    log in (instead of the page the client prints before calling ``sys.exit``)."""
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from kaggle.api.kaggle_api_extended import KaggleApi
 
             api = KaggleApi()
             api.authenticate()
-    except (
-        SystemExit,
-        Exception,
-    ) as exc:  # sys.exit without credentials, requests' errors, unreadable files
+    except (SystemExit, Exception) as exc:
+        # sys.exit without credentials, requests' errors, unreadable files
         from requests import RequestException
 
         token = _token()
