@@ -41,12 +41,9 @@ OUT_OF_MEMORY = "out of memory{}: try a smaller --filters, --batch or --size"
 TF_INTERNALS = r"\{\{[^}]*\}\}|\[\[.*?\]\]|\[Op:[^\]]*\]| on /job:\S+| by allocator \S+"
 
 
-def _in_cache(where: str) -> bool:
-    from .config import cache_dir
-
-    cache = cache_dir().resolve()
-    path = Path(where).resolve()
-    return path == cache or cache in path.parents
+def _inside(where: str, folder: Path) -> bool:
+    path, folder = Path(where).resolve(), folder.resolve()
+    return path == folder or folder in path.parents
 
 
 def _tensorflow_text(message: str, name: str) -> str:
@@ -56,8 +53,9 @@ def _tensorflow_text(message: str, name: str) -> str:
     return next((line for line in reversed(lines) if not line.endswith(":")), name)
 
 
-def one_line(exc: BaseException) -> str | None:
-    """The one line a user sees for ``exc``, or ``None`` for a bug (which keeps its traceback)."""
+def one_line(exc: BaseException, cache: Path | None = None) -> str | None:
+    """The one line a user sees for ``exc``, or ``None`` for a bug (which keeps its traceback);
+    a write refused inside ``cache`` also names the variable that moves the cache."""
     tf = sys.modules.get("tensorflow")
     if isinstance(exc, CarvanaError):
         return str(exc)
@@ -66,7 +64,12 @@ def one_line(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and exc.errno in ADVICE:
         where = exc.filename2 or exc.filename
         advice = ADVICE[exc.errno]
-        if where and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and _in_cache(where):
+        if (
+            where
+            and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+            and cache
+            and _inside(where, cache)
+        ):
             advice += " (or set CARVANA_CACHE to another cache folder)"
         return f"{where}: {advice}" if where else advice
     if tf is not None and isinstance(exc, tf.errors.OpError):

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Sequence
 
 from .. import __version__
+from ..config import cache_dir
 from ..errors import CarvanaError, one_line
 from .commands import bench, data, predict, train
 
@@ -103,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             interrupted.set()
         except Exception as exc:
             if not interrupted.is_set():
-                if (message := one_line(exc)) is None:
+                if (message := one_line(exc, cache_dir())) is None:
                     raise
                 print(f"carvana-tutorial: error: {message}", file=sys.stderr)
                 return 2
