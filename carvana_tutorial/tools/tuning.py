@@ -47,10 +47,6 @@ class RunSpec:
     train_cars: int
     split: str = "car"  # "car" (ours) or "random" (the article's leaky split)
 
-    def value(self, knob: str):
-        """The run's value of ``knob``, a data choice or a configuration field."""
-        return getattr(self if knob in DATA_KNOBS else self.config, knob)
-
     def varied(self, name: str, group: str, **changes) -> "RunSpec":
         """This run under another name, with ``changes`` to its data or its configuration."""
         data = {k: changes.pop(k) for k in DATA_KNOBS if k in changes}
@@ -91,7 +87,7 @@ class SweepPlan:
             base.varied(_label(knob, value), knob, **{knob: value})
             for knob, values in self.variations.items()
             for value in values
-            if value != base.value(knob)
+            if value != getattr(base if knob in DATA_KNOBS else base.config, knob)
         ]
         return [base, *mistakes, *sorted(variations, key=_cost)]
 
@@ -197,9 +193,8 @@ def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description
     digest = hashlib.sha256(description.encode())
     digest.update("\n".join(sorted(p.vid.image_name for p in pairs)).encode())
     marker = read_marker(root) or {}
-    generator = {
-        k: marker.get(k) for k in ("generator", "version", "cars", "test_cars", "size", "seed")
-    }
+    settings = ("generator", "version", "cars", "test_cars", "size", "seed")
+    generator = {k: marker.get(k) for k in settings}
     digest.update(json.dumps(generator, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
@@ -312,12 +307,8 @@ def run_sweep(
         # Rewritten after each run: an interrupted sweep keeps the rest.
         stored = {"sweep_version": SWEEP_VERSION, "profile": plan.profile, "runs": entries}
         write_atomic(cache, json.dumps(stored, indent=1, sort_keys=True) + "\n")
-    return SweepResult(
-        plan=plan,
-        entries=[entries[key] for _, key, _ in keyed],
-        from_cache=len(keyed) - len(missing),
-        trained=len(missing),
-    )
+    runs = [entries[key] for _, key, _ in keyed]
+    return SweepResult(plan, runs, from_cache=len(keyed) - len(missing), trained=len(missing))
 
 
 def mistake_effects(result: SweepResult) -> dict[str, float]:
