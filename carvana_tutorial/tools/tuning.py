@@ -39,13 +39,13 @@ MISTAKES = {
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run of the sweep: its configuration and the data it trains on."""
+    """One run of the sweep: its configuration and the data it trains on; a baseline by default."""
 
-    name: str
-    group: str
     config: TrainConfig
     train_cars: int
     split: str = "car"  # "car" (ours) or "random" (the article's leaky split)
+    name: str = "baseline"
+    group: str = "baseline"
 
     def varied(self, name: str, group: str, **changes) -> "RunSpec":
         """This run under another name, with ``changes`` to its data or its configuration."""
@@ -107,8 +107,6 @@ def _cost(spec: RunSpec) -> int:
 QUICK_PLAN = SweepPlan(
     profile="quick",
     baseline=RunSpec(
-        "baseline",
-        "baseline",
         replace(QUICK_RUN, filters=8, depth=4, image_size=(64, 96), epochs=6, loss="bce_dice"),
         train_cars=8,
     ),
@@ -132,8 +130,6 @@ QUICK_PLAN = SweepPlan(
 FULL_PLAN = SweepPlan(
     profile="full",
     baseline=RunSpec(
-        "baseline",
-        "baseline",
         replace(
             ARTICLE,
             filters=32,

@@ -78,10 +78,8 @@ def overlay(image, mask, alpha: float = 0.45, title: str = "Mask over the photo"
     fig, (ax,) = _figure(5.0, 4.0)
     _show_image(ax, image, title)
     covered = _array(mask) >= THRESHOLD
-    ax.imshow(
-        np.dstack([np.broadcast_to(OVERLAY, (*covered.shape, 3)), covered * alpha]),
-        interpolation="nearest",
-    )
+    tint = np.dstack([np.broadcast_to(OVERLAY, (*covered.shape, 3)), covered * alpha])
+    ax.imshow(tint, interpolation="nearest")
     return fig
 
 
