@@ -36,6 +36,8 @@ MISTAKES = {
     "random split": {"split": "random"},
     "nearest resize": {"resize": "nearest"},
 }
+#: What both plans try at any scale: dice alone, and Adam's epsilon around the article's 1e-6.
+SHARED_VARIATIONS = {"loss": ("dice",), "epsilon": (1e-7, 1e-4, 1e-1)}
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,7 @@ QUICK_PLAN = SweepPlan(
         "depth": (2, 3),
         "image_size": ((32, 48), IMAGE_SIZE),
         "train_cars": (4, 16),
-        "loss": ("dice",),
-        "epsilon": (1e-7, 1e-4, 1e-1),
+        **SHARED_VARIATIONS,
         "seed": (43, 44),
     },
 )
@@ -148,8 +149,7 @@ FULL_PLAN = SweepPlan(
         "depth": (3, 5),
         "image_size": (IMAGE_SIZE, (256, 384)),
         "train_cars": (24, 96),
-        "loss": ("dice",),
-        "epsilon": (1e-7, 1e-4, 1e-1),
+        **SHARED_VARIATIONS,
     },
 )
 
@@ -353,10 +353,8 @@ def glue_values(result: SweepResult) -> dict[str, float | str]:
         }
     seeds = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]
     values.update(seed_low=min(seeds), seed_high=max(seeds), seed_spread=max(seeds) - min(seeds))
-    best = max(
-        (e for e in result.entries if e["group"] not in ("mistake", "seed")),
-        key=lambda e: e["val_dice"],
-    )
+    changes = [e for e in result.entries if e["group"] not in ("mistake", "seed")]
+    best = max(changes, key=lambda e: e["val_dice"])
     values.update(best_run=best["name"], best_dice=best["val_dice"])
     return values | mistake_effects(result)
 
