@@ -9,8 +9,10 @@ from typing import Any
 
 from ..config import COMPETITION
 from ..errors import CarvanaError, DownloadError
+from ..outputs import replaceable, write_atomic
 
 METADATA_FILE = "kernel-metadata.json"
+KERNEL_MARKER = ".carvana-kernel"  # the folder's two files were written by kaggle-push
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -73,11 +75,12 @@ def write_kernel(notebook: Path, out: Path, kernel_id: str) -> Path:
             cell["outputs"], cell["execution_count"] = [], None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CarvanaError(f"cannot read the chapter {notebook}: {exc!r}") from None
+    for name in (notebook.name, METADATA_FILE):  # a file of the user's is never replaced
+        replaceable(out / name, "--out", lambda _: (out / KERNEL_MARKER).is_file())
     out.mkdir(parents=True, exist_ok=True)
-    (out / notebook.name).write_text(
-        json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    (out / KERNEL_MARKER).touch()
+    write_atomic(out / notebook.name, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(out / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
     return out
 
 
