@@ -1,6 +1,6 @@
 """The book's speed measurements, as plain numbers for chapters to glue and ``carvana-tutorial
-bench`` to print:
-input pipeline (chapter 2), training step (chapter 6), RLE and submission (chapter 8)."""
+bench`` to print: input pipeline (chapter 2), training step (chapter 6), RLE and submission (chapter
+8)."""
 
 import functools
 import os
@@ -86,8 +86,7 @@ def pipeline_benchmark(
     stages: bool = False,
 ) -> dict:
     """Two epochs of the article's pipeline and of ours (from an empty decode cache) on the same
-    files;
-    ``stages`` adds each decoding step alone and a cached epoch with joint augmentation."""
+    files; ``stages`` adds each decoding step alone and a cached epoch with joint augmentation."""
     if not pairs:
         raise DataError("nothing to benchmark: no image/mask pairs")
     n, rles = len(pairs), mask_rles(pairs, masks)
@@ -194,9 +193,8 @@ def training_benchmark(
     steps = {"quick": 5, "article": 2, **(steps or {})}
     rng = np.random.default_rng(seed)
     results = []
-    for setting, name in tqdm(
-        [(s, m) for s in settings for m in models], desc="bench", unit="model", disable=not progress
-    ):
+    runs = [(s, m) for s in settings for m in models]
+    for setting, name in tqdm(runs, desc="bench", unit="model", disable=not progress):
         config = replace(PRESETS[setting], model=name)
         images = rng.random((config.batch_size, *config.image_size, 3), dtype=np.float32)
         batch = images, (images[..., :1] > 0.5).astype(np.float32)
@@ -221,14 +219,10 @@ def training_benchmark(
         results.append(row)
         keras.backend.clear_session()
     gpus = tf.config.list_physical_devices("GPU")
-    device = (
-        tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-        if gpus
-        else "CPU"
-    )
+    details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
     return dict(
         cores=os.cpu_count(),
-        device=device,
+        device=details.get("device_name", "GPU") if gpus else "CPU",
         results=results,
         intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
         inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
@@ -240,10 +234,9 @@ def rle_benchmark(repeats: int = 50, size: tuple[int, int] = FULL_SIZE) -> float
     frame, as a car does."""
     height, width = size
     rows, cols = np.ogrid[:height, :width]
-    inside = ((rows - 0.55 * height) / (0.25 * height)) ** 2 + (
-        (cols - 0.5 * width) / (0.36 * width)
-    ) ** 2 < 1
-    mask = inside.astype(np.uint8)
+    dy = (rows - 0.55 * height) / (0.25 * height)
+    dx = (cols - 0.5 * width) / (0.36 * width)
+    mask = (dy**2 + dx**2 < 1).astype(np.uint8)
     return 1e3 * float(np.median(timeit.repeat(lambda: rle_encode(mask), number=1, repeat=repeats)))
 
 

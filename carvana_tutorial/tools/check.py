@@ -100,12 +100,10 @@ class Report:
             return self.csv_error  # read_masks_csv's messages name the file
         count, compared = self.csv_rows, self.csv_compared
         rows = f"{MASKS_CSV}: {count} row{'' if count == 1 else 's'}"
-        if wrong := [
-            f"{len(self.problems[kind])} {kind}" for kind in ROW_KINDS if self.problems[kind]
-        ]:
-            return f"{rows}; {', '.join(wrong)}" + (
-                " with their GIFs" if self.problems["disagree"] else ""
-            )
+        wrong = [f"{len(self.problems[kind])} {kind}" for kind in ROW_KINDS if self.problems[kind]]
+        with_gifs = " with their GIFs" if self.problems["disagree"] else ""
+        if wrong:
+            return f"{rows}; {', '.join(wrong)}{with_gifs}"
         if compared == count:
             return f"{rows}, all match their GIFs"
         return f"{rows}, {compared} match their GIFs, {count - compared} not compared (bad GIF)"
@@ -141,15 +139,13 @@ def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
     ones = np.count_nonzero(values)
     # decode_gif sees colours, so the palette entries of the values used must be black and white
     used = [i for i, present in ((0, ones < values.size), (1, ones > 0)) if present]
-    invalid = (
-        f"{kind}, expected a palette GIF"
-        if kind != "GIF P"
-        else "mask values other than 0 and 1"
-        if values.max(initial=0) > 1
-        else "palette does not map 0 to black and 1 to white"
-        if any(palette[3 * i : 3 * i + 3] != [255 * i] * 3 for i in used)
-        else None
-    )
+    invalid = None
+    if kind != "GIF P":
+        invalid = f"{kind}, expected a palette GIF"
+    elif values.max(initial=0) > 1:
+        invalid = "mask values other than 0 and 1"
+    elif any(palette[3 * i : 3 * i + 3] != [255 * i] * 3 for i in used):
+        invalid = "palette does not map 0 to black and 1 to white"
     foreground = None if invalid else float(ones / values.size)
     try:
         same = rle is None or row_matches(rle, values)
@@ -165,12 +161,10 @@ def inspect_folder(root: Path, *, progress: bool = False) -> Report:
 
     root = Path(root)
     found = scan(root)  # raises DataError for a missing folder or layout
-    images = sorted(
-        [p.image for p in found.pairs] + [root / name for name in found.images_without_mask]
-    )
-    masks = sorted(
-        [p.mask for p in found.pairs] + [root / name for name in found.masks_without_image]
-    )
+    images, masks = [p.image for p in found.pairs], [p.mask for p in found.pairs]
+    images += [root / name for name in found.images_without_mask]
+    masks += [root / name for name in found.masks_without_image]
+    images, masks = sorted(images), sorted(masks)
     test = root / TEST_IMAGES
     report = Report(
         pairs=len(found.pairs),

@@ -1,8 +1,7 @@
-"""Find the Carvana data, or make a synthetic stand-in, so every chapter runs.
-First match wins: the folder passed in (``--data``), ``$CARVANA_DATA``, Kaggle's
-competition input, ``./data``, else a cached synthetic set in Carvana's layout.
-A folder counts when it holds ``train_hq/`` and ``train_masks/`` or their zips.  Introduced in
-chapter 1."""
+"""Find the Carvana data, or make a synthetic stand-in, so every chapter runs.  First match wins:
+the folder passed in (``--data``), ``$CARVANA_DATA``, Kaggle's competition input, ``./data``, else a
+cached synthetic set in Carvana's layout.  A folder counts when it holds ``train_hq/`` and
+``train_masks/`` or their zips.  Introduced in chapter 1."""
 
 import hashlib
 import os
@@ -72,11 +71,8 @@ def source_description(root: Path, label: str) -> str:
     1280x1918``."""
     from PIL import Image
 
-    names = [
-        (p, n[0].car)
-        for p in sorted((root / TRAIN_IMAGES).iterdir())
-        if (n := parse_name(p.name)) and not n[1]
-    ]
+    photos = sorted((root / TRAIN_IMAGES).iterdir())
+    names = [(p, n[0].car) for p in photos if (n := parse_name(p.name)) and not n[1]]
     if not names:
         return f"{label}, no images"
     cars = len({car for _, car in names})
@@ -139,5 +135,12 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
     key = f"{cars}cars-{test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
     root = cache_dir() / "synthetic" / key
     with locked(root.with_name(root.name + ".lock")):
-        ensure_dataset(root, cars, (height, width), SYNTHETIC_SEED, test_cars, progress=progress)
+        ensure_dataset(
+            root,
+            cars=cars,
+            size=profile.synthetic_size,
+            seed=SYNTHETIC_SEED,
+            test_cars=test_cars,
+            progress=progress,
+        )
     return DataSource(root, "synthetic", source_description(root, "synthetic Carvana"))

@@ -194,9 +194,8 @@ def run_segment(args: argparse.Namespace) -> int:
         )
     if not todo:
         return 0
-    model = (
-        OnnxModel(args.model) if args.model.suffix.lower() == ".onnx" else load_model(args.model)
-    )
+    onnx = args.model.suffix.lower() == ".onnx"
+    model = OnnxModel(args.model) if onnx else load_model(args.model)
     args.out.mkdir(parents=True, exist_ok=True)
     bad: list[str] = []
     start, queue = time.perf_counter(), list(todo)
@@ -212,9 +211,8 @@ def run_segment(args: argparse.Namespace) -> int:
                     why = reason(exc).replace(str(path), path.name)
                     tqdm.write(f"skipped {path}: {why}", file=sys.stderr)
                     bad.append(str(path))
-            masks = (
-                segment_photos(model, [photo for _, photo in batch], tta=args.tta) if batch else []
-            )
+            read = [photo for _, photo in batch]
+            masks = segment_photos(model, read, tta=args.tta) if batch else []
             for (path, photo), mask in zip(batch, masks, strict=True):
                 write_outputs(photo, mask, todo[path])
             bar.update(len(chunk))
