@@ -205,10 +205,7 @@ def inspect_folder(root: Path, *, progress: bool = False) -> Report:
                 wrong["disagree"].append((row, f"{MASKS_CSV} row {row}: differs from its GIF"))
     if report.csv_rows is not None and not report.csv_error:
         paired = {p.image.name for p in found.pairs}
-        wrong["missing"] = [
-            (row, f"{row}: no {MASKS_CSV} row") for row in sorted(paired - set(rows))
-        ]
-        wrong["extra"] = [
-            (row, f"{MASKS_CSV} row {row}: no paired image") for row in sorted(set(rows) - paired)
-        ]
+        missing, extra = sorted(paired - set(rows)), sorted(set(rows) - paired)
+        wrong["missing"] = [(row, f"{row}: no {MASKS_CSV} row") for row in missing]
+        wrong["extra"] = [(row, f"{MASKS_CSV} row {row}: no paired image") for row in extra]
     return report
