@@ -1,6 +1,5 @@
-"""The article's two networks, a simple encoder-decoder and a U-Net, at its defaults (96x128x3, 64
-filters).
-Every layer has a stable name, so stored outputs do not depend on the session."""
+"""The article's two networks, a simple encoder-decoder and a U-Net, at its defaults (96x128x3,
+64 filters). Every layer has a stable name, so stored outputs do not depend on the session."""
 
 import keras
 from keras import layers

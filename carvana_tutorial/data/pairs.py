@@ -1,9 +1,7 @@
-"""Pair every training image with its mask by the id in the file name (the article zips two sorted
-listings:
-one missing mask shifts every later pair), and split the pairs by car (the article splits by image,
-so the
-near-duplicate views of a car land on both sides; chapter 7 measures that leak).  Introduced in
-chapter 1."""
+"""Pair every training image with its mask by the id in the file name (the article zips two
+sorted listings: one missing mask shifts every later pair), and split the pairs by car (the
+article splits by image, so the near-duplicate views of a car land on both sides; chapter 7
+measures that leak).  Introduced in chapter 1."""
 
 import shlex
 from collections.abc import Sequence

@@ -1,9 +1,7 @@
 """Random flips, small rotations and contrast changes, inside ``tf.data``.  The article's
-augmentation layers
-turned the photo but not its mask.  Here the geometry moves both (``joint``); ``image_only`` keeps
-the
-article's bug so that chapter 7 can measure it.  Stateless, seeded per batch.  Introduced in chapter
-2."""
+augmentation layers turned the photo but not its mask.  Here the geometry moves both (``joint``);
+``image_only`` keeps the article's bug so that chapter 7 can measure it.  Stateless, seeded per
+batch.  Introduced in chapter 2."""
 
 import math
 

@@ -1,8 +1,6 @@
 """An on-disk cache of decoded, resized pairs, so that only the first epoch decodes.  Each entry
-(photo bytes,
-then mask bytes) is named by a hash of all it depends on: an edited file misses the cache, any split
-reuses it.
-Introduced in chapter 2."""
+(photo bytes, then mask bytes) is named by a hash of all it depends on: an edited file misses the
+cache, any split reuses it. Introduced in chapter 2."""
 
 import hashlib
 import json
@@ -94,8 +92,7 @@ def _check_row(pair, rle: str, source_size=None) -> None:
 
 def _check_sizes(pair) -> None:
     """Refuse a photo and GIF mask of different sizes, read from their headers (a tenth of a
-    millisecond):
-    resized to one size, they would train on misaligned labels."""
+    millisecond): resized to one size, they would train on misaligned labels."""
     try:
         with Image.open(pair.image) as photo, Image.open(pair.mask) as mask:
             (pw, ph), (mw, mh) = photo.size, mask.size

@@ -1,8 +1,6 @@
-"""Turning one Carvana file into one small array, the same way everywhere.  Masks come from the GIF,
-read by
-Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the GIL), or from the
-photo's
-``train_masks.csv`` row: the same pixels.  Introduced in chapter 2."""
+"""Turning one Carvana file into one small array, the same way everywhere.  Masks come from the
+GIF, read by Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the
+GIL), or from the photo's ``train_masks.csv`` row: the same pixels.  Introduced in chapter 2."""
 
 import functools
 from collections.abc import Callable
