@@ -169,12 +169,8 @@ def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
 
 def count_misaligned(pairs: list[tuple[Path, Path]]) -> int:
     """How many (image, mask) pairs name two different views. Introduced in chapter 1."""
-    return sum(
-        parse_name(image.name) is None
-        or parse_name(mask.name) is None
-        or parse_name(image.name)[0] != parse_name(mask.name)[0]
-        for image, mask in pairs
-    )
+    ids = [(parse_name(image.name), parse_name(mask.name)) for image, mask in pairs]
+    return sum(i is None or m is None or i[0] != m[0] for i, m in ids)
 
 
 def _check_split(pairs: Sequence[Pair], val_fraction: float, max_images: int | None) -> None:

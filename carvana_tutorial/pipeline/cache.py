@@ -36,9 +36,8 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     where = f" (from ${ENV_MASKS})" if masks is None else ""
     masks = (env(ENV_MASKS) or "auto") if masks is None else masks
     if masks not in MASK_SOURCES:
-        raise DataError(
-            f"unknown mask source {masks!r}{where}: use one of {', '.join(MASK_SOURCES)}"
-        )
+        known = ", ".join(MASK_SOURCES)
+        raise DataError(f"unknown mask source {masks!r}{where}: use one of {known}")
     if masks == "gif":
         return None
     rles = []
@@ -68,9 +67,8 @@ def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str 
     )
     key = json.dumps([CODE_VERSION, file_version(pair.image), mask, *image_size, resize])
     height, width = image_size
-    return (
-        root / f"{height}x{width}-{resize}" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
-    )
+    name = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return root / f"{height}x{width}-{resize}" / f"{name}.bin"
 
 
 def _check_row(pair, rle: str, source_size=None) -> None:

@@ -13,10 +13,8 @@ from PIL import Image
 from ..config import IMAGE_SIZE
 from ..errors import DataError
 
-RESIZE_METHODS = (
-    "area",
-    "nearest",
-)  # area averages every source pixel; nearest (the article's) keeps one
+# area averages every source pixel; nearest (the article's) keeps one
+RESIZE_METHODS = ("area", "nearest")
 DCT_RATIOS = (1, 2, 4, 8)  # the scale factors libjpeg can apply while decoding
 
 
