@@ -10,8 +10,7 @@ import tensorflow as tf
 
 
 def choose_strategy(device_type: str = "GPU") -> tf.distribute.Strategy:
-    """A TPU strategy where a TPU answers, mirrored over several ``device_type`` devices, else the
-    default."""
+    """A TPU if one answers, else mirrored over several ``device_type`` devices, else default."""
     named = os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
     if named or tf.config.list_physical_devices("TPU"):
         try:  # connect() also connects to the cluster and initialises the TPU system
@@ -26,8 +25,7 @@ def choose_strategy(device_type: str = "GPU") -> tf.distribute.Strategy:
 
 
 def precision_policy() -> str:
-    """``mixed_float16`` on GPUs with tensor cores (7.0+), ``mixed_bfloat16`` on TPUs, else
-    ``float32``."""
+    """``mixed_float16`` on tensor-core GPUs (7.0+), ``mixed_bfloat16`` on TPUs, or ``float32``."""
     if tf.config.list_logical_devices("TPU"):
         return "mixed_bfloat16"
     gpus = tf.config.list_physical_devices("GPU")
@@ -38,8 +36,7 @@ def precision_policy() -> str:
 
 @contextlib.contextmanager
 def scope() -> Iterator[tf.distribute.Strategy]:
-    """Build and compile a model inside this: the strategy's scope and the precision policy, never
-    left set globally."""
+    """Build a model in this: the strategy's scope and precision policy, never left set globally."""
     strategy, previous = choose_strategy(), keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision_policy())
     try:

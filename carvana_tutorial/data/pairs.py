@@ -173,9 +173,7 @@ def count_misaligned(pairs: list[tuple[Path, Path]]) -> int:
     return sum(i is None or m is None or i[0] != m[0] for i, m in ids)
 
 
-def _check_split(pairs: Sequence[Pair], val_fraction: float, max_images: int | None) -> None:
-    if not pairs:
-        raise DataError("there is nothing to split: the list of pairs is empty")
+def _check_split(val_fraction: float, max_images: int | None) -> None:
     if not 0 < val_fraction < 1:
         raise DataError(f"val_fraction must be between 0 and 1 (exclusive), not {val_fraction}")
     if max_images is not None and max_images < 1:
@@ -213,7 +211,7 @@ def split_by_car(
 
     ``max_images`` is rounded down to whole shuffled cars; at least one car
     validates, never all.  Introduced in chapter 1."""
-    _check_split(pairs, val_fraction, max_images)
+    _check_split(val_fraction, max_images)
     cars = group_by_car(pairs)
     order = list(np.random.default_rng(seed).permutation(sorted(cars)))
     order = _whole_cars(cars, order, max_images)
@@ -232,7 +230,7 @@ def random_split(
     kept only to measure the leak (chapter 7).  Introduced in chapter 1."""
     from sklearn.model_selection import train_test_split
 
-    _check_split(pairs, val_fraction, max_images)
+    _check_split(val_fraction, max_images)
     ordered = sorted(pairs, key=lambda p: p.vid)[:max_images]
     if len(ordered) < 2:
         raise DataError("a random split needs at least 2 images")

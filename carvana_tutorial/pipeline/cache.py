@@ -72,8 +72,7 @@ def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str 
 
 
 def _check_row(pair, rle: str, source_size=None) -> None:
-    """Refuse a malformed row, or one that disagrees with the pair's GIF (given ``source_size``:
-    only decode)."""
+    """Refuse a malformed row or, without ``source_size``, one that disagrees with the GIF."""
     try:
         if source_size is not None:
             rle_decode(rle, source_size)
