@@ -47,12 +47,10 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
             rle = read_masks_csv(path).get(name) if path.is_file() else None
         except DataError as exc:
             raise DataError(f"{exc}; {READ_GIFS} instead") from None
+        if rle is None and masks == "csv" and path.is_file():
+            raise DataError(f"{MASKS_CSV} has no row for {name}")
         if rle is None and masks == "csv":
-            raise DataError(
-                f"{MASKS_CSV} has no row for {name}"
-                if path.is_file()
-                else f"no {MASKS_CSV} next to {path.parent.name}/"
-            )
+            raise DataError(f"no {MASKS_CSV} next to {path.parent.name}/")
         if rle is None:
             return None
         rles.append(rle)
