@@ -1,7 +1,8 @@
 # Two commands do everything (see README.md):
 #   make book   execute every chapter on the embedded data and build _build/html
-#   make test   unit tests, strict nbval over the chapters, the book build with
-#               warnings as errors, and the headless-browser check of the HTML
+#   make test   the formatter and linter (ruff), unit tests, strict nbval over
+#               the chapters, the book build with warnings as errors, and the
+#               headless-browser check of the HTML
 # Both create or reuse the virtual environment in .venv.
 
 SHELL := /bin/bash
@@ -15,7 +16,7 @@ export CARVANA_CACHE ?= $(CURDIR)/.cache
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: book test notebooks setup clean
+.PHONY: book test lint notebooks setup clean
 
 setup: $(STAMP)
 
@@ -30,7 +31,12 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+# ruff's settings are in pyproject.toml (book/ruff.toml holds the notebooks to 79 columns).
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check carvana_tutorial tests book
+	$(VENV)/bin/ruff check carvana_tutorial tests book
+
+test: lint
 	$(PY) -m pytest tests book --nbval --nbval-current-env \
 		--nbval-sanitize-with book/sanitize.cfg -p no:cacheprovider
 

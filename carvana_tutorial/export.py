@@ -1,7 +1,7 @@
 """Export a trained model with Keras 3's own export (ONNX through ``tf2onnx``, or a SavedModel), and
 run an
 ``.onnx`` file in ONNX Runtime like a Keras model (:class:`OnnxModel`), so
-:mod:`carvana_tutorial.segment` works
+:mod:`carvana_tutorial.inference` works
 with either.  ONNX needs the extra: ``pip install 'carvana-tutorial[export]'``.  Introduced in
 chapter 9."""
 
@@ -40,7 +40,7 @@ def export_model(
 ) -> Path:
     """Write ``model`` (a Keras model) to ``out`` with Keras's own export.
     Introduced in chapter 9."""
-    from .training import model_image_size
+    from .inference import model_image_size
 
     if fmt not in FORMATS:
         raise CarvanaError(f"unknown format {fmt!r}: onnx or tf_saved_model")

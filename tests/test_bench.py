@@ -192,7 +192,7 @@ def test_segment_benchmark_times_every_photo(tmp_path):
     import keras
     from PIL import Image
 
-    from carvana_tutorial import segment
+    from carvana_tutorial import inference
 
     inputs = keras.Input((16, 24, 3), name="image")
     model = keras.Model(
@@ -203,12 +203,14 @@ def test_segment_benchmark_times_every_photo(tmp_path):
         paths.append(tmp_path / f"photo{i}.png")
         Image.new("RGB", size[::-1], (200, 10, 10)).save(paths[-1])
     calls = []
-    real = segment.segment_photos
-    segment.segment_photos = lambda model, photos: calls.append(len(photos)) or real(model, photos)
+    real = inference.segment_photos
+    inference.segment_photos = lambda model, photos: (
+        calls.append(len(photos)) or real(model, photos)
+    )
     try:
         rate = bench.segment_benchmark(model, paths, repeats=3)
     finally:
-        segment.segment_photos = real
+        inference.segment_photos = real
     assert rate > 0 and calls == [1, 2, 2, 2]  # one untimed photo, then every photo per repeat
 
 

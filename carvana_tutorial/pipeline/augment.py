@@ -7,6 +7,8 @@ import math
 
 import tensorflow as tf
 
+from .decode import to_input
+
 MODES = ("joint", "image_only")
 ROTATION = 0.01  # the article's RandomRotation(0.01): a fraction of a turn, +-3.6 degrees
 CONTRAST = 0.2  # the article's RandomContrast(0.2)
@@ -52,7 +54,7 @@ def augment(
     angles = (2.0 * draws[:, 1] - 1.0) * (ROTATION * 2.0 * math.pi)
     transforms = _transforms(flips, angles, height, width)
     photos = _resample(images, transforms, "BILINEAR")
-    photos = tf.cast(photos, tf.float32) / 255.0
+    photos = to_input(photos)
     factors = 1.0 - CONTRAST + 2.0 * CONTRAST * draws[:, 2, None, None, None]
     means = tf.reduce_mean(photos, axis=[1, 2], keepdims=True)
     photos = photos * factors + means * (1.0 - factors)

@@ -12,7 +12,7 @@ from ..errors import DataError
 from .augment import MODES
 from .augment import augment as augment_batch
 from .cache import ensure_cached, mask_rles, read_entry
-from .decode import check_settings, pair_decoder
+from .decode import check_settings, pair_decoder, to_input
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -87,7 +87,7 @@ def pair_reader(
 
 def to_float(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """uint8 pair -> float32 photo in [0, 1] and float32 mask in {0, 1}."""
-    return tf.cast(image, tf.float32) / 255.0, tf.cast(mask, tf.float32)
+    return to_input(image), tf.cast(mask, tf.float32)
 
 
 def article_dataset(

@@ -53,6 +53,30 @@ def _decode_scaled(data: tf.Tensor, height: int, width: int) -> tf.Tensor:
     return tf.switch_case(index, branches)
 
 
+def to_input(photos: tf.Tensor) -> tf.Tensor:
+    """uint8 photos (one or a batch) -> the float32 in [0, 1] every model here takes: the one
+    scaling of training, evaluation, the submission and segmentation."""
+    return tf.cast(photos, tf.float32) / 255.0
+
+
+def resize_photo(
+    photo: tf.Tensor,
+    image_size: tuple[int, int],
+    resize: str = "area",
+) -> tf.Tensor:
+    """A uint8 photo ``[H, W, 3]`` of any size -> uint8 at ``image_size``.
+
+    ``area`` averages every pixel of each block: no detail is dropped,
+    so none aliases.  ``nearest`` (the article's) keeps one pixel in
+    ~200.  Rounding to uint8 makes cached and uncached photos
+    bit-identical.  Introduced in chapter 2."""
+    image = tf.image.resize(photo, image_size, method=resize)
+    if resize == "area":
+        image = tf.round(tf.clip_by_value(image, 0.0, 255.0))
+    image = tf.cast(image, tf.uint8)
+    return tf.ensure_shape(image, (*image_size, 3))
+
+
 def decode_photo(
     data: tf.Tensor,
     image_size: tuple[int, int],
@@ -60,20 +84,14 @@ def decode_photo(
 ) -> tf.Tensor:
     """JPEG bytes -> uint8 ``[H, W, 3]`` photo at ``image_size``.
 
-    ``area`` lets libjpeg shrink by 2, 4 or 8 while decoding, then averages
-    every pixel left: no detail is dropped, so none aliases.  ``nearest``
-    (the article's) decodes at full size and keeps one pixel in ~200.
-    Rounding to uint8 makes cached and uncached photos bit-identical.
-    Introduced in chapter 2."""
-    height, width = image_size
+    ``area`` lets libjpeg shrink by 2, 4 or 8 while decoding, and
+    :func:`resize_photo` averages what is left; ``nearest`` (the
+    article's) decodes at full size.  Introduced in chapter 2."""
     if resize == "nearest":
-        image = tf.io.decode_jpeg(data, channels=3)
-        image = tf.image.resize(image, (height, width), method="nearest")
+        photo = tf.io.decode_jpeg(data, channels=3)
     else:
-        image = _decode_scaled(data, height, width)
-        image = tf.image.resize(image, (height, width), method="area")
-        image = tf.round(tf.clip_by_value(image, 0.0, 255.0))
-    return tf.ensure_shape(tf.cast(image, tf.uint8), (height, width, 3))
+        photo = _decode_scaled(data, *image_size)
+    return resize_photo(photo, image_size, resize)
 
 
 def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
@@ -167,4 +185,4 @@ def load_image(
         raise DataError(
             f"cannot read image {Path(path).name}: {exc.message.splitlines()[0]}"
         ) from None
-    return image.numpy().astype(np.float32) / 255.0
+    return to_input(image).numpy()

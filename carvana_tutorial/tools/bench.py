@@ -22,14 +22,15 @@ from tqdm import tqdm
 
 from ..config import IMAGE_SIZE, PRESETS, QUICK, TUNED, TrainConfig, config_for
 from ..errors import CarvanaError, DataError
+from ..inference import evaluate, iter_masks
 from ..layout import FULL_SIZE
 from ..models import MODEL_NAMES, build_model
 from ..pipeline.cache import mask_rles
 from ..pipeline.dataset import article_dataset, make_dataset
 from ..pipeline.decode import decode_mask, decode_photo, decode_rle_mask
 from ..rle import rle_encode
-from ..submission import iter_masks, test_images, write_submission
-from ..training import LOSSES, evaluate, train
+from ..submission import list_test_photos, write_submission
+from ..training import LOSSES, train
 
 
 def _timed(work) -> tuple:
@@ -271,7 +272,7 @@ def submission_benchmark(
 ) -> dict[str, float]:
     """Photos per second of the whole path (decode, predict, upsample, encode, write), after one
     untimed batch."""
-    paths = test_images(images) if isinstance(images, (str, os.PathLike)) else list(images)
+    paths = list_test_photos(images) if isinstance(images, (str, os.PathLike)) else list(images)
     list(iter_masks(model, paths[:batch_size], batch_size=batch_size, tta=tta, resize=resize))
     with tempfile.TemporaryDirectory() as tmp:
         report = write_submission(
@@ -293,7 +294,8 @@ def submission_benchmark(
 def segment_benchmark(model, paths: Sequence[Path], repeats: int = 2) -> float:
     """Photos per second of ``segment``'s path (read, shrink, predict, enlarge), after one untimed
     photo."""
-    from ..segment import read_photo, segment_photos
+    from ..inference import segment_photos
+    from ..segment import read_photo
 
     segment_photos(model, [read_photo(paths[0])])  # the first call builds the graph
     _, seconds, _ = _timed(

@@ -14,7 +14,7 @@ from ..config import ENV_CACHE, cache_dir
 from ..errors import CarvanaError
 from .locate import exclusive
 
-KINDS = (
+CACHE_KINDS = (
     "pipeline",
     "synthetic",
     "runs",
@@ -69,14 +69,17 @@ def usage(root: Path | None = None) -> dict[tuple[str, str], list[Path]]:
     runs per run."""
     root, found = checked_root(root), {}
     for top in sorted(root.iterdir()) if root.is_dir() else []:
-        kind = top.name if top.name in KINDS else "other"
-        nested = kind in KINDS[:3] and top.is_dir() and not top.is_symlink()
+        kind = top.name if top.name in CACHE_KINDS else "other"
+        nested = kind in CACHE_KINDS[:3] and top.is_dir() and not top.is_symlink()
         for path in sorted(top.iterdir()) if nested else [top]:
             name = (
                 path.name.removesuffix(LOCK) if kind == "synthetic" else path.name if nested else ""
             )
             found.setdefault((kind, name), []).append(path)
-    return {key: found[key] for key in sorted(found, key=lambda key: (KINDS.index(key[0]), key[1]))}
+    return {
+        key: found[key]
+        for key in sorted(found, key=lambda key: (CACHE_KINDS.index(key[0]), key[1]))
+    }
 
 
 def _remove(path: Path, root: Path) -> str | None:

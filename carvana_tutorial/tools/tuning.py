@@ -20,11 +20,12 @@ import tensorflow as tf
 from ..config import ARTICLE, IMAGE_SIZE, QUICK_RUN, TUNED, TrainConfig
 from ..data import Pair, group_by_car, random_split
 from ..errors import CarvanaError, DataError
+from ..inference import evaluate, load_model, predict
 from ..metrics import dice_definitions
 from ..outputs import write_atomic
-from ..runs import runs_dir, train_or_reuse
 from ..synthetic import read_marker
-from ..training import evaluate, load_model, predict, train
+from ..training import train
+from .reuse import runs_dir, train_or_reuse
 
 #: Bump when training, pipeline or model code changes in a way that changes results, or when what
 #: a key hashes changes shape (2: a run's whole TrainConfig, model and patience included).

@@ -73,7 +73,7 @@ def sample_grid(images, masks, n: int = 4) -> Figure:
     return fig
 
 
-def overlay(image, mask, alpha: float = 0.45, title: str = "Mask over the photo") -> Figure:
+def overlay_figure(image, mask, alpha: float = 0.45, title: str = "Mask over the photo") -> Figure:
     """The mask tinted over its photo: the quickest check that both line up. Chapter 3."""
     fig, (ax,) = _figure(5.0, 4.0)
     _show_image(ax, image, title)

@@ -105,10 +105,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ...submission import test_images, write_submission
-    from ...training import load_model
+    from ...inference import load_model
+    from ...submission import list_test_photos, write_submission
 
-    paths = test_images(args.images)
+    paths = list_test_photos(args.images)
     report = write_submission(
         load_model(args.model),
         paths,
@@ -143,11 +143,11 @@ def find_photos(inputs: list[Path], out: Path) -> list[Path]:
     ``out``, not this command's own PNGs).  Two photos of one stem would write the same PNGs:
     refused."""
     from ...errors import DataError
-    from ...segment import KINDS, PHOTO_SUFFIXES
+    from ...segment import OUTPUT_KINDS, PHOTO_SUFFIXES
 
     def is_photo(path: Path) -> bool:
         ours = path.parent.resolve() == out.resolve() and path.stem.endswith(
-            tuple(f"_{kind}" for kind in KINDS)
+            tuple(f"_{kind}" for kind in OUTPUT_KINDS)
         )
         return path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES and not ours
 
@@ -171,8 +171,8 @@ def run_segment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ...export import OnnxModel
-    from ...segment import output_paths, read_photo, segment_photos, write_outputs
-    from ...training import load_model
+    from ...inference import load_model, segment_photos
+    from ...segment import output_paths, read_photo, write_outputs
 
     photos = find_photos(args.inputs, args.out)
     missing = {
@@ -229,7 +229,7 @@ def run_segment(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from ...export import FORMATS, export_model
-    from ...training import load_model
+    from ...inference import load_model
 
     out = args.out or args.model.with_name(args.model.stem + FORMATS[args.fmt])
     export_model(load_model(args.model), out, args.fmt, overwrite=args.overwrite)

@@ -224,7 +224,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from ...data import pair_files
     from ...errors import ModelError
-    from ...training import evaluate, load_model, model_image_size
+    from ...inference import evaluate, load_model, model_image_size
 
     pairs = pair_files(args.data)  # fails first: cheaper than loading a model
     model = load_model(args.model)
