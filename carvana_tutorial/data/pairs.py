@@ -100,17 +100,14 @@ def check_layout(root: Path) -> Path:
     held = {path.name for path in list_folder(root)}
     missing = [name for name in (TRAIN_IMAGES, TRAIN_MASKS) if not (root / name).is_dir()]
     if zips := [f"{name}.zip" for name in missing if f"{name}.zip" in held]:
-        raise DataError(
-            f"{root} holds {' and '.join(zips)}, not yet extracted: run "
-            + " and ".join(
-                f"`python -m zipfile -e {shlex.quote(str(root / z))} {shlex.quote(str(root))}`"
-                for z in zips
-            )
+        commands = " and ".join(
+            f"`python -m zipfile -e {shlex.quote(str(root / z))} {shlex.quote(str(root))}`"
+            for z in zips
         )
+        raise DataError(f"{root} holds {' and '.join(zips)}, not yet extracted: run {commands}")
     if missing:
-        raise DataError(
-            f"{root} has no {' or '.join(f'{m}/' for m in missing)} folder: {EXPECTED_LAYOUT}"
-        )
+        folders = " or ".join(f"{name}/" for name in missing)
+        raise DataError(f"{root} has no {folders} folder: {EXPECTED_LAYOUT}")
     return root
 
 
