@@ -154,14 +154,11 @@ def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
     """The article's pairing (sort both listings, zip), kept to show how it fails.  Introduced in
     chapter 1."""
     root = check_layout(root)
-    images, masks = (
-        sorted(
-            (p for p in list_folder(root / folder) if not p.name.startswith(".")),
-            key=lambda p: p.name.split(".")[0],
-        )
-        for folder in (TRAIN_IMAGES, TRAIN_MASKS)
-    )
-    return list(zip(images, masks, strict=False))
+    listings = []
+    for folder in (TRAIN_IMAGES, TRAIN_MASKS):
+        visible = [p for p in list_folder(root / folder) if not p.name.startswith(".")]
+        listings.append(sorted(visible, key=lambda p: p.name.split(".")[0]))
+    return list(zip(*listings, strict=False))
 
 
 def count_misaligned(pairs: list[tuple[Path, Path]]) -> int:

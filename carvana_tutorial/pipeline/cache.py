@@ -58,11 +58,10 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
 
 
 def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str | None) -> Path:
-    mask = (
-        file_version(pair.mask)
-        if rle is None
-        else ["rle", hashlib.sha256(rle.encode()).hexdigest()]
-    )
+    if rle is None:
+        mask = file_version(pair.mask)
+    else:
+        mask = ["rle", hashlib.sha256(rle.encode()).hexdigest()]
     key = json.dumps([CODE_VERSION, file_version(pair.image), mask, *image_size, resize])
     height, width = image_size
     name = hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -144,10 +143,9 @@ def ensure_cached(
         [str(pairs[i].image) for i in todo],
         [str(pairs[i].mask) if rles is None else rows[i] for i in todo],
     )
+    decoder = pair_decoder(image_size, resize, rles is not None)
     decoded = tf.data.Dataset.from_tensor_slices(sources).map(
-        pair_decoder(image_size, resize, rles is not None),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
+        decoder, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     iterator = iter(decoded.prefetch(tf.data.AUTOTUNE))
     for i in tqdm(todo, desc="decoding", unit="pair", disable=not progress):
