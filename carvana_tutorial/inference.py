@@ -33,6 +33,11 @@ def load_model(path: str | os.PathLike) -> keras.Model:
         raise ModelError(
             f"no model file at {path}" + (" (it is a folder)" if path.is_dir() else "")
         )
+    if path.suffix.lower() == ".onnx":
+        raise ModelError(
+            f"{path} is an ONNX file: `carvana-tutorial segment` takes it; this command needs "
+            "the .keras model it was exported from"
+        )
     if path.suffix != ".keras":
         raise ModelError(f"{path.name} is not a .keras file (Keras 3 saves whole models as .keras)")
     if not zipfile.is_zipfile(path):  # Keras calls any other file "not found"

@@ -2,26 +2,43 @@
 (:func:`carvana_tutorial.inference.segment`): the cut-out, the overlay, a new background, and the
 PNGs ``segment`` writes.  Introduced in chapter 9."""
 
+import contextlib
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
-from .outputs import write_atomic
+from .errors import DataError
+from .outputs import MARK, write_atomic
 
 #: File endings ``segment`` reads when given a folder.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 #: What each output file of one photo is called: ``<stem>_<kind>.png``.
 OUTPUT_KINDS = ("mask", "cutout", "overlay")
+#: The largest photo read: Pillow's guard against decompression bombs (e.g. 9459x9459).
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 
 
 def read_photo(path: str | os.PathLike) -> np.ndarray:
-    """Any photo PIL reads as uint8 RGB ``[H, W, 3]`` (RGBA, grey: converted).  Introduced in
-    chapter 9."""
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    """Any photo PIL reads as uint8 RGB ``[H, W, 3]`` (RGBA, grey: converted); one of more than
+    :data:`MAX_PIXELS` is refused, naming its size.  Introduced in chapter 9."""
+    with warnings.catch_warnings():  # Pillow's warning names no file: refused below instead
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(path)
+        except Image.DecompressionBombError:  # over twice the limit
+            image = None
+    with contextlib.nullcontext() if image is None else image:
+        if image is not None and image.width * image.height <= MAX_PIXELS:
+            return np.asarray(image.convert("RGB"))
+        size = "" if image is None else f"{image.width}x{image.height}, "
+    raise DataError(
+        f"{size}over the limit of {MAX_PIXELS:,} pixels for a photo: "
+        "shrink it first (the mask is made at the model's small size anyway)"
+    )
 
 
 def cutout(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -52,10 +69,21 @@ def on_background(cut: np.ndarray, background=None) -> np.ndarray:
 
 
 def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
-    """Write ``array`` as a PNG, all at once: never half a PNG."""
-    png = io.BytesIO()
-    Image.fromarray(array).save(png, format="PNG")
+    """Write ``array`` as a PNG, all at once (never half a PNG), signed as ours so that only this
+    PNG, never a user's of the same name, counts as done or is replaced."""
+    png, info = io.BytesIO(), PngImagePlugin.PngInfo()
+    info.add_text("Software", MARK)
+    Image.fromarray(array).save(png, format="PNG", pnginfo=info)
     write_atomic(path, png.getvalue())
+
+
+def is_ours(path: Path) -> bool:
+    """Whether :func:`save_png` wrote ``path``: a PNG signed with our mark."""
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.info.get("Software") == MARK
+    except Exception:  # noqa: BLE001 -- not an image Pillow reads: not ours
+        return False
 
 
 def output_paths(

@@ -107,7 +107,9 @@ def write_submission(
             f"{out} is not a file a submission can be written to; pick another --submission path"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    with outputs.locked(out, "--submission") as handle:
+    with outputs.locked(out, wait=False) as handle:
+        if handle is None:
+            raise outputs.in_use("--submission", out)
         done, keep = read_done(out, {p.name for p in paths})
         todo = [p for p in paths if p.name not in done]
         report = SubmissionReport(already_done=len(paths) - len(todo))

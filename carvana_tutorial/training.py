@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 import keras
+from keras import callbacks as cb
 
 from . import hardware, runs
 from . import metrics as M
@@ -24,6 +25,45 @@ from .pipeline import make_dataset
 
 #: The loss of each name in :data:`carvana_tutorial.config.LOSS_NAMES`.
 LOSSES = {"dice": M.dice_loss, "bce_dice": M.bce_dice_loss}
+
+
+def datasets(
+    config: TrainConfig,
+    train_pairs: Sequence[Pair],
+    val_pairs: Sequence[Pair],
+) -> tuple:
+    """Shuffled, augmented training batches and plain validation batches.
+    Introduced in chapter 6."""
+    size, batch = config.image_size, config.batch_size
+    train_ds = make_dataset(
+        train_pairs,
+        size,
+        batch,
+        shuffle=True,
+        augment=config.augment,
+        seed=config.seed,
+        resize=config.resize,
+    )
+    val_ds = make_dataset(val_pairs, size, batch, resize=config.resize)
+    return train_ds, val_ds
+
+
+def compile_model(config: TrainConfig) -> keras.Model:
+    """The network of ``config``, compiled with its loss and Adam settings,
+    on every device the hardware offers. Introduced in chapter 6."""
+    with hardware.scope():  # GPUs, TPU or CPU; float32 or mixed precision
+        size = config.image_size
+        model = build_model(config.model, size, config.filters, config.depth)
+        adam = keras.optimizers.Adam(
+            config.learning_rate,
+            epsilon=config.epsilon,
+        )
+        model.compile(
+            adam,
+            LOSSES[config.loss],
+            metrics=[M.dice_coef, M.mean_dice],
+        )
+    return model
 
 
 def train(
@@ -40,48 +80,26 @@ def train(
     Introduced in chapter 4; read in chapter 6."""
     out_dir = runs.new_run_dir(out_dir, train_pairs, val_pairs)
     keras.utils.set_random_seed(config.seed)
-    size, batch = config.image_size, config.batch_size
-    train_ds = make_dataset(
-        train_pairs,
-        size,
-        batch,
-        shuffle=True,
-        augment=config.augment,
-        seed=config.seed,
-        resize=config.resize,
-    )
-    val_ds = make_dataset(val_pairs, size, batch, resize=config.resize)
-    with hardware.scope():  # GPUs, TPU or CPU; float32 or mixed precision
-        model = build_model(config.model, size, config.filters, config.depth)
-        model.compile(
-            keras.optimizers.Adam(
-                config.learning_rate,
-                epsilon=config.epsilon,
-            ),
-            LOSSES[config.loss],
-            metrics=[M.dice_coef, M.mean_dice],
-        )
+    train_ds, val_ds = datasets(config, train_pairs, val_pairs)
+    model = compile_model(config)
     callbacks = [
-        keras.callbacks.EarlyStopping(
-            patience=config.patience,
-            restore_best_weights=True,
-        ),
-        keras.callbacks.ModelCheckpoint(out_dir / BEST, save_best_only=True),
-        keras.callbacks.CSVLogger(out_dir / HISTORY),
+        cb.EarlyStopping(patience=config.patience, restore_best_weights=True),
+        cb.ModelCheckpoint(out_dir / BEST, save_best_only=True),
+        cb.CSVLogger(out_dir / HISTORY),
         *callbacks,
     ]
     start = time.perf_counter()
     history = model.fit(
         train_ds,
         validation_data=val_ds,
-        verbose=verbose,
         epochs=config.epochs,
         callbacks=callbacks,
-        shuffle=False,
-    )  # tf.data shuffles already
+        verbose=verbose,
+        shuffle=False,  # tf.data shuffles already
+    )
     seconds = time.perf_counter() - start
     best = load_model(out_dir / BEST)  # what was saved, not the last epoch
-    dice = evaluate(best, val_pairs, batch)
+    dice = evaluate(best, val_pairs, config.batch_size)
     return runs.write_metrics(
         out_dir,
         config,

@@ -421,7 +421,12 @@ SHOWN = {
         "carvana_tutorial.metrics.per_image_dice",
         "carvana_tutorial.metrics.bce_dice_loss",
     ],
-    "06_unet": ["carvana_tutorial.models.unet", "carvana_tutorial.training.train"],
+    "06_unet": [
+        "carvana_tutorial.models.unet",
+        "carvana_tutorial.training.datasets",
+        "carvana_tutorial.training.compile_model",
+        "carvana_tutorial.training.train",
+    ],
     "08_submission": [
         "carvana_tutorial.rle.rle_encode",
         "carvana_tutorial.inference.upsample_probabilities",

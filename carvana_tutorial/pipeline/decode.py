@@ -2,6 +2,7 @@
 GIF, read by Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the
 GIL), or from the photo's ``train_masks.csv`` row: the same pixels.  Introduced in chapter 2."""
 
+import errno
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import tensorflow as tf
 from PIL import Image
 
 from ..config import IMAGE_SIZE
-from ..errors import DataError
+from ..errors import DataError, reason
 
 # area averages every source pixel; nearest (the article's) keeps one
 RESIZE_METHODS = ("area", "nearest")
@@ -107,7 +108,7 @@ def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
             small = gif.resize((width, height), Image.Resampling.NEAREST)
             values = np.asarray(small.convert("L"))
     except (OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"cannot read mask {Path(path).name}: {exc}") from None
+        raise unreadable(path, "mask", exc) from None
     return (values > 127).astype(np.uint8)[..., None]
 
 
@@ -182,7 +183,28 @@ def load_image(
     try:
         image = decode_photo(tf.io.read_file(str(path)), image_size, resize)
     except tf.errors.OpError as exc:
-        raise DataError(
-            f"cannot read image {Path(path).name}: {exc.message.splitlines()[0]}"
-        ) from None
+        raise unreadable(path, "image", exc) from None
     return to_input(image).numpy()
+
+
+def unreadable(path: str | Path, what: str, exc: BaseException) -> DataError:
+    """The one line for a file that cannot be decoded: its full path, why in Pillow's plain words
+    (never TensorFlow's internals), and what to do about it."""
+    path, empty = Path(path), False
+    try:
+        with open(path, "rb") as handle:
+            empty = not handle.read(1)
+        with Image.open(path) as image:
+            image.load()
+        why = "the file is empty" if empty else reason(exc)
+    except OSError as error:
+        why = {
+            errno.EACCES: "permission denied",
+            errno.ENOENT: "it does not exist",
+        }.get(error.errno, "the file is empty" if empty else reason(error))
+    except Exception as error:  # noqa: BLE001 -- Pillow raises SyntaxError, ValueError...
+        why = reason(error)
+    return DataError(
+        f"cannot read {what} {path}: {why.replace(str(path), path.name)}: replace it (or remove "
+        "it and its partner); `carvana-tutorial inspect DATA` lists every such file"
+    )

@@ -304,6 +304,21 @@ def segment_benchmark(model, paths: Sequence[Path], repeats: int = 2) -> float:
     return repeats * len(paths) / seconds
 
 
+def check_real(folder: Path) -> None:
+    """Decode every real photo and mask first, as ``inspect`` does: a bad file is one line naming
+    it, not TensorFlow's text after minutes of work."""
+    from ..errors import DataError
+    from .check import inspect_folder
+
+    report = inspect_folder(folder)
+    if not report.ok:  # the first problem's line starts with its name, relative to ``folder``
+        first = next((line for found in report.problems.values() for _, line in found), "")
+        raise DataError(
+            f"{folder / first}; {report.problem()} in all: `carvana-tutorial inspect {folder}` "
+            "lists them; replace or remove them"
+        )
+
+
 def realism_benchmark(
     real_dir: str | os.PathLike,
     seed: int = 0,
@@ -325,6 +340,7 @@ def realism_benchmark(
     real = pair_files(
         Path(real_dir)
     )  # a one-line DataError for a folder that is not in Carvana's layout
+    check_real(Path(real_dir))  # in seconds, before minutes of rendering and training
     with tempfile.TemporaryDirectory(prefix="carvana-realism-", dir=work_dir) as scratch:
         synthetic, render_seconds, _ = _timed(
             lambda: make_synthetic_set(Path(scratch) / "set", cars, size, seed, 0, zips=False)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from ..data.masks_csv import read_masks_csv, row_matches
 from ..data.pairs import scan
-from ..errors import DataError
+from ..errors import DataError, reason
 from ..layout import MASKS_CSV, TEST_IMAGES, parse_name
 
 #: The kinds of wrong file, then of wrong train_masks.csv row, in the order ``inspect`` lists them:
@@ -135,10 +135,6 @@ class Report:
         return "found " + ", ".join(parts) if parts else "found no image/mask pairs"
 
 
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:120]
-
-
 def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
     """Decode one photo (an RGB JPEG) or mask (a palette GIF of {0, 1}); compare a mask with its
     ``rle`` row now, as holding every mask for later would take gigabytes."""
@@ -155,7 +151,7 @@ def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
                 image.getpalette() or [],
             )
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad files
-        return FileCheck(name, wrong=f"cannot be decoded ({_one_line(exc)})")
+        return FileCheck(name, wrong=f"cannot be decoded ({reason(exc)})")
     if path.suffix != ".gif":
         return FileCheck(
             name, size, wrong=None if kind == "JPEG RGB" else f"{kind}, expected an RGB JPEG"
@@ -177,7 +173,7 @@ def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
     try:
         same = rle is None or row_matches(rle, values)
     except ValueError as exc:
-        return FileCheck(name, size, foreground, invalid, row_malformed=_one_line(exc))
+        return FileCheck(name, size, foreground, invalid, row_malformed=reason(exc))
     return FileCheck(
         name,
         size,

@@ -4,11 +4,9 @@ competition input, ``./data``, else a cached synthetic set in Carvana's layout.
 A folder counts when it holds ``train_hq/`` and ``train_masks/`` or their zips.  Introduced in
 chapter 1."""
 
-import contextlib
 import hashlib
 import os
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from ..layout import (
     VIEWS,
     parse_name,
 )
+from ..outputs import locked
 from .extract import extract_zip, is_extracted, wanted_zips
 
 KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION  # read-only in a Kaggle notebook
@@ -145,7 +144,7 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
     cars, test_cars = profile.synthetic_cars, profile.synthetic_test_cars
     key = f"{cars}cars-{test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
     root = cache_dir() / "synthetic" / key
-    with exclusive(root.with_name(root.name + ".lock")):
+    with locked(root.with_name(root.name + ".lock")):
         ensure_dataset(
             root,
             cars=profile.synthetic_cars,
@@ -155,22 +154,3 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
             progress=progress,
         )
     return DataSource(root, "synthetic", source_description(root, "synthetic Carvana"))
-
-
-@contextlib.contextmanager
-def exclusive(lock: Path | None, *, wait: bool = True) -> Iterator[bool]:
-    """Hold an exclusive lock on ``lock`` while the body runs; yield whether we got it (at once,
-    without ``wait``)."""
-    if lock is None or os.name == "nt":  # Windows has no fcntl: nothing is locked
-        yield True
-        return
-    import fcntl
-
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as handle:  # closing it releases the lock
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
