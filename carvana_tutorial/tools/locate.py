@@ -61,7 +61,7 @@ def unzip_missing(
         if not in_place or name in missing or (name in zips and is_extracted(folder / name)):
             extract_zip(zips[name], target, progress=progress)
     csv_zip, csv = folder / MASKS_CSV_ZIP, target / MASKS_CSV
-    if csv_zip.is_file() and (is_extracted(csv) or not csv.exists()):  # never over the user's csv
+    if csv_zip.is_file() and (not csv.exists() or is_extracted(csv)):  # never over the user's csv
         extract_zip(csv_zip, target)
     return target
 
