@@ -1,7 +1,7 @@
 """Export a trained model with Keras 3's own export (ONNX through ``tf2onnx``, or a SavedModel), and
 run an
 ``.onnx`` file in ONNX Runtime like a Keras model (:class:`OnnxModel`), so
-:mod:`carvana_tutorial.segment` works
+:mod:`carvana_tutorial.inference` works
 with either.  ONNX needs the extra: ``pip install 'carvana-tutorial[export]'``.  Introduced in
 chapter 9."""
 
@@ -16,6 +16,7 @@ from types import ModuleType
 import numpy as np
 
 from .errors import CarvanaError, ModelError
+from .outputs import EXPORT_MARKER, MARK, naming, replaceable
 
 #: Export formats and what replaces ``.keras`` in the default output's name.
 FORMATS = {"onnx": ".onnx", "tf_saved_model": "_saved_model"}
@@ -32,6 +33,31 @@ def require_extra(module: str) -> ModuleType:
         ) from None
 
 
+def is_export(path: Path) -> bool:
+    """Whether ``export`` wrote ``path``: a SavedModel folder holding
+    :data:`~carvana_tutorial.outputs.EXPORT_MARKER`, or an ONNX file carrying
+    :data:`~carvana_tutorial.outputs.MARK` in its metadata."""
+    if path.is_dir():
+        return (path / EXPORT_MARKER).is_file()
+    try:
+        onnx = importlib.import_module("onnx")
+        props = onnx.load(str(path), load_external_data=False).metadata_props
+    except Exception:  # noqa: BLE001 -- not ONNX, or no onnx to read it: not ours
+        return False
+    return any(prop.key == MARK for prop in props)
+
+
+def _mark(part: Path, fmt: str) -> None:
+    """Sign an export as ours, so a later ``--overwrite`` may replace it (and nothing else)."""
+    if fmt == "onnx":
+        onnx = importlib.import_module("onnx")
+        model = onnx.load(str(part))
+        onnx.helper.set_model_props(model, {MARK: "written by carvana-tutorial export"})
+        onnx.save(model, str(part))
+    else:
+        (part / EXPORT_MARKER).write_text("written by carvana-tutorial export\n")
+
+
 def export_model(
     model,
     out: str | os.PathLike,
@@ -39,30 +65,39 @@ def export_model(
     overwrite: bool = False,
 ) -> Path:
     """Write ``model`` (a Keras model) to ``out`` with Keras's own export.
+    Only an export of ours is ever replaced, and only with ``overwrite``.
     Introduced in chapter 9."""
-    from .training import model_image_size
+    from .inference import model_image_size
 
     if fmt not in FORMATS:
         raise CarvanaError(f"unknown format {fmt!r}: onnx or tf_saved_model")
     out = Path(out)
-    if out.exists() and not overwrite:
-        hint = "pass --overwrite or another --out"
-        raise CarvanaError(f"{out} already exists: {hint}")
+    if replaceable(out, "--out", is_export) and not overwrite:
+        hint = "pass --overwrite to replace it, or another --out"
+        raise CarvanaError(f"--out {out} already exists: {hint}")
     if fmt == "onnx":
         for module in ("tf2onnx", "onnx"):
             require_extra(module)
     height, width = model_image_size(model)
     model(np.zeros((1, height, width, 3), np.float32))  # Keras needs a call
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, suffix=".part") as temp:
-        part = Path(temp) / out.name  # never half an export named out
+    with naming(out):  # an error names out, never a temporary name
+        _write(model, Path(os.path.abspath(out)), fmt)  # "." has no name
+    return out
+
+
+def _write(model, target: Path, fmt: str) -> None:
+    """Export into a temporary folder beside ``target``, sign it, then rename it: never half an
+    export named ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, suffix=".part") as temp:
+        part = Path(temp) / target.name
         with warnings.catch_warnings():  # tf2onnx's FutureWarning
             warnings.simplefilter("ignore", FutureWarning)
             model.export(str(part), format=fmt, verbose=False)
-        if out.is_dir():
-            shutil.rmtree(out)
-        os.replace(part, out)
-    return out
+        _mark(part, fmt)
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(part, target)
 
 
 class OnnxModel:

@@ -1,21 +1,20 @@
-"""Run folders (``best.keras``, ``history.csv``, ``metrics.json``), read back, or reused instead of
-retrained
-when they hold the same configuration and files: so chapter 5 reads chapter 4's model back."""
+"""Run folders (``best.keras``, ``history.csv``, ``metrics.json``): what training writes, read
+back.  What a run saves of its configuration and files (:func:`run_config`) lets the chapters
+reuse a finished run instead of training it again (:mod:`carvana_tutorial.tools.reuse`)."""
 
 import hashlib
 import json
 import os
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
-from tqdm import tqdm
 
-from .config import DEFAULT_DEPTH, TrainConfig, cache_dir, recipe_changes
+from .config import DEFAULT_DEPTH, TrainConfig, recipe_changes
 from .errors import CarvanaError
+from .inference import load_model
 from .outputs import BEST, HISTORY, METRICS, write_atomic
 
 
@@ -38,8 +37,6 @@ class TrainResult:
 
     def model(self) -> keras.Model:
         """The best checkpoint, reloaded."""
-        from .training import load_model
-
         return load_model(self.best_path)
 
 
@@ -47,11 +44,6 @@ def read_history(path: str | os.PathLike) -> dict[str, list[float]]:
     """``history.csv`` as ``{column: [value per epoch]}``."""
     header, *rows = (line.split(",") for line in Path(path).read_text().strip().splitlines())
     return {name: [float(row[i]) for row in rows] for i, name in enumerate(header)}
-
-
-def runs_dir() -> Path:
-    """Where chapters keep their runs, so that a later chapter reuses an earlier one's model."""
-    return cache_dir() / "runs"
 
 
 def fingerprint(pairs: Sequence) -> str:
@@ -127,36 +119,3 @@ def write_metrics(
         out_dir / METRICS, json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n"
     )
     return TrainResult(out_dir, saved, read_history(out_dir / HISTORY), metrics)
-
-
-def train_or_reuse(
-    config: TrainConfig,
-    train_pairs: Sequence,
-    val_pairs: Sequence,
-    out_dir: str | os.PathLike,
-    **options,
-) -> TrainResult:
-    """The finished run in ``out_dir`` if it has this configuration and split, else
-    ``train(**options)``."""
-    from .training import train
-
-    out_dir = Path(out_dir)
-    if (out_dir / METRICS).is_file() and (out_dir / BEST).is_file():
-        saved = json.loads((out_dir / METRICS).read_text())
-        if saved["config"] == run_config(config, train_pairs, val_pairs):
-            return TrainResult(
-                out_dir, saved["config"], read_history(out_dir / HISTORY), saved["metrics"]
-            )
-    return train(config, train_pairs, val_pairs, out_dir, **options)
-
-
-def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> Iterable:
-    """``items`` (batches of ``count`` things), with a bar on stderr when ``show``."""
-    return tqdm(
-        items,
-        total=-(-count // batch_size),
-        desc="predict",
-        unit="batch",
-        file=sys.stderr,
-        disable=not show,
-    )

@@ -403,6 +403,7 @@ def test_nbval_reads_every_sanitize_rule() -> None:
 SHOWN = {
     "01_data": ["carvana_tutorial.data.pairs.scan", "carvana_tutorial.data.pairs.split_by_car"],
     "02_preprocessing": [
+        "carvana_tutorial.pipeline.decode.resize_photo",
         "carvana_tutorial.pipeline.decode.decode_photo",
         "carvana_tutorial.pipeline.decode.read_mask",
         "carvana_tutorial.pipeline.augment.augment",
@@ -411,6 +412,8 @@ SHOWN = {
     "04_simple_unet": [
         "carvana_tutorial.models.simple_unet",
         "carvana_tutorial.config.TrainConfig",
+        "carvana_tutorial.inference.predict",
+        "carvana_tutorial.inference.evaluate",
     ],
     "05_dice": [
         "carvana_tutorial.metrics.dice_coef",
@@ -418,16 +421,21 @@ SHOWN = {
         "carvana_tutorial.metrics.per_image_dice",
         "carvana_tutorial.metrics.bce_dice_loss",
     ],
-    "06_unet": ["carvana_tutorial.models.unet", "carvana_tutorial.training.train"],
+    "06_unet": [
+        "carvana_tutorial.models.unet",
+        "carvana_tutorial.training.datasets",
+        "carvana_tutorial.training.compile_model",
+        "carvana_tutorial.training.train",
+    ],
     "08_submission": [
         "carvana_tutorial.rle.rle_encode",
-        "carvana_tutorial.submission.upsample_mask",
+        "carvana_tutorial.inference.upsample_probabilities",
     ],
     "09_segment": [
-        "carvana_tutorial.segment.shrink",
-        "carvana_tutorial.segment.probabilities",
-        "carvana_tutorial.segment.segment_photos",
-        "carvana_tutorial.segment.segment",
+        "carvana_tutorial.pipeline.decode.resize_photo",
+        "carvana_tutorial.inference.probabilities",
+        "carvana_tutorial.inference.segment_photos",
+        "carvana_tutorial.inference.segment",
         "carvana_tutorial.segment.cutout",
         "carvana_tutorial.segment.on_background",
         "carvana_tutorial.export.export_model",

@@ -141,3 +141,32 @@ def test_show_displays_the_packages_source_under_its_file() -> None:
     assert inspect.getsource(rle_encode).rstrip() + "\n```" in markdown
     assert "`carvana_tutorial/metrics.py`:\n\n```python\n@serializable\ndef dice_loss(" in markdown
     assert repr(shown).startswith("# carvana_tutorial/rle.py\ndef rle_encode(")
+
+
+def test_trained_finds_a_chapters_model_by_model_and_profile(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carvana_tutorial.config import config_for
+    from carvana_tutorial.tools import reuse
+
+    monkeypatch.setenv(config.ENV_CACHE, str(tmp_path / "cache"))
+    calls = []
+
+    def train(config, train_pairs, val_pairs, out_dir, **options):  # a finished run is not needed
+        calls.append((config, list(train_pairs), list(val_pairs), Path(out_dir), options))
+        return len(calls)
+
+    monkeypatch.setattr(reuse, "train", train)
+    ctx = chapter.setup(profile=TINY, data=tiny)
+    assert chapter.trained(ctx, "unet") == 1
+    runs = tmp_path / "cache" / "runs"
+    assert calls[0] == (
+        config_for(TINY, "unet", seed=42),
+        ctx.train,
+        ctx.val,
+        runs / "unet-quick",
+        {},
+    )
+    first = config_for(TINY, "simple", filters=2)
+    chapter.trained(ctx, first, "chapter03", train=ctx.train[:4], verbose=0)
+    assert calls[1] == (first, ctx.train[:4], ctx.val, runs / "chapter03-quick", {"verbose": 0})

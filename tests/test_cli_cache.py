@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from carvana_tutorial.errors import CarvanaError
-from carvana_tutorial.tools import cli
+from carvana_tutorial.tools import cache_usage, cli
 from carvana_tutorial.tools.cache_usage import checked_root
 
 fcntl = pytest.importorskip("fcntl")
@@ -180,11 +180,13 @@ def test_all_skips_a_synthetic_set_another_process_is_making(cache, capsys):
         f"synthetic/{SET}/train_masks/car_01_mask.gif",
         f"synthetic/{SET}.lock",
         "synthetic/8cars-2test-96x128-seed0.lock",
+        "kaggle/notes.txt",  # not made by carvana-tutorial: never removed
     }
     assert not other_set.exists() and cache.is_dir()
     report = _json(out)
     assert report["skipped"] == [
-        {"kind": "synthetic", "name": SET, "reason": "in use by another process"}
+        {"kind": "synthetic", "name": SET, "reason": "in use by another process"},
+        {"kind": "other", "name": "", "reason": cache_usage.NOT_OURS},
     ]
     assert {(g["kind"], g["name"]) for g in report["removed"]} == {
         ("pipeline", "192x256-area"),
@@ -193,7 +195,6 @@ def test_all_skips_a_synthetic_set_another_process_is_making(cache, capsys):
         ("synthetic", "8cars-2test-96x128-seed0"),
         ("runs", "unet-quick"),
         ("extracted", ""),
-        ("other", ""),
     }
     assert _json(dry)["removed"] == report["removed"]
     # Once the lock is free, the set goes too.

@@ -85,7 +85,7 @@ def test_train_refuses_to_overwrite_a_finished_run(run, capsys):
 
 def test_evaluate_scores_every_pair(run, data, capsys):
     from carvana_tutorial.data import pair_files
-    from carvana_tutorial.training import evaluate
+    from carvana_tutorial.inference import evaluate
 
     out, _ = run
     assert main(["evaluate", str(out / "best.keras"), str(data), "--worst", "2"]) == 0

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from carvana_tutorial import export, segment
+from carvana_tutorial import export, inference
 from carvana_tutorial.tools.cli import main
 
 pytest.importorskip("tf2onnx", reason="the 'export' extra is not installed")
@@ -40,8 +40,8 @@ def test_onnx_export_matches_keras(small_unet, tmp_path):
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
     # The same cut-out from either model, at the photo's own size.
     photo = (np.random.default_rng(1).random((100, 150, 3)) * 255).astype(np.uint8)
-    keras_probs = segment.probabilities(model, [photo])
-    onnx_probs = segment.probabilities(onnx_model, [photo])
+    keras_probs = inference.probabilities(model, [photo])
+    onnx_probs = inference.probabilities(onnx_model, [photo])
     assert np.abs(keras_probs - onnx_probs).max() < 1e-5
 
 

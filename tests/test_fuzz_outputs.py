@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import importlib
+import json
 import os
 import shutil
 import signal
@@ -25,6 +26,7 @@ import pytest
 from test_training import write_tiny_carvana
 
 from carvana_tutorial import outputs
+from carvana_tutorial.errors import CarvanaError
 from carvana_tutorial.tools import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +129,7 @@ def _not_ours(tmp: Path, shared: Path) -> dict[str, tuple[list, tuple[str, ...]]
             ),
             "submission under a file": ([*predict, tmp / "a-file" / "sub.csv"], ("a-file",)),
             "submission is a device": ([*predict, "/dev/full"], ("/dev/full", "--submission")),
-            "run folder of other files": ([*train, tmp / "mine"], ("mine", "--overwrite")),
+            "run folder of other files": ([*train, tmp / "mine"], ("mine", "never replaced")),
             "finished run": ([*train, tmp / "done"], ("done", "--overwrite")),
             "run folder is a file": ([*train, tmp / "a-file"], ("a-file", "--out")),
             "run folder under a file": ([*train, tmp / "a-file" / "run"], ("a-file",)),
@@ -226,6 +228,272 @@ def test_a_second_process_refuses_instead_of_interleaving(what, shared, tmp_path
     assert locked.read_bytes() == b""  # the first writer's file, untouched
 
 
+# --- Issue 20: a path is replaced only if the command wrote it, whatever --overwrite says
+
+
+def _mine(tmp_path: Path) -> Path:
+    """A folder of the user's own files."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine\n")
+    (mine / "metrics.json").write_text('{"my": "own metrics"}\n')
+    return mine
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_train_never_writes_into_a_folder_holding_the_users_metrics(
+    overwrite, shared, tmp_path, capsys
+):
+    mine = _mine(tmp_path)
+    argv = ["train", shared / "data", *TRAIN, "--out", mine, *overwrite]
+    code, err = run_cli(argv, capsys, tmp_path)
+    assert code == 2
+    line = one_error_line(err, str(mine), "not a carvana-tutorial run", "never replaced")
+    assert (
+        "finished run" not in line and "pass --overwrite" not in line
+    )  # advice that would lose it
+    assert sorted(p.name for p in mine.iterdir()) == ["metrics.json", "notes.txt"]
+
+
+EXPORT = ["export", "--format", "tf_saved_model", "--overwrite", "--out"]
+
+
+@pytest.mark.parametrize("out", ["mine", "mine/notes.txt", "."])
+def test_export_overwrite_never_replaces_what_export_did_not_write(
+    out, shared, tmp_path, capsys, monkeypatch
+):
+    mine = _mine(tmp_path)
+    monkeypatch.chdir(mine if out == "." else tmp_path)  # ``--out .`` from inside the user's folder
+    code, err = run_cli([*EXPORT[:1], shared / "model.keras", *EXPORT[1:], out], capsys, tmp_path)
+    assert code == 2
+    one_error_line(err, f"--out {out} ", "never replaced")
+    assert sorted(p.name for p in mine.iterdir()) == ["metrics.json", "notes.txt"]
+
+
+@pytest.mark.parametrize("fmt, name", [("tf_saved_model", "m_saved_model"), ("onnx", "m.onnx")])
+def test_export_replaces_its_own_export_only_with_overwrite(fmt, name, shared, tmp_path, capsys):
+    argv = [str(a) for a in ["export", shared / "model.keras", "--format", fmt, "--out"]]
+    out = tmp_path / name
+    assert cli.main([*argv, str(out)]) == 0
+    assert cli.main([*argv, str(out)]) == 2
+    one_error_line(capsys.readouterr().err, str(out), "--overwrite")
+    assert cli.main([*argv, str(out), "--overwrite"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no temporary folder left
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+@pytest.mark.parametrize("mine", [["car_mask.png"], ["car_mask.png", "car_cutout.png"]])
+def test_segment_never_counts_or_replaces_the_users_png(mine, overwrite, shared, tmp_path, capsys):
+    from PIL import Image
+
+    photos, out = tmp_path / "photos", tmp_path / "seg"
+    photos.mkdir()
+    out.mkdir()
+    shutil.copy(sorted((shared / "data" / "train_hq").iterdir())[0], photos / "car.jpg")
+    for name in mine:
+        Image.new("L", (8, 8), 7).save(out / name)
+    argv = ["segment", shared / "model.keras", photos, "--out", out, *overwrite]
+    code, err = run_cli(argv, capsys, tmp_path)
+    assert code == 2  # neither "done" nor written beside: the two would disagree
+    one_error_line(err, str(out / "car_mask.png"), "never replaced")
+    assert sorted(p.name for p in out.iterdir()) == sorted(mine)
+
+
+def test_segment_resumes_and_overwrites_only_its_own_pngs(shared, tmp_path, capsys):
+    out = tmp_path / "seg"
+    photo = sorted((shared / "data" / "train_hq").iterdir())[0]
+    argv = [str(a) for a in ["segment", shared / "model.keras", photo, "--out", out]]
+    assert cli.main(argv) == 0
+    first = checksums(out)
+    assert cli.main(argv) == 0 and "1 of 1 photos already have" in capsys.readouterr().out
+    assert cli.main([*argv, "--overwrite"]) == 0 and checksums(out) == first
+
+
+def test_download_never_replaces_a_zip_it_did_not_write(tmp_path, capsys, monkeypatch):
+    from carvana_tutorial.tools import download
+
+    dest = tmp_path / "zips"
+    dest.mkdir()
+    (dest / "train_hq.zip").write_bytes(b"the user's half copy")
+    monkeypatch.setattr(download, "kaggle_api", lambda: pytest.fail("no login needed to refuse"))
+    code, err = run_cli(["download", "--dest", dest], capsys, tmp_path)
+    assert code == 2
+    one_error_line(err, str(dest / "train_hq.zip"), "never replaces")
+
+
+def test_cache_clear_never_removes_what_it_did_not_make(tmp_path, monkeypatch, capsys):
+    cache = tmp_path / "cache"
+    (cache / "pipeline" / "96x128-area").mkdir(parents=True)
+    (cache / "pipeline" / "96x128-area" / "entry.bin").write_bytes(b"ours")
+    (cache / "my-notes.txt").write_text("mine\n")
+    monkeypatch.setenv("CARVANA_CACHE", str(cache))
+    assert cli.main(["cache", "clear", "--all"]) == 0
+    assert "never removed" in capsys.readouterr().out
+    assert [p.name for p in cache.iterdir()] == ["my-notes.txt"]
+
+
+def test_two_trains_making_one_new_out_never_remove_the_winners_folder(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    out.mkdir()  # the winner made it and holds its marker...
+    holder = _hold_lock(out / outputs.RUN_MARKER)
+    exists = Path.exists  # ...just after the loser found it missing
+    monkeypatch.setattr(Path, "exists", lambda p, *a, **k: p != out and exists(p, *a, **k))
+    try:
+        with pytest.raises(CarvanaError, match="another carvana-tutorial process"):
+            with outputs.claim_run(out):
+                pytest.fail("the loser must not get the folder")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (out / outputs.RUN_MARKER).is_file()
+
+
+def test_kaggle_push_writes_its_folder_again_but_never_the_users_files(tmp_path, capsys):
+    push = ["kaggle-push", "6", "--dry-run", "--id", "me/a-run", "--out"]  # the repository's book
+    ours, mine = tmp_path / "ours", tmp_path / "mine"
+    for _ in range(2):  # a rerun rewrites its own files
+        assert cli.main([*push, str(ours)]) == 0
+    assert json.loads((ours / "kernel-metadata.json").read_text())["id"] == "me/a-run"
+    mine.mkdir()
+    (mine / "kernel-metadata.json").write_text('{"id": "me/my-own"}\n')
+    code, err = run_cli([*push, mine], capsys, tmp_path)
+    assert code == 2
+    one_error_line(err, str(mine / "kernel-metadata.json"), "never replaced")
+    assert [p.name for p in mine.iterdir()] == ["kernel-metadata.json"]
+
+
+# --- Issue 20: errors name the user's path, say what to do, and carry no internals
+
+
+def test_a_write_error_names_the_users_path_not_a_temporary_one(shared, tmp_path, capsys):
+    out = tmp_path / "seg"
+    photo = sorted((shared / "data" / "train_hq").iterdir())[0]
+    (out / f".{photo.stem}_mask.png.{os.getpid()}.part").mkdir(
+        parents=True
+    )  # in write_atomic's way
+    code, err = run_cli(["segment", shared / "model.keras", photo, "--out", out], capsys, tmp_path)
+    assert code == 2
+    line = one_error_line(err, str(out / f"{photo.stem}_mask.png"), "folder where a file")
+    assert ".part" not in line and "CARVANA_CACHE" not in line
+
+
+def test_an_export_error_names_the_out_given(shared, tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    def refused(suffix=None, prefix=None, dir=None):  # noqa: A002 -- mkdtemp's own name
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/tmpey95k_86.part")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refused)  # a read-only folder, even for root
+    out = tmp_path / "ro" / "m_saved_model"
+    argv = ["export", shared / "model.keras", "--format", "tf_saved_model", "--out", out]
+    code, err = run_cli(argv, capsys, tmp_path)
+    assert code == 2
+    line = one_error_line(err, f"{out}: permission denied")
+    assert "tmp" not in line.replace(str(tmp_path), "") and "CARVANA_CACHE" not in line
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "bench real"])
+def test_an_unreadable_photo_is_named_in_full_with_a_remedy(
+    command, damage, shared, tmp_path, capsys
+):
+    data = tmp_path / "data"
+    shutil.copytree(shared / "data", data)
+    photo = sorted((data / "train_hq").iterdir())[1]
+    whole = photo.read_bytes()
+    photo.write_bytes(whole[: len(whole) // 2] if damage == "truncated" else b"")
+    argv = {
+        "train": ["train", data, *TRAIN, "--out", tmp_path / "run"],
+        "evaluate": ["evaluate", shared / "model.keras", data],
+        "bench real": ["bench", "real", data, "--cars", "1", "--size", "64x96"],
+    }[command]
+    code, err = run_cli(argv, capsys, data)
+    assert code == 2
+    line = one_error_line(err, str(photo), "inspect", "truncated" if damage == "truncated" else "")
+    for internal in ("{{", "[[", "Op:", "function_node", "/job:", "Error"):
+        assert internal not in line, line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_photo_that_cannot_be_opened_says_permission_denied(tmp_path, monkeypatch):
+    from carvana_tutorial.pipeline import decode
+
+    photo = tmp_path / "train_hq" / "0000cafe0000_01.jpg"
+
+    def refused(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(decode, "open", refused, raising=False)  # root reads anything
+    line = str(decode.unreadable(photo, "image", OSError("Permission denied [Op:ReadFile]")))
+    assert line.startswith(f"cannot read image {photo}: permission denied: replace it")
+    assert "Op:" not in line
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_an_onnx_model_is_pointed_to_segment(command, shared, tmp_path, capsys):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"an exported model")
+    argv = {
+        "evaluate": ["evaluate", model, shared / "data"],
+        "predict": ["predict", model, shared / "data", "--submission", tmp_path / "s.csv"],
+    }[command]
+    code, err = run_cli(argv, capsys, tmp_path)
+    assert code == 2
+    one_error_line(err, str(model), "segment")
+
+
+def test_predict_prints_no_speed_when_every_row_exists(shared, tmp_path, capsys):
+    argv = ["predict", shared / "model.keras", shared / "data", "--submission", tmp_path / "s.csv"]
+    assert cli.main([str(a) for a in argv]) == 0
+    capsys.readouterr()
+    assert cli.main([str(a) for a in argv]) == 0
+    out = capsys.readouterr().out
+    assert "0 rows written, 3 already there" in out and "nan" not in out
+
+
+def test_a_huge_photo_is_refused_in_one_line_naming_it(shared, tmp_path, capsys):
+    import warnings
+
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("L", (10000, 10000)).save(photos / "huge.png")  # 100 megapixels, 100 kB
+    shutil.copy(sorted((shared / "data" / "train_hq").iterdir())[0], photos / "car.jpg")
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        code = cli.main(
+            [str(a) for a in ["segment", shared / "model.keras", photos, "--out", tmp_path / "seg"]]
+        )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and not warned, [str(w.message) for w in warned]
+    assert err[0] == (
+        f"skipped {photos / 'huge.png'}: 10000x10000, over the limit of 89,478,485 pixels for a "
+        "photo: shrink it first (the mask is made at the model's small size anyway)"
+    )
+    assert sorted(p.name for p in (tmp_path / "seg").iterdir()) == [
+        "car_cutout.png",
+        "car_mask.png",
+    ]
+
+
+def test_inspect_prints_no_raw_warning_for_a_huge_photo(shared, tmp_path, capsys):
+    import warnings
+
+    from PIL import Image
+
+    data = tmp_path / "data"
+    shutil.copytree(shared / "data", data)
+    Image.new("RGB", (10000, 10000)).save(sorted((data / "train_hq").iterdir())[0], "JPEG")
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        code = cli.main(["inspect", str(data)])
+    captured = capsys.readouterr()
+    assert code == 2 and not warned, [str(w.message) for w in warned]
+    assert "10000x10000 (1)" in captured.out  # read, and its mask's size found to differ
+    one_error_line(captured.err, str(data))
+
+
 # --- Class 2: results that mislead
 # ---------------------------------------------------------------------------
 
@@ -290,7 +558,8 @@ def test_ctrl_c_that_c_code_turns_into_another_error_is_still_an_interruption(mo
     before = signal.getsignal(signal.SIGINT)
     assert cli.main(["synth", "SET"]) == 130
     assert capsys.readouterr().err.strip().splitlines() == [
-        "carvana-tutorial: interrupted: what was written to SET is marked partial; rerun the command to make the set"
+        "carvana-tutorial: interrupted: what was written to SET is marked partial; "
+        "rerun the command to make the set"
     ]
     assert signal.getsignal(signal.SIGINT) is before  # the handler main installed is gone again
 
@@ -374,10 +643,12 @@ def _tf_error(kind: str) -> Exception:
     import tensorflow as tf
 
     text = (
-        "Graph execution error:\n\nDetected at node model/conv/Conv2D defined at (most recent call last):\n"
-        '  File "x.py", line 1, in <module>\n\nOOM when allocating tensor with shape[3,3,9,9] and type float '
-        "on /job:localhost/replica:0/task:0/device:CPU:0 by allocator mklcpu\n\t [[{{node model/conv/Conv2D}}]]"
-        " [Op:__inference_train_function_123]"
+        "Graph execution error:\n\n"
+        "Detected at node model/conv/Conv2D defined at (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n\n'
+        "OOM when allocating tensor with shape[3,3,9,9] and type float "
+        "on /job:localhost/replica:0/task:0/device:CPU:0 by allocator mklcpu\n"
+        "\t [[{{node model/conv/Conv2D}}]] [Op:__inference_train_function_123]"
     )
     return getattr(tf.errors, kind)(None, None, text)
 
@@ -391,8 +662,8 @@ def _tf_error(kind: str) -> Exception:
             ["/big/sub.csv", "disk is full"],
         ),
         (
-            lambda: PermissionError(errno.EACCES, "Permission denied", "/cache/x"),
-            ["/cache/x", "CARVANA_CACHE"],
+            lambda: PermissionError(errno.EACCES, "Permission denied", "/the/cache/x"),
+            ["/the/cache/x", "permission denied", "CARVANA_CACHE"],
         ),
         (
             lambda: NotADirectoryError(errno.ENOTDIR, "Not a directory", "/f/x"),
@@ -413,6 +684,7 @@ def test_library_errors_become_one_line_without_tensorflow_internals(
     def fail(_args):
         raise error()
 
+    monkeypatch.setenv("CARVANA_CACHE", "/the/cache")
     monkeypatch.setattr(train, "run_tune", fail)
     assert cli.main(["tune"]) == 2
     line = one_error_line(capsys.readouterr().err, *words)

@@ -76,6 +76,11 @@ def test_find_chapter_by_number_or_name(book: Path, name: str) -> None:
     assert kaggle_kernel.find_chapter(name, book) == book / "06_unet.ipynb"
 
 
+def test_find_chapter_defaults_to_this_repositorys_book() -> None:
+    book = Path(__file__).resolve().parents[1] / "book"
+    assert kaggle_kernel.find_chapter("6") == book / "06_unet.ipynb"
+
+
 def test_a_copy_beside_a_chapter_is_not_a_chapter(book: Path) -> None:
     (book / "06_unet-old.ipynb").write_text((book / "06_unet.ipynb").read_text())
     (book / "06_unet copy.ipynb").write_text((book / "06_unet.ipynb").read_text())

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from carvana_tutorial import segment
+from carvana_tutorial import inference, segment
 from carvana_tutorial.tools.cli import main
 
 INPUT = (16, 24)
@@ -158,10 +158,10 @@ def test_segment_files_and_stem_collisions(model_path, photos, tmp_path, capsys)
 
 def test_segment_function_returns_the_full_size_mask(model_path, photos):
     model = keras.models.load_model(model_path)
-    mask = segment.segment(model, photos / "alpha.png")
+    mask = inference.segment(model, photos / "alpha.png")
     assert mask.shape == (40, 64) and mask.dtype == bool
     assert mask[:, :20].all() and not mask[:, 44:].any()
-    same = segment.segment(model, segment.read_photo(photos / "alpha.png"), tta=True)
+    same = inference.segment(model, segment.read_photo(photos / "alpha.png"), tta=True)
     assert same.shape == (40, 64)
     cut = segment.cutout(segment.read_photo(photos / "alpha.png"), mask)
     assert cut.shape == (40, 64, 4) and set(np.unique(cut[..., 3])) == {0, 255}

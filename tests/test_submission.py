@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from carvana_tutorial import submission
+from carvana_tutorial import inference, submission
 from carvana_tutorial.errors import CarvanaError
 from carvana_tutorial.rle import rle_decode
 from carvana_tutorial.tools import cli
@@ -114,8 +114,8 @@ def test_tta_makes_predictions_mirror_symmetric(lopsided_model):
     mirrored = np.ascontiguousarray(images[:, :, ::-1])
 
     def flip_gap(tta):
-        plain = submission.predict_probabilities(lopsided_model, images, tta=tta)
-        flipped = submission.predict_probabilities(lopsided_model, mirrored, tta=tta)
+        plain = inference.predict_probabilities(lopsided_model, images, tta=tta)
+        flipped = inference.predict_probabilities(lopsided_model, mirrored, tta=tta)
         return np.abs(plain[:, :, ::-1] - flipped).max()
 
     assert flip_gap(tta=False) > 0.05
@@ -125,14 +125,14 @@ def test_tta_makes_predictions_mirror_symmetric(lopsided_model):
 def test_upsampling_is_bilinear_on_probabilities():
     probs = np.zeros((2, 2, 1), np.float32)
     probs[:, 0] = 1.0  # left column certain, right column not
-    mask = submission.upsample_mask(probs, (4, 8))
+    mask = inference.upsample_probabilities(probs, (4, 8))
     assert mask.shape == (4, 8) and mask.dtype == bool
     # Nearest-neighbour upsampling of a thresholded mask would give the same split; bilinear of
     # a weak probability decides by the interpolated value instead.
     np.testing.assert_array_equal(mask[0], [True] * 4 + [False] * 4)
     weak = np.full((2, 2, 1), 0.45, np.float32)
     weak[0, 0] = 0.9
-    assert 0 < submission.upsample_mask(weak, (4, 4)).sum() < 16
+    assert 0 < inference.upsample_probabilities(weak, (4, 4)).sum() < 16
 
 
 def test_each_batch_is_on_disk_before_the_next_is_predicted(tmp_path, brightness_model):

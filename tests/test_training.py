@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from carvana_tutorial import hardware, runs, training
+from carvana_tutorial import hardware, inference, training
 from carvana_tutorial.config import QUICK, TrainConfig, config_for
 from carvana_tutorial.data import pair_files, split_by_car
 from carvana_tutorial.errors import CarvanaError, ModelError
+from carvana_tutorial.tools import reuse
 
 SIZE = (64, 96)  # divisible by 16: both networks fit
 CONFIG = TrainConfig(
@@ -91,7 +92,7 @@ def test_run_writes_its_three_files(run):
 
 def test_val_dice_is_the_reloaded_best_checkpoint_scored_per_image(run, split):
     _, val = split
-    dice = training.evaluate(run.best_path, val, batch_size=3)
+    dice = inference.evaluate(run.best_path, val, batch_size=3)
     assert dice.shape == (len(val),)
     assert run.metrics["val_dice"] == pytest.approx(float(dice.mean()), abs=1e-6)
     assert run.metrics["val_dice_min"] == pytest.approx(float(dice.min()), abs=1e-6)
@@ -127,7 +128,7 @@ def test_early_stopping_restores_best_weights(split, tmp_path, early_stopping_ca
 def test_reuse_reads_a_finished_run_back(run, split):
     train, val = split
     stamp = run.best_path.stat().st_mtime_ns
-    again = runs.train_or_reuse(CONFIG, train, val, run.out_dir, verbose=0)
+    again = reuse.train_or_reuse(CONFIG, train, val, run.out_dir, verbose=0)
     assert again.metrics == run.metrics and again.history == run.history
     assert run.best_path.stat().st_mtime_ns == stamp
 
@@ -137,12 +138,12 @@ def test_reuse_trains_again_when_the_configuration_or_the_files_differ(
 ):
     train, val = split
     calls = []
-    monkeypatch.setattr(training, "train", lambda *args, **kwargs: calls.append(args))
-    runs.train_or_reuse(CONFIG, train, val, run.out_dir)
+    monkeypatch.setattr(reuse, "train", lambda *args, **kwargs: calls.append(args))
+    reuse.train_or_reuse(CONFIG, train, val, run.out_dir)
     assert calls == []
-    runs.train_or_reuse(TrainConfig(**{**CONFIG.__dict__, "epochs": 4}), train, val, run.out_dir)
-    runs.train_or_reuse(CONFIG, train[1:], val, run.out_dir)  # another split
-    runs.train_or_reuse(CONFIG, train, val, tmp_path / "empty")
+    reuse.train_or_reuse(TrainConfig(**{**CONFIG.__dict__, "epochs": 4}), train, val, run.out_dir)
+    reuse.train_or_reuse(CONFIG, train[1:], val, run.out_dir)  # another split
+    reuse.train_or_reuse(CONFIG, train, val, tmp_path / "empty")
     assert len(calls) == 3
 
 
@@ -203,13 +204,13 @@ def test_bad_arguments_are_one_line_errors(split, tmp_path):
 
 def test_load_model_refuses_what_is_not_a_keras_model(tmp_path):
     with pytest.raises(ModelError, match="no model file"):
-        training.load_model(tmp_path / "missing.keras")
+        inference.load_model(tmp_path / "missing.keras")
     (tmp_path / "model.h5").write_bytes(b"x")
     with pytest.raises(ModelError, match="not a .keras file"):
-        training.load_model(tmp_path / "model.h5")
+        inference.load_model(tmp_path / "model.h5")
     (tmp_path / "junk.keras").write_bytes(b"not a zip")
     with pytest.raises(ModelError, match="cannot load junk.keras"):
-        training.load_model(tmp_path / "junk.keras")
+        inference.load_model(tmp_path / "junk.keras")
 
 
 def test_cpu_uses_float32_and_the_default_strategy(monkeypatch):

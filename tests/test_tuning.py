@@ -16,8 +16,6 @@ from carvana_tutorial.tools import tuning, viz
 TINY = tuning.SweepPlan(
     profile="tiny",
     baseline=tuning.RunSpec(
-        "baseline",
-        "baseline",
         replace(
             QUICK_RUN,
             filters=4,

@@ -80,8 +80,8 @@ def test_photos_are_clipped_to_the_displayable_range_without_a_warning(caplog):
     assert not caplog.records  # matplotlib logs a warning when it has to clip
 
 
-def test_overlay_tints_exactly_the_mask():
-    fig = viz.overlay(IMAGES[0], MASKS[0], alpha=0.5)
+def test_overlay_figure_tints_exactly_the_mask():
+    fig = viz.overlay_figure(IMAGES[0], MASKS[0], alpha=0.5)
     (ax,) = fig.axes
     photo, tint = ax.images
     np.testing.assert_array_equal(photo.get_array(), IMAGES[0])

@@ -5,7 +5,7 @@ calls ``decode``).  Importing this package imports TensorFlow.  Introduced in ch
 from .augment import augment
 from .cache import cache_root, ensure_cached, mask_rles
 from .dataset import make_dataset
-from .decode import dct_ratio, decode_photo, decode_rle_mask, load_image, read_mask
+from .decode import dct_ratio, decode_photo, decode_rle_mask, load_image, read_mask, resize_photo
 
 __all__ = [
     "augment",
@@ -18,4 +18,5 @@ __all__ = [
     "make_dataset",
     "mask_rles",
     "read_mask",
+    "resize_photo",
 ]

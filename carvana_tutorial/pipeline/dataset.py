@@ -1,8 +1,6 @@
 """The ``tf.data`` pipeline that feeds training: cached entry paths -> shuffle (seeded, new order
-each epoch)
--> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch; and the article's, to
-measure
-against.  Introduced in chapter 2."""
+each epoch) -> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch; and the
+article's, to measure against.  Introduced in chapter 2."""
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,7 +12,7 @@ from ..errors import DataError
 from .augment import MODES
 from .augment import augment as augment_batch
 from .cache import ensure_cached, mask_rles, read_entry
-from .decode import check_settings, pair_decoder
+from .decode import check_settings, pair_decoder, to_input
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -89,17 +87,16 @@ def pair_reader(
 
 def to_float(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """uint8 pair -> float32 photo in [0, 1] and float32 mask in {0, 1}."""
-    return tf.cast(image, tf.float32) / 255.0, tf.cast(mask, tf.float32)
+    return to_input(image), tf.cast(mask, tf.float32)
 
 
 def article_dataset(
     pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE, batch_size: int = 32
 ) -> tf.data.Dataset:
     """The article's input pipeline as written, to measure against: full-size decodes, float,
-    nearest-neighbour
-    resize, RGB GIFs reduced with ``reduce_max``, two sequential maps zipped, no cache.  ``pairs``
-    are already
-    matched, so the article's pairing risk is not reproduced.  Introduced in chapter 2."""
+    nearest-neighbour resize, RGB GIFs reduced with ``reduce_max``, two sequential maps zipped,
+    no cache.  ``pairs`` are already matched, so the article's pairing risk is not reproduced.
+    Introduced in chapter 2."""
 
     def preprocess_image(path: tf.Tensor) -> tf.Tensor:
         image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)

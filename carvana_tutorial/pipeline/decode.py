@@ -1,9 +1,8 @@
-"""Turning one Carvana file into one small array, the same way everywhere.  Masks come from the GIF,
-read by
-Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the GIL), or from the
-photo's
-``train_masks.csv`` row: the same pixels.  Introduced in chapter 2."""
+"""Turning one Carvana file into one small array, the same way everywhere.  Masks come from the
+GIF, read by Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the
+GIL), or from the photo's ``train_masks.csv`` row: the same pixels.  Introduced in chapter 2."""
 
+import errno
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -13,12 +12,10 @@ import tensorflow as tf
 from PIL import Image
 
 from ..config import IMAGE_SIZE
-from ..errors import DataError
+from ..errors import DataError, reason
 
-RESIZE_METHODS = (
-    "area",
-    "nearest",
-)  # area averages every source pixel; nearest (the article's) keeps one
+# area averages every source pixel; nearest (the article's) keeps one
+RESIZE_METHODS = ("area", "nearest")
 DCT_RATIOS = (1, 2, 4, 8)  # the scale factors libjpeg can apply while decoding
 
 
@@ -43,19 +40,42 @@ def _fitting(source_size, target_size) -> list:
 
 def dct_ratio(source_size: tuple[int, int], target_size: tuple[int, int]) -> int:
     """The largest libjpeg ratio whose decoded picture still covers the target (1918x1280 at 1/8
-    is 240x160, still over 128x96), so the resize that follows only shrinks.  Introduced in chapter
-    2."""
+    is 240x160, still over 128x96), so the resize that follows only shrinks.  Introduced in
+    chapter 2."""
     return DCT_RATIOS[sum(_fitting(source_size, target_size))]
 
 
 def _decode_scaled(data: tf.Tensor, height: int, width: int) -> tf.Tensor:
     """Decode at the best DCT ratio for this file, chosen in-graph from its header."""
     shape = tf.image.extract_jpeg_shape(data)
-    index = tf.reduce_sum(
-        tf.cast(tf.stack(_fitting((shape[0], shape[1]), (height, width))), tf.int32)
-    )
+    fits = tf.stack(_fitting((shape[0], shape[1]), (height, width)))
+    index = tf.reduce_sum(tf.cast(fits, tf.int32))
     branches = [lambda r=r: tf.io.decode_jpeg(data, channels=3, ratio=r) for r in DCT_RATIOS]
     return tf.switch_case(index, branches)
+
+
+def to_input(photos: tf.Tensor) -> tf.Tensor:
+    """uint8 photos (one or a batch) -> the float32 in [0, 1] every model here takes: the one
+    scaling of training, evaluation, the submission and segmentation."""
+    return tf.cast(photos, tf.float32) / 255.0
+
+
+def resize_photo(
+    photo: tf.Tensor,
+    image_size: tuple[int, int],
+    resize: str = "area",
+) -> tf.Tensor:
+    """A uint8 photo ``[H, W, 3]`` of any size -> uint8 at ``image_size``.
+
+    ``area`` averages every pixel of each block: no detail is dropped,
+    so none aliases.  ``nearest`` (the article's) keeps one pixel in
+    ~200.  Rounding to uint8 makes cached and uncached photos
+    bit-identical.  Introduced in chapter 2."""
+    image = tf.image.resize(photo, image_size, method=resize)
+    if resize == "area":
+        image = tf.round(tf.clip_by_value(image, 0.0, 255.0))
+    image = tf.cast(image, tf.uint8)
+    return tf.ensure_shape(image, (*image_size, 3))
 
 
 def decode_photo(
@@ -65,20 +85,14 @@ def decode_photo(
 ) -> tf.Tensor:
     """JPEG bytes -> uint8 ``[H, W, 3]`` photo at ``image_size``.
 
-    ``area`` lets libjpeg shrink by 2, 4 or 8 while decoding, then averages
-    every pixel left: no detail is dropped, so none aliases.  ``nearest``
-    (the article's) decodes at full size and keeps one pixel in ~200.
-    Rounding to uint8 makes cached and uncached photos bit-identical.
-    Introduced in chapter 2."""
-    height, width = image_size
+    ``area`` lets libjpeg shrink by 2, 4 or 8 while decoding, and
+    :func:`resize_photo` averages what is left; ``nearest`` (the
+    article's) decodes at full size.  Introduced in chapter 2."""
     if resize == "nearest":
-        image = tf.io.decode_jpeg(data, channels=3)
-        image = tf.image.resize(image, (height, width), method="nearest")
+        photo = tf.io.decode_jpeg(data, channels=3)
     else:
-        image = _decode_scaled(data, height, width)
-        image = tf.image.resize(image, (height, width), method="area")
-        image = tf.round(tf.clip_by_value(image, 0.0, 255.0))
-    return tf.ensure_shape(tf.cast(image, tf.uint8), (height, width, 3))
+        photo = _decode_scaled(data, *image_size)
+    return resize_photo(photo, image_size, resize)
 
 
 def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
@@ -94,13 +108,12 @@ def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
             small = gif.resize((width, height), Image.Resampling.NEAREST)
             values = np.asarray(small.convert("L"))
     except (OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"cannot read mask {Path(path).name}: {exc}") from None
+        raise unreadable(path, "mask", exc) from None
     return (values > 127).astype(np.uint8)[..., None]
 
 
 def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """:func:`read_mask` in-graph; stateless, or op determinism would run its ``map``
-    sequentially."""
+    """:func:`read_mask` in-graph; stateless, or op determinism would run its ``map`` serially."""
     mask = tf.numpy_function(
         lambda p: read_mask(p.decode(), image_size), [path], tf.uint8, stateful=False
     )
@@ -108,8 +121,7 @@ def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
 
 
 def _nearest_indices(source: tf.Tensor, target: int) -> tf.Tensor:
-    """The source rows (or columns) Pillow's nearest resize keeps; ``cumsum`` adds in its order, so
-    ties agree."""
+    """Rows (or columns) Pillow's nearest resize keeps; ``cumsum`` adds in its order: ties agree."""
     step = tf.cast(source, tf.float64) / float(target)
     centres = tf.math.cumsum(tf.concat([[step * 0.5], tf.fill([target - 1], step)], axis=0))
     return tf.minimum(tf.cast(tf.floor(centres), tf.int64), tf.cast(source, tf.int64) - 1)
@@ -147,18 +159,16 @@ def decode_rle_mask(
 
 @functools.cache
 def pair_decoder(image_size: tuple[int, int], resize: str, rle: bool) -> Callable:
-    """``(photo path, GIF path or csv row) -> (uint8 photo, uint8 mask)``, traced once per
-    process."""
+    """``(photo path, GIF path or csv row) -> (uint8 photo, uint8 mask)``, traced once."""
     spec = tf.TensorSpec([], tf.string)
 
     @tf.function(input_signature=[spec, spec])
     def decode(image_path: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         data = tf.io.read_file(image_path)
-        mask = (
-            decode_rle_mask(mask, tf.image.extract_jpeg_shape(data)[:2], image_size)
-            if rle
-            else decode_mask(mask, image_size)
-        )
+        if rle:
+            mask = decode_rle_mask(mask, tf.image.extract_jpeg_shape(data)[:2], image_size)
+        else:
+            mask = decode_mask(mask, image_size)
         return decode_photo(data, image_size, resize), mask
 
     return decode
@@ -173,7 +183,28 @@ def load_image(
     try:
         image = decode_photo(tf.io.read_file(str(path)), image_size, resize)
     except tf.errors.OpError as exc:
-        raise DataError(
-            f"cannot read image {Path(path).name}: {exc.message.splitlines()[0]}"
-        ) from None
-    return image.numpy().astype(np.float32) / 255.0
+        raise unreadable(path, "image", exc) from None
+    return to_input(image).numpy()
+
+
+def unreadable(path: str | Path, what: str, exc: BaseException) -> DataError:
+    """The one line for a file that cannot be decoded: its full path, why in Pillow's plain words
+    (never TensorFlow's internals), and what to do about it."""
+    path, empty = Path(path), False
+    try:
+        with open(path, "rb") as handle:
+            empty = not handle.read(1)
+        with Image.open(path) as image:
+            image.load()
+        why = "the file is empty" if empty else reason(exc)
+    except OSError as error:
+        why = {
+            errno.EACCES: "permission denied",
+            errno.ENOENT: "it does not exist",
+        }.get(error.errno, "the file is empty" if empty else reason(error))
+    except Exception as error:  # noqa: BLE001 -- Pillow raises SyntaxError, ValueError...
+        why = reason(error)
+    return DataError(
+        f"cannot read {what} {path}: {why.replace(str(path), path.name)}: replace it (or remove "
+        "it and its partner); `carvana-tutorial inspect DATA` lists every such file"
+    )

@@ -89,8 +89,9 @@ class SyntheticSummary:
         height, width = self.size
         how = "reused" if self.reused else f"made in {self.seconds:.1f} s"
         return (
-            f"synthetic Carvana: {len(self.train_cars)} cars x {VIEWS} views ({self.train_images} images + masks), "
-            f"{len(self.test_cars)} test cars ({self.test_images} images), {height}x{width}, seed {self.seed}, "
+            f"synthetic Carvana: {len(self.train_cars)} cars x {VIEWS} views "
+            f"({self.train_images} images + masks), {len(self.test_cars)} test cars "
+            f"({self.test_images} images), {height}x{width}, seed {self.seed}, "
             f"car covers {100 * self.foreground:.1f}% of a frame on average; {how}"
         )
 
@@ -122,7 +123,8 @@ def _check_arguments(
         raise CarvanaError(f"size must be (height, width), not {size!r}") from None
     if height < MIN_SIZE[0] or width < MIN_SIZE[1]:
         raise CarvanaError(
-            f"size {height}x{width} is too small: at least {MIN_SIZE[0]}x{MIN_SIZE[1]} (height x width)"
+            f"size {height}x{width} is too small: at least {MIN_SIZE[0]}x{MIN_SIZE[1]} "
+            "(height x width)"
         )
     return height, width
 
@@ -224,8 +226,8 @@ def _claim(root: Path, partial: dict) -> None:
     if root.is_dir() and any(root.iterdir()):
         if not (root / SYNTHETIC_MARKER).exists() and not (root / PARTIAL_MARKER).exists():
             raise DataError(
-                f"{root} is not empty and holds no synthetic set of ours; refusing to write into it "
-                "(choose an empty or new folder)"
+                f"{root} is not empty and holds no synthetic set of ours; refusing to write into "
+                "it (choose an empty or new folder)"
             )
         ours = _written(root)
         for name in (TRAIN_IMAGES, TRAIN_MASKS, TEST_IMAGES):

@@ -1,7 +1,6 @@
 """What the cache folder holds, by kind, and clearing the parts a user names: nothing else prunes
-it, and on
-Kaggle's 20 GB disk it only grows.  Links count and go as themselves, never followed.  Introduced in
-chapter 2."""
+it, and on Kaggle's 20 GB disk it only grows.  Links count and go as themselves, never followed.
+Introduced in chapter 2."""
 
 import contextlib
 import os
@@ -12,15 +11,11 @@ from pathlib import Path
 
 from ..config import ENV_CACHE, cache_dir
 from ..errors import CarvanaError
-from .locate import exclusive
+from ..outputs import locked
 
-KINDS = (
-    "pipeline",
-    "synthetic",
-    "runs",
-    "extracted",
-    "other",
-)  # in listing order; "other" is anything else
+# In listing order; "other" is anything else.
+CACHE_KINDS = ("pipeline", "synthetic", "runs", "extracted", "other")
+NOT_OURS = "not written by carvana-tutorial, so never removed: remove it yourself"
 LOCK = ".lock"  # beside each synthetic set; ``make_synthetic`` holds it while writing the set
 
 
@@ -28,12 +23,7 @@ def checked_root(root: Path | None = None) -> Path:
     """The cache folder, resolved; ``/`` or a folder holding the home folder is a typo, refused."""
     root = Path(root if root is not None else cache_dir()).expanduser().resolve()
     home = Path.home().resolve()
-    if (
-        root == Path(root.anchor)
-        or root == home
-        or root in home.parents
-        or (root.exists() and not root.is_dir())
-    ):
+    if root in (Path(root.anchor), home, *home.parents) or (root.exists() and not root.is_dir()):
         raise CarvanaError(
             f"refusing to use {root} as the cache: it is the root, holds your home folder or is a "
             f"file; point {ENV_CACHE} at a folder of its own"
@@ -69,20 +59,22 @@ def usage(root: Path | None = None) -> dict[tuple[str, str], list[Path]]:
     runs per run."""
     root, found = checked_root(root), {}
     for top in sorted(root.iterdir()) if root.is_dir() else []:
-        kind = top.name if top.name in KINDS else "other"
-        nested = kind in KINDS[:3] and top.is_dir() and not top.is_symlink()
+        kind = top.name if top.name in CACHE_KINDS else "other"
+        nested = kind in CACHE_KINDS[:3] and top.is_dir() and not top.is_symlink()
         for path in sorted(top.iterdir()) if nested else [top]:
             name = (
                 path.name.removesuffix(LOCK) if kind == "synthetic" else path.name if nested else ""
             )
             found.setdefault((kind, name), []).append(path)
-    return {key: found[key] for key in sorted(found, key=lambda key: (KINDS.index(key[0]), key[1]))}
+    return {
+        key: found[key]
+        for key in sorted(found, key=lambda key: (CACHE_KINDS.index(key[0]), key[1]))
+    }
 
 
 def _remove(path: Path, root: Path) -> str | None:
     """Remove ``path`` and the folders it leaves empty; return why it could not be removed.  Every
-    path comes
-    from listing ``root`` without following links, so nothing outside it is touched."""
+    path comes from listing ``root`` without following links, so nothing outside it is touched."""
     try:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -105,9 +97,8 @@ def clear(
     dry_run: bool = False,
 ) -> tuple[list[dict], list[dict]]:
     """Remove what the options name; return what went (or would, on a dry run) and what was skipped,
-    with why.
-    A synthetic set goes only while we hold its lock; lock files stay, or two processes could make
-    one set at once."""
+    with why.  A synthetic set goes only while we hold its lock; lock files stay, or two processes
+    could make one set at once."""
     scoped = pipeline or sizes or older_than_days is not None
     if not (everything or scoped):
         raise CarvanaError(
@@ -128,6 +119,9 @@ def clear(
     for (kind, name), paths in usage(root).items():
         if not (everything or kind == "pipeline" and name.startswith(prefixes)):
             continue
+        if kind == "other":  # outputs.py's rule: only what we wrote is ever removed
+            skipped.append({"kind": kind, "name": name, "reason": NOT_OURS})
+            continue
         lock = paths[0].with_name(name + LOCK) if kind == "synthetic" and name else None
         paths = [p for p in paths if p != lock]
         if cutoff is not None:  # file by file: what was read or written since stays
@@ -137,8 +131,10 @@ def clear(
         if not paths:
             continue
         group = summary(kind, name, paths)
-        with exclusive(
-            lock if lock and (lock.exists() or not dry_run) else None, wait=False
+        with (
+            locked(lock, wait=False)
+            if lock and (lock.exists() or not dry_run)
+            else contextlib.nullcontext(True)
         ) as free:
             errors = [] if dry_run or not free else [e for p in paths if (e := _remove(p, root))]
         if not free or errors:  # not freed, or not all of it: say so rather than count it as freed

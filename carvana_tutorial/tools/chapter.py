@@ -1,15 +1,18 @@
-"""Every chapter's first code cell, ``ctx = chapter.setup()``, and ``chapter.show``.  Introduced in
-chapter 1."""
+"""Every chapter's first code cell, ``ctx = chapter.setup()``; ``chapter.show``; and
+``chapter.trained``, the one way a chapter gets a trained model.  Introduced in chapter 1."""
 
 import inspect
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Profile, get_profile
+from ..config import Profile, TrainConfig, config_for, get_profile
 from ..data import Pair, pair_files, split_by_car
 from ..hardware import device_kind
+from ..runs import TrainResult
 from .locate import DataSource, find_data
+from .reuse import runs_dir, train_or_reuse
 
 
 @dataclass(frozen=True)
@@ -42,15 +45,11 @@ def show(*objects: object) -> Source:
     """Display the source of ``objects`` (functions, classes), read as the cell runs. Introduced in
     chapter 1."""
     root = Path(__file__).resolve().parents[2]  # the repository
-    return Source(
-        [
-            (
-                Path(inspect.getsourcefile(obj)).resolve().relative_to(root).as_posix(),
-                inspect.getsource(obj).rstrip(),
-            )
-            for obj in objects
-        ]
-    )
+    parts = []
+    for obj in objects:
+        path = Path(inspect.getsourcefile(obj)).resolve().relative_to(root)
+        parts.append((path.as_posix(), inspect.getsource(obj).rstrip()))
+    return Source(parts)
 
 
 def show_figures_inline() -> None:
@@ -80,22 +79,37 @@ def setup(
     data: DataSource | str | os.PathLike | None = None,
 ) -> Chapter:
     """Seed, choose the profile, find (or make) the data, split it by car; print one line.  Cheap to
-    call
-    again: the data is found, not remade.  Introduced in chapter 1."""
+    call again: the data is found, not remade.  Introduced in chapter 1."""
     seed_everything(seed)
     show_figures_inline()
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     source = data if isinstance(data, DataSource) else find_data(data, profile=profile)
     pairs = pair_files(source.root)
     train, val = split_by_car(pairs, seed=seed, max_images=profile.max_images)
-    ctx = Chapter(
-        profile=profile,
-        data=source,
-        pairs=pairs,
-        train=train,
-        val=val,
-        seed=seed,
-        device=device_kind(),
-    )
+    ctx = Chapter(profile, source, pairs, train, val, seed, device_kind())
     print(f"Profile: {profile.name} ({ctx.device}) | data: {source.description}")  # no paths
     return ctx
+
+
+def trained(
+    ctx: Chapter,
+    model: str | TrainConfig,
+    name: str | None = None,
+    *,
+    train: Sequence[Pair] | None = None,
+    **options,
+) -> TrainResult:
+    """The run of ``model`` on the chapter's split, read back from ``<runs>/<name>-<profile>``
+    when that folder holds this very run, else trained there now: so chapter 5 reuses chapter 4's
+    simple network and chapters 8 and 9 chapter 6's U-Net, whichever chapter runs first.
+
+    ``model``: ``"simple"`` or ``"unet"`` at the profile's settings (``name`` defaults to it), or
+    a whole :class:`~carvana_tutorial.config.TrainConfig`.  ``train``: the training pairs, if
+    not all of ``ctx.train``.  ``options`` go to :func:`~carvana_tutorial.training.train`.
+    Introduced in chapter 3."""
+    config = (
+        model if isinstance(model, TrainConfig) else config_for(ctx.profile, model, seed=ctx.seed)
+    )
+    out_dir = runs_dir() / f"{name or config.model}-{ctx.profile.name}"
+    pairs = ctx.train if train is None else train
+    return train_or_reuse(config, pairs, ctx.val, out_dir, **options)

@@ -1,23 +1,22 @@
 """The ``carvana-tutorial`` command line.
 
-Each module in ``carvana_tutorial/commands/`` has ``register(subparsers)``, which sets ``func``
-(namespace -> exit
-code) and imports TensorFlow only inside it, so ``--help`` stays instant.  Errors a user can fix are
-one line on
-stderr with exit status 2; Ctrl-C exits 130, saying what was kept."""
+Each module in ``carvana_tutorial/tools/commands/`` has ``register(subparsers)``, which sets
+``func`` (namespace -> exit code) and imports TensorFlow only inside it, so ``--help`` stays
+instant.  Errors a user can fix are one line on stderr with exit status 2; Ctrl-C exits 130, saying
+what was kept."""
 
 import argparse
 import contextlib
-import errno
 import os
-import re
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import CarvanaError
+from ..config import cache_dir
+from ..errors import CarvanaError, one_line
 from .commands import bench, data, predict, train
 
 
@@ -57,64 +56,15 @@ def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
     return [leaf for child in children for leaf in _leaves(child)] or [parser]
 
 
-#: What an OSError means for the user, by errno; the file it names comes first.
-ADVICE = {
-    **dict.fromkeys((errno.ENOSPC, errno.EDQUOT), "the disk is full: free some space and rerun"),
-    **dict.fromkeys(
-        (errno.EACCES, errno.EPERM, errno.EROFS),
-        "cannot write there: pick a place you can write (or set CARVANA_CACHE for the cache)",
-    ),
-    errno.ENOTDIR: "a part of that path is a file, not a folder: pick another path",
-    errno.EISDIR: "it is a folder where a file is needed: pick another path",
-    errno.EEXIST: "a file is in the way of a folder: pick another path",
-    errno.ENOENT: "it does not exist: check the path",
-}
-OUT_OF_MEMORY = "out of memory{}: try a smaller --filters, --batch or --size"
-
-
-def one_line(exc: BaseException) -> str | None:
-    """The one line a user sees for ``exc``, or ``None`` for a bug (which keeps its traceback)."""
-    tf = sys.modules.get("tensorflow")
-    if isinstance(exc, CarvanaError):
-        return str(exc)
-    if isinstance(exc, MemoryError):
-        return OUT_OF_MEMORY.format("")
-    if isinstance(exc, OSError) and exc.errno in ADVICE:
-        where = exc.filename2 or exc.filename
-        return f"{where}: {ADVICE[exc.errno]}" if where else ADVICE[exc.errno]
-    if tf is not None and isinstance(exc, tf.errors.OpError):
-        # TensorFlow's text names graph nodes, devices and allocators: keep its last plain sentence
-        # only.
-        text = re.sub(
-            r"\{\{[^}]*\}\}|\[\[.*?\]\]|\[Op:[^\]]*\]| on /job:\S+| by allocator \S+",
-            "",
-            exc.message,
-        )
-        lines = [
-            line.strip() for line in text.splitlines() if line.strip() and not line.startswith(" ")
-        ]
-        text = next(
-            (line for line in reversed(lines) if not line.endswith(":")), type(exc).__name__
-        )
-        if isinstance(exc, tf.errors.ResourceExhaustedError):
-            return OUT_OF_MEMORY.format(f" ({text})")
-        return f"TensorFlow failed: {text}"
-    return None
-
-
 @contextlib.contextmanager
 def quiet_stderr():
     """Send what C code writes to stderr (TensorFlow's log, libjpeg's warnings) to /dev/null;
-    Python's
-    ``sys.stderr`` keeps the real one.  ``TF_CPP_MIN_LOG_LEVEL=0`` (or 1) keeps TensorFlow's
-    lines."""
+    Python's ``sys.stderr`` keeps the real one.  ``TF_CPP_MIN_LOG_LEVEL=0`` (or 1) keeps them."""
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
         yield
         return
-    ours = False
-    with contextlib.suppress(
-        AttributeError, OSError, ValueError
-    ):  # replaced, e.g. by pytest's capture
+    ours = False  # sys.stderr may be replaced, e.g. by pytest's capture
+    with contextlib.suppress(AttributeError, OSError, ValueError):
         ours = sys.stderr.fileno() == 2
     sys.stderr.flush()
     saved, null, python_stderr = os.dup(2), os.open(os.devnull, os.O_WRONLY), sys.stderr
@@ -133,12 +83,13 @@ def quiet_stderr():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, interrupted = argparse.Namespace(), threading.Event()
-    # Ctrl-C inside TensorFlow's C code can surface as another error (a SystemError): remember that
-    # it came.
+    # Ctrl-C inside TensorFlow's C code can surface as another error (a SystemError): remember it.
     previous = signal.signal(
         signal.SIGINT, lambda *sig: (interrupted.set(), signal.default_int_handler(*sig))
     )
-    with quiet_stderr():
+    with quiet_stderr(), warnings.catch_warnings():
+        # Pillow's warning on a huge photo names no file: ``segment`` refuses one in its own line.
+        warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit")
         try:
             args = build_parser().parse_args(argv)
             args.progress = getattr(args, "progress", False) or sys.stderr.isatty()
@@ -147,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             interrupted.set()
         except Exception as exc:
             if not interrupted.is_set():
-                if (message := one_line(exc)) is None:
+                if (message := one_line(exc, cache_dir())) is None:
                     raise
                 print(f"carvana-tutorial: error: {message}", file=sys.stderr)
                 return 2

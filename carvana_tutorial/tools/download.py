@@ -1,7 +1,6 @@
 """Download the competition's zips we need with the official ``kaggle`` client.  Each lands in a
-hidden
-folder and is renamed into place once it is a complete zip, so a half file never has the final name.
-Introduced in chapter 1."""
+hidden folder and is renamed into place once it is a complete zip, so a half file never has the
+final name.  Introduced in chapter 1."""
 
 import contextlib
 import io
@@ -34,18 +33,15 @@ def _token() -> str | None:
 
 def kaggle_api() -> Any:
     """The official Kaggle client, logged in, or one :class:`DownloadError` sentence saying how to
-    log in
-    (instead of the page the client prints before calling ``sys.exit``)."""
+    log in (instead of the page the client prints before calling ``sys.exit``)."""
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from kaggle.api.kaggle_api_extended import KaggleApi
 
             api = KaggleApi()
             api.authenticate()
-    except (
-        SystemExit,
-        Exception,
-    ) as exc:  # sys.exit without credentials, requests' errors, unreadable files
+    except (SystemExit, Exception) as exc:
+        # sys.exit without credentials, requests' errors, unreadable files
         from requests import RequestException
 
         token = _token()
@@ -101,18 +97,13 @@ def download(
     dest = Path(dest)
     names = TRAIN_ZIPS + (MASKS_CSV_ZIP,) + ((TEST_ZIP,) if with_test else ())
     todo = [n for n in names if not zipfile.is_zipfile(dest / n)]
+    if damaged := [dest / n for n in todo if (dest / n).exists() or (dest / n).is_symlink()]:
+        raise DownloadError(  # ours arrive whole (renamed when complete): this one is not ours
+            f"{damaged[0]} is damaged (not a complete zip), and download never replaces a file "
+            "it did not write: delete it (or move it away) and rerun"
+        )
     if todo and not hasattr(client, "competition_download_file"):
-        try:
-            client = client() if client is not None else kaggle_api()
-        except (
-            DownloadError
-        ) as exc:  # say first that a file there is damaged, not only that we cannot log in
-            if damaged := [dest / n for n in todo if (dest / n).exists()]:
-                raise DownloadError(
-                    f"{damaged[0]} is damaged (not a complete zip) and cannot be downloaded "
-                    f"again: {exc}"
-                ) from None
-            raise
+        client = client() if client is not None else kaggle_api()
     for name in todo:
         partial = dest / f".{name}.partial"  # kept on failure so the client can resume
         partial.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,7 @@
-"""Unpack Kaggle's zips safely: only the wanted ones, once, all or nothing.  A zip is unpacked into
-a hidden
-folder, stamped with the zip's size and mtime and renamed into place, so an interrupted run never
-looks done
-and a newer zip is unpacked again.  What we did not extract is never replaced.  Introduced in
-chapter 1."""
+"""Unpack Kaggle's zips safely: only the wanted ones, once, all or nothing. A zip is unpacked into a
+hidden folder, stamped with the zip's size and mtime and renamed into place, so an interrupted run
+never looks done and a newer zip is unpacked again. What we did not extract is never replaced.
+Introduced in chapter 1."""
 
 import errno
 import json
@@ -53,9 +51,8 @@ def _members(
     archive: zipfile.ZipFile, name: str, single: bool
 ) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     """Each wanted file entry with its path in ``name`` (what archivers add is skipped); an entry
-    escaping the
-    destination is refused (zip slip), and so is a zip of anything but ``name`` (its folder, or its
-    one file)."""
+    escaping the destination is refused (zip slip), and so is a zip of anything but ``name`` (its
+    folder, or its one file)."""
     entries = []
     for info in archive.infolist():
         rel = PurePosixPath(info.filename.replace("\\", "/"))
@@ -64,9 +61,8 @@ def _members(
                 f"refusing to extract {info.filename!r}: the entry would land outside the "
                 "destination folder"
             )
-        if not (
-            info.is_dir() or "__MACOSX" in rel.parts or rel.name.startswith(".")
-        ):  # .DS_Store, ._name forks
+        # What archivers add: folders, __MACOSX/, .DS_Store and ._name forks.
+        if not (info.is_dir() or "__MACOSX" in rel.parts or rel.name.startswith(".")):
             entries.append((info, rel))
     if single:
         if len(entries) == 1 and entries[0][1].suffix == PurePosixPath(name).suffix:
@@ -81,21 +77,18 @@ def _members(
         for info, rel in entries
         if len(rel.parts) > 1 and rel.parts[0] == name
     ]
-    if inside or (
-        entries and all(len(rel.parts) == 1 for _, rel in entries)
-    ):  # Kaggle's zips, or a flat one
+    # Kaggle's zips hold the folder; a flat zip holds its files.
+    if inside or (entries and all(len(rel.parts) == 1 for _, rel in entries)):
         return inside or entries
     tops = sorted({rel.parts[0] + ("/" if len(rel.parts) > 1 else "") for _, rel in entries})
     raise DataError(
-        f"{archive.filename} holds no {name}/ folder (it holds "
-        f"{', '.join(tops[:3]) or 'no file'}): "
-        "delete it and download it again"
+        f"{archive.filename} holds no {name}/ folder (it holds {', '.join(tops[:3]) or 'no file'})"
+        ": delete it and download it again"
     )
 
 
 def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> Path:
-    """Extract ``<name>.zip`` as ``dest_root/<name>`` (a file for :data:`FILE_ZIPS`), atomically and
-    once."""
+    """Extract ``<name>.zip`` as ``dest_root/<name>`` (a file for :data:`FILE_ZIPS`), once."""
     zip_path, dest_root = Path(zip_path), Path(dest_root)
     if not zip_path.is_file():
         raise DataError(f"no zip file at {zip_path}")
@@ -144,7 +137,6 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
             os.replace(partial / name, final)
             marker.write_text(json.dumps(_stamp(zip_path)))
         else:
-            (partial / name).mkdir(exist_ok=True)
             (partial / name / EXTRACTED_MARKER).write_text(json.dumps(_stamp(zip_path)))
             if final.exists():  # our extraction of an older zip: swap it out
                 final.rename(partial / f"{name}.old")
@@ -165,8 +157,8 @@ def extract_zip(zip_path: Path, dest_root: Path, *, progress: bool = False) -> P
 
 
 def wanted_zips(folder: Path, *, with_test: bool = False) -> list[Path]:
-    """The zips of ``folder`` worth extracting: never the low-quality ``train.zip``/``test.zip`` (20
-    GB cap)."""
+    """The zips of ``folder`` worth extracting: never the low-quality ``train.zip``/``test.zip``
+    (20 GB cap)."""
     zips = [Path(folder) / n for n in TRAIN_ZIPS + ((TEST_ZIP,) if with_test else ())]
     return [z for z in zips if z.is_file()]
 

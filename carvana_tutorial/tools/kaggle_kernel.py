@@ -9,26 +9,26 @@ from typing import Any
 
 from ..config import COMPETITION
 from ..errors import CarvanaError, DownloadError
+from ..outputs import replaceable, write_atomic
 
 METADATA_FILE = "kernel-metadata.json"
+KERNEL_MARKER = ".carvana-kernel"  # the folder's two files were written by kaggle-push
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 def find_chapter(chapter: str, book_dir: Path | None = None) -> Path:
-    """The chapter notebook named by a number (``6``, ``06``), a stem (``06_unet``, ``unet``) or a
-    path."""
+    """The chapter named by a number (``6``, ``06``), a stem (``06_unet``, ``unet``) or a path."""
     if (path := Path(chapter)).suffix == ".ipynb" and path.is_file():
         return path
-    book_dir = book_dir or Path(__file__).resolve().parent.parent / "book"  # installed editable
+    book_dir = book_dir or Path(__file__).resolve().parents[2] / "book"  # installed editable
     chapters = sorted(
         p for p in book_dir.glob("[0-9][0-9]_*.ipynb") if p.stem[3:].replace("_", "").isalnum()
     )
     key = chapter.strip().removesuffix(".ipynb")
-    matches = [
-        p
-        for p in chapters
-        if (int(p.name[:2]) == int(key) if key.isdigit() else key in (p.stem, p.stem[3:]))
-    ]
+    if key.isdigit():
+        matches = [p for p in chapters if int(p.name[:2]) == int(key)]
+    else:
+        matches = [p for p in chapters if key in (p.stem, p.stem[3:])]
     if len(matches) != 1:
         names = ", ".join(p.stem for p in chapters) or "none"
         raise CarvanaError(f"no chapter {chapter!r} in {book_dir} (chapters: {names})")
@@ -47,8 +47,7 @@ def parse_kernel_id(kernel_id: str) -> tuple[str, str]:
 
 
 def kernel_metadata(kernel_id: str, code_file: str) -> dict[str, Any]:
-    """Metadata of a private GPU notebook with the competition attached, internet on for the
-    install."""
+    """A private GPU notebook with the competition attached, internet on for the install."""
     _, slug = parse_kernel_id(kernel_id)
     return {
         "id": kernel_id,
@@ -68,8 +67,7 @@ def kernel_metadata(kernel_id: str, code_file: str) -> dict[str, Any]:
 
 
 def write_kernel(notebook: Path, out: Path, kernel_id: str) -> Path:
-    """Write ``out/<chapter>.ipynb`` (outputs cleared: Kaggle reruns it) and its metadata; return
-    ``out``."""
+    """Write ``out/<chapter>.ipynb`` (outputs cleared: Kaggle reruns it) and its metadata."""
     metadata = kernel_metadata(kernel_id, notebook.name)
     try:
         nb = json.loads(notebook.read_text(encoding="utf-8"))
@@ -77,23 +75,22 @@ def write_kernel(notebook: Path, out: Path, kernel_id: str) -> Path:
             cell["outputs"], cell["execution_count"] = [], None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CarvanaError(f"cannot read the chapter {notebook}: {exc!r}") from None
+    for name in (notebook.name, METADATA_FILE):  # a file of the user's is never replaced
+        replaceable(out / name, "--out", lambda _: (out / KERNEL_MARKER).is_file())
     out.mkdir(parents=True, exist_ok=True)
-    (out / notebook.name).write_text(
-        json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    (out / KERNEL_MARKER).touch()
+    write_atomic(out / notebook.name, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(out / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
     return out
 
 
 def default_kernel_id(notebook: Path, api: Any) -> str:
-    """``book/06_unet.ipynb`` becomes ``USER/carvana-tutorial-06-unet``, USER from the Kaggle
-    credentials."""
+    """``book/06_unet.ipynb`` becomes ``USER/carvana-tutorial-06-unet``, USER from Kaggle."""
     user = api.get_config_value("username")
     if not user:
         raise DownloadError("your Kaggle credentials name no user: pass --id USER/SLUG")
-    return f"{user}/carvana-tutorial-" + re.sub(r"[^a-z0-9]+", "-", notebook.stem.lower()).strip(
-        "-"
-    )
+    slug = re.sub(r"[^a-z0-9]+", "-", notebook.stem.lower()).strip("-")
+    return f"{user}/carvana-tutorial-{slug}"
 
 
 def push_kernel(folder: Path, api: Any) -> str:

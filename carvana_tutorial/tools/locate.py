@@ -1,14 +1,11 @@
-"""Find the Carvana data, or make a synthetic stand-in, so every chapter runs.
-First match wins: the folder passed in (``--data``), ``$CARVANA_DATA``, Kaggle's
-competition input, ``./data``, else a cached synthetic set in Carvana's layout.
-A folder counts when it holds ``train_hq/`` and ``train_masks/`` or their zips.  Introduced in
-chapter 1."""
+"""Find the Carvana data, or make a synthetic stand-in, so every chapter runs.  First match wins:
+the folder passed in (``--data``), ``$CARVANA_DATA``, Kaggle's competition input, ``./data``, else a
+cached synthetic set in Carvana's layout.  A folder counts when it holds ``train_hq/`` and
+``train_masks/`` or their zips.  Introduced in chapter 1."""
 
-import contextlib
 import hashlib
 import os
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from ..layout import (
     VIEWS,
     parse_name,
 )
+from ..outputs import locked
 from .extract import extract_zip, is_extracted, wanted_zips
 
 KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION  # read-only in a Kaggle notebook
@@ -63,9 +61,7 @@ def unzip_missing(
         if not in_place or name in missing or (name in zips and is_extracted(folder / name)):
             extract_zip(zips[name], target, progress=progress)
     csv_zip, csv = folder / MASKS_CSV_ZIP, target / MASKS_CSV
-    if csv_zip.is_file() and not (
-        csv.exists() and not is_extracted(csv)
-    ):  # never over the user's csv
+    if csv_zip.is_file() and (not csv.exists() or is_extracted(csv)):  # never over the user's csv
         extract_zip(csv_zip, target)
     return target
 
@@ -75,19 +71,15 @@ def source_description(root: Path, label: str) -> str:
     1280x1918``."""
     from PIL import Image
 
-    names = [
-        (p, n[0].car)
-        for p in sorted((root / TRAIN_IMAGES).iterdir())
-        if (n := parse_name(p.name)) and not n[1]
-    ]
+    photos = sorted((root / TRAIN_IMAGES).iterdir())
+    names = [(p, n[0].car) for p in photos if (n := parse_name(p.name)) and not n[1]]
     if not names:
         return f"{label}, no images"
     cars = len({car for _, car in names})
-    label += (
-        f", {cars} cars x {VIEWS} views"
-        if len(names) == VIEWS * cars
-        else f", {len(names)} images of {cars} cars"
-    )
+    if len(names) == VIEWS * cars:
+        label += f", {cars} cars x {VIEWS} views"
+    else:
+        label += f", {len(names)} images of {cars} cars"
     try:
         with Image.open(names[0][0]) as first:
             return f"{label}, {first.height}x{first.width}"
@@ -118,11 +110,8 @@ def find_data(
                 )
             return DataSource(root, origin, source_description(root, f"Carvana data from {where}"))
     if KAGGLE_INPUT.is_dir():
-        work = (
-            KAGGLE_WORKING / "carvana"
-            if os.access(KAGGLE_WORKING, os.W_OK | os.X_OK)
-            else cache_dir() / "kaggle"
-        )
+        writable = os.access(KAGGLE_WORKING, os.W_OK | os.X_OK)
+        work = KAGGLE_WORKING / "carvana" if writable else cache_dir() / "kaggle"
         if (root := unzip_missing(KAGGLE_INPUT, extract_to=work, **opts)) is not None:
             return DataSource(root, "kaggle", source_description(root, "Kaggle's Carvana data"))
     if LOCAL_DATA.is_dir() and (root := unzip_missing(LOCAL_DATA.resolve(), **opts)) is not None:
@@ -145,32 +134,13 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
     cars, test_cars = profile.synthetic_cars, profile.synthetic_test_cars
     key = f"{cars}cars-{test_cars}test-{height}x{width}-seed{SYNTHETIC_SEED}"
     root = cache_dir() / "synthetic" / key
-    with exclusive(root.with_name(root.name + ".lock")):
+    with locked(root.with_name(root.name + ".lock")):
         ensure_dataset(
             root,
-            cars=profile.synthetic_cars,
+            cars=cars,
             size=profile.synthetic_size,
             seed=SYNTHETIC_SEED,
-            test_cars=profile.synthetic_test_cars,
+            test_cars=test_cars,
             progress=progress,
         )
     return DataSource(root, "synthetic", source_description(root, "synthetic Carvana"))
-
-
-@contextlib.contextmanager
-def exclusive(lock: Path | None, *, wait: bool = True) -> Iterator[bool]:
-    """Hold an exclusive lock on ``lock`` while the body runs; yield whether we got it (at once,
-    without ``wait``)."""
-    if lock is None or os.name == "nt":  # Windows has no fcntl: nothing is locked
-        yield True
-        return
-    import fcntl
-
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as handle:  # closing it releases the lock
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True

@@ -1,8 +1,6 @@
 """Chapter 7's one-factor-at-a-time sweep and the article's mistakes, each run against the baseline
-on the same
-seeded cars; results cached under a key of :data:`SWEEP_VERSION`, the run's settings, the data and
-the library
-versions. Introduced in chapter 7."""
+on the same seeded cars; results cached under a key of :data:`SWEEP_VERSION`, the run's settings,
+the data and the library versions. Introduced in chapter 7."""
 
 import hashlib
 import json
@@ -20,32 +18,35 @@ import tensorflow as tf
 from ..config import ARTICLE, IMAGE_SIZE, QUICK_RUN, TUNED, TrainConfig
 from ..data import Pair, group_by_car, random_split
 from ..errors import CarvanaError, DataError
+from ..inference import evaluate, load_model, predict
 from ..metrics import dice_definitions
 from ..outputs import write_atomic
-from ..runs import runs_dir, train_or_reuse
 from ..synthetic import read_marker
-from ..training import evaluate, load_model, predict, train
+from ..training import train
+from .reuse import runs_dir, train_or_reuse
 
 #: Bump when training, pipeline or model code changes in a way that changes results, or when what
 #: a key hashes changes shape (2: a run's whole TrainConfig, model and patience included).
 SWEEP_VERSION = 2
 #: The knobs that are the sweep's own data choices; every other knob is a TrainConfig field.
 DATA_KNOBS = ("train_cars", "split")
+#: The article's mistakes, each run as a change to the baseline.
+MISTAKES = {
+    "image-only augmentation": {"augment": "image_only"},
+    "random split": {"split": "random"},
+    "nearest resize": {"resize": "nearest"},
+}
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run of the sweep: its configuration and the data it trains on."""
+    """One run of the sweep: its configuration and the data it trains on; a baseline by default."""
 
-    name: str
-    group: str
     config: TrainConfig
     train_cars: int
     split: str = "car"  # "car" (ours) or "random" (the article's leaky split)
-
-    def value(self, knob: str):
-        """The run's value of ``knob``, a data choice or a configuration field."""
-        return getattr(self if knob in DATA_KNOBS else self.config, knob)
+    name: str = "baseline"
+    group: str = "baseline"
 
     def varied(self, name: str, group: str, **changes) -> "RunSpec":
         """This run under another name, with ``changes`` to its data or its configuration."""
@@ -62,14 +63,11 @@ class RunSpec:
 def _label(knob: str, value) -> str:
     """A run's name (``size=32x48``, ``epsilon=1e-07``); chapter 7's glue keys derive from it."""
     short = {"image_size": "size", "train_cars": "cars"}.get(knob, knob)
-    text = (
-        "x".join(map(str, value))
-        if isinstance(value, tuple)
-        else f"{value:g}"
-        if isinstance(value, float)
-        else value
-    )
-    return f"{short}={text}"
+    if isinstance(value, tuple):
+        value = "x".join(map(str, value))
+    elif isinstance(value, float):
+        value = f"{value:g}"
+    return f"{short}={value}"
 
 
 @dataclass(frozen=True)
@@ -83,25 +81,16 @@ class SweepPlan:
     variations: dict[str, tuple] = field(default_factory=dict)
 
     def runs(self) -> list[RunSpec]:
-        """Baseline, mistakes, then variations cheapest first (so an interrupted sweep did the
-        most)."""
+        """Baseline, mistakes, then variations cheapest first: an interrupted sweep did the most."""
         base = self.baseline
-        mistakes = {
-            "image-only augmentation": {"augment": "image_only"},
-            "random split": {"split": "random"},
-            "nearest resize": {"resize": "nearest"},
-        }
-        runs = [
-            base,
-            *(base.varied(name, "mistake", **change) for name, change in mistakes.items()),
-        ]
+        mistakes = [base.varied(name, "mistake", **change) for name, change in MISTAKES.items()]
         variations = [
             base.varied(_label(knob, value), knob, **{knob: value})
             for knob, values in self.variations.items()
             for value in values
-            if value != base.value(knob)
+            if value != getattr(base if knob in DATA_KNOBS else base.config, knob)
         ]
-        return runs + sorted(variations, key=_cost)
+        return [base, *mistakes, *sorted(variations, key=_cost)]
 
     def cars_needed(self) -> int:
         most = max((self.baseline.train_cars, *self.variations.get("train_cars", ())))
@@ -119,21 +108,19 @@ def _cost(spec: RunSpec) -> int:
 QUICK_PLAN = SweepPlan(
     profile="quick",
     baseline=RunSpec(
-        "baseline",
-        "baseline",
         replace(QUICK_RUN, filters=8, depth=4, image_size=(64, 96), epochs=6, loss="bce_dice"),
         train_cars=8,
     ),
     val_cars=3,
     holdout_cars=4,
     # depth: 64x96 halves cleanly at most 5 times; 4 is the baseline (and the article's U-Net).
-    # seed: not a knob,
-    # the baseline again from other seeds, to show how far chance alone moves a score.
+    # seed: not a knob, the baseline again from other seeds, to show how far chance alone moves it.
     variations={
         "filters": (4, 16),
         "depth": (2, 3),
         "image_size": ((32, 48), IMAGE_SIZE),
         "train_cars": (4, 16),
+        # Both plans try dice alone, and Adam's epsilon around the article's 1e-6.
         "loss": ("dice",),
         "epsilon": (1e-7, 1e-4, 1e-1),
         "seed": (43, 44),
@@ -145,8 +132,6 @@ QUICK_PLAN = SweepPlan(
 FULL_PLAN = SweepPlan(
     profile="full",
     baseline=RunSpec(
-        "baseline",
-        "baseline",
         replace(
             ARTICLE,
             filters=32,
@@ -185,8 +170,7 @@ class Cars:
 
 
 def choose_cars(pairs: Sequence[Pair], plan: SweepPlan, seed: int = 42) -> Cars:
-    """Shuffle the cars once with ``seed``: holdout, then validation, then training. Introduced in
-    chapter 7."""
+    """Shuffle the cars once with ``seed``: holdout, then validation, then training. Chapter 7."""
     by_car = group_by_car(pairs)
     if len(by_car) < plan.cars_needed():
         raise DataError(
@@ -203,14 +187,12 @@ def choose_cars(pairs: Sequence[Pair], plan: SweepPlan, seed: int = 42) -> Cars:
 
 def data_fingerprint(root: str | os.PathLike, pairs: Sequence[Pair], description: str) -> str:
     """A hash of the description, the view ids and the synthetic generator's settings; not of
-    pixels,
-    whose last bits can differ between CPUs. Introduced in chapter 7."""
+    pixels, whose last bits can differ between CPUs. Introduced in chapter 7."""
     digest = hashlib.sha256(description.encode())
     digest.update("\n".join(sorted(p.vid.image_name for p in pairs)).encode())
     marker = read_marker(root) or {}
-    generator = {
-        k: marker.get(k) for k in ("generator", "version", "cars", "test_cars", "size", "seed")
-    }
+    settings = ("generator", "version", "cars", "test_cars", "size", "seed")
+    generator = {k: marker.get(k) for k in settings}
     digest.update(json.dumps(generator, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
@@ -227,8 +209,7 @@ def run_key(spec: RunSpec, data: str, versions: dict[str, str]) -> tuple[str, di
 
 
 def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
-    """A run's (train, val): car-wise, or the article's random split of the same images. Introduced
-    in chapter 7."""
+    """A run's (train, val): car-wise, or the article's random split of the same images."""
     if spec.split == "random":
         pool = cars.train(spec.train_cars) + cars.val
         return random_split(pool, val_fraction=len(cars.val) / len(pool), seed=spec.config.seed)
@@ -251,14 +232,12 @@ def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bo
         "train_images": len(train_pairs),
         "val_images": len(val_pairs),
     }
-    if spec.group == "baseline" or spec.split == "random":
-        entry["holdout_dice"] = float(
-            evaluate(result.best_path, cars.holdout, batch_size=config.batch_size).mean()
-        )
+    if spec.group != "baseline" and spec.split != "random":
+        return entry
+    model = load_model(result.best_path)
+    entry["holdout_dice"] = float(evaluate(model, cars.holdout, config.batch_size).mean())
     if spec.group == "baseline":
-        batches = predict(
-            load_model(result.best_path), val_pairs, config.batch_size, resize=config.resize
-        )
+        batches = predict(model, val_pairs, config.batch_size, resize=config.resize)
         entry["dice_definitions"] = dice_definitions((masks, probs) for _, masks, probs in batches)
     return entry
 
@@ -288,18 +267,14 @@ def run_sweep(
     progress: Callable[[str], None] | None = print,
 ) -> SweepResult:
     """Run (or read back) every run of ``plan``, rewriting the cache (of these keys only) after
-    each. Chapter 7.
-    ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"`` retrains
-    all."""
+    each. ``mode``: ``"auto"`` trains the missing runs, ``"cache"`` refuses to, ``"force"``
+    retrains all. Introduced in chapter 7."""
     if mode not in ("auto", "cache", "force"):
         raise CarvanaError(f"unknown mode {mode!r}: use auto, cache or force")
     cars, cache = choose_cars(pairs, plan), Path(cache)
     data = data_fingerprint(root, pairs, description)
     # Keras's and TensorFlow's major.minor: patch releases do not change numerics we rely on.
-    versions = {
-        name: ".".join(lib.__version__.split(".")[:2])
-        for name, lib in (("keras", keras), ("tensorflow", tf))
-    }
+    versions = {lib.__name__: ".".join(lib.__version__.split(".")[:2]) for lib in (keras, tf)}
     keyed = [(spec, *run_key(spec, data, versions)) for spec in plan.runs()]
     try:
         cached = (
@@ -327,26 +302,15 @@ def run_sweep(
             spec, cars, out_dir / f"{spec.group}-{key}", fields, reuse=mode != "force"
         )
         entries[key]["wall_seconds"] = round(time.perf_counter() - start, 1)
-        write_atomic(
-            cache,
-            json.dumps(
-                {"sweep_version": SWEEP_VERSION, "profile": plan.profile, "runs": entries},
-                indent=1,
-                sort_keys=True,
-            )
-            + "\n",
-        )  # an interrupted sweep keeps the rest
-    return SweepResult(
-        plan=plan,
-        entries=[entries[key] for _, key, _ in keyed],
-        from_cache=len(keyed) - len(missing),
-        trained=len(missing),
-    )
+        # Rewritten after each run: an interrupted sweep keeps the rest.
+        stored = {"sweep_version": SWEEP_VERSION, "profile": plan.profile, "runs": entries}
+        write_atomic(cache, json.dumps(stored, indent=1, sort_keys=True) + "\n")
+    runs = [entries[key] for _, key, _ in keyed]
+    return SweepResult(plan, runs, from_cache=len(keyed) - len(missing), trained=len(missing))
 
 
 def mistake_effects(result: SweepResult) -> dict[str, float]:
-    """The numbers chapter 7 states, each a difference on the same data and seed. Introduced in
-    chapter 7."""
+    """The numbers chapter 7 states, each a difference on the same data and seed. Chapter 7."""
     base, leaky = result.by_name("baseline"), result.by_name("random split")
     image_only = result.by_name("image-only augmentation")["val_dice"]
     nearest = result.by_name("nearest resize")["val_dice"]
@@ -388,21 +352,16 @@ def glue_values(result: SweepResult) -> dict[str, float | str]:
             f"seconds_{key}": entry["train_seconds"],
             f"params_{key}": entry["params"],
         }
-    seeds = [
-        e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")
-    ]  # the baseline's seeds
+    seeds = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]
     values.update(seed_low=min(seeds), seed_high=max(seeds), seed_spread=max(seeds) - min(seeds))
-    best = max(
-        (e for e in result.entries if e["group"] not in ("mistake", "seed")),
-        key=lambda e: e["val_dice"],
-    )
+    changes = [e for e in result.entries if e["group"] not in ("mistake", "seed")]
+    best = max(changes, key=lambda e: e["val_dice"])
     values.update(best_run=best["name"], best_dice=best["val_dice"])
     return values | mistake_effects(result)
 
 
 def results_table(result: SweepResult) -> str:
-    """A markdown table of every run: what changed, dice, change from baseline, cost. Introduced in
-    chapter 7."""
+    """A markdown table of every run: what changed, dice, change from baseline, cost. Chapter 7."""
     base = result.by_name("baseline")["val_dice"]
     rows = [
         f"| {e['group']} | {e['name']} | {e['val_dice']:.4f} | {e['val_dice'] - base:+.4f} | "

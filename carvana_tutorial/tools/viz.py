@@ -2,8 +2,8 @@
 Chapter 3.
 
 Masks are drawn grey and pinned to [0, 1]: matplotlib's default stretches *viridis* over each
-array's own range
-(the article's purple and yellow masks), so an empty prediction would look like a confident one."""
+array's own range (the article's purple and yellow masks), so an empty prediction would look like a
+confident one."""
 
 from collections.abc import Mapping, Sequence
 
@@ -73,15 +73,13 @@ def sample_grid(images, masks, n: int = 4) -> Figure:
     return fig
 
 
-def overlay(image, mask, alpha: float = 0.45, title: str = "Mask over the photo") -> Figure:
+def overlay_figure(image, mask, alpha: float = 0.45, title: str = "Mask over the photo") -> Figure:
     """The mask tinted over its photo: the quickest check that both line up. Chapter 3."""
     fig, (ax,) = _figure(5.0, 4.0)
     _show_image(ax, image, title)
     covered = _array(mask) >= THRESHOLD
-    ax.imshow(
-        np.dstack([np.broadcast_to(OVERLAY, (*covered.shape, 3)), covered * alpha]),
-        interpolation="nearest",
-    )
+    tint = np.dstack([np.broadcast_to(OVERLAY, (*covered.shape, 3)), covered * alpha])
+    ax.imshow(tint, interpolation="nearest")
     return fig
 
 
@@ -127,7 +125,7 @@ def colormap_comparison(mask) -> Figure:
 def panels(images: Mapping[str, object], *, masks: Sequence[str] = (), size: float = 3.2) -> Figure:
     """Images side by side under their titles (those in ``masks`` drawn as masks). Chapter 2."""
     fig, axes = _figure(size * len(images), size * 0.85, cols=len(images))
-    for ax, (title, image) in zip(axes, images.items()):
+    for ax, (title, image) in zip(axes, images.items(), strict=True):
         if title in masks:
             _show_mask(fig, ax, image, title, colorbar=False)
         else:
@@ -137,8 +135,7 @@ def panels(images: Mapping[str, object], *, masks: Sequence[str] = (), size: flo
 
 def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
     """Training (solid) and validation (dashed) curves, one panel per metric, of a Keras
-    ``History``,
-    a :class:`~carvana_tutorial.runs.TrainResult` or their ``.history``. Introduced in chapter 3."""
+    ``History``, a :class:`~carvana_tutorial.runs.TrainResult` or their ``.history``. Chapter 3."""
     values = getattr(history, "history", history)
     if not isinstance(values, Mapping):
         raise TypeError("history must be a Keras History, a TrainResult or {metric: values}")
@@ -148,17 +145,11 @@ def learning_curves(history, metrics: Sequence[str] | None = None) -> Figure:
     if not metrics:
         raise ValueError("the history holds no metric to plot")
     fig, axes = _figure(4.2 * len(metrics), 3.2, cols=len(metrics))
-    for ax, name in zip(axes, metrics):
+    for ax, name in zip(axes, metrics, strict=True):
         for key, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
             if key in values:
-                ax.plot(
-                    np.arange(1, len(values[key]) + 1),
-                    values[key],
-                    style,
-                    marker="o",
-                    markersize=3,
-                    label=label,
-                )
+                epochs = range(1, len(values[key]) + 1)
+                ax.plot(epochs, values[key], style, marker="o", markersize=3, label=label)
         ax.set(title=name, xlabel="epoch")
         ax.legend()
         ax.grid(alpha=0.3)
@@ -203,26 +194,16 @@ def threshold_curve(thresholds, scores, mark: float = THRESHOLD) -> Figure:
 
 def throughput_chart(result: Mapping) -> Figure:
     """Pairs/s of the article's pipeline and ours (a
-    :func:`~carvana_tutorial.bench.pipeline_benchmark`
-    result), on a log axis: the cached epoch is orders of magnitude faster. Introduced in chapter
-    2."""
+    :func:`~carvana_tutorial.tools.bench.pipeline_benchmark` result), on a log axis: the cached
+    epoch is orders of magnitude faster. Chapter 2."""
     speedups = (result["first_epoch_speedup"], result["cached_epoch_speedup"])
     fig, (ax,) = _figure(6.0, 3.8)
     x = np.arange(2)
-    ax.bar(
-        x - 0.2,
-        [result["seed_pairs_per_s"], result["seed_second_pairs_per_s"]],
-        0.4,
-        label="article",
-        color="0.6",
-    )
-    bars = ax.bar(
-        x + 0.2,
-        [result["ours_pairs_per_s"], result["ours_cached_pairs_per_s"]],
-        0.4,
-        label="ours",
-        color=FALSE_NEGATIVE,
-    )
+    for offset, label, color, keys in (
+        (-0.2, "article", "0.6", ("seed_pairs_per_s", "seed_second_pairs_per_s")),
+        (0.2, "ours", FALSE_NEGATIVE, ("ours_pairs_per_s", "ours_cached_pairs_per_s")),
+    ):
+        bars = ax.bar(x + offset, [result[k] for k in keys], 0.4, label=label, color=color)
     ax.bar_label(bars, [f"{s:.1f}x" if s < 10 else f"{s:.0f}x" for s in speedups], fontsize="small")
     height, width = result["size"]
     ax.set_xticks(x, ["first epoch", "second epoch"])
@@ -236,11 +217,9 @@ def throughput_chart(result: Mapping) -> Figure:
 
 
 def sweep_plot(result) -> Figure:
-    """Validation dice against training seconds of chapter 7's sweep, one colour per knob.  The axis
-    starts just
-    below the lowest run that reached 0.5: a run that failed to learn sits on its bottom edge as a
-    triangle,
-    rather than squash the rest. Chapter 7."""
+    """Validation dice against training seconds of chapter 7's sweep, one colour per knob. The axis
+    starts just below the lowest run that reached 0.5: a run that failed to learn sits on its bottom
+    edge as a triangle, rather than squash the rest. Chapter 7."""
     fig, (ax,) = _figure(8, 5)
     scores = [e["val_dice"] for e in result.entries]
     floor = min([d for d in scores if d >= 0.5] or scores) - 0.02
@@ -252,23 +231,13 @@ def sweep_plot(result) -> Figure:
             (True, "v", None),
         ):
             points = [e for e in members if (e["val_dice"] < floor) == below]
-            ax.scatter(
-                [e["train_seconds"] for e in points],
-                [max(e["val_dice"], floor) for e in points],
-                color=colour,
-                label=label,
-                s=size,
-                marker=marker,
-            )
+            seconds = [e["train_seconds"] for e in points]
+            dice = [max(e["val_dice"], floor) for e in points]
+            ax.scatter(seconds, dice, color=colour, label=label, s=size, marker=marker)
         for e in members:
             label = e["name"] if e["val_dice"] >= floor else f"{e['name']} ({e['val_dice']:.2f})"
-            ax.annotate(
-                label,
-                (e["train_seconds"], max(e["val_dice"], floor)),
-                fontsize=7,
-                xytext=(3, 3),
-                textcoords="offset points",
-            )
+            xy = (e["train_seconds"], max(e["val_dice"], floor))
+            ax.annotate(label, xy, fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set(
         ylim=(floor - 0.005, None),
         xscale="log",

@@ -1,5 +1,5 @@
-"""``carvana-tutorial bench {pipeline,train}``: reproducible speed measurements (see
-:mod:`carvana_tutorial.bench`)."""
+"""``carvana-tutorial bench {pipeline,train,real}``: the measurements of
+:mod:`carvana_tutorial.tools.bench`, printed."""
 
 import argparse
 import json
@@ -49,9 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = targets.add_parser(
         "train",
         help="time a training step of each network, quick settings and the article's",
-        description="Time train_on_batch on random batches for each network at the quick profile's settings "
-        "and the article's, plain and compiled with XLA from the same weights; print images/s, then one JSON "
-        "line. To compare thread counts, set TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS.",
+        description="Time train_on_batch on random batches for each network at the quick "
+        "profile's settings and the article's, plain and compiled with XLA from the same weights; "
+        "print images/s, then one JSON line. To compare thread counts, set "
+        "TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS.",
     )
     train.add_argument("--only", choices=("quick", "article"), help="time one of the two settings")
     train.add_argument("--model", choices=MODEL_NAMES, help="time one network")
@@ -107,24 +108,23 @@ def run_pipeline(args: argparse.Namespace) -> int:
         stages=args.stages,
     )
     print(
-        "{files} pairs, {source_size[0]}x{source_size[1]} -> {size[0]}x{size[1]} (HxW), batch {batch_size}, "
-        "{cores} cores, our masks from {mask_source}\n"
-        "article  first epoch {seed_pairs_per_s:8.1f} pairs/s   second epoch {seed_second_pairs_per_s:8.1f} pairs/s\n"
-        "ours     first epoch {ours_pairs_per_s:8.1f} pairs/s   cached epoch {ours_cached_pairs_per_s:8.1f} pairs/s\n"
-        "speed-up first epoch {first_epoch_speedup:.1f}x, cached epoch {cached_epoch_speedup:.1f}x\n"
+        "{files} pairs, {source_size[0]}x{source_size[1]} -> {size[0]}x{size[1]} (HxW), "
+        "batch {batch_size}, {cores} cores, our masks from {mask_source}\n"
+        "article  first epoch {seed_pairs_per_s:8.1f} pairs/s   "
+        "second epoch {seed_second_pairs_per_s:8.1f} pairs/s\n"
+        "ours     first epoch {ours_pairs_per_s:8.1f} pairs/s   "
+        "cached epoch {ours_cached_pairs_per_s:8.1f} pairs/s\n"
+        "speed-up first epoch {first_epoch_speedup:.1f}x, "
+        "cached epoch {cached_epoch_speedup:.1f}x\n"
         "CPU time per pair (all threads): article {cpu_ms_per_pair[seed_first]:.1f} / "
         "{cpu_ms_per_pair[seed_second]:.1f} ms, ours {cpu_ms_per_pair[ours_first]:.1f} / "
         "{cpu_ms_per_pair[ours_second]:.2f} ms (first / second epoch)".format_map(r)
     )
-    if "stages" in r:
-        rle = ", RLE masks {rle_decode_per_s:.1f}/s" if "rle_decode_per_s" in r["stages"] else ""
-        print(
-            (
-                "ours, decoding alone: photos {photo_decode_per_s:.1f}/s, GIF masks {gif_decode_per_s:.1f}/s"
-                + rle
-                + "; cached epoch with joint augmentation {cached_augmented_per_s:.1f} pairs/s"
-            ).format_map(r["stages"])
-        )
+    if stages := r.get("stages"):
+        rle = ", RLE masks {rle_decode_per_s:.1f}/s" if "rle_decode_per_s" in stages else ""
+        decoding = "photos {photo_decode_per_s:.1f}/s, GIF masks {gif_decode_per_s:.1f}/s" + rle
+        augmented = "cached epoch with joint augmentation {cached_augmented_per_s:.1f} pairs/s"
+        print(("ours, decoding alone: " + decoding + "; " + augmented).format_map(stages))
     print(json.dumps(r, sort_keys=True))
     return 0
 
@@ -141,20 +141,18 @@ def run_bench_train(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     print(
-        f"{result['device']}, {result['cores']} cores; images/s of one training step (train_on_batch)"
+        "{device}, {cores} cores; images/s of one training step (train_on_batch)".format_map(result)
+    )
+    row = (
+        "{setting:<8} {model:<7} {filters:>3} filters  batch {batch_size:>2}  "
+        "{image_size[0]}x{image_size[1]}  {params:>11,} params  plain {images_per_s:7.2f}"
+    )
+    xla = (
+        "  XLA {xla_images_per_s:7.2f}  x{xla_speedup:.2f}  "
+        "(first-step loss differs by {xla_loss_diff:.1e})"
     )
     for r in result["results"]:
-        xla = (
-            "  XLA {xla_images_per_s:7.2f}  x{xla_speedup:.2f}  (first-step loss differs by {xla_loss_diff:.1e})"
-            if "xla_images_per_s" in r
-            else ""
-        )
-        print(
-            (
-                "{setting:<8} {model:<7} {filters:>3} filters  batch {batch_size:>2}  {image_size[0]}x{image_size[1]}  "
-                "{params:>11,} params  plain {images_per_s:7.2f}" + xla
-            ).format_map(r)
-        )
+        print((row + xla if "xla_images_per_s" in r else row).format_map(r))
     print(json.dumps(result, sort_keys=True))
     return 0
 
@@ -171,8 +169,9 @@ def run_real(args: argparse.Namespace) -> int:
         verbose=2 if args.progress else 0,
     )
     print(
-        "{cars} synthetic cars (seed {seed}), {epochs_run} epochs, synthetic val dice {synthetic_val_dice:.3f}; "
-        "on {pairs} real pairs: mean dice {mean_dice:.3f}, median {median_dice:.3f}".format_map(r)
+        "{cars} synthetic cars (seed {seed}), {epochs_run} epochs, "
+        "synthetic val dice {synthetic_val_dice:.3f}; on {pairs} real pairs: "
+        "mean dice {mean_dice:.3f}, median {median_dice:.3f}".format_map(r)
     )
     print("worst: " + ", ".join(f"{name} {dice:.3f}" for name, dice in r["worst"]))
     a, fp, fn = r["area_ratio"], r["false_positive"], r["false_negative"]

@@ -1,6 +1,5 @@
 """``synth``, ``download``, ``inspect``, ``cache`` and ``kaggle-push``: make, get and check the
-data, reclaim the
-cache, and run a chapter on Kaggle where the real data is."""
+data, reclaim the cache, and run a chapter on Kaggle where the real data is."""
 
 import argparse
 import json
@@ -14,8 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth = subparsers.add_parser(
         "synth",
         help="write a synthetic Carvana data set (no Kaggle account needed)",
-        description="Render studio photos of synthetic cars with exact masks in Kaggle's layout (train_hq/, "
-        "train_masks/, test_hq/, the three zips, train_masks.csv). The same arguments give byte-identical files.",
+        description="Render studio photos of synthetic cars with exact masks in Kaggle's layout "
+        "(train_hq/, train_masks/, test_hq/, the three zips, train_masks.csv). The same arguments "
+        "give byte-identical files.",
     )
     synth.add_argument(
         "out",
@@ -46,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     download = subparsers.add_parser(
         "download",
         help="download Carvana's zips from Kaggle and extract them",
-        description="Download train_hq.zip, train_masks.zip and train_masks.csv.zip (and test_hq.zip with "
-        "--with-test) with your Kaggle API token, then extract them. Needs the competition rules accepted.",
+        description="Download train_hq.zip, train_masks.zip and train_masks.csv.zip (and "
+        "test_hq.zip with --with-test) with your Kaggle API token, then extract them. Needs the "
+        "competition rules accepted.",
     )
     download.add_argument(
         "--dest", type=Path, default=Path("data"), help="folder for the zips (default: ./data)"
@@ -67,8 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inspect = subparsers.add_parser(
         "inspect",
         help="check a data folder: decode every image and mask, print counts",
-        description="Read every training image and mask of a folder in Kaggle's layout (read-only) and print "
-        "counts, sizes and the foreground fraction; the last line is JSON. Exits non-zero if anything is wrong.",
+        description="Read every training image and mask of a folder in Kaggle's layout "
+        "(read-only) and print counts, sizes and the foreground fraction; the last line is JSON. "
+        "Exits non-zero if anything is wrong.",
     )
     inspect.add_argument(
         "data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/"
@@ -78,8 +80,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cache = subparsers.add_parser(
         "cache",
         help="show what the cache folder holds, or clear parts of it",
-        description="Decoded pairs, synthetic sets, runs and unpacked zips share one cache folder ($CARVANA_CACHE) "
-        "that nothing prunes: `cache` lists it by kind, `cache clear` removes what you name. The last line is JSON.",
+        description="Decoded pairs, synthetic sets, runs and unpacked zips share one cache "
+        "folder ($CARVANA_CACHE) that nothing prunes: `cache` lists it by kind, `cache clear` "
+        "removes what you name. The last line is JSON.",
     )
     cache.set_defaults(func=run_cache)  # for both actions, and for none (a listing)
     actions = cache.add_subparsers(dest="action", metavar="ACTION")
@@ -110,8 +113,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     push = subparsers.add_parser(
         "kaggle-push",
         help="push a chapter to Kaggle as a private GPU notebook with the competition attached",
-        description="Write the chapter and its kernel-metadata.json into a folder, then push it with the kaggle "
-        "client. The competition's data is attached, the GPU and internet are on.",
+        description="Write the chapter and its kernel-metadata.json into a folder, then push it "
+        "with the kaggle client. The competition's data is attached, the GPU and internet are on.",
     )
     push.add_argument(
         "chapter", metavar="CHAPTER", help="chapter number (6), stem (06_unet) or .ipynb path"
@@ -191,30 +194,21 @@ def run_cache(args: argparse.Namespace) -> int:
             everything=args.all,
             dry_run=args.dry_run,
         )
-        report = {
-            "dry_run": args.dry_run,
-            "removed": removed,
-            "skipped": skipped,
-            **amount(removed),
-        }
+        report = dict(dry_run=args.dry_run, removed=removed, skipped=skipped, **amount(removed))
         verb, freed = ("would remove", "would free") if args.dry_run else ("removed", "freed")
         lines = [f"{verb} {_label(g)}: {g['files']} files, {g['mib']:.1f} MiB" for g in removed]
         lines += [f"skipped {_label(g)}: {g['reason']}" for g in skipped]
-        lines.append(
-            f"{freed} {report['mib']:.1f} MiB in {report['files']} files"
-            if removed
-            else "nothing to remove"
-        )
+        total = f"{freed} {report['mib']:.1f} MiB in {report['files']} files"
+        lines.append(total if removed else "nothing to remove")
     else:
         groups = [summary(kind, name, paths) for (kind, name), paths in usage(root).items()]
         report = {"groups": groups, **amount(groups)}
         rows = [(_label(g), g) for g in groups] + [("total", report)]
         width = max(len(label) for label, _ in rows)
         lines = [] if groups else ["nothing cached yet"]
-        lines += [
-            f"{label:<{width}}  {n['files']:>9} {'file' if n['files'] == 1 else 'files':<5}  {n['mib']:>8.1f} MiB"
-            for label, n in rows
-        ]
+        for label, n in rows:
+            files = "file" if n["files"] == 1 else "files"
+            lines.append(f"{label:<{width}}  {n['files']:>9} {files:<5}  {n['mib']:>8.1f} MiB")
     print("\n".join([f"cache: {root}", *lines, json.dumps(report, sort_keys=True)]))
     return 0
 

@@ -8,27 +8,26 @@ from pathlib import Path
 
 from ._args import positive
 
+KERAS_MODEL = "a .keras model written by 'train'"
+TTA = "average with the prediction of the mirrored photo"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser(
         "predict",
         help="predict a folder of photos and write (or resume) a Kaggle submission CSV",
-        description="Stream the photos in IMAGES through MODEL and append one run-length encoded row per photo to "
-        "the submission CSV. Rerunning with the same --submission resumes: rows already written are skipped. "
-        "Unreadable photos are reported and skipped.",
+        description="Stream the photos in IMAGES through MODEL and append one run-length encoded "
+        "row per photo to the submission CSV. Rerunning with the same --submission resumes: rows "
+        "already written are skipped. Unreadable photos are reported and skipped.",
     )
-    predict.add_argument(
-        "model", type=Path, metavar="MODEL", help="a .keras model written by 'train'"
-    )
+    predict.add_argument("model", type=Path, metavar="MODEL", help=KERAS_MODEL)
     predict.add_argument(
         "images", type=Path, metavar="IMAGES", help="folder of .jpg photos, or a root with test_hq/"
     )
     predict.add_argument(
         "--submission", type=Path, required=True, metavar="OUT.csv", help="CSV to write or resume"
     )
-    predict.add_argument(
-        "--tta", action="store_true", help="average with the prediction of the mirrored photo"
-    )
+    predict.add_argument("--tta", action="store_true", help=TTA)
     predict.add_argument(
         "--batch", type=positive, default=16, metavar="B", help="photos per batch (default 16)"
     )
@@ -41,15 +40,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     segment = subparsers.add_parser(
         "segment",
         help="cut the car out of photos: a mask PNG and a transparent cut-out PNG per photo",
-        description="For every photo (files, or a folder's .jpg/.jpeg/.png files, sorted) write DIR/<stem>_mask.png "
-        "(0/255) and DIR/<stem>_cutout.png (RGBA, transparent background) at the photo's own size. Photos whose "
-        "PNGs all exist are skipped, so a rerun resumes. Unreadable photos are reported and skipped (exit status 1).",
+        description="For every photo (files, or a folder's .jpg/.jpeg/.png files, sorted) "
+        "write DIR/<stem>_mask.png (0/255) and DIR/<stem>_cutout.png (RGBA, transparent "
+        "background) at the photo's own size. Photos whose PNGs segment wrote all exist are "
+        "skipped, so a rerun resumes; a file of such a name that segment did not write is never "
+        "replaced (the command refuses). Unreadable photos, and photos over 89 megapixels, are "
+        "reported and skipped (exit status 1).",
     )
     segment.add_argument(
         "model",
         type=Path,
         metavar="MODEL",
-        help="a .keras model written by 'train' (or a .onnx file written by 'export')",
+        help=f"{KERAS_MODEL} (or a .onnx file written by 'export')",
     )
     segment.add_argument(
         "inputs", type=Path, nargs="+", metavar="INPUT", help="photos or folders of photos"
@@ -57,14 +59,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     segment.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="folder for the PNGs"
     )
-    segment.add_argument(
-        "--tta", action="store_true", help="average with the prediction of the mirrored photo"
-    )
+    segment.add_argument("--tta", action="store_true", help=TTA)
     segment.add_argument(
         "--overlay", action="store_true", help="also write the photo with the mask painted on"
     )
     segment.add_argument(
-        "--overwrite", action="store_true", help="write outputs that already exist again"
+        "--overwrite",
+        action="store_true",
+        help="write again the PNGs segment wrote before (never a file it did not write)",
     )
     segment.add_argument(
         "--batch", type=positive, default=8, metavar="N", help="photos per batch (default 8)"
@@ -78,11 +80,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export = subparsers.add_parser(
         "export",
         help="export a .keras model to ONNX (or a TensorFlow SavedModel)",
-        description="Write MODEL with Keras 3's export; ONNX needs the extra: pip install 'carvana-tutorial[export]'.",
+        description="Write MODEL with Keras 3's export; ONNX needs the extra: "
+        "pip install 'carvana-tutorial[export]'.",
     )
-    export.add_argument(
-        "model", type=Path, metavar="MODEL", help="a .keras model written by 'train'"
-    )
+    export.add_argument("model", type=Path, metavar="MODEL", help=KERAS_MODEL)
     export.add_argument(
         "--format",
         choices=("onnx", "tf_saved_model"),
@@ -99,16 +100,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace an existing PATH (never replaced otherwise)",
+        help="replace PATH if an earlier export wrote it (never anything else)",
     )
     export.set_defaults(func=run_export)
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ...submission import test_images, write_submission
-    from ...training import load_model
+    from ...inference import load_model
+    from ...submission import list_test_photos, write_submission
 
-    paths = test_images(args.images)
+    paths = list_test_photos(args.images)
     report = write_submission(
         load_model(args.model),
         paths,
@@ -117,9 +118,10 @@ def run_predict(args: argparse.Namespace) -> int:
         tta=args.tta,
         progress=args.progress,
     )
+    speed = f"; {report.images_per_second:.1f} images/s" if report.written else ""
     print(
         f"{report.written} rows written, {report.already_done} already there, "
-        f"{len(report.failed)} unreadable; {report.images_per_second:.1f} images/s -> {args.submission}"
+        f"{len(report.failed)} unreadable{speed} -> {args.submission}"
     )
     names = [name for name, _ in report.failed]  # each reported with its reason as it was skipped
     return _name_unreadable(names, "has no row" if len(names) == 1 else "have no row")
@@ -139,16 +141,13 @@ def _name_unreadable(names: list[str], outcome: str) -> int:
 
 def find_photos(inputs: list[Path], out: Path) -> list[Path]:
     """The photos named: files as given, folders as their photo files sorted by name (in a folder
-    that is also
-    ``out``, not this command's own PNGs).  Two photos of one stem would write the same PNGs:
-    refused."""
+    that is also ``out``, not the PNGs this command wrote).  Two photos of one stem would write the
+    same PNGs: refused."""
     from ...errors import DataError
-    from ...segment import KINDS, PHOTO_SUFFIXES
+    from ...segment import PHOTO_SUFFIXES, is_ours
 
     def is_photo(path: Path) -> bool:
-        ours = path.parent.resolve() == out.resolve() and path.stem.endswith(
-            tuple(f"_{kind}" for kind in KINDS)
-        )
+        ours = path.parent.resolve() == out.resolve() and is_ours(path)
         return path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES and not ours
 
     photos: dict[str, Path] = {}
@@ -170,16 +169,18 @@ def find_photos(inputs: list[Path], out: Path) -> list[Path]:
 def run_segment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from ...errors import reason
     from ...export import OnnxModel
-    from ...segment import output_paths, read_photo, segment_photos, write_outputs
-    from ...training import load_model
+    from ...inference import load_model, segment_photos
+    from ...outputs import replaceable
+    from ...segment import is_ours, output_paths, read_photo, write_outputs
 
     photos = find_photos(args.inputs, args.out)
-    missing = {
+    missing = {  # a user's file of an output's name is refused: only ours count as done
         photo: {
             kind: path
             for kind, path in output_paths(args.out, photo.stem, args.overlay).items()
-            if args.overwrite or not path.exists()
+            if not replaceable(path, "--out", is_ours) or args.overwrite
         }
         for photo in photos
     }
@@ -193,9 +194,8 @@ def run_segment(args: argparse.Namespace) -> int:
         )
     if not todo:
         return 0
-    model = (
-        OnnxModel(args.model) if args.model.suffix.lower() == ".onnx" else load_model(args.model)
-    )
+    onnx = args.model.suffix.lower() == ".onnx"
+    model = OnnxModel(args.model) if onnx else load_model(args.model)
     args.out.mkdir(parents=True, exist_ok=True)
     bad: list[str] = []
     start, queue = time.perf_counter(), list(todo)
@@ -208,15 +208,12 @@ def run_segment(args: argparse.Namespace) -> int:
                 try:
                     batch.append((path, read_photo(path)))
                 except Exception as exc:  # noqa: BLE001 -- PIL raises OSError, SyntaxError, ...
-                    reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}".splitlines()[
-                        0
-                    ]
-                    tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
+                    why = reason(exc).replace(str(path), path.name)
+                    tqdm.write(f"skipped {path}: {why}", file=sys.stderr)
                     bad.append(str(path))
-            masks = (
-                segment_photos(model, [photo for _, photo in batch], tta=args.tta) if batch else []
-            )
-            for (path, photo), mask in zip(batch, masks):
+            read = [photo for _, photo in batch]
+            masks = segment_photos(model, read, tta=args.tta) if batch else []
+            for (path, photo), mask in zip(batch, masks, strict=True):
                 write_outputs(photo, mask, todo[path])
             bar.update(len(chunk))
     written = len(todo) - len(bad)
@@ -229,7 +226,7 @@ def run_segment(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from ...export import FORMATS, export_model
-    from ...training import load_model
+    from ...inference import load_model
 
     out = args.out or args.model.with_name(args.model.stem + FORMATS[args.fmt])
     export_model(load_model(args.model), out, args.fmt, overwrite=args.overwrite)

@@ -1,5 +1,4 @@
-"""``train``, ``evaluate`` and ``tune``: fit a network, score a model file, run chapter 7's
-sweep."""
+"""``train``, ``evaluate`` and ``tune``: fit a network, score a model, run chapter 7's sweep."""
 
 import argparse
 import json
@@ -24,17 +23,6 @@ from ...config import (
 from ...outputs import BEST, HISTORY, METRICS
 from ._args import non_negative_int, parse_size, positive, rate
 
-#: The article's run, as ``train --help`` states it.
-_ARTICLE = (
-    f"{ARTICLE.image_size[0]}x{ARTICLE.image_size[1]}, batch {ARTICLE.batch_size}, "
-    f"{FULL.max_images} images, {ARTICLE.filters} filters, Adam {ARTICLE.learning_rate:g}, "
-    f"{ARTICLE.loss} loss, patience {ARTICLE.patience}"
-)
-_TUNED = (
-    f"BCE+dice, Adam {TUNED.learning_rate:g}, patience {TUNED.patience}, "
-    f"up to {TUNED.epochs} epochs"
-)
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
@@ -44,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"RUN/{BEST} and score it: RUN/{METRICS} (printed last, as JSON) holds val_dice, the "
         "validation cars' mean per-image dice at 0.5. Defaults: the profile's (--profile, else "
         f"{ENV_PROFILE}, else full on a GPU or TPU and quick elsewhere); full is the article's "
-        f"({_ARTICLE}); --recipe tuned takes the book's best choices.",
+        f"({ARTICLE.image_size[0]}x{ARTICLE.image_size[1]}, batch {ARTICLE.batch_size}, "
+        f"{FULL.max_images} images, {ARTICLE.filters} filters, Adam {ARTICLE.learning_rate:g}, "
+        f"{ARTICLE.loss} loss, patience {ARTICLE.patience}); --recipe tuned takes the book's best "
+        "choices.",
     )
     train.add_argument(
         "data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/"
@@ -55,17 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--profile",
-        choices=tuple(PROFILES),
+        choices=PROFILES,
         help=f"defaults to take (default: {ENV_PROFILE}, else by hardware)",
     )
     train.add_argument("--filters", type=positive, metavar="F", help="filters of the first level")
+    depths = ", ".join(f"{depth} for {model}" for model, depth in DEFAULT_DEPTH.items())
     train.add_argument(
-        "--depth",
-        type=positive,
-        metavar="D",
-        help="down/up blocks (default: "
-        + ", ".join(f"{depth} for {model}" for model, depth in DEFAULT_DEPTH.items())
-        + ")",
+        "--depth", type=positive, metavar="D", help=f"down/up blocks (default: {depths})"
     )
     train.add_argument(
         "--size",
@@ -86,18 +73,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--recipe",
-        choices=tuple(RECIPES),
+        choices=RECIPES,
         default="article",
-        help=f"article (default): the article's choices; tuned: {_TUNED}. Options given "
-        "explicitly win over the recipe",
+        help="article (default): the article's choices; tuned: BCE+dice, Adam "
+        f"{TUNED.learning_rate:g}, patience {TUNED.patience}, up to {TUNED.epochs} epochs. "
+        "Options given explicitly win over the recipe",
     )
     train.add_argument(
         "--patience",
         type=positive,
         metavar="P",
-        help="epochs without a better validation loss "
-        f"before stopping; the best epoch is kept (article {ARTICLE.patience}, "
-        f"tuned {TUNED.patience})",
+        help="epochs without a better validation loss before stopping; the best epoch is kept "
+        f"(article {ARTICLE.patience}, tuned {TUNED.patience})",
     )
     train.add_argument(
         "--loss", choices=LOSS_NAMES, help=f"training loss (article: {ARTICLE.loss})"
@@ -117,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace a finished run in RUN, or write into a folder of other files",
+        help="replace a finished run in RUN (a folder of other files is never written into)",
     )
     train.set_defaults(
         func=run_train,
@@ -128,9 +115,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser(
         "evaluate",
         help="score a .keras model on every pair of a data folder (mean per-image dice at 0.5)",
-        description="Score every image/mask pair of DATA at the model's input size with the competition's metric, "
-        'print the distribution and the worst images; the last line is JSON {"images": N, "dice_mean": x, '
-        '"dice_min": y}.',
+        description="Score every image/mask pair of DATA at the model's input size with the "
+        "competition's metric, print the distribution and the worst images; the last line is "
+        'JSON {"images": N, "dice_mean": x, "dice_min": y}.',
     )
     evaluate.add_argument(
         "model", type=Path, metavar="MODEL", help="a .keras model written by 'train'"
@@ -151,13 +138,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     tune = subparsers.add_parser(
         "tune",
-        help="run the tuning sweep and the article's mistake pairs (chapter 7), caching the results",
-        description="Train every run of the profile's sweep that the cache file (which the chapter reads) "
-        "lacks, or all of them with --force, and write the results there.",
+        help="run the tuning sweep and the article's mistake pairs (chapter 7), caching the "
+        "results",
+        description="Train every run of the profile's sweep that the cache file (which the "
+        "chapter reads) lacks, or all of them with --force, and write the results there.",
     )
-    tune.add_argument(
-        "--profile", choices=tuple(PROFILES), help="sweep size (default: by hardware)"
-    )
+    tune.add_argument("--profile", choices=PROFILES, help="sweep size (default: by hardware)")
     tune.add_argument(
         "--data", type=Path, help="Carvana folder (default: the book's search, else synthetic)"
     )
@@ -212,11 +198,11 @@ def run_train(args: argparse.Namespace) -> int:
         result = train(
             config, train_pairs, val_pairs, args.out, verbose=0 if bars else 2, callbacks=bars
         )
-    print(
-        "best epoch {best_epoch} of {epochs_run} ({train_seconds:.0f} s); validation per-image dice {val_dice:.4f} "
-        "(median {val_dice_median:.4f}, min {val_dice_min:.4f}) ->".format_map(result.metrics),
-        result.best_path,
+    done = (
+        "best epoch {best_epoch} of {epochs_run} ({train_seconds:.0f} s); validation per-image "
+        "dice {val_dice:.4f} (median {val_dice_median:.4f}, min {val_dice_min:.4f}) ->"
     )
+    print(done.format_map(result.metrics), result.best_path)
     print(json.dumps(result.metrics))
     return 0
 
@@ -224,38 +210,25 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from ...data import pair_files
     from ...errors import ModelError
-    from ...training import evaluate, load_model, model_image_size
+    from ...inference import evaluate, load_model, model_image_size
 
     pairs = pair_files(args.data)  # fails first: cheaper than loading a model
     model = load_model(args.model)
     size = model_image_size(model)
     if args.size and args.size != size:
         raise ModelError(
-            f"{args.model.name} was trained at {size[0]}x{size[1]}, not {args.size[0]}x{args.size[1]}: "
-            "evaluate at the model's own size"
+            f"{args.model.name} was trained at {size[0]}x{size[1]}, not "
+            f"{args.size[0]}x{args.size[1]}: evaluate at the model's own size"
         )
     dice = evaluate(model, pairs, batch_size=args.batch, progress=args.progress)
-    worst = [
-        f"  {pairs[i].image.name}  {dice[i]:.4f}" for i in dice.argsort(kind="stable")[: args.worst]
-    ]
-    print(
-        "\n".join(
-            [
-                f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}",
-                *dice_distribution(dice),
-                *(["worst images:", *worst] if worst else []),
-            ]
-        )
-    )
-    print(
-        json.dumps(
-            {
-                "images": len(dice),
-                "dice_mean": round(float(dice.mean()), 6),
-                "dice_min": round(float(dice.min()), 6),
-            }
-        )
-    )
+    print(f"{len(pairs)} images of {len({p.car for p in pairs})} cars at {size[0]}x{size[1]}")
+    print(*dice_distribution(dice), sep="\n")
+    if args.worst:
+        print("worst images:")
+        for i in dice.argsort(kind="stable")[: args.worst]:
+            print(f"  {pairs[i].image.name}  {dice[i]:.4f}")
+    mean, lowest = (round(float(value), 6) for value in (dice.mean(), dice.min()))
+    print(json.dumps({"images": len(dice), "dice_mean": mean, "dice_min": lowest}))
     return 0
 
 
@@ -280,22 +253,17 @@ def run_tune(args: argparse.Namespace) -> int:
 
 
 def dice_distribution(dice) -> list[str]:
-    """The distribution of per-image dice as a few printable lines: quantiles and a text
-    histogram."""
+    """Per-image dice as a few printable lines: quantiles and a text histogram."""
     import numpy as np
 
-    quantiles = zip(
-        ("min", "5%", "25%", "median", "75%", "max"),
-        np.quantile(dice, [0, 0.05, 0.25, 0.5, 0.75, 1]),
-    )
-    lines = [
-        f"per-image dice: mean {dice.mean():.4f}  "
-        + "  ".join(f"{name} {q:.4f}" for name, q in quantiles)
-    ]
+    names = ("min", "5%", "25%", "median", "75%", "max")
+    quantiles = np.quantile(dice, [0, 0.05, 0.25, 0.5, 0.75, 1])
+    stats = "  ".join(f"{name} {q:.4f}" for name, q in zip(names, quantiles, strict=True))
+    lines = [f"per-image dice: mean {dice.mean():.4f}  {stats}"]
     edges = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1]
     counts, _ = np.histogram(dice, bins=edges)  # the last bin holds 1.0 too
     width = max(counts.max(), 1)
-    for lo, hi, n in zip(edges[:-1], edges[1:], counts):
+    for lo, hi, n in zip(edges[:-1], edges[1:], counts, strict=True):
         label = f"[{lo:.2f}, {hi:.2f}{']' if hi == 1 else ')'}"
         lines.append(f"  {label:<13}{n:>6}  {'#' * round(40 * n / width)}")
     return lines
