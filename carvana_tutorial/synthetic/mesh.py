@@ -1,4 +1,4 @@
-"""A low-polygon 3-D car built from a :class:`~.scene.Car`.
+"""A smoothed polygon 3-D car built from a :class:`~.scene.Car`.
 
 The body is *lofted*: a cross-section (floor pan, rounded flanks, shoulder,
 greenhouse, roof) is swept from tail to nose along 72 stations, denser at the
