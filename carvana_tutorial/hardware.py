@@ -24,11 +24,9 @@ def choose_strategy(device_type: str = "GPU") -> tf.distribute.Strategy:
         except (ValueError, RuntimeError, tf.errors.OpError):
             pass  # no TPU after all (e.g. a stale variable): fall through to GPUs/CPU
     devices = [d.name for d in tf.config.list_logical_devices(device_type)]
-    return (
-        tf.distribute.MirroredStrategy(devices)
-        if len(devices) > 1
-        else tf.distribute.get_strategy()
-    )
+    if len(devices) > 1:
+        return tf.distribute.MirroredStrategy(devices)
+    return tf.distribute.get_strategy()
 
 
 def precision_policy() -> str:
@@ -38,9 +36,9 @@ def precision_policy() -> str:
         return "mixed_bfloat16"
     gpus = tf.config.list_physical_devices("GPU")
     details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
-    return (
-        "mixed_float16" if tuple(details.get("compute_capability", (0, 0))) >= (7, 0) else "float32"
-    )
+    if tuple(details.get("compute_capability", (0, 0))) >= (7, 0):
+        return "mixed_float16"
+    return "float32"
 
 
 @contextlib.contextmanager

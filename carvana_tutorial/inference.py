@@ -56,8 +56,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
 
 
 def model_image_size(model) -> tuple[int, int]:
-    """The (height, width) a Keras model (or an ``export.OnnxModel``) was built for. Introduced in
-    chapter 4."""
+    """The (height, width) a Keras model or an ``OnnxModel`` takes. Introduced in chapter 4."""
     if hasattr(model, "image_size"):  # an OnnxModel, checked when loaded
         return model.image_size
     shape = tuple(model.inputs[0].shape)
@@ -73,16 +72,9 @@ def model_image_size(model) -> tuple[int, int]:
     return int(shape[1]), int(shape[2])
 
 
-def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> Iterable:
-    """``items`` (batches of ``count`` things), with a bar on stderr when ``show``."""
-    return tqdm(
-        items,
-        total=-(-count // batch_size),
-        desc="predict",
-        unit="batch",
-        file=sys.stderr,
-        disable=not show,
-    )
+def progress_bar(batches: tf.data.Dataset, show: bool) -> Iterable:
+    """``batches``, with a bar on stderr when ``show`` (tqdm takes the count from ``len``)."""
+    return tqdm(batches, desc="predict", unit="batch", file=sys.stderr, disable=not show)
 
 
 def predict(
@@ -97,7 +89,7 @@ def predict(
     Introduced in chapter 4."""
     size = model_image_size(model)
     ds = make_dataset(list(pairs), size, batch_size, resize=resize)
-    batches = progress_bar(ds, len(pairs), batch_size, progress)
+    batches = progress_bar(ds, progress)
     for photos, masks in batches:
         # A direct call: no tf.function to trace again per model.
         probs = keras.ops.convert_to_numpy(model(photos, training=False))
@@ -124,12 +116,11 @@ def evaluate(
 def predict_probabilities(model, images, tta: bool = False) -> np.ndarray:
     """Probabilities ``[B,H,W,1]`` of model inputs ``[B,H,W,3]``; with ``tta``, averaged with the
     mirrored photos'. Introduced in chapter 8."""
+    images = np.asarray(images)
     probs = np.asarray(model.predict_on_batch(images))
     if tta:
-        flipped = np.asarray(
-            model.predict_on_batch(np.ascontiguousarray(np.asarray(images)[:, :, ::-1]))
-        )
-        probs = (probs + flipped[:, :, ::-1]) / 2.0
+        flipped = model.predict_on_batch(np.ascontiguousarray(images[:, :, ::-1]))
+        probs = (probs + np.asarray(flipped)[:, :, ::-1]) / 2.0
     return probs
 
 
@@ -187,20 +178,15 @@ def _decoded_jpegs(
 
     def load(index, path):
         data = tf.io.read_file(path)
-        # Refuse a file without JPEG's start-of-image marker before libjpeg sees it (and prints to
-        # stderr).
-        is_jpeg = tf.debugging.assert_equal(
-            tf.strings.substr(data, 0, 2), b"\xff\xd8", message="not a JPEG"
-        )
+        # No JPEG start-of-image marker: refused before libjpeg sees it (and prints to stderr).
+        is_jpeg = tf.debugging.assert_equal(tf.strings.substr(data, 0, 2), b"\xff\xd8")
         with tf.control_dependencies([is_jpeg]):
             data = tf.identity(data)
         image = to_input(decode_photo(data, image_size, resize))
         return index, image, tf.image.extract_jpeg_shape(data)[:2]
 
     names = tf.data.Dataset.from_tensor_slices([str(p) for p in paths]).enumerate()
-    loaded = names.map(
-        load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-    ).ignore_errors()
+    loaded = names.map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()  # in order
     return loaded.batch(batch_size).prefetch(2)
 
 
@@ -222,11 +208,9 @@ def iter_masks(
             try:
                 with Image.open(path) as image:
                     image.load()
-                    reason = (
-                        f"not a JPEG ({image.format})"
-                        if image.format != "JPEG"
-                        else "TensorFlow cannot decode it"
-                    )
+                reason = "TensorFlow cannot decode it"
+                if image.format != "JPEG":
+                    reason = f"not a JPEG ({image.format})"
             except Exception as exc:  # any reason PIL gives is the message we want
                 reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}"
             on_error(path, reason)

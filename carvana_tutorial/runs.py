@@ -14,6 +14,7 @@ import numpy as np
 
 from .config import DEFAULT_DEPTH, TrainConfig, recipe_changes
 from .errors import CarvanaError
+from .hardware import choose_strategy, precision_policy
 from .inference import load_model
 from .outputs import BEST, HISTORY, METRICS, write_atomic
 
@@ -47,8 +48,7 @@ def read_history(path: str | os.PathLike) -> dict[str, list[float]]:
 
 
 def fingerprint(pairs: Sequence) -> str:
-    """Short hash of the files (names, sizes, modification times): did a run see these very
-    files?"""
+    """Short hash of the files (names, sizes, modification times): did a run see these files?"""
 
     def stamp(path: Path) -> str:
         return f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
@@ -92,14 +92,12 @@ def write_metrics(
     out_dir: Path,
     config: TrainConfig,
     split: tuple[Sequence, Sequence],
-    history: dict,
     dice: np.ndarray,
     model: keras.Model,
     seconds: float,
 ) -> TrainResult:
-    """Write ``metrics.json`` for a finished run and return it as a :class:`TrainResult`."""
-    from .hardware import choose_strategy, precision_policy
-
+    """Write ``metrics.json`` of a run whose ``history.csv`` is complete, and return the run."""
+    history = read_history(out_dir / HISTORY)
     val_loss = history["val_loss"]
     metrics = dict(
         val_dice=float(dice.mean()),
@@ -115,7 +113,6 @@ def write_metrics(
         depth=config.depth or DEFAULT_DEPTH[config.model],
     )
     saved = run_config(config, *split)
-    write_atomic(
-        out_dir / METRICS, json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n"
-    )
-    return TrainResult(out_dir, saved, read_history(out_dir / HISTORY), metrics)
+    text = json.dumps({"config": saved, "metrics": metrics}, indent=2)
+    write_atomic(out_dir / METRICS, text + "\n")
+    return TrainResult(out_dir, saved, history, metrics)
