@@ -43,8 +43,7 @@ TF_INTERNALS = r"\{\{[^}]*\}\}|\[\[.*?\]\]|\[Op:[^\]]*\]| on /job:\S+| by alloca
 
 
 def _inside(where: str, folder: Path) -> bool:
-    path, folder = Path(where).resolve(), folder.resolve()
-    return path == folder or folder in path.parents
+    return Path(where).resolve().is_relative_to(folder.resolve())
 
 
 def _tensorflow_text(message: str, name: str) -> str:

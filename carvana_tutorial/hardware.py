@@ -1,5 +1,4 @@
-"""Where a model trains and at what precision, chosen from the hardware in sight. Introduced in
-chapter 6."""
+"""Where a model trains and at what precision, chosen from the hardware. Introduced in chapter 6."""
 
 import contextlib
 import os
@@ -12,11 +11,8 @@ import tensorflow as tf
 def choose_strategy(device_type: str = "GPU") -> tf.distribute.Strategy:
     """A TPU strategy where a TPU answers, mirrored over several ``device_type`` devices, else the
     default."""
-    if (
-        os.environ.get("TPU_NAME")
-        or os.environ.get("COLAB_TPU_ADDR")
-        or tf.config.list_physical_devices("TPU")
-    ):
+    tpu_named = os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
+    if tpu_named or tf.config.list_physical_devices("TPU"):
         try:  # connect() also connects to the cluster and initialises the TPU system
             return tf.distribute.TPUStrategy(
                 tf.distribute.cluster_resolver.TPUClusterResolver.connect()

@@ -12,9 +12,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from . import hardware
 from .config import DEFAULT_DEPTH, TrainConfig, recipe_changes
 from .errors import CarvanaError
-from .hardware import choose_strategy, precision_policy
 from .inference import load_model
 from .outputs import BEST, HISTORY, METRICS, write_atomic
 
@@ -53,9 +53,8 @@ def fingerprint(pairs: Sequence) -> str:
     def stamp(path: Path) -> str:
         return f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
 
-    return hashlib.sha1(
-        ",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs).encode()
-    ).hexdigest()[:12]
+    files = ",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs)
+    return hashlib.sha1(files.encode()).hexdigest()[:12]
 
 
 def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
@@ -107,8 +106,8 @@ def write_metrics(
         epochs_run=len(val_loss),
         best_val_loss=float(min(val_loss)),
         train_seconds=round(seconds, 1),
-        replicas=choose_strategy().num_replicas_in_sync,
-        precision=precision_policy(),
+        replicas=hardware.choose_strategy().num_replicas_in_sync,
+        precision=hardware.precision_policy(),
         params=int(model.count_params()),
         depth=config.depth or DEFAULT_DEPTH[config.model],
     )

@@ -27,8 +27,7 @@ HEADER = "img,rle_mask"
 
 @dataclass
 class SubmissionReport:
-    """What one call of :func:`write_submission` did; ``failed`` holds ``(name, reason)`` of photos
-    without a row."""
+    """What :func:`write_submission` did; ``failed``: ``(name, reason)`` of photos without a row."""
 
     written: int = 0
     already_done: int = 0
@@ -41,8 +40,7 @@ class SubmissionReport:
 
 
 def list_test_photos(folder: str | os.PathLike) -> list[Path]:
-    """The ``.jpg`` photos in ``folder`` (or its ``test_hq/``), sorted by name. Introduced in
-    chapter 8."""
+    """The ``.jpg`` photos in ``folder`` (or its ``test_hq/``), sorted. Introduced in chapter 8."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist")
@@ -56,9 +54,8 @@ def list_test_photos(folder: str | os.PathLike) -> list[Path]:
 
 
 def read_done(path: Path, names: set[str]) -> tuple[set[str], int]:
-    """Names already in the submission at ``path``, and how many of its bytes to keep (not a last
-    line cut off by a crash).  Refuses a file without the header, or with a row for a photo not in
-    ``names``."""
+    """Names already in the submission at ``path`` and how many of its bytes to keep (not a line cut
+    off by a crash).  Refused: a file without the header or with a row for another photo."""
     text = path.read_bytes().decode("ascii", errors="replace")  # one character per byte
     keep = text.rfind("\n") + 1
     if text and text.splitlines()[0].strip() != HEADER:
@@ -144,10 +141,9 @@ def full_size_dice(
     paths = [pair.image for pair in pairs]
     mask_of = {pair.image: pair.mask for pair in pairs}
     batches = iter_masks(model, paths, batch_size=batch_size, tta=tta, resize=resize, on_error=fail)
-    return np.asarray(
-        [
-            np_per_image_dice(read_gif(mask_of[path])[None], predicted[None])[0]
-            for batch in batches
-            for path, predicted in batch
-        ]
-    )
+    scores = [
+        np_per_image_dice(read_gif(mask_of[path])[None], predicted[None])[0]
+        for batch in batches
+        for path, predicted in batch
+    ]
+    return np.asarray(scores)
