@@ -1,4 +1,5 @@
-"""Where a model trains and at what precision, chosen from the hardware. Introduced in chapter 6."""
+"""Where a model trains and at what precision, chosen from the hardware in sight. Introduced in
+chapter 6."""
 
 import contextlib
 import os
@@ -9,14 +10,12 @@ import tensorflow as tf
 
 
 def choose_strategy(device_type: str = "GPU") -> tf.distribute.Strategy:
-    """A TPU strategy where a TPU answers, mirrored over several ``device_type`` devices, else the
-    default."""
-    tpu_named = os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
-    if tpu_named or tf.config.list_physical_devices("TPU"):
+    """A TPU if one answers, else mirrored over several ``device_type`` devices, else default."""
+    named = os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
+    if named or tf.config.list_physical_devices("TPU"):
         try:  # connect() also connects to the cluster and initialises the TPU system
-            return tf.distribute.TPUStrategy(
-                tf.distribute.cluster_resolver.TPUClusterResolver.connect()
-            )
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver.connect()
+            return tf.distribute.TPUStrategy(resolver)
         except (ValueError, RuntimeError, tf.errors.OpError):
             pass  # no TPU after all (e.g. a stale variable): fall through to GPUs/CPU
     devices = [d.name for d in tf.config.list_logical_devices(device_type)]
@@ -26,21 +25,18 @@ def choose_strategy(device_type: str = "GPU") -> tf.distribute.Strategy:
 
 
 def precision_policy() -> str:
-    """``mixed_float16`` on GPUs with tensor cores (7.0+), ``mixed_bfloat16`` on TPUs, else
-    ``float32``."""
+    """``mixed_float16`` on tensor-core GPUs (7.0+), ``mixed_bfloat16`` on TPUs, or ``float32``."""
     if tf.config.list_logical_devices("TPU"):
         return "mixed_bfloat16"
     gpus = tf.config.list_physical_devices("GPU")
     details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
-    if tuple(details.get("compute_capability", (0, 0))) >= (7, 0):
-        return "mixed_float16"
-    return "float32"
+    capability = tuple(details.get("compute_capability", (0, 0)))
+    return "mixed_float16" if capability >= (7, 0) else "float32"
 
 
 @contextlib.contextmanager
 def scope() -> Iterator[tf.distribute.Strategy]:
-    """Build and compile a model inside this: the strategy's scope and the precision policy, never
-    left set globally."""
+    """Build a model in this: the strategy's scope and precision policy, never left set globally."""
     strategy, previous = choose_strategy(), keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision_policy())
     try:

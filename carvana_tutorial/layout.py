@@ -1,7 +1,6 @@
 """Carvana's file layout and naming: in ``train_hq/<id>_<NN>.jpg`` and
-``train_masks/<id>_<NN>_mask.gif``,
-``<id>`` is 12 lowercase hex characters naming a car and ``<NN>`` (01..16) a turntable view.
-Introduced in chapter 1 (*Getting the data*)."""
+``train_masks/<id>_<NN>_mask.gif``, ``<id>`` is 12 lowercase hex characters naming a car and
+``<NN>`` (01..16) a turntable view. Introduced in chapter 1 (*Getting the data*)."""
 
 import re
 from dataclasses import dataclass

@@ -89,8 +89,7 @@ def np_per_image_iou(
     y_true: np.ndarray, y_pred: np.ndarray, threshold: float = THRESHOLD
 ) -> np.ndarray:
     """Intersection over union of each image, 1 for empty vs empty: dice / (2 - dice), the same
-    ranking
-    as dice with harsher numbers. Introduced in chapter 5."""
+    ranking as dice with harsher numbers. Introduced in chapter 5."""
     dice = np_per_image_dice(y_true, y_pred, threshold)
     return dice / (2 - dice)
 
@@ -98,12 +97,10 @@ def np_per_image_iou(
 def dice_definitions(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     """The same predictions scored three ways, from ``(masks, probabilities)`` batches. Chapter 5.
 
-    ``batch_global`` is what Keras prints for the article's ``dice_coef``: a soft dice pooled over
-    each batch,
-    averaged over batches.  ``batch_global_hard`` pools the same way after thresholding, which
-    separates the
-    effect of pooling from that of soft probabilities.  ``per_image`` is the competition's
-    metric."""
+    ``batch_global`` is what Keras prints for the article's ``dice_coef``: a soft dice pooled
+    over each batch, averaged over batches.  ``batch_global_hard`` pools the same way after
+    thresholding, which separates the effect of pooling from that of soft probabilities.
+    ``per_image`` is the competition's metric."""
     soft, hard, sizes, per_image = [], [], [], []
     for masks, probs in batches:
         soft.append(np_dice_coef(masks, probs))

@@ -1,6 +1,5 @@
-"""The article's two networks, a simple encoder-decoder and a U-Net, at its defaults (96x128x3, 64
-filters).
-Every layer has a stable name, so stored outputs do not depend on the session."""
+"""The article's two networks, a simple encoder-decoder and a U-Net, at its defaults (96x128x3,
+64 filters). Every layer has a stable name, so stored outputs do not depend on the session."""
 
 import keras
 from keras import layers
@@ -96,8 +95,7 @@ def sigmoid_head(x, kernel_size: int):
 def build_model(
     name: str, image_size: tuple[int, int] = IMAGE_SIZE, filters: int = 64, depth: int | None = None
 ) -> keras.Model:
-    """Either network by name (``"simple"`` or ``"unet"``), at its own depth unless ``depth`` is
-    given."""
+    """Either network by name, at its own depth unless ``depth`` is given."""
     if name not in MODEL_NAMES:
         raise ModelError(f"unknown model {name!r}: use one of {', '.join(MODEL_NAMES)}")
     builder = simple_unet if name == "simple" else unet
@@ -105,8 +103,7 @@ def build_model(
 
 
 def layer_table(model: keras.Model) -> str:
-    """Name, output shape and parameters per layer: ``model.summary()`` without terminal-sized
-    boxes."""
+    """Name, output shape and parameters per layer: ``model.summary()`` without its boxes."""
     rows = [f"{'layer':<20}{'output shape':<18}{'parameters':>12}"]
     for layer in model.layers:
         shape = "x".join(str(d) for d in layer.output.shape[1:])

@@ -1,9 +1,8 @@
-"""Run-length encoding in Kaggle's Carvana format: the mask flattened row-major, as ``start length``
-pairs with ``start`` counted from 1.  Used by the synthetic set (``train_masks.csv``) and the
-submission
-(chapter 8).  Both directions are vectorised: the test set has 100,064 masks of 1918x1280 pixels, so
-a
-Python loop over pixels (or even over runs) would dominate the time of a submission."""
+"""Run-length encoding in Kaggle's Carvana format: the mask flattened row-major, as ``start
+length`` pairs with ``start`` counted from 1.  Used by the synthetic set (``train_masks.csv``)
+and the submission (chapter 8).  Both directions are vectorised: the test set has 100,064 masks
+of 1918x1280 pixels, so a Python loop over pixels (or even over runs) would dominate the time of
+a submission."""
 
 import numpy as np
 
@@ -21,11 +20,8 @@ def rle_encode(mask: np.ndarray) -> str:
 
 
 def rle_decode(rle: str, shape: tuple[int, int]) -> np.ndarray:
-    """Decode Kaggle RLE into a ``uint8`` mask of ``shape`` with values {0,1}.  Raises
-    ``ValueError`` on non-integer
-    or odd token counts, and on runs that overlap, are out of order or fall outside the image: a
-    malformed
-    submission row should fail loudly, not silently.  Introduced in chapter 8."""
+    """Decode Kaggle RLE into a ``uint8`` mask of ``shape`` with values {0,1}; a ``ValueError``
+    for any malformed row, which should fail loudly, not silently.  Introduced in chapter 8."""
     size = int(shape[0]) * int(shape[1])
     try:
         tokens = np.array(rle.split(), dtype=np.int64)

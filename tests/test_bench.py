@@ -188,11 +188,9 @@ def test_submission_benchmark_times_every_photo_and_leaves_no_file(tmp_path):
     assert sorted(photos.iterdir()) == before
 
 
-def test_segment_benchmark_times_every_photo(tmp_path):
+def test_segment_benchmark_times_every_photo(tmp_path, monkeypatch):
     import keras
     from PIL import Image
-
-    from carvana_tutorial import inference
 
     inputs = keras.Input((16, 24, 3), name="image")
     model = keras.Model(
@@ -203,14 +201,13 @@ def test_segment_benchmark_times_every_photo(tmp_path):
         paths.append(tmp_path / f"photo{i}.png")
         Image.new("RGB", size[::-1], (200, 10, 10)).save(paths[-1])
     calls = []
-    real = inference.segment_photos
-    inference.segment_photos = lambda model, photos: (
-        calls.append(len(photos)) or real(model, photos)
+    real = bench.segment_photos
+    monkeypatch.setattr(
+        bench,
+        "segment_photos",
+        lambda model, photos: calls.append(len(photos)) or real(model, photos),
     )
-    try:
-        rate = bench.segment_benchmark(model, paths, repeats=3)
-    finally:
-        inference.segment_photos = real
+    rate = bench.segment_benchmark(model, paths, repeats=3)
     assert rate > 0 and calls == [1, 2, 2, 2]  # one untimed photo, then every photo per repeat
 
 

@@ -204,6 +204,13 @@ def test_one_car_cannot_be_split(tmp_path: Path) -> None:
         split_by_car(pair_files(touch_set(tmp_path, car_ids(1))))
 
 
+def test_no_pairs_cannot_be_split() -> None:
+    with pytest.raises(DataError, match="at least 2 cars, but only 0 are available"):
+        split_by_car([])
+    with pytest.raises(DataError, match="a random split needs at least 2 images"):
+        random_split([])
+
+
 def test_random_split_is_the_articles_and_leaks(many_pairs: list) -> None:
     from sklearn.model_selection import train_test_split
 

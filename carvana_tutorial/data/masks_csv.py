@@ -22,14 +22,12 @@ def masks_csv_of(mask_path: str | os.PathLike) -> Path:
 
 
 def read_masks_csv(path: str | os.PathLike) -> Mapping[str, str]:
-    """``{image file name: RLE string}``, parsed once per version of the file.  Introduced in
-    chapter 2."""
+    """``{image name: RLE}``, parsed once per version of the file.  Introduced in chapter 2."""
     return _parse(*file_version(path))
 
 
 def file_version(path: str | os.PathLike) -> tuple[str, int, int]:
-    """The resolved path, size and mtime, which change with the file; a :class:`DataError` if it is
-    unreadable."""
+    """Resolved path, size and mtime, which change with the file; a :class:`DataError` if not."""
     path = Path(path)
     try:
         stat = path.stat()

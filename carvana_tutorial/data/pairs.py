@@ -1,9 +1,7 @@
-"""Pair every training image with its mask by the id in the file name (the article zips two sorted
-listings:
-one missing mask shifts every later pair), and split the pairs by car (the article splits by image,
-so the
-near-duplicate views of a car land on both sides; chapter 7 measures that leak).  Introduced in
-chapter 1."""
+"""Pair every training image with its mask by the id in the file name (the article zips two
+sorted listings: one missing mask shifts every later pair), and split the pairs by car (the
+article splits by image, so the near-duplicate views of a car land on both sides; chapter 7
+measures that leak).  Introduced in chapter 1."""
 
 import shlex
 from collections.abc import Sequence
@@ -102,17 +100,14 @@ def check_layout(root: Path) -> Path:
     held = {path.name for path in list_folder(root)}
     missing = [name for name in (TRAIN_IMAGES, TRAIN_MASKS) if not (root / name).is_dir()]
     if zips := [f"{name}.zip" for name in missing if f"{name}.zip" in held]:
-        raise DataError(
-            f"{root} holds {' and '.join(zips)}, not yet extracted: run "
-            + " and ".join(
-                f"`python -m zipfile -e {shlex.quote(str(root / z))} {shlex.quote(str(root))}`"
-                for z in zips
-            )
+        commands = " and ".join(
+            f"`python -m zipfile -e {shlex.quote(str(root / z))} {shlex.quote(str(root))}`"
+            for z in zips
         )
+        raise DataError(f"{root} holds {' and '.join(zips)}, not yet extracted: run {commands}")
     if missing:
-        raise DataError(
-            f"{root} has no {' or '.join(f'{m}/' for m in missing)} folder: {EXPECTED_LAYOUT}"
-        )
+        folders = " or ".join(f"{name}/" for name in missing)
+        raise DataError(f"{root} has no {folders} folder: {EXPECTED_LAYOUT}")
     return root
 
 
@@ -159,29 +154,20 @@ def pair_by_sorting(root: Path) -> list[tuple[Path, Path]]:
     """The article's pairing (sort both listings, zip), kept to show how it fails.  Introduced in
     chapter 1."""
     root = check_layout(root)
-    images, masks = (
-        sorted(
-            (p for p in list_folder(root / folder) if not p.name.startswith(".")),
-            key=lambda p: p.name.split(".")[0],
-        )
-        for folder in (TRAIN_IMAGES, TRAIN_MASKS)
-    )
-    return list(zip(images, masks, strict=False))
+    listings = []
+    for folder in (TRAIN_IMAGES, TRAIN_MASKS):
+        visible = [p for p in list_folder(root / folder) if not p.name.startswith(".")]
+        listings.append(sorted(visible, key=lambda p: p.name.split(".")[0]))
+    return list(zip(*listings, strict=False))
 
 
 def count_misaligned(pairs: list[tuple[Path, Path]]) -> int:
     """How many (image, mask) pairs name two different views. Introduced in chapter 1."""
-    return sum(
-        parse_name(image.name) is None
-        or parse_name(mask.name) is None
-        or parse_name(image.name)[0] != parse_name(mask.name)[0]
-        for image, mask in pairs
-    )
+    ids = [(parse_name(image.name), parse_name(mask.name)) for image, mask in pairs]
+    return sum(i is None or m is None or i[0] != m[0] for i, m in ids)
 
 
-def _check_split(pairs: Sequence[Pair], val_fraction: float, max_images: int | None) -> None:
-    if not pairs:
-        raise DataError("there is nothing to split: the list of pairs is empty")
+def _check_split(val_fraction: float, max_images: int | None) -> None:
     if not 0 < val_fraction < 1:
         raise DataError(f"val_fraction must be between 0 and 1 (exclusive), not {val_fraction}")
     if max_images is not None and max_images < 1:
@@ -219,7 +205,7 @@ def split_by_car(
 
     ``max_images`` is rounded down to whole shuffled cars; at least one car
     validates, never all.  Introduced in chapter 1."""
-    _check_split(pairs, val_fraction, max_images)
+    _check_split(val_fraction, max_images)
     cars = group_by_car(pairs)
     order = list(np.random.default_rng(seed).permutation(sorted(cars)))
     order = _whole_cars(cars, order, max_images)
@@ -238,7 +224,7 @@ def random_split(
     kept only to measure the leak (chapter 7).  Introduced in chapter 1."""
     from sklearn.model_selection import train_test_split
 
-    _check_split(pairs, val_fraction, max_images)
+    _check_split(val_fraction, max_images)
     ordered = sorted(pairs, key=lambda p: p.vid)[:max_images]
     if len(ordered) < 2:
         raise DataError("a random split needs at least 2 images")

@@ -1,7 +1,6 @@
-"""How much a downscaled photo depends on where the camera stood: nearest-neighbour keeps one source
-pixel in ~200,
-so a one-pixel shift makes edges flicker (aliasing); an averaging resize barely moves.  Introduced
-in chapter 2."""
+"""How much a downscaled photo depends on where the camera stood: nearest-neighbour keeps one
+source pixel in ~200, so a one-pixel shift makes edges flicker (aliasing); an averaging resize
+barely moves.  Introduced in chapter 2."""
 
 from pathlib import Path
 

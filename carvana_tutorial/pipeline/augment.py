@@ -1,9 +1,7 @@
 """Random flips, small rotations and contrast changes, inside ``tf.data``.  The article's
-augmentation layers
-turned the photo but not its mask.  Here the geometry moves both (``joint``); ``image_only`` keeps
-the
-article's bug so that chapter 7 can measure it.  Stateless, seeded per batch.  Introduced in chapter
-2."""
+augmentation layers turned the photo but not its mask.  Here the geometry moves both (``joint``);
+``image_only`` keeps the article's bug so that chapter 7 can measure it.  Stateless, seeded per
+batch.  Introduced in chapter 2."""
 
 import math
 
@@ -17,26 +15,15 @@ CONTRAST = 0.2  # the article's RandomContrast(0.2)
 
 
 def _transforms(flips: tf.Tensor, angles: tf.Tensor, height: int, width: int) -> tf.Tensor:
-    """Output -> input pixel transforms turning about the centre, mirrored where ``flips``: one
-    pass."""
+    """Output -> input pixel transforms: a turn about the centre, mirrored where ``flips``."""
     cos, sin = tf.cos(angles), tf.sin(angles)
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
     sign = tf.where(flips, -1.0, 1.0)  # mirrored: x_in = (width - 1) - x_rotated
     shift = cx - cos * cx + sin * cy
+    x0 = tf.where(flips, (width - 1) - shift, shift)
+    y0 = cy - sin * cx - cos * cy
     zeros = tf.zeros_like(angles)
-    return tf.stack(
-        [
-            sign * cos,
-            -sign * sin,
-            tf.where(flips, (width - 1) - shift, shift),
-            sin,
-            cos,
-            cy - sin * cx - cos * cy,
-            zeros,
-            zeros,
-        ],
-        axis=1,
-    )
+    return tf.stack([sign * cos, -sign * sin, x0, sin, cos, y0, zeros, zeros], axis=1)
 
 
 def _resample(x: tf.Tensor, transforms: tf.Tensor, interpolation: str) -> tf.Tensor:

@@ -1,8 +1,6 @@
 """An on-disk cache of decoded, resized pairs, so that only the first epoch decodes.  Each entry
-(photo bytes,
-then mask bytes) is named by a hash of all it depends on: an edited file misses the cache, any split
-reuses it.
-Introduced in chapter 2."""
+(photo bytes, then mask bytes) is named by a hash of all it depends on: an edited file misses the
+cache, any split reuses it. Introduced in chapter 2."""
 
 import hashlib
 import json
@@ -38,9 +36,8 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
     where = f" (from ${ENV_MASKS})" if masks is None else ""
     masks = (env(ENV_MASKS) or "auto") if masks is None else masks
     if masks not in MASK_SOURCES:
-        raise DataError(
-            f"unknown mask source {masks!r}{where}: use one of {', '.join(MASK_SOURCES)}"
-        )
+        known = ", ".join(MASK_SOURCES)
+        raise DataError(f"unknown mask source {masks!r}{where}: use one of {known}")
     if masks == "gif":
         return None
     rles = []
@@ -50,12 +47,10 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
             rle = read_masks_csv(path).get(name) if path.is_file() else None
         except DataError as exc:
             raise DataError(f"{exc}; {READ_GIFS} instead") from None
+        if rle is None and masks == "csv" and path.is_file():
+            raise DataError(f"{MASKS_CSV} has no row for {name}")
         if rle is None and masks == "csv":
-            raise DataError(
-                f"{MASKS_CSV} has no row for {name}"
-                if path.is_file()
-                else f"no {MASKS_CSV} next to {path.parent.name}/"
-            )
+            raise DataError(f"no {MASKS_CSV} next to {path.parent.name}/")
         if rle is None:
             return None
         rles.append(rle)
@@ -63,21 +58,18 @@ def mask_rles(pairs: Sequence, masks: str | None = None) -> list[str] | None:
 
 
 def _entry(pair, image_size: tuple[int, int], resize: str, root: Path, rle: str | None) -> Path:
-    mask = (
-        file_version(pair.mask)
-        if rle is None
-        else ["rle", hashlib.sha256(rle.encode()).hexdigest()]
-    )
+    if rle is None:
+        mask = file_version(pair.mask)
+    else:
+        mask = ["rle", hashlib.sha256(rle.encode()).hexdigest()]
     key = json.dumps([CODE_VERSION, file_version(pair.image), mask, *image_size, resize])
     height, width = image_size
-    return (
-        root / f"{height}x{width}-{resize}" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
-    )
+    name = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return root / f"{height}x{width}-{resize}" / f"{name}.bin"
 
 
 def _check_row(pair, rle: str, source_size=None) -> None:
-    """Refuse a malformed row, or one that disagrees with the pair's GIF (given ``source_size``:
-    only decode)."""
+    """Refuse a malformed row or, without ``source_size``, one that disagrees with the GIF."""
     try:
         if source_size is not None:
             rle_decode(rle, source_size)
@@ -94,8 +86,7 @@ def _check_row(pair, rle: str, source_size=None) -> None:
 
 def _check_sizes(pair) -> None:
     """Refuse a photo and GIF mask of different sizes, read from their headers (a tenth of a
-    millisecond):
-    resized to one size, they would train on misaligned labels."""
+    millisecond): resized to one size, they would train on misaligned labels."""
     try:
         with Image.open(pair.image) as photo, Image.open(pair.mask) as mask:
             (pw, ph), (mw, mh) = photo.size, mask.size
@@ -152,10 +143,9 @@ def ensure_cached(
         [str(pairs[i].image) for i in todo],
         [str(pairs[i].mask) if rles is None else rows[i] for i in todo],
     )
+    decoder = pair_decoder(image_size, resize, rles is not None)
     decoded = tf.data.Dataset.from_tensor_slices(sources).map(
-        pair_decoder(image_size, resize, rles is not None),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
+        decoder, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     iterator = iter(decoded.prefetch(tf.data.AUTOTUNE))
     for i in tqdm(todo, desc="decoding", unit="pair", disable=not progress):

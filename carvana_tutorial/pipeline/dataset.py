@@ -1,8 +1,6 @@
 """The ``tf.data`` pipeline that feeds training: cached entry paths -> shuffle (seeded, new order
-each epoch)
--> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch; and the article's, to
-measure
-against.  Introduced in chapter 2."""
+each epoch) -> read uint8 (parallel) -> batch -> augment or convert to float -> prefetch; and the
+article's, to measure against.  Introduced in chapter 2."""
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -96,10 +94,9 @@ def article_dataset(
     pairs: Sequence, image_size: tuple[int, int] = IMAGE_SIZE, batch_size: int = 32
 ) -> tf.data.Dataset:
     """The article's input pipeline as written, to measure against: full-size decodes, float,
-    nearest-neighbour
-    resize, RGB GIFs reduced with ``reduce_max``, two sequential maps zipped, no cache.  ``pairs``
-    are already
-    matched, so the article's pairing risk is not reproduced.  Introduced in chapter 2."""
+    nearest-neighbour resize, RGB GIFs reduced with ``reduce_max``, two sequential maps zipped,
+    no cache.  ``pairs`` are already matched, so the article's pairing risk is not reproduced.
+    Introduced in chapter 2."""
 
     def preprocess_image(path: tf.Tensor) -> tf.Tensor:
         image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)

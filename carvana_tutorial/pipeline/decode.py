@@ -1,8 +1,6 @@
-"""Turning one Carvana file into one small array, the same way everywhere.  Masks come from the GIF,
-read by
-Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the GIL), or from the
-photo's
-``train_masks.csv`` row: the same pixels.  Introduced in chapter 2."""
+"""Turning one Carvana file into one small array, the same way everywhere.  Masks come from the
+GIF, read by Pillow (palette indices: twice as fast as ``tf.io.decode_gif``, and without the
+GIL), or from the photo's ``train_masks.csv`` row: the same pixels.  Introduced in chapter 2."""
 
 import errno
 import functools
@@ -16,10 +14,8 @@ from PIL import Image
 from ..config import IMAGE_SIZE
 from ..errors import DataError, reason
 
-RESIZE_METHODS = (
-    "area",
-    "nearest",
-)  # area averages every source pixel; nearest (the article's) keeps one
+# area averages every source pixel; nearest (the article's) keeps one
+RESIZE_METHODS = ("area", "nearest")
 DCT_RATIOS = (1, 2, 4, 8)  # the scale factors libjpeg can apply while decoding
 
 
@@ -44,17 +40,16 @@ def _fitting(source_size, target_size) -> list:
 
 def dct_ratio(source_size: tuple[int, int], target_size: tuple[int, int]) -> int:
     """The largest libjpeg ratio whose decoded picture still covers the target (1918x1280 at 1/8
-    is 240x160, still over 128x96), so the resize that follows only shrinks.  Introduced in chapter
-    2."""
+    is 240x160, still over 128x96), so the resize that follows only shrinks.  Introduced in
+    chapter 2."""
     return DCT_RATIOS[sum(_fitting(source_size, target_size))]
 
 
 def _decode_scaled(data: tf.Tensor, height: int, width: int) -> tf.Tensor:
     """Decode at the best DCT ratio for this file, chosen in-graph from its header."""
     shape = tf.image.extract_jpeg_shape(data)
-    index = tf.reduce_sum(
-        tf.cast(tf.stack(_fitting((shape[0], shape[1]), (height, width))), tf.int32)
-    )
+    fits = tf.stack(_fitting((shape[0], shape[1]), (height, width)))
+    index = tf.reduce_sum(tf.cast(fits, tf.int32))
     branches = [lambda r=r: tf.io.decode_jpeg(data, channels=3, ratio=r) for r in DCT_RATIOS]
     return tf.switch_case(index, branches)
 
@@ -118,8 +113,7 @@ def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
 
 
 def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """:func:`read_mask` in-graph; stateless, or op determinism would run its ``map``
-    sequentially."""
+    """:func:`read_mask` in-graph; stateless, or op determinism would run its ``map`` serially."""
     mask = tf.numpy_function(
         lambda p: read_mask(p.decode(), image_size), [path], tf.uint8, stateful=False
     )
@@ -127,8 +121,7 @@ def decode_mask(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
 
 
 def _nearest_indices(source: tf.Tensor, target: int) -> tf.Tensor:
-    """The source rows (or columns) Pillow's nearest resize keeps; ``cumsum`` adds in its order, so
-    ties agree."""
+    """Rows (or columns) Pillow's nearest resize keeps; ``cumsum`` adds in its order: ties agree."""
     step = tf.cast(source, tf.float64) / float(target)
     centres = tf.math.cumsum(tf.concat([[step * 0.5], tf.fill([target - 1], step)], axis=0))
     return tf.minimum(tf.cast(tf.floor(centres), tf.int64), tf.cast(source, tf.int64) - 1)
@@ -166,18 +159,16 @@ def decode_rle_mask(
 
 @functools.cache
 def pair_decoder(image_size: tuple[int, int], resize: str, rle: bool) -> Callable:
-    """``(photo path, GIF path or csv row) -> (uint8 photo, uint8 mask)``, traced once per
-    process."""
+    """``(photo path, GIF path or csv row) -> (uint8 photo, uint8 mask)``, traced once."""
     spec = tf.TensorSpec([], tf.string)
 
     @tf.function(input_signature=[spec, spec])
     def decode(image_path: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         data = tf.io.read_file(image_path)
-        mask = (
-            decode_rle_mask(mask, tf.image.extract_jpeg_shape(data)[:2], image_size)
-            if rle
-            else decode_mask(mask, image_size)
-        )
+        if rle:
+            mask = decode_rle_mask(mask, tf.image.extract_jpeg_shape(data)[:2], image_size)
+        else:
+            mask = decode_mask(mask, image_size)
         return decode_photo(data, image_size, resize), mask
 
     return decode

@@ -1,6 +1,6 @@
 """The book's speed measurements, as plain numbers for chapters to glue and ``carvana-tutorial
-bench`` to print:
-input pipeline (chapter 2), training step (chapter 6), RLE and submission (chapter 8)."""
+bench`` to print: input pipeline (chapter 2), training step (chapter 6), RLE and submission (chapter
+8)."""
 
 import functools
 import os
@@ -15,20 +15,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
-from tensorflow.python.framework import (
-    config as tf_config,
-)  # the op-determinism switch Keras itself reads
+from tensorflow.python.framework import config as tf_config  # the op-determinism switch Keras reads
 from tqdm import tqdm
 
 from ..config import IMAGE_SIZE, PRESETS, QUICK, TUNED, TrainConfig, config_for
 from ..errors import CarvanaError, DataError
-from ..inference import evaluate, iter_masks
+from ..inference import evaluate, iter_masks, segment_photos
 from ..layout import FULL_SIZE
 from ..models import MODEL_NAMES, build_model
 from ..pipeline.cache import mask_rles
 from ..pipeline.dataset import article_dataset, make_dataset
 from ..pipeline.decode import decode_mask, decode_photo, decode_rle_mask
 from ..rle import rle_encode
+from ..segment import read_photo
 from ..submission import list_test_photos, write_submission
 from ..training import LOSSES, train
 
@@ -67,15 +66,12 @@ def _stage_rates(pairs: Sequence, image_size: tuple[int, int], rles: list[str] |
     if rles is not None:
         shapes = [_source_size(p.image) for p in pairs]
         stages["rle"] = ((rles, shapes), lambda r, s: decode_rle_mask(r, s, image_size))
-    rates = {
-        f"{name}_decode_per_s": len(pairs)
-        / _epoch(
-            tf.data.Dataset.from_tensor_slices(items).map(
-                decode, num_parallel_calls=tf.data.AUTOTUNE
-            )
-        )[0]
-        for name, (items, decode) in stages.items()
-    }
+    rates = {}
+    for name, (items, decode) in stages.items():
+        ds = tf.data.Dataset.from_tensor_slices(items).map(
+            decode, num_parallel_calls=tf.data.AUTOTUNE
+        )
+        rates[f"{name}_decode_per_s"] = len(pairs) / _epoch(ds)[0]
     rates["mask_decode_per_s"] = rates["gif_decode_per_s" if rles is None else "rle_decode_per_s"]
     return rates
 
@@ -90,18 +86,14 @@ def pipeline_benchmark(
     stages: bool = False,
 ) -> dict:
     """Two epochs of the article's pipeline and of ours (from an empty decode cache) on the same
-    files;
-    ``stages`` adds each decoding step alone and a cached epoch with joint augmentation."""
+    files; ``stages`` adds each decoding step alone and a cached epoch with joint augmentation."""
     if not pairs:
         raise DataError("nothing to benchmark: no image/mask pairs")
     n, rles = len(pairs), mask_rles(pairs, masks)
-    for path in [p.image for p in pairs] + [
-        p.mask for p in pairs
-    ]:  # a warm OS file cache for both alike
+    for path in [p.image for p in pairs] + [p.mask for p in pairs]:  # a warm OS file cache for both
         Path(path).read_bytes()
-    _epoch(
-        article_dataset(pairs[:2], image_size, batch_size)
-    )  # TensorFlow starts up (and traces) untimed
+    # TensorFlow starts up (and traces) untimed
+    _epoch(article_dataset(pairs[:2], image_size, batch_size))
     _epoch(
         make_dataset(pairs[:2], image_size, batch_size, augment=augment, masks=masks, cache=False)
     )
@@ -127,12 +119,6 @@ def pipeline_benchmark(
             cached_augmented_s = _epoch(augmented)[0]
     seconds["ours_first"] = seconds["ours_first_decode"] + seconds["ours_first_read"]
     cpu["ours_first"] += cpu.pop("ours_first_read")
-    rates = {
-        "seed": "seed_first",
-        "seed_second": "seed_second",
-        "ours": "ours_first",
-        "ours_cached": "ours_second",
-    }
     result = {
         "files": n,
         "size": list(image_size),
@@ -141,17 +127,18 @@ def pipeline_benchmark(
         "mask_source": "gif" if rles is None else "csv",
         "batch_size": batch_size,
         "augment": augment,
-        **{f"{key}_pairs_per_s": n / seconds[epoch] for key, epoch in rates.items()},
+        "seed_pairs_per_s": n / seconds["seed_first"],
+        "seed_second_pairs_per_s": n / seconds["seed_second"],
+        "ours_pairs_per_s": n / seconds["ours_first"],
+        "ours_cached_pairs_per_s": n / seconds["ours_second"],
         "first_epoch_speedup": seconds["seed_first"] / seconds["ours_first"],
         "cached_epoch_speedup": seconds["seed_second"] / seconds["ours_second"],
         "seconds": seconds,
         "cpu_ms_per_pair": {epoch: 1000 * s / n for epoch, s in cpu.items()},
     }
     if stages:
-        result["stages"] = {
-            **_stage_rates(pairs, image_size, rles),
-            "cached_augmented_per_s": n / cached_augmented_s,
-        }
+        result["stages"] = _stage_rates(pairs, image_size, rles)
+        result["stages"]["cached_augmented_per_s"] = n / cached_augmented_s
     return result
 
 
@@ -160,15 +147,14 @@ def _step_speed(
     config: TrainConfig,
     batch: tuple[np.ndarray, np.ndarray],
     steps: int,
-    jit_compile: bool,
     start_weights: list,
+    jit_compile: bool,
 ) -> tuple[float, float]:
     """Images/s of ``train_on_batch`` after one warm-up step, and the loss of that first step:
     with ``config``'s optimiser and loss, as :func:`~carvana_tutorial.training.train` compiles."""
     images, masks = batch
     model.set_weights(start_weights)
-    # Keras silently drops jit_compile=True under op determinism (which chapters turn on): off
-    # meanwhile.
+    # Keras silently drops jit_compile=True under op determinism (chapters turn it on): off a while.
     switch = jit_compile and tf_config.is_op_determinism_enabled()
     if switch:
         tf_config.disable_op_determinism()
@@ -183,9 +169,8 @@ def _step_speed(
                 "Keras would not compile the model with XLA, so there is nothing to compare"
             )
         first_loss = float(model.train_on_batch(images, masks))  # traces (and, with XLA, compiles)
-        seconds = timeit.timeit(
-            lambda: float(model.train_on_batch(images, masks)), number=steps
-        )  # float() waits
+        # float() waits for the step to finish
+        seconds = timeit.timeit(lambda: float(model.train_on_batch(images, masks)), number=steps)
     finally:
         if switch:
             tf_config.enable_op_determinism()
@@ -206,15 +191,15 @@ def training_benchmark(
     steps = {"quick": 5, "article": 2, **(steps or {})}
     rng = np.random.default_rng(seed)
     results = []
-    for setting, name in tqdm(
-        [(s, m) for s in settings for m in models], desc="bench", unit="model", disable=not progress
-    ):
+    runs = [(s, m) for s in settings for m in models]
+    for setting, name in tqdm(runs, desc="bench", unit="model", disable=not progress):
         config = replace(PRESETS[setting], model=name)
         images = rng.random((config.batch_size, *config.image_size, 3), dtype=np.float32)
         batch = images, (images[..., :1] > 0.5).astype(np.float32)
         keras.utils.set_random_seed(seed)
         model = build_model(name, config.image_size, config.filters, config.depth)
-        weights = model.get_weights()
+        start = model.get_weights()
+        speed = functools.partial(_step_speed, model, config, batch, steps[setting], start)
         row = dict(
             setting=setting,
             model=name,
@@ -224,26 +209,18 @@ def training_benchmark(
             params=int(model.count_params()),
             steps=steps[setting],
         )
-        row["images_per_s"], plain_loss = _step_speed(
-            model, config, batch, steps[setting], False, weights
-        )
+        row["images_per_s"], plain_loss = speed(jit_compile=False)
         if xla:
-            row["xla_images_per_s"], xla_loss = _step_speed(
-                model, config, batch, steps[setting], True, weights
-            )
+            row["xla_images_per_s"], xla_loss = speed(jit_compile=True)
             row["xla_speedup"] = row["xla_images_per_s"] / row["images_per_s"]
             row["xla_loss_diff"] = abs(xla_loss - plain_loss)
         results.append(row)
         keras.backend.clear_session()
     gpus = tf.config.list_physical_devices("GPU")
-    device = (
-        tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-        if gpus
-        else "CPU"
-    )
+    details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
     return dict(
         cores=os.cpu_count(),
-        device=device,
+        device=details.get("device_name", "GPU") if gpus else "CPU",
         results=results,
         intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
         inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
@@ -255,10 +232,9 @@ def rle_benchmark(repeats: int = 50, size: tuple[int, int] = FULL_SIZE) -> float
     frame, as a car does."""
     height, width = size
     rows, cols = np.ogrid[:height, :width]
-    inside = ((rows - 0.55 * height) / (0.25 * height)) ** 2 + (
-        (cols - 0.5 * width) / (0.36 * width)
-    ) ** 2 < 1
-    mask = inside.astype(np.uint8)
+    dy = (rows - 0.55 * height) / (0.25 * height)
+    dx = (cols - 0.5 * width) / (0.36 * width)
+    mask = (dy**2 + dx**2 < 1).astype(np.uint8)
     return 1e3 * float(np.median(timeit.repeat(lambda: rle_encode(mask), number=1, repeat=repeats)))
 
 
@@ -273,17 +249,10 @@ def submission_benchmark(
     """Photos per second of the whole path (decode, predict, upsample, encode, write), after one
     untimed batch."""
     paths = list_test_photos(images) if isinstance(images, (str, os.PathLike)) else list(images)
-    list(iter_masks(model, paths[:batch_size], batch_size=batch_size, tta=tta, resize=resize))
+    options = dict(batch_size=batch_size, tta=tta, resize=resize)
+    list(iter_masks(model, paths[:batch_size], **options))
     with tempfile.TemporaryDirectory() as tmp:
-        report = write_submission(
-            model,
-            paths,
-            Path(tmp) / "bench.csv",
-            batch_size=batch_size,
-            tta=tta,
-            resize=resize,
-            progress=False,
-        )
+        report = write_submission(model, paths, Path(tmp) / "bench.csv", progress=False, **options)
     return {
         "images": float(report.written),
         "images_per_second": report.images_per_second,
@@ -294,9 +263,6 @@ def submission_benchmark(
 def segment_benchmark(model, paths: Sequence[Path], repeats: int = 2) -> float:
     """Photos per second of ``segment``'s path (read, shrink, predict, enlarge), after one untimed
     photo."""
-    from ..inference import segment_photos
-    from ..segment import read_photo
-
     segment_photos(model, [read_photo(paths[0])])  # the first call builds the graph
     _, seconds, _ = _timed(
         lambda: [segment_photos(model, [read_photo(p) for p in paths]) for _ in range(repeats)]

@@ -45,15 +45,11 @@ def show(*objects: object) -> Source:
     """Display the source of ``objects`` (functions, classes), read as the cell runs. Introduced in
     chapter 1."""
     root = Path(__file__).resolve().parents[2]  # the repository
-    return Source(
-        [
-            (
-                Path(inspect.getsourcefile(obj)).resolve().relative_to(root).as_posix(),
-                inspect.getsource(obj).rstrip(),
-            )
-            for obj in objects
-        ]
-    )
+    parts = []
+    for obj in objects:
+        path = Path(inspect.getsourcefile(obj)).resolve().relative_to(root)
+        parts.append((path.as_posix(), inspect.getsource(obj).rstrip()))
+    return Source(parts)
 
 
 def show_figures_inline() -> None:
@@ -83,23 +79,14 @@ def setup(
     data: DataSource | str | os.PathLike | None = None,
 ) -> Chapter:
     """Seed, choose the profile, find (or make) the data, split it by car; print one line.  Cheap to
-    call
-    again: the data is found, not remade.  Introduced in chapter 1."""
+    call again: the data is found, not remade.  Introduced in chapter 1."""
     seed_everything(seed)
     show_figures_inline()
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     source = data if isinstance(data, DataSource) else find_data(data, profile=profile)
     pairs = pair_files(source.root)
     train, val = split_by_car(pairs, seed=seed, max_images=profile.max_images)
-    ctx = Chapter(
-        profile=profile,
-        data=source,
-        pairs=pairs,
-        train=train,
-        val=val,
-        seed=seed,
-        device=device_kind(),
-    )
+    ctx = Chapter(profile, source, pairs, train, val, seed, device_kind())
     print(f"Profile: {profile.name} ({ctx.device}) | data: {source.description}")  # no paths
     return ctx
 

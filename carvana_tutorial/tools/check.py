@@ -1,8 +1,7 @@
 """Check a Carvana folder by decoding every training image and mask, read-only: names cannot reveal
-a
-truncated download or a wrong-size mask.  Each ``train_masks.csv`` row is compared with its GIF
-while the
-GIF is in memory.  ``carvana-tutorial inspect DATA`` prints the report.  Introduced in chapter 1."""
+a truncated download or a wrong-size mask.  Each ``train_masks.csv`` row is compared with its GIF
+while the GIF is in memory.  ``carvana-tutorial inspect DATA`` prints the report.  Introduced in
+chapter 1."""
 
 import json
 import os
@@ -20,8 +19,7 @@ from ..errors import DataError, reason
 from ..layout import MASKS_CSV, TEST_IMAGES, parse_name
 
 #: The kinds of wrong file, then of wrong train_masks.csv row, in the order ``inspect`` lists them:
-#: their JSON
-#: keys and how the error sentence counts them.
+#: their JSON keys and how the error sentence counts them.
 FILE_KINDS = {
     "unpaired": "unpaired",
     "unreadable": "unreadable",
@@ -60,8 +58,7 @@ class Report:
     csv_rows: int | None = None  # of train_masks.csv; None: the folder has none (it is optional)
     csv_compared: int = 0  # rows decoded and compared with a readable, valid GIF
     csv_error: str | None = None  # train_masks.csv cannot be read (no header, not ASCII...)
-    #: kind -> (file or row, its line) for each problem, files named relative to the root, rows by
-    #: ``img``
+    #: kind -> (file or row, its line) for each problem; files relative to the root, rows by ``img``
     problems: dict[str, list[tuple[str, str]]] = field(
         default_factory=lambda: {k: [] for k in FILE_KINDS | ROW_KINDS}
     )
@@ -75,17 +72,11 @@ class Report:
 
     def summary(self) -> dict:
         """The JSON line: counts and the files that are wrong."""
-        table = (
-            None
-            if self.csv_rows is None
-            else {
-                "rows": self.csv_rows,
-                **{kind: self.names(kind) for kind in ROW_KINDS},
-                "error": self.csv_error,
-            }
-        )
         files = {kind: self.names(kind) for kind in FILE_KINDS}
-        return {"pairs": self.pairs, "cars": self.cars, **files, "masks_csv": table}
+        rows = {kind: self.names(kind) for kind in ROW_KINDS}
+        table = {"rows": self.csv_rows, **rows, "error": self.csv_error}
+        csv = None if self.csv_rows is None else table  # None: the folder has no train_masks.csv
+        return {"pairs": self.pairs, "cars": self.cars, **files, "masks_csv": csv}
 
     def lines(self) -> list[str]:
         """Human-readable lines, one per problem, the JSON summary last."""
@@ -109,28 +100,20 @@ class Report:
             return self.csv_error  # read_masks_csv's messages name the file
         count, compared = self.csv_rows, self.csv_compared
         rows = f"{MASKS_CSV}: {count} row{'' if count == 1 else 's'}"
-        if wrong := [
-            f"{len(self.problems[kind])} {kind}" for kind in ROW_KINDS if self.problems[kind]
-        ]:
-            return f"{rows}; {', '.join(wrong)}" + (
-                " with their GIFs" if self.problems["disagree"] else ""
-            )
+        wrong = [f"{len(self.problems[kind])} {kind}" for kind in ROW_KINDS if self.problems[kind]]
+        with_gifs = " with their GIFs" if self.problems["disagree"] else ""
+        if wrong:
+            return f"{rows}; {', '.join(wrong)}{with_gifs}"
         if compared == count:
             return f"{rows}, all match their GIFs"
         return f"{rows}, {compared} match their GIFs, {count - compared} not compared (bad GIF)"
 
     def problem(self) -> str:
         """One sentence for the error message."""
-        parts = [
-            f"{len(names)} {label}"
-            for kind, label in FILE_KINDS.items()
-            if (names := self.names(kind))
-        ]
-        parts += [
-            f"{len(names)} {label} {MASKS_CSV} row{'' if len(names) == 1 else 's'}"
-            for kind, label in ROW_KINDS.items()
-            if (names := self.names(kind))
-        ]
+        files = [(len(self.names(kind)), label) for kind, label in FILE_KINDS.items()]
+        rows = [(len(self.names(kind)), label) for kind, label in ROW_KINDS.items()]
+        parts = [f"{n} {label}" for n, label in files if n]
+        parts += [f"{n} {label} {MASKS_CSV} row{'' if n == 1 else 's'}" for n, label in rows if n]
         parts += [f"an unreadable {MASKS_CSV}"] if self.csv_error else []
         return "found " + ", ".join(parts) if parts else "found no image/mask pairs"
 
@@ -145,11 +128,8 @@ def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
             if image.format == "JPEG":  # 1/8 scale: 3x faster, yet every byte is still decoded
                 image.draft("RGB", (image.width // 8, image.height // 8))
             image.load()
-            kind, values, palette = (
-                f"{image.format} {image.mode}",
-                np.asarray(image),
-                image.getpalette() or [],
-            )
+            kind, values = f"{image.format} {image.mode}", np.asarray(image)
+            palette = image.getpalette() or []
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad files
         return FileCheck(name, wrong=f"cannot be decoded ({reason(exc)})")
     if path.suffix != ".gif":
@@ -157,30 +137,22 @@ def check_file(root: Path, path: Path, rle: str | None = None) -> FileCheck:
             name, size, wrong=None if kind == "JPEG RGB" else f"{kind}, expected an RGB JPEG"
         )
     ones = np.count_nonzero(values)
-    used = [
-        i for i, present in ((0, ones < values.size), (1, ones > 0)) if present
-    ]  # decode_gif sees colours
-    invalid = (
-        f"{kind}, expected a palette GIF"
-        if kind != "GIF P"
-        else "mask values other than 0 and 1"
-        if values.max(initial=0) > 1
-        else "palette does not map 0 to black and 1 to white"
-        if any(palette[3 * i : 3 * i + 3] != [255 * i] * 3 for i in used)
-        else None
-    )
+    # decode_gif sees colours, so the palette entries of the values used must be black and white
+    used = [i for i, present in ((0, ones < values.size), (1, ones > 0)) if present]
+    invalid = None
+    if kind != "GIF P":
+        invalid = f"{kind}, expected a palette GIF"
+    elif values.max(initial=0) > 1:
+        invalid = "mask values other than 0 and 1"
+    elif any(palette[3 * i : 3 * i + 3] != [255 * i] * 3 for i in used):
+        invalid = "palette does not map 0 to black and 1 to white"
     foreground = None if invalid else float(ones / values.size)
     try:
         same = rle is None or row_matches(rle, values)
     except ValueError as exc:
         return FileCheck(name, size, foreground, invalid, row_malformed=reason(exc))
-    return FileCheck(
-        name,
-        size,
-        foreground,
-        invalid,  # an unclear GIF's row is not compared
-        None if rle is None or invalid else not same,
-    )
+    disagrees = None if rle is None or invalid else not same  # an unclear GIF's row: not compared
+    return FileCheck(name, size, foreground, invalid, disagrees)
 
 
 def inspect_folder(root: Path, *, progress: bool = False) -> Report:
@@ -189,12 +161,10 @@ def inspect_folder(root: Path, *, progress: bool = False) -> Report:
 
     root = Path(root)
     found = scan(root)  # raises DataError for a missing folder or layout
-    images = sorted(
-        [p.image for p in found.pairs] + [root / name for name in found.images_without_mask]
-    )
-    masks = sorted(
-        [p.mask for p in found.pairs] + [root / name for name in found.masks_without_image]
-    )
+    images, masks = [p.image for p in found.pairs], [p.mask for p in found.pairs]
+    images += [root / name for name in found.images_without_mask]
+    masks += [root / name for name in found.masks_without_image]
+    images, masks = sorted(images), sorted(masks)
     test = root / TEST_IMAGES
     report = Report(
         pairs=len(found.pairs),
@@ -211,15 +181,9 @@ def inspect_folder(root: Path, *, progress: bool = False) -> Report:
     row_of = {p.mask.name: rows.get(p.image.name) for p in found.pairs}
     jobs = [(p, None) for p in images] + [(p, row_of.get(p.name)) for p in masks]
     with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
-        results = list(
-            tqdm(
-                pool.map(lambda job: check_file(root, *job), jobs),
-                total=len(jobs),
-                desc="decode",
-                unit="file",
-                disable=not progress,
-            )
-        )
+        checked = pool.map(lambda job: check_file(root, *job), jobs)
+        bar = tqdm(checked, total=len(jobs), desc="decode", unit="file", disable=not progress)
+        results = list(bar)
     report.images, report.masks = results[: len(images)], results[len(images) :]
     wrong = report.problems
     wrong["unpaired"] += [(name, f"{name}: no partner") for name in found.unpaired]
@@ -237,17 +201,11 @@ def inspect_folder(root: Path, *, progress: bool = False) -> Report:
             )
         elif mask.row_disagrees is not None:
             report.csv_compared += 1
-            wrong["disagree"] += (
-                [(row, f"{MASKS_CSV} row {row}: differs from its GIF")]
-                if mask.row_disagrees
-                else []
-            )
+            if mask.row_disagrees:
+                wrong["disagree"].append((row, f"{MASKS_CSV} row {row}: differs from its GIF"))
     if report.csv_rows is not None and not report.csv_error:
         paired = {p.image.name for p in found.pairs}
-        wrong["missing"] = [
-            (row, f"{row}: no {MASKS_CSV} row") for row in sorted(paired - set(rows))
-        ]
-        wrong["extra"] = [
-            (row, f"{MASKS_CSV} row {row}: no paired image") for row in sorted(set(rows) - paired)
-        ]
+        missing, extra = sorted(paired - set(rows)), sorted(set(rows) - paired)
+        wrong["missing"] = [(row, f"{row}: no {MASKS_CSV} row") for row in missing]
+        wrong["extra"] = [(row, f"{MASKS_CSV} row {row}: no paired image") for row in extra]
     return report

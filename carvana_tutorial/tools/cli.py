@@ -1,10 +1,9 @@
 """The ``carvana-tutorial`` command line.
 
-Each module in ``carvana_tutorial/commands/`` has ``register(subparsers)``, which sets ``func``
-(namespace -> exit
-code) and imports TensorFlow only inside it, so ``--help`` stays instant.  Errors a user can fix are
-one line on
-stderr with exit status 2; Ctrl-C exits 130, saying what was kept."""
+Each module in ``carvana_tutorial/tools/commands/`` has ``register(subparsers)``, which sets
+``func`` (namespace -> exit code) and imports TensorFlow only inside it, so ``--help`` stays
+instant.  Errors a user can fix are one line on stderr with exit status 2; Ctrl-C exits 130, saying
+what was kept."""
 
 import argparse
 import contextlib
@@ -60,16 +59,12 @@ def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
 @contextlib.contextmanager
 def quiet_stderr():
     """Send what C code writes to stderr (TensorFlow's log, libjpeg's warnings) to /dev/null;
-    Python's
-    ``sys.stderr`` keeps the real one.  ``TF_CPP_MIN_LOG_LEVEL=0`` (or 1) keeps TensorFlow's
-    lines."""
+    Python's ``sys.stderr`` keeps the real one.  ``TF_CPP_MIN_LOG_LEVEL=0`` (or 1) keeps them."""
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
         yield
         return
-    ours = False
-    with contextlib.suppress(
-        AttributeError, OSError, ValueError
-    ):  # replaced, e.g. by pytest's capture
+    ours = False  # sys.stderr may be replaced, e.g. by pytest's capture
+    with contextlib.suppress(AttributeError, OSError, ValueError):
         ours = sys.stderr.fileno() == 2
     sys.stderr.flush()
     saved, null, python_stderr = os.dup(2), os.open(os.devnull, os.O_WRONLY), sys.stderr
@@ -88,8 +83,7 @@ def quiet_stderr():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, interrupted = argparse.Namespace(), threading.Event()
-    # Ctrl-C inside TensorFlow's C code can surface as another error (a SystemError): remember that
-    # it came.
+    # Ctrl-C inside TensorFlow's C code can surface as another error (a SystemError): remember it.
     previous = signal.signal(
         signal.SIGINT, lambda *sig: (interrupted.set(), signal.default_int_handler(*sig))
     )

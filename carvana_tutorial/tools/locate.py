@@ -1,8 +1,7 @@
-"""Find the Carvana data, or make a synthetic stand-in, so every chapter runs.
-First match wins: the folder passed in (``--data``), ``$CARVANA_DATA``, Kaggle's
-competition input, ``./data``, else a cached synthetic set in Carvana's layout.
-A folder counts when it holds ``train_hq/`` and ``train_masks/`` or their zips.  Introduced in
-chapter 1."""
+"""Find the Carvana data, or make a synthetic stand-in, so every chapter runs.  First match wins:
+the folder passed in (``--data``), ``$CARVANA_DATA``, Kaggle's competition input, ``./data``, else a
+cached synthetic set in Carvana's layout.  A folder counts when it holds ``train_hq/`` and
+``train_masks/`` or their zips.  Introduced in chapter 1."""
 
 import hashlib
 import os
@@ -62,9 +61,7 @@ def unzip_missing(
         if not in_place or name in missing or (name in zips and is_extracted(folder / name)):
             extract_zip(zips[name], target, progress=progress)
     csv_zip, csv = folder / MASKS_CSV_ZIP, target / MASKS_CSV
-    if csv_zip.is_file() and not (
-        csv.exists() and not is_extracted(csv)
-    ):  # never over the user's csv
+    if csv_zip.is_file() and (not csv.exists() or is_extracted(csv)):  # never over the user's csv
         extract_zip(csv_zip, target)
     return target
 
@@ -74,19 +71,15 @@ def source_description(root: Path, label: str) -> str:
     1280x1918``."""
     from PIL import Image
 
-    names = [
-        (p, n[0].car)
-        for p in sorted((root / TRAIN_IMAGES).iterdir())
-        if (n := parse_name(p.name)) and not n[1]
-    ]
+    photos = sorted((root / TRAIN_IMAGES).iterdir())
+    names = [(p, n[0].car) for p in photos if (n := parse_name(p.name)) and not n[1]]
     if not names:
         return f"{label}, no images"
     cars = len({car for _, car in names})
-    label += (
-        f", {cars} cars x {VIEWS} views"
-        if len(names) == VIEWS * cars
-        else f", {len(names)} images of {cars} cars"
-    )
+    if len(names) == VIEWS * cars:
+        label += f", {cars} cars x {VIEWS} views"
+    else:
+        label += f", {len(names)} images of {cars} cars"
     try:
         with Image.open(names[0][0]) as first:
             return f"{label}, {first.height}x{first.width}"
@@ -117,11 +110,8 @@ def find_data(
                 )
             return DataSource(root, origin, source_description(root, f"Carvana data from {where}"))
     if KAGGLE_INPUT.is_dir():
-        work = (
-            KAGGLE_WORKING / "carvana"
-            if os.access(KAGGLE_WORKING, os.W_OK | os.X_OK)
-            else cache_dir() / "kaggle"
-        )
+        writable = os.access(KAGGLE_WORKING, os.W_OK | os.X_OK)
+        work = KAGGLE_WORKING / "carvana" if writable else cache_dir() / "kaggle"
         if (root := unzip_missing(KAGGLE_INPUT, extract_to=work, **opts)) is not None:
             return DataSource(root, "kaggle", source_description(root, "Kaggle's Carvana data"))
     if LOCAL_DATA.is_dir() and (root := unzip_missing(LOCAL_DATA.resolve(), **opts)) is not None:
@@ -147,10 +137,10 @@ def make_synthetic(profile: Profile | str | None = None, *, progress: bool = Fal
     with locked(root.with_name(root.name + ".lock")):
         ensure_dataset(
             root,
-            cars=profile.synthetic_cars,
+            cars=cars,
             size=profile.synthetic_size,
             seed=SYNTHETIC_SEED,
-            test_cars=profile.synthetic_test_cars,
+            test_cars=test_cars,
             progress=progress,
         )
     return DataSource(root, "synthetic", source_description(root, "synthetic Carvana"))

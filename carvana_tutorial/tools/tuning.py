@@ -36,8 +36,6 @@ MISTAKES = {
     "random split": {"split": "random"},
     "nearest resize": {"resize": "nearest"},
 }
-#: What both plans try at any scale: dice alone, and Adam's epsilon around the article's 1e-6.
-SHARED_VARIATIONS = {"loss": ("dice",), "epsilon": (1e-7, 1e-4, 1e-1)}
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,9 @@ QUICK_PLAN = SweepPlan(
         "depth": (2, 3),
         "image_size": ((32, 48), IMAGE_SIZE),
         "train_cars": (4, 16),
-        **SHARED_VARIATIONS,
+        # Both plans try dice alone, and Adam's epsilon around the article's 1e-6.
+        "loss": ("dice",),
+        "epsilon": (1e-7, 1e-4, 1e-1),
         "seed": (43, 44),
     },
 )
@@ -149,7 +149,8 @@ FULL_PLAN = SweepPlan(
         "depth": (3, 5),
         "image_size": (IMAGE_SIZE, (256, 384)),
         "train_cars": (24, 96),
-        **SHARED_VARIATIONS,
+        "loss": ("dice",),
+        "epsilon": (1e-7, 1e-4, 1e-1),
     },
 )
 

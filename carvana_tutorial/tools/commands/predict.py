@@ -8,6 +8,9 @@ from pathlib import Path
 
 from ._args import positive
 
+KERAS_MODEL = "a .keras model written by 'train'"
+TTA = "average with the prediction of the mirrored photo"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser(
@@ -17,18 +20,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "row per photo to the submission CSV. Rerunning with the same --submission resumes: rows "
         "already written are skipped. Unreadable photos are reported and skipped.",
     )
-    predict.add_argument(
-        "model", type=Path, metavar="MODEL", help="a .keras model written by 'train'"
-    )
+    predict.add_argument("model", type=Path, metavar="MODEL", help=KERAS_MODEL)
     predict.add_argument(
         "images", type=Path, metavar="IMAGES", help="folder of .jpg photos, or a root with test_hq/"
     )
     predict.add_argument(
         "--submission", type=Path, required=True, metavar="OUT.csv", help="CSV to write or resume"
     )
-    predict.add_argument(
-        "--tta", action="store_true", help="average with the prediction of the mirrored photo"
-    )
+    predict.add_argument("--tta", action="store_true", help=TTA)
     predict.add_argument(
         "--batch", type=positive, default=16, metavar="B", help="photos per batch (default 16)"
     )
@@ -52,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "model",
         type=Path,
         metavar="MODEL",
-        help="a .keras model written by 'train' (or a .onnx file written by 'export')",
+        help=f"{KERAS_MODEL} (or a .onnx file written by 'export')",
     )
     segment.add_argument(
         "inputs", type=Path, nargs="+", metavar="INPUT", help="photos or folders of photos"
@@ -60,9 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     segment.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="folder for the PNGs"
     )
-    segment.add_argument(
-        "--tta", action="store_true", help="average with the prediction of the mirrored photo"
-    )
+    segment.add_argument("--tta", action="store_true", help=TTA)
     segment.add_argument(
         "--overlay", action="store_true", help="also write the photo with the mask painted on"
     )
@@ -86,9 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write MODEL with Keras 3's export; ONNX needs the extra: "
         "pip install 'carvana-tutorial[export]'.",
     )
-    export.add_argument(
-        "model", type=Path, metavar="MODEL", help="a .keras model written by 'train'"
-    )
+    export.add_argument("model", type=Path, metavar="MODEL", help=KERAS_MODEL)
     export.add_argument(
         "--format",
         choices=("onnx", "tf_saved_model"),
@@ -199,9 +194,8 @@ def run_segment(args: argparse.Namespace) -> int:
         )
     if not todo:
         return 0
-    model = (
-        OnnxModel(args.model) if args.model.suffix.lower() == ".onnx" else load_model(args.model)
-    )
+    onnx = args.model.suffix.lower() == ".onnx"
+    model = OnnxModel(args.model) if onnx else load_model(args.model)
     args.out.mkdir(parents=True, exist_ok=True)
     bad: list[str] = []
     start, queue = time.perf_counter(), list(todo)
@@ -217,9 +211,8 @@ def run_segment(args: argparse.Namespace) -> int:
                     why = reason(exc).replace(str(path), path.name)
                     tqdm.write(f"skipped {path}: {why}", file=sys.stderr)
                     bad.append(str(path))
-            masks = (
-                segment_photos(model, [photo for _, photo in batch], tta=args.tta) if batch else []
-            )
+            read = [photo for _, photo in batch]
+            masks = segment_photos(model, read, tta=args.tta) if batch else []
             for (path, photo), mask in zip(batch, masks, strict=True):
                 write_outputs(photo, mask, todo[path])
             bar.update(len(chunk))
