@@ -14,6 +14,7 @@ from types import ModuleType
 import numpy as np
 
 from .errors import CarvanaError, ModelError
+from .inference import model_image_size
 from .outputs import EXPORT_MARKER, MARK, naming, replaceable
 
 #: Export formats and what replaces ``.keras`` in the default output's name.
@@ -54,8 +55,6 @@ def export_model(
     """Write ``model`` (a Keras model) to ``out`` with Keras's own export.
     Only an export of ours is ever replaced, and only with ``overwrite``.
     Introduced in chapter 9."""
-    from .inference import model_image_size
-
     if fmt not in FORMATS:
         raise CarvanaError(f"unknown format {fmt!r}: onnx or tf_saved_model")
     out = Path(out)
