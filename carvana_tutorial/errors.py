@@ -24,12 +24,13 @@ class ModelError(CarvanaError):
     """A model file cannot be loaded or does not fit the data."""
 
 
+#: A permission refused: inside the cache, the advice also names CARVANA_CACHE.
+DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
 #: What an OSError means for the user, by errno; the file it names comes first.
 ADVICE = {
     **dict.fromkeys((errno.ENOSPC, errno.EDQUOT), "the disk is full: free some space and rerun"),
     **dict.fromkeys(
-        (errno.EACCES, errno.EPERM, errno.EROFS),
-        "permission denied: pick a place you can read and write, or change its permissions",
+        DENIED, "permission denied: pick a place you can read and write, or change its permissions"
     ),
     errno.ENOTDIR: "a part of that path is a file, not a folder: pick another path",
     errno.EISDIR: "it is a folder where a file is needed: pick another path",
@@ -42,8 +43,7 @@ TF_INTERNALS = r"\{\{[^}]*\}\}|\[\[.*?\]\]|\[Op:[^\]]*\]| on /job:\S+| by alloca
 
 
 def _inside(where: str, folder: Path) -> bool:
-    path, folder = Path(where).resolve(), folder.resolve()
-    return path == folder or folder in path.parents
+    return Path(where).resolve().is_relative_to(folder.resolve())
 
 
 def _tensorflow_text(message: str, name: str) -> str:
@@ -64,12 +64,7 @@ def one_line(exc: BaseException, cache: Path | None = None) -> str | None:
     if isinstance(exc, OSError) and exc.errno in ADVICE:
         where = exc.filename2 or exc.filename
         advice = ADVICE[exc.errno]
-        if (
-            where
-            and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
-            and cache
-            and _inside(where, cache)
-        ):
+        if where and cache and exc.errno in DENIED and _inside(where, cache):
             advice += " (or set CARVANA_CACHE to another cache folder)"
         return f"{where}: {advice}" if where else advice
     if tf is not None and isinstance(exc, tf.errors.OpError):

@@ -1,9 +1,7 @@
 """Export a trained model with Keras 3's own export (ONNX through ``tf2onnx``, or a SavedModel), and
-run an
-``.onnx`` file in ONNX Runtime like a Keras model (:class:`OnnxModel`), so
-:mod:`carvana_tutorial.inference` works
-with either.  ONNX needs the extra: ``pip install 'carvana-tutorial[export]'``.  Introduced in
-chapter 9."""
+run an ``.onnx`` file in ONNX Runtime like a Keras model (:class:`OnnxModel`), so
+:mod:`carvana_tutorial.inference` works with either.  ONNX needs the extra:
+``pip install 'carvana-tutorial[export]'``.  Introduced in chapter 9."""
 
 import importlib
 import os
@@ -16,6 +14,7 @@ from types import ModuleType
 import numpy as np
 
 from .errors import CarvanaError, ModelError
+from .inference import model_image_size
 from .outputs import EXPORT_MARKER, MARK, naming, replaceable
 
 #: Export formats and what replaces ``.keras`` in the default output's name.
@@ -47,17 +46,6 @@ def is_export(path: Path) -> bool:
     return any(prop.key == MARK for prop in props)
 
 
-def _mark(part: Path, fmt: str) -> None:
-    """Sign an export as ours, so a later ``--overwrite`` may replace it (and nothing else)."""
-    if fmt == "onnx":
-        onnx = importlib.import_module("onnx")
-        model = onnx.load(str(part))
-        onnx.helper.set_model_props(model, {MARK: "written by carvana-tutorial export"})
-        onnx.save(model, str(part))
-    else:
-        (part / EXPORT_MARKER).write_text("written by carvana-tutorial export\n")
-
-
 def export_model(
     model,
     out: str | os.PathLike,
@@ -67,8 +55,6 @@ def export_model(
     """Write ``model`` (a Keras model) to ``out`` with Keras's own export.
     Only an export of ours is ever replaced, and only with ``overwrite``.
     Introduced in chapter 9."""
-    from .inference import model_image_size
-
     if fmt not in FORMATS:
         raise CarvanaError(f"unknown format {fmt!r}: onnx or tf_saved_model")
     out = Path(out)
@@ -86,23 +72,28 @@ def export_model(
 
 
 def _write(model, target: Path, fmt: str) -> None:
-    """Export into a temporary folder beside ``target``, sign it, then rename it: never half an
-    export named ``target``."""
+    """Export into a temporary folder beside ``target``, sign it as ours (so a later ``--overwrite``
+    may replace it, and nothing else), then rename it: never half an export named ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, suffix=".part") as temp:
         part = Path(temp) / target.name
         with warnings.catch_warnings():  # tf2onnx's FutureWarning
             warnings.simplefilter("ignore", FutureWarning)
             model.export(str(part), format=fmt, verbose=False)
-        _mark(part, fmt)
+        if fmt == "onnx":
+            onnx = importlib.import_module("onnx")
+            proto = onnx.load(str(part))
+            onnx.helper.set_model_props(proto, {MARK: "written by carvana-tutorial export"})
+            onnx.save(proto, str(part))
+        else:
+            (part / EXPORT_MARKER).write_text("written by carvana-tutorial export\n")
         if target.is_dir():
             shutil.rmtree(target)
         os.replace(part, target)
 
 
 class OnnxModel:
-    """An exported ``.onnx`` segmenter in ONNX Runtime, used like Keras.  Introduced in chapter
-    9."""
+    """An exported ``.onnx`` segmenter in ONNX Runtime, used like Keras. Introduced in chapter 9."""
 
     def __init__(self, path: str | os.PathLike):
         onnxruntime = require_extra("onnxruntime")

@@ -1,5 +1,4 @@
-"""Where a model trains and at what precision, chosen from the hardware in sight. Introduced in
-chapter 6."""
+"""Where a model trains and at what precision, chosen from the hardware. Introduced in chapter 6."""
 
 import contextlib
 import os

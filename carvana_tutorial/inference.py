@@ -6,9 +6,8 @@ threshold (chapters 8 and 9).  Photos become the model's input one way, the trai
 exported :class:`~carvana_tutorial.export.OnnxModel` works as well as a Keras model."""
 
 import os
-import sys
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import keras
@@ -56,8 +55,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
 
 
 def model_image_size(model) -> tuple[int, int]:
-    """The (height, width) a Keras model (or an ``export.OnnxModel``) was built for. Introduced in
-    chapter 4."""
+    """The (height, width) a Keras model or an ``OnnxModel`` takes. Introduced in chapter 4."""
     if hasattr(model, "image_size"):  # an OnnxModel, checked when loaded
         return model.image_size
     shape = tuple(model.inputs[0].shape)
@@ -73,18 +71,6 @@ def model_image_size(model) -> tuple[int, int]:
     return int(shape[1]), int(shape[2])
 
 
-def progress_bar(items: Iterable, count: int, batch_size: int, show: bool) -> Iterable:
-    """``items`` (batches of ``count`` things), with a bar on stderr when ``show``."""
-    return tqdm(
-        items,
-        total=-(-count // batch_size),
-        desc="predict",
-        unit="batch",
-        file=sys.stderr,
-        disable=not show,
-    )
-
-
 def predict(
     model: keras.Model,
     pairs: Sequence[Pair],
@@ -97,7 +83,7 @@ def predict(
     Introduced in chapter 4."""
     size = model_image_size(model)
     ds = make_dataset(list(pairs), size, batch_size, resize=resize)
-    batches = progress_bar(ds, len(pairs), batch_size, progress)
+    batches = tqdm(ds, desc="predict", unit="batch", disable=not progress)
     for photos, masks in batches:
         # A direct call: no tf.function to trace again per model.
         probs = keras.ops.convert_to_numpy(model(photos, training=False))
@@ -124,12 +110,11 @@ def evaluate(
 def predict_probabilities(model, images, tta: bool = False) -> np.ndarray:
     """Probabilities ``[B,H,W,1]`` of model inputs ``[B,H,W,3]``; with ``tta``, averaged with the
     mirrored photos'. Introduced in chapter 8."""
+    images = np.asarray(images)
     probs = np.asarray(model.predict_on_batch(images))
     if tta:
-        flipped = np.asarray(
-            model.predict_on_batch(np.ascontiguousarray(np.asarray(images)[:, :, ::-1]))
-        )
-        probs = (probs + flipped[:, :, ::-1]) / 2.0
+        flipped = model.predict_on_batch(np.ascontiguousarray(images[:, :, ::-1]))
+        probs = (probs + np.asarray(flipped)[:, :, ::-1]) / 2.0
     return probs
 
 
@@ -179,31 +164,6 @@ def segment(model, photo, tta: bool = False) -> np.ndarray:
     return segment_photos(model, [photo], tta=tta)[0]
 
 
-def _decoded_jpegs(
-    paths: Sequence[Path], image_size: tuple[int, int], batch_size: int, resize: str
-) -> tf.data.Dataset:
-    """Batches of ``(index, model input, original size)``, decoded as in training; a gap in the
-    indices is a bad file."""
-
-    def load(index, path):
-        data = tf.io.read_file(path)
-        # Refuse a file without JPEG's start-of-image marker before libjpeg sees it (and prints to
-        # stderr).
-        is_jpeg = tf.debugging.assert_equal(
-            tf.strings.substr(data, 0, 2), b"\xff\xd8", message="not a JPEG"
-        )
-        with tf.control_dependencies([is_jpeg]):
-            data = tf.identity(data)
-        image = to_input(decode_photo(data, image_size, resize))
-        return index, image, tf.image.extract_jpeg_shape(data)[:2]
-
-    names = tf.data.Dataset.from_tensor_slices([str(p) for p in paths]).enumerate()
-    loaded = names.map(
-        load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-    ).ignore_errors()
-    return loaded.batch(batch_size).prefetch(2)
-
-
 def iter_masks(
     model,
     paths: Sequence[Path],
@@ -213,27 +173,35 @@ def iter_masks(
     resize: str = "area",
     on_error: Callable[[Path, str], None] | None = None,
 ) -> Iterator[list[tuple[Path, np.ndarray]]]:
-    """Yield per batch ``(path, boolean mask at the photo's size)`` for JPEG photos, decoded at
-    reduced size as training decoded them; unreadable photos go to ``on_error``.
-    Introduced in chapter 8."""
+    """Yield per batch ``(path, boolean mask at the photo's size)`` for JPEG photos, decoded as
+    training decoded them; unreadable photos go to ``on_error``.  Introduced in chapter 8."""
+    size = model_image_size(model)
+
+    def load(index, path):  # tf.data drops a photo it cannot decode: a gap in the indices
+        data = tf.io.read_file(path)
+        # No JPEG start-of-image marker: refused before libjpeg sees it (and prints to stderr).
+        is_jpeg = tf.debugging.assert_equal(tf.strings.substr(data, 0, 2), b"\xff\xd8")
+        with tf.control_dependencies([is_jpeg]):
+            data = tf.identity(data)
+        image = to_input(decode_photo(data, size, resize))
+        return index, image, tf.image.extract_jpeg_shape(data)[:2]
 
     def skip(photos: Sequence[Path]) -> None:  # those tf.data dropped, with PIL's reason
         for path in photos if on_error else ():
             try:
                 with Image.open(path) as image:
                     image.load()
-                    reason = (
-                        f"not a JPEG ({image.format})"
-                        if image.format != "JPEG"
-                        else "TensorFlow cannot decode it"
-                    )
+                reason = "TensorFlow cannot decode it"
+                if image.format != "JPEG":
+                    reason = f"not a JPEG ({image.format})"
             except Exception as exc:  # any reason PIL gives is the message we want
                 reason = f"{type(exc).__name__}: {str(exc).replace(str(path), path.name)}"
             on_error(path, reason)
 
+    names = tf.data.Dataset.from_tensor_slices([str(p) for p in paths]).enumerate()
+    loaded = names.map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()  # in order
     done = 0  # every photo before this one was yielded or skipped
-    size = model_image_size(model)
-    for indices, images, sizes in _decoded_jpegs(paths, size, batch_size, resize):
+    for indices, images, sizes in loaded.batch(batch_size).prefetch(2):
         indices = indices.numpy().tolist()
         skip([paths[i] for i in range(done, indices[-1]) if i not in indices])
         done = indices[-1] + 1

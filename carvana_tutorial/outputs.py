@@ -1,5 +1,4 @@
-"""Writing outputs without ever replacing a file or folder that is not ours, each locked while
-written.
+"""Writing outputs, each locked while written, without ever replacing a file or folder not ours.
 
 One rule for every writer: a path may be replaced only if this package wrote it, and it says so
 itself: a run folder holds :data:`RUN_MARKER` (the first file a run writes; it is finished when it

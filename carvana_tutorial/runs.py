@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from . import hardware
 from .config import DEFAULT_DEPTH, TrainConfig, recipe_changes
 from .errors import CarvanaError
 from .inference import load_model
@@ -47,15 +48,13 @@ def read_history(path: str | os.PathLike) -> dict[str, list[float]]:
 
 
 def fingerprint(pairs: Sequence) -> str:
-    """Short hash of the files (names, sizes, modification times): did a run see these very
-    files?"""
+    """Short hash of the files (names, sizes, modification times): did a run see these files?"""
 
     def stamp(path: Path) -> str:
         return f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
 
-    return hashlib.sha1(
-        ",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs).encode()
-    ).hexdigest()[:12]
+    files = ",".join(f"{stamp(p.image)}|{stamp(p.mask)}" for p in pairs)
+    return hashlib.sha1(files.encode()).hexdigest()[:12]
 
 
 def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
@@ -92,14 +91,12 @@ def write_metrics(
     out_dir: Path,
     config: TrainConfig,
     split: tuple[Sequence, Sequence],
-    history: dict,
     dice: np.ndarray,
     model: keras.Model,
     seconds: float,
 ) -> TrainResult:
-    """Write ``metrics.json`` for a finished run and return it as a :class:`TrainResult`."""
-    from .hardware import choose_strategy, precision_policy
-
+    """Write ``metrics.json`` of a run whose ``history.csv`` is complete, and return the run."""
+    history = read_history(out_dir / HISTORY)
     val_loss = history["val_loss"]
     metrics = dict(
         val_dice=float(dice.mean()),
@@ -109,13 +106,12 @@ def write_metrics(
         epochs_run=len(val_loss),
         best_val_loss=float(min(val_loss)),
         train_seconds=round(seconds, 1),
-        replicas=choose_strategy().num_replicas_in_sync,
-        precision=precision_policy(),
+        replicas=hardware.choose_strategy().num_replicas_in_sync,
+        precision=hardware.precision_policy(),
         params=int(model.count_params()),
         depth=config.depth or DEFAULT_DEPTH[config.model],
     )
     saved = run_config(config, *split)
-    write_atomic(
-        out_dir / METRICS, json.dumps({"config": saved, "metrics": metrics}, indent=2) + "\n"
-    )
-    return TrainResult(out_dir, saved, read_history(out_dir / HISTORY), metrics)
+    text = json.dumps({"config": saved, "metrics": metrics}, indent=2)
+    write_atomic(out_dir / METRICS, text + "\n")
+    return TrainResult(out_dir, saved, history, metrics)

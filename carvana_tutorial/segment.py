@@ -2,7 +2,6 @@
 (:func:`carvana_tutorial.inference.segment`): the cut-out, the overlay, a new background, and the
 PNGs ``segment`` writes.  Introduced in chapter 9."""
 
-import contextlib
 import io
 import os
 import warnings
@@ -28,13 +27,12 @@ def read_photo(path: str | os.PathLike) -> np.ndarray:
     with warnings.catch_warnings():  # Pillow's warning names no file: refused below instead
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            image = Image.open(path)
+            with Image.open(path) as image:
+                if image.width * image.height <= MAX_PIXELS:
+                    return np.asarray(image.convert("RGB"))
+                size = f"{image.width}x{image.height}, "
         except Image.DecompressionBombError:  # over twice the limit
-            image = None
-    with contextlib.nullcontext() if image is None else image:
-        if image is not None and image.width * image.height <= MAX_PIXELS:
-            return np.asarray(image.convert("RGB"))
-        size = "" if image is None else f"{image.width}x{image.height}, "
+            size = ""
     raise DataError(
         f"{size}over the limit of {MAX_PIXELS:,} pixels for a photo: "
         "shrink it first (the mask is made at the model's small size anyway)"
@@ -90,16 +88,13 @@ def output_paths(
     out_dir: str | os.PathLike, stem: str, with_overlay: bool = False
 ) -> dict[str, Path]:
     """``{kind: path}`` of the PNGs one photo gets in ``out_dir``."""
-    return {
-        kind: Path(out_dir) / f"{stem}_{kind}.png"
-        for kind in (OUTPUT_KINDS if with_overlay else OUTPUT_KINDS[:2])
-    }
+    kinds = OUTPUT_KINDS if with_overlay else OUTPUT_KINDS[:2]
+    return {kind: Path(out_dir) / f"{stem}_{kind}.png" for kind in kinds}
 
 
 def write_outputs(photo: np.ndarray, mask: np.ndarray, paths: dict[str, Path]) -> None:
     """Write the PNGs named in ``paths`` (from :func:`output_paths`), the cut-out last: once it
-    exists, the
-    photo is done.  Introduced in chapter 9."""
+    exists, the photo is done.  Introduced in chapter 9."""
     images = {
         "mask": lambda: np.where(mask, 255, 0).astype(np.uint8),  # in the order written
         "overlay": lambda: overlay_image(photo, mask),

@@ -1,8 +1,6 @@
 """Predicting the test set and streaming Kaggle's submission CSV: the 100,064 full-size test masks
-would take
-245 GB, so each batch is predicted, upsampled, run-length encoded and flushed; a rerun skips the
-rows already
-written.  Introduced in chapter 8."""
+would take 245 GB, so each batch is predicted, upsampled, run-length encoded and flushed; a rerun
+skips the rows already written.  Introduced in chapter 8."""
 
 import os
 import sys
@@ -29,8 +27,7 @@ HEADER = "img,rle_mask"
 
 @dataclass
 class SubmissionReport:
-    """What one call of :func:`write_submission` did; ``failed`` holds ``(name, reason)`` of photos
-    without a row."""
+    """What :func:`write_submission` did; ``failed``: ``(name, reason)`` of photos without a row."""
 
     written: int = 0
     already_done: int = 0
@@ -43,8 +40,7 @@ class SubmissionReport:
 
 
 def list_test_photos(folder: str | os.PathLike) -> list[Path]:
-    """The ``.jpg`` photos in ``folder`` (or its ``test_hq/``), sorted by name. Introduced in
-    chapter 8."""
+    """The ``.jpg`` photos in ``folder`` (or its ``test_hq/``), sorted. Introduced in chapter 8."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist")
@@ -58,9 +54,8 @@ def list_test_photos(folder: str | os.PathLike) -> list[Path]:
 
 
 def read_done(path: Path, names: set[str]) -> tuple[set[str], int]:
-    """Names already in the submission at ``path``, and how many of its bytes to keep (not a last
-    line cut off
-    by a crash).  Refuses a file without the header, or with a row for a photo not in ``names``."""
+    """Names already in the submission at ``path`` and how many of its bytes to keep (not a line cut
+    off by a crash).  Refused: a file without the header or with a row for another photo."""
     text = path.read_bytes().decode("ascii", errors="replace")  # one character per byte
     keep = text.rfind("\n") + 1
     if text and text.splitlines()[0].strip() != HEADER:
@@ -69,12 +64,10 @@ def read_done(path: Path, names: set[str]) -> tuple[set[str], int]:
             "pick another --submission path"
         )
     done = {line.split(",", 1)[0] for line in text[:keep].splitlines()[1:] if line}
-    if path.name == MASKS_CSV or done - names:
-        why = (
-            f"the data's {MASKS_CSV}"
-            if path.name == MASKS_CSV
-            else f"it has a row for {min(done - names)}"
-        )
+    why = f"it has a row for {min(done - names)}" if done - names else ""
+    if path.name == MASKS_CSV:
+        why = f"the data's {MASKS_CSV}"
+    if why:
         raise CarvanaError(
             f"{path} is not a submission of these photos ({why}); pick another --submission path"
         )
@@ -92,8 +85,7 @@ def write_submission(
     progress: bool = True,
 ) -> SubmissionReport:
     """Append a row to the CSV ``out`` for each photo of ``images`` (a folder or a list) not in it
-    yet;
-    unreadable photos go to ``report.failed`` and stderr.  Introduced in chapter 8."""
+    yet; unreadable photos go to ``report.failed`` and stderr.  Introduced in chapter 8."""
     paths = list_test_photos(images) if isinstance(images, (str, os.PathLike)) else list(images)
     if odd := [p for p in paths if not p.name.isascii() or any(c in p.name for c in ',"\r\n')]:
         raise DataError(
@@ -106,7 +98,6 @@ def write_submission(
         raise CarvanaError(
             f"{out} is not a file a submission can be written to; pick another --submission path"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
     with outputs.locked(out, wait=False) as handle:
         if handle is None:
             raise outputs.in_use("--submission", out)
@@ -147,19 +138,12 @@ def full_size_dice(
     def fail(path: Path, reason: str) -> None:
         raise DataError(f"cannot read {path.name}: {reason}")
 
+    paths = [pair.image for pair in pairs]
     mask_of = {pair.image: pair.mask for pair in pairs}
-    batches = iter_masks(
-        model,
-        [p.image for p in pairs],
-        batch_size=batch_size,
-        tta=tta,
-        resize=resize,
-        on_error=fail,
-    )
-    return np.asarray(
-        [
-            np_per_image_dice(read_gif(mask_of[path])[None], predicted[None])[0]
-            for batch in batches
-            for path, predicted in batch
-        ]
-    )
+    batches = iter_masks(model, paths, batch_size=batch_size, tta=tta, resize=resize, on_error=fail)
+    scores = [
+        np_per_image_dice(read_gif(mask_of[path])[None], predicted[None])[0]
+        for batch in batches
+        for path, predicted in batch
+    ]
+    return np.asarray(scores)

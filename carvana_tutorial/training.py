@@ -3,9 +3,7 @@
 The article's Adam (its settings in :class:`carvana_tutorial.config.TrainConfig`); early stopping
 that *restores the best weights*; the best epoch in a ``.keras`` file (Keras 3 refuses the
 article's extension-less path); a final score that is the competition's metric computed from the
-*reloaded best checkpoint*, not from whatever the last epoch left in memory.  Run folders live in
-:mod:`carvana_tutorial.runs`; loading, predicting and scoring in
-:mod:`carvana_tutorial.inference`; device and precision in :mod:`carvana_tutorial.hardware`."""
+*reloaded best checkpoint*, not from whatever the last epoch left in memory."""
 
 import os
 import time
@@ -13,6 +11,7 @@ from collections.abc import Sequence
 
 import keras
 from keras import callbacks as cb
+from keras.optimizers import Adam
 
 from . import hardware, runs
 from . import metrics as M
@@ -54,15 +53,9 @@ def compile_model(config: TrainConfig) -> keras.Model:
     with hardware.scope():  # GPUs, TPU or CPU; float32 or mixed precision
         size = config.image_size
         model = build_model(config.model, size, config.filters, config.depth)
-        adam = keras.optimizers.Adam(
-            config.learning_rate,
-            epsilon=config.epsilon,
-        )
-        model.compile(
-            adam,
-            LOSSES[config.loss],
-            metrics=[M.dice_coef, M.mean_dice],
-        )
+        adam = Adam(config.learning_rate, epsilon=config.epsilon)
+        scores = [M.dice_coef, M.mean_dice]
+        model.compile(adam, LOSSES[config.loss], metrics=scores)
     return model
 
 
@@ -89,7 +82,7 @@ def train(
         *callbacks,
     ]
     start = time.perf_counter()
-    history = model.fit(
+    model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=config.epochs,
@@ -100,12 +93,5 @@ def train(
     seconds = time.perf_counter() - start
     best = load_model(out_dir / BEST)  # what was saved, not the last epoch
     dice = evaluate(best, val_pairs, config.batch_size)
-    return runs.write_metrics(
-        out_dir,
-        config,
-        (train_pairs, val_pairs),
-        history.history,
-        dice,
-        best,
-        seconds,
-    )
+    split = (train_pairs, val_pairs)
+    return runs.write_metrics(out_dir, config, split, dice, best, seconds)
