@@ -21,8 +21,9 @@ RUN_MARKER = ".carvana-run"
 BEST = "best.keras"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
-#: What says ``export`` made a SavedModel folder, and the metadata our PNG and ONNX files carry.
+#: What says ``export`` made a SavedModel folder.
 EXPORT_MARKER = ".carvana-export"
+#: The metadata our PNG and ONNX files carry.
 MARK = "carvana-tutorial"
 
 

@@ -53,7 +53,7 @@ def show(*objects: object) -> Source:
 
 
 def show_figures_inline() -> None:
-    """In a notebook, display a returned ``Figure`` as a PNG: :mod:`~carvana_tutorial.viz`
+    """In a notebook, display a returned ``Figure`` as a PNG: :mod:`~carvana_tutorial.tools.viz`
     avoids ``pyplot``, and IPython renders other figures only once told to."""
     try:
         from IPython import get_ipython
