@@ -41,7 +41,7 @@ def is_export(path: Path) -> bool:
     try:
         onnx = importlib.import_module("onnx")
         props = onnx.load(str(path), load_external_data=False).metadata_props
-    except Exception:  # noqa: BLE001 -- not ONNX, or no onnx to read it: not ours
+    except Exception:  # not ONNX, or no onnx to read it: not ours
         return False
     return any(prop.key == MARK for prop in props)
 

@@ -380,7 +380,7 @@ def test_a_write_error_names_the_users_path_not_a_temporary_one(shared, tmp_path
 def test_an_export_error_names_the_out_given(shared, tmp_path, capsys, monkeypatch):
     import tempfile
 
-    def refused(suffix=None, prefix=None, dir=None):  # noqa: A002 -- mkdtemp's own name
+    def refused(suffix=None, prefix=None, dir=None):  # mkdtemp's own name
         raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/tmpey95k_86.part")
 
     monkeypatch.setattr(tempfile, "mkdtemp", refused)  # a read-only folder, even for root

@@ -16,10 +16,8 @@ from carvana_tutorial.layout import ViewId
 from carvana_tutorial.pipeline import dct_ratio, load_image, make_dataset
 
 SIZE = (64, 96)
-PHOTO = (
-    120,
-    160,
-)  # too small for libjpeg to shrink by 2 while decoding: every path decodes in full
+# Too small for libjpeg to shrink by 2 while decoding: every path decodes in full.
+PHOTO = (120, 160)
 
 
 class Recorder:

@@ -202,7 +202,7 @@ def unreadable(path: str | Path, what: str, exc: BaseException) -> DataError:
             errno.EACCES: "permission denied",
             errno.ENOENT: "it does not exist",
         }.get(error.errno, "the file is empty" if empty else reason(error))
-    except Exception as error:  # noqa: BLE001 -- Pillow raises SyntaxError, ValueError...
+    except Exception as error:  # Pillow raises SyntaxError, ValueError...
         why = reason(error)
     return DataError(
         f"cannot read {what} {path}: {why.replace(str(path), path.name)}: replace it (or remove "

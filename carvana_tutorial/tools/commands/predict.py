@@ -207,7 +207,7 @@ def run_segment(args: argparse.Namespace) -> int:
             for path in chunk:
                 try:
                     batch.append((path, read_photo(path)))
-                except Exception as exc:  # noqa: BLE001 -- PIL raises OSError, SyntaxError, ...
+                except Exception as exc:  # PIL raises OSError, SyntaxError, ...
                     why = reason(exc).replace(str(path), path.name)
                     tqdm.write(f"skipped {path}: {why}", file=sys.stderr)
                     bad.append(str(path))
