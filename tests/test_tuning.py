@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from carvana_tutorial import submission
 from carvana_tutorial.config import QUICK_RUN
 from carvana_tutorial.data import pair_files
 from carvana_tutorial.errors import CarvanaError, DataError
@@ -30,6 +31,7 @@ TINY = tuning.SweepPlan(
     val_cars=1,
     holdout_cars=1,
     variations={"loss": ("dice", "bce_dice")},
+    seeds=(0, 1),
 )
 
 
@@ -40,8 +42,23 @@ def dataset(tmp_path_factory):
     return root, pair_files(root)
 
 
+@pytest.mark.parametrize("plan", list(tuning.PLANS.values()), ids=list(tuning.PLANS))
+def test_every_setting_is_run_from_the_same_seeds(plan):
+    runs, settings = plan.runs(), plan.settings()
+    assert len(plan.seeds) >= 3 and len(runs) == len(plan.seeds) * len(settings)
+    for seed in plan.seeds:  # paired: each seed trains every setting, and nothing else changes
+        seeded = [r for r in runs if r.config.seed == seed]
+        assert [r.name for r in seeded] == [s.name for s in settings]
+        for run, setting in zip(seeded, settings, strict=True):
+            assert run.settings() == {**setting.settings(), "seed": seed}
+    # An interrupted sweep has whole seeds: the first seed's runs come first.
+    assert {r.config.seed for r in runs[: len(settings)]} == {plan.seeds[0]}
+    # Early stopping, with a cap the runs are not meant to reach.
+    assert plan.baseline.config.epochs >= 8 * plan.baseline.config.patience
+
+
 def test_plan_changes_one_thing_per_run():
-    runs = tuning.QUICK_PLAN.runs()
+    runs = tuning.QUICK_PLAN.settings()
     base = runs[0]
     assert base.name == "baseline"
     assert len({r.name for r in runs}) == len(runs)
@@ -59,13 +76,16 @@ def test_plan_changes_one_thing_per_run():
         "nearest resize",
     }
     # A variation equal to the baseline's value is not run twice.
-    assert [r.name for r in TINY.runs() if r.group == "loss"] == ["loss=dice"]
+    assert [r.name for r in TINY.settings() if r.group == "loss"] == ["loss=dice"]
 
 
-def test_quick_plan_fits_the_quick_synthetic_set():
+def test_quick_plan_fits_the_quick_synthetic_set_and_the_real_plan_18_cars():
     from carvana_tutorial.config import QUICK
 
     assert tuning.QUICK_PLAN.cars_needed() <= QUICK.synthetic_cars
+    assert tuning.REAL_PLAN.cars_needed() <= 18
+    # The same study: the real plan's baseline is the quick plan's network and recipe.
+    assert tuning.REAL_PLAN.baseline.config == tuning.QUICK_PLAN.baseline.config
     for run in tuning.QUICK_PLAN.runs():
         height, width = run.config.image_size
         assert height % 2**run.config.depth == 0 and width % 2**run.config.depth == 0
@@ -140,11 +160,13 @@ def _fake_entry(spec, fields, val_dice):
     entry = {
         "name": spec.name,
         "group": spec.group,
+        "seed": spec.config.seed,
         "key_fields": fields,
         "val_dice": val_dice,
+        "full_dice": val_dice - 0.01,
         "train_seconds": 1.0 + len(spec.name),
         "params": 10 * spec.config.filters,
-        "epochs_run": 1,
+        "epochs_run": 3 + spec.config.seed,
     }
     if spec.group == "baseline" or spec.split == "random":
         entry["holdout_dice"] = val_dice - 0.1
@@ -152,10 +174,21 @@ def _fake_entry(spec, fields, val_dice):
         entry["dice_definitions"] = {
             "batch_global": 0.9,
             "batch_global_hard": 0.85,
-            "per_image": 0.8,
+            "per_image": val_dice,
             "per_image_min": 0.5,
         }
     return entry
+
+
+#: What the stub scores each setting, per seed: dice alone is 0.060 and 0.061 better (shown, even
+#: from two seeds), the image-only augmentation's changes have both signs.
+FAKE = {
+    "baseline": (0.80, 0.82),
+    "image-only augmentation": (0.81, 0.80),
+    "random split": (0.85, 0.86),
+    "nearest resize": (0.79, 0.82),
+    "loss=dice": (0.86, 0.881),
+}
 
 
 @pytest.fixture
@@ -165,7 +198,7 @@ def fake_training(monkeypatch):
 
     def fake(spec, cars, out_dir, fields, reuse):
         calls.append(spec.name)
-        return _fake_entry(spec, fields, 0.7 + 0.01 * len(calls))
+        return _fake_entry(spec, fields, FAKE[spec.name][TINY.seeds.index(spec.config.seed)])
 
     monkeypatch.setattr(tuning, "_train_run", fake)
     return calls
@@ -183,21 +216,26 @@ def test_cache_is_reused_refused_or_refreshed(dataset, tmp_path, fake_training):
         progress=None,
     )
     first = tuning.run_sweep(pairs, **common)
-    assert (first.trained, first.from_cache) == (5, 0) and len(fake_training) == 5
+    assert (first.trained, first.from_cache) == (10, 0) and len(fake_training) == 10
     stored = json.loads(cache.read_text())
-    assert stored["sweep_version"] == tuning.SWEEP_VERSION and len(stored["runs"]) == 5
+    assert stored["sweep_version"] == tuning.SWEEP_VERSION and len(stored["runs"]) == 10
+    cars = tuning.choose_cars(pairs, TINY)
+    assert stored["cars"]["val"] == sorted({p.car for p in cars.val})  # ids, never pixels
 
     again = tuning.run_sweep(pairs, **common, mode="cache")
-    assert (again.trained, again.from_cache) == (0, 5) and len(fake_training) == 5
+    assert (again.trained, again.from_cache) == (0, 10) and len(fake_training) == 10
     assert again.entries == first.entries
+    assert tuning.read_sweep(cache, TINY).entries == first.entries  # without the data
 
     changed = replace(TINY, baseline=TINY.baseline.varied("baseline", "baseline", epochs=2))
-    with pytest.raises(CarvanaError, match="5 of 5 runs are not in sweep.json"):
+    with pytest.raises(CarvanaError, match="10 of 10 runs are not in sweep.json"):
         tuning.run_sweep(pairs, **{**common, "plan": changed}, mode="cache")
+    with pytest.raises(CarvanaError, match="no run 'baseline' \\(seed 0\\)"):
+        tuning.read_sweep(cache, changed)
     assert json.loads(cache.read_text()) == stored  # refusing changes nothing on disk
 
     forced = tuning.run_sweep(pairs, **common, mode="force")
-    assert forced.trained == 5 and len(fake_training) == 10
+    assert forced.trained == 10 and len(fake_training) == 20
 
     with pytest.raises(CarvanaError, match="unknown mode"):
         tuning.run_sweep(pairs, **common, mode="sometimes")
@@ -209,9 +247,11 @@ def test_a_damaged_cache_is_reported(dataset, tmp_path):
     cache.write_text("{not json")
     with pytest.raises(CarvanaError, match="not a sweep cache"):
         tuning.run_sweep(pairs, root=root, description="d", cache=cache, plan=TINY, progress=None)
+    with pytest.raises(CarvanaError, match="not a sweep cache"):
+        tuning.read_sweep(cache, TINY)
 
 
-def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_training):
+def test_effects_table_and_plot_come_from_the_paired_seeds(dataset, tmp_path, fake_training):
     root, pairs = dataset
     result = tuning.run_sweep(
         pairs,
@@ -222,56 +262,39 @@ def test_effects_table_and_plot_come_from_the_entries(dataset, tmp_path, fake_tr
         out_dir=tmp_path / "runs",
         progress=None,
     )
-    effects = tuning.mistake_effects(result)
-    base, leaky = result.by_name("baseline"), result.by_name("random split")
-    assert effects["leak_optimism"] == pytest.approx(
-        (leaky["val_dice"] - base["val_dice"]) - (leaky["holdout_dice"] - base["holdout_dice"])
+    assert result.scores("loss=dice", "val_dice") == list(FAKE["loss=dice"])
+    found = tuning.effects(result)
+    assert found["loss=dice"].differences == pytest.approx((0.06, 0.061))
+    assert found["loss=dice"].verdict == "shown: higher"
+    assert found["image-only augmentation"].verdict == "not shown"
+    # The leak: the random split's validation gain minus its gain on held-out cars, per seed.
+    assert found["random split"].differences == pytest.approx((0.0, 0.0))
+    assert found["batch dice"].differences == pytest.approx((0.1, 0.08))
+
+    values = tuning.glue_values(result)
+    assert values["delta_loss_dice"] == pytest.approx(0.0605)
+    assert values["verdict_loss_dice"] == "shown: higher"
+    assert values["verdict_image_only_augmentation"] == "not shown"
+    assert values["full_baseline"] == pytest.approx(0.80)  # 0.79 and 0.81
+    assert values["epochs_baseline"] == 3.5 and values["max_epochs_baseline"] == 4
+    assert values["seeds"] == 2 and values["per_image"] == pytest.approx(0.81)
+    assert tuning.glue_values(result, prefix="real_")["real_delta_loss_dice"] == pytest.approx(
+        0.0605
     )
-    assert effects["augment_gain"] == pytest.approx(
-        base["val_dice"] - result.by_name("image-only augmentation")["val_dice"]
-    )
-    assert (effects["batch_global_dice"], effects["batch_global_hard_dice"]) == (0.9, 0.85)
-    assert (effects["per_image_dice"], effects["per_image_min"]) == (0.8, 0.5)
-    values = tuning.glue_values(result)  # TINY has no seed runs: the spread is nil
-    assert (values["seed_low"], values["seed_high"], values["seed_spread"]) == (
-        base["val_dice"],
-        base["val_dice"],
-        0,
-    )
-    seeded = replace(TINY, variations={"seed": (7,)})
-    more = tuning.run_sweep(
-        pairs,
-        root=root,
-        description="d",
-        cache=tmp_path / "s.json",
-        plan=seeded,
-        out_dir=tmp_path / "runs",
-        progress=None,
-    )
-    seed_dice = more.by_name("seed=7")["val_dice"]
-    seeded_values = tuning.glue_values(more)
-    assert (seeded_values["seed_low"], seeded_values["seed_high"]) == (
-        min(base["val_dice"], seed_dice),
-        max(base["val_dice"], seed_dice),
-    )
+
     table = tuning.results_table(result).splitlines()
-    assert len(table) == 2 + len(result.entries)
-    assert table[2].startswith("| baseline | baseline |") and "+0.0000" in table[2]
-    assert any(
-        line.startswith("| loss | loss=dice | 0.7500 | +0.0400 |") for line in table
-    )  # fifth run
+    assert len(table) == 2 + len(result.names()) + 1  # and the batch dice's row
+    assert table[2].startswith("| baseline | baseline | 0.8100 | 0.8000 |  |  | 3.5 |")
+    assert "| loss | loss=dice | 0.8705 | 0.8605 | +0.0605 [" in table[-2]
+    assert table[-2].endswith("| shown: higher | 3.5 | 10 |")
+    fewer = replace(TINY, variations={})  # the real plan runs fewer knobs
+    beside = tuning.results_table(result, tuning.read_sweep(tmp_path / "s.json", fewer))
+    assert beside.splitlines()[-2].endswith("| not run |  |  |")
+    assert "| 0.8000 |  |  |" in beside.splitlines()[2]
+
     fig = viz.sweep_plot(result)
-    assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(result.entries)
-    assert values["dice_loss_dice"] == 0.75 and values["delta_loss_dice"] == pytest.approx(0.04)
-    assert (
-        values["base_seconds"] == base["train_seconds"]
-        and values["params_baseline"] == base["params"]
-    )
-    assert (
-        values["dice_image_only_augmentation"]
-        == result.by_name("image-only augmentation")["val_dice"]
-    )
-    assert values["best_run"] == "loss=dice" and values["augment_gain"] == effects["augment_gain"]
+    assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(result.names())
+    assert len(fig.axes[0].lines) == len(result.names())  # one bar per setting, lowest to highest
 
 
 def test_one_real_run_scores_its_checkpoint_consistently(dataset, tmp_path):
@@ -294,6 +317,10 @@ def test_one_real_run_scores_its_checkpoint_consistently(dataset, tmp_path):
     assert definitions["per_image_min"] <= definitions["per_image"]
     assert 0 <= definitions["batch_global"] <= 1 and 0 <= definitions["batch_global_hard"] <= 1
     assert (tmp_path / "run" / "best.keras").is_file()
+    # Scored where users are: the enlarged probabilities against the mask at its own size.
+    full = submission.full_size_dice(model, cars.val, batch_size=spec.config.batch_size)
+    assert entry["full_dice"] == pytest.approx(float(full.mean()))
+    assert entry["seed"] == spec.config.seed
 
 
 def test_tune_command_fills_then_reuses_the_cache(
@@ -306,7 +333,26 @@ def test_tune_command_fills_then_reuses_the_cache(
     cache = tmp_path / "sweep.json"
     argv = ["tune", "--profile", "quick", "--data", str(root), "--cache", str(cache)]
     assert cli.main(argv) == 0
-    assert "5 runs trained, 0 read from the cache" in capsys.readouterr().out
+    assert "10 runs trained, 0 read from the cache" in capsys.readouterr().out
     assert cli.main(argv) == 0
-    assert "0 runs trained, 5 read from the cache" in capsys.readouterr().out
-    assert cli.main([*argv, "--force"]) == 0 and len(fake_training) == 10
+    assert "0 runs trained, 10 read from the cache" in capsys.readouterr().out
+    assert cli.main([*argv, "--force"]) == 0 and len(fake_training) == 20
+
+
+def test_tune_runs_the_real_plan_on_data_that_is_not_the_synthetic_set(
+    dataset, tmp_path, monkeypatch, fake_training, capsys
+):
+    import shutil
+
+    from carvana_tutorial.tools import cli
+
+    root, _ = dataset
+    real = tmp_path / "real"
+    shutil.copytree(root, real, ignore=shutil.ignore_patterns(SYNTHETIC_MARKER))
+    monkeypatch.setitem(tuning.PLANS, "real", replace(TINY, profile="real"))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["tune", "--profile", "quick", "--data", str(real)]) == 0
+    out = capsys.readouterr().out
+    assert "plan real on" in out and "10 runs trained" in out
+    stored = json.loads((tmp_path / "book" / "results" / "sweep-real.json").read_text())
+    assert stored["plan"] == "real" and len(stored["runs"]) == 10

@@ -17,17 +17,20 @@ import tensorflow as tf
 
 from ..config import ARTICLE, IMAGE_SIZE, QUICK_RUN, TUNED, TrainConfig
 from ..data import Pair, group_by_car, random_split
+from ..effects import Effect, paired_effect
 from ..errors import CarvanaError, DataError
 from ..inference import evaluate, load_model, predict
 from ..metrics import dice_definitions
 from ..outputs import write_atomic
+from ..submission import full_size_dice
 from ..synthetic import read_marker
 from ..training import train
 from .reuse import runs_dir, train_or_reuse
 
 #: Bump when training, pipeline or model code changes in a way that changes results, or when what
-#: a key hashes changes shape (2: a run's whole TrainConfig, model and patience included).
-SWEEP_VERSION = 2
+#: a key hashes changes shape (2: a run's whole TrainConfig, model and patience included; 3: every
+#: setting from three seeds, early stopping, full-size dice).
+SWEEP_VERSION = 3
 #: The knobs that are the sweep's own data choices; every other knob is a TrainConfig field.
 DATA_KNOBS = ("train_cars", "split")
 #: The article's mistakes, each run as a change to the baseline.
@@ -72,16 +75,19 @@ def _label(knob: str, value) -> str:
 
 @dataclass(frozen=True)
 class SweepPlan:
-    """A baseline, the values to try for each knob, and the held-back cars."""
+    """A baseline, the values to try for each knob, the held-back cars and the seeds every
+    setting is trained from (paired: seed ``s`` of a variation is compared with seed ``s`` of the
+    baseline)."""
 
-    profile: str
+    profile: str  # the plan's name: a profile's, or "real"
     baseline: RunSpec
     val_cars: int
     holdout_cars: int
     variations: dict[str, tuple] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0, 1, 2)
 
-    def runs(self) -> list[RunSpec]:
-        """Baseline, mistakes, then variations cheapest first: an interrupted sweep did the most."""
+    def settings(self) -> list[RunSpec]:
+        """Baseline, mistakes, then variations cheapest first, each at the baseline's seed."""
         base = self.baseline
         mistakes = [base.varied(name, "mistake", **change) for name, change in MISTAKES.items()]
         variations = [
@@ -91,6 +97,14 @@ class SweepPlan:
             if value != getattr(base if knob in DATA_KNOBS else base.config, knob)
         ]
         return [base, *mistakes, *sorted(variations, key=_cost)]
+
+    def runs(self) -> list[RunSpec]:
+        """Every setting from every seed, seed by seed: an interrupted sweep has whole seeds."""
+        return [
+            spec.varied(spec.name, spec.group, seed=seed)
+            for seed in self.seeds
+            for spec in self.settings()
+        ]
 
     def cars_needed(self) -> int:
         most = max((self.baseline.train_cars, *self.variations.get("train_cars", ())))
@@ -103,27 +117,48 @@ def _cost(spec: RunSpec) -> int:
     return spec.config.filters * height * width * spec.train_cars
 
 
-#: Small enough for two CPU cores: each run trains for a few minutes at most. The quick run's Adam
-#: and batch, with a smaller U-Net, thumbnails, BCE+dice and 6 epochs.
+#: The quick plans' baseline: the quick run's Adam and batch with a smaller U-Net, thumbnails and
+#: BCE+dice. Early stopping (patience 4) ends it long before its 40-epoch cap, so that a knob is
+#: judged by where its run converges, not by how fast.
+QUICK_BASELINE = replace(
+    QUICK_RUN,
+    filters=8,
+    depth=4,
+    image_size=(64, 96),
+    epochs=40,
+    patience=4,
+    loss="bce_dice",
+)
+
+#: Small enough for two CPU cores: 39 runs of under two minutes each on the quick synthetic set.
 QUICK_PLAN = SweepPlan(
     profile="quick",
-    baseline=RunSpec(
-        replace(QUICK_RUN, filters=8, depth=4, image_size=(64, 96), epochs=6, loss="bce_dice"),
-        train_cars=8,
-    ),
-    val_cars=3,
-    holdout_cars=4,
+    baseline=RunSpec(QUICK_BASELINE, train_cars=8),
+    val_cars=5,
+    holdout_cars=3,
     # depth: 64x96 halves cleanly at most 5 times; 4 is the baseline (and the article's U-Net).
-    # seed: not a knob, the baseline again from other seeds, to show how far chance alone moves it.
     variations={
         "filters": (4, 16),
-        "depth": (2, 3),
+        "depth": (3,),
         "image_size": ((32, 48), IMAGE_SIZE),
         "train_cars": (4, 16),
-        # Both plans try dice alone, and Adam's epsilon around the article's 1e-6.
         "loss": ("dice",),
-        "epsilon": (1e-7, 1e-4, 1e-1),
-        "seed": (43, 44),
+        "epsilon": (1e-1,),
+    },
+)
+
+#: The quick plan on 18 real cars (``../shared/real-dev`` in development): the same baseline, and
+#: every knob the cars allow.
+REAL_PLAN = SweepPlan(
+    profile="real",
+    baseline=RunSpec(QUICK_BASELINE, train_cars=10),
+    val_cars=4,
+    holdout_cars=4,
+    variations={
+        "filters": (4, 16),
+        "image_size": ((32, 48), IMAGE_SIZE),
+        "train_cars": (5,),
+        "loss": ("dice",),
     },
 )
 
@@ -139,6 +174,8 @@ FULL_PLAN = SweepPlan(
             image_size=(128, 192),
             loss=TUNED.loss,
             learning_rate=TUNED.learning_rate,
+            epochs=40,
+            patience=4,
         ),
         train_cars=48,
     ),
@@ -146,15 +183,15 @@ FULL_PLAN = SweepPlan(
     holdout_cars=16,
     variations={
         "filters": (16, 64),
-        "depth": (3, 5),
+        "depth": (3,),
         "image_size": (IMAGE_SIZE, (256, 384)),
         "train_cars": (24, 96),
         "loss": ("dice",),
-        "epsilon": (1e-7, 1e-4, 1e-1),
+        "epsilon": (1e-1,),
     },
 )
 
-PLANS = {plan.profile: plan for plan in (QUICK_PLAN, FULL_PLAN)}
+PLANS = {plan.profile: plan for plan in (QUICK_PLAN, REAL_PLAN, FULL_PLAN)}
 
 
 @dataclass(frozen=True)
@@ -217,24 +254,32 @@ def split_for(spec: RunSpec, cars: Cars) -> tuple[list[Pair], list[Pair]]:
 
 
 def _train_run(spec: RunSpec, cars: Cars, out_dir: Path, fields: dict, reuse: bool) -> dict:
-    """Train one run and score it (on the holdout cars too, for the split pair)."""
+    """Train one run; score it at its input size and at full size (on the holdout cars too, for
+    the split pair)."""
     train_pairs, val_pairs = split_for(spec, cars)
     config = spec.config
     result = (train_or_reuse if reuse else train)(
         config, train_pairs, val_pairs, out_dir, verbose=0
     )
     kept = ("val_dice", "val_dice_min", "train_seconds", "params", "epochs_run", "best_epoch")
+    model = load_model(result.best_path)
     entry = {
         "name": spec.name,
         "group": spec.group,
+        "seed": config.seed,
         "key_fields": fields,
         **{k: result.metrics[k] for k in kept},
+        # Where users are scored: chapter 8's enlarged probabilities against the 1918x1280 mask.
+        "full_dice": float(
+            full_size_dice(
+                model, val_pairs, batch_size=config.batch_size, resize=config.resize
+            ).mean()
+        ),
         "train_images": len(train_pairs),
         "val_images": len(val_pairs),
     }
     if spec.group != "baseline" and spec.split != "random":
         return entry
-    model = load_model(result.best_path)
     entry["holdout_dice"] = float(evaluate(model, cars.holdout, config.batch_size).mean())
     if spec.group == "baseline":
         batches = predict(model, val_pairs, config.batch_size, resize=config.resize)
@@ -251,8 +296,34 @@ class SweepResult:
     from_cache: int
     trained: int
 
-    def by_name(self, name: str) -> dict:
-        return next(e for e in self.entries if e["name"] == name)
+    def names(self) -> list[str]:
+        """The settings, in plan order."""
+        return list(dict.fromkeys(e["name"] for e in self.entries))
+
+    def seeded(self, name: str) -> list[dict]:
+        """The runs of one setting, in the plan's seed order."""
+        by_seed = {e["seed"]: e for e in self.entries if e["name"] == name}
+        return [by_seed[seed] for seed in self.plan.seeds]
+
+    def scores(self, name: str, score: str = "full_dice") -> list[float]:
+        return [e[score] for e in self.seeded(name)]
+
+    def mean(self, name: str, score: str = "full_dice") -> float:
+        return float(np.mean(self.scores(name, score)))
+
+
+def _versions() -> dict[str, str]:
+    """Keras's and TensorFlow's major.minor: patch releases do not change numerics we rely on."""
+    return {lib.__name__: ".".join(lib.__version__.split(".")[:2]) for lib in (keras, tf)}
+
+
+def _read_cache(cache: Path) -> dict:
+    try:
+        return json.loads(cache.read_text())["runs"] if cache.is_file() else {}
+    except (ValueError, KeyError) as exc:
+        raise CarvanaError(
+            f"{cache.name} is not a sweep cache ({exc}); delete it or use --force"
+        ) from None
 
 
 def run_sweep(
@@ -272,30 +343,28 @@ def run_sweep(
     if mode not in ("auto", "cache", "force"):
         raise CarvanaError(f"unknown mode {mode!r}: use auto, cache or force")
     cars, cache = choose_cars(pairs, plan), Path(cache)
-    data = data_fingerprint(root, pairs, description)
-    # Keras's and TensorFlow's major.minor: patch releases do not change numerics we rely on.
-    versions = {lib.__name__: ".".join(lib.__version__.split(".")[:2]) for lib in (keras, tf)}
+    data, versions = data_fingerprint(root, pairs, description), _versions()
     keyed = [(spec, *run_key(spec, data, versions)) for spec in plan.runs()]
-    try:
-        cached = (
-            json.loads(cache.read_text())["runs"] if mode != "force" and cache.is_file() else {}
-        )
-    except (ValueError, KeyError) as exc:
-        raise CarvanaError(
-            f"{cache.name} is not a sweep cache ({exc}); delete it or use --force"
-        ) from None
+    cached = _read_cache(cache) if mode != "force" else {}
     missing = [(spec, key, fields) for spec, key, fields in keyed if key not in cached]
     if mode == "cache" and missing:
+        names = ", ".join(dict.fromkeys(spec.name for spec, _, _ in missing))
         raise CarvanaError(
             f"{len(missing)} of {len(keyed)} runs are not in {cache.name} for this code, data "
-            f"and libraries ({', '.join(spec.name for spec, _, _ in missing)}); "
-            "run 'carvana-tutorial tune' to compute them"
+            f"and libraries ({names}); run 'carvana-tutorial tune' to compute them"
         )
     out_dir = Path(out_dir) if out_dir else runs_dir() / f"sweep-{plan.profile}"
     entries: dict[str, dict] = {key: cached[key] for _, key, _ in keyed if key in cached}
+    # The cars each run drew from, by id: what the results mean, without a pixel of the data.
+    views = {
+        "holdout": sorted({p.car for p in cars.holdout}),
+        "val": sorted({p.car for p in cars.val}),
+        "pool": [car[0].car for car in cars.pool],
+    }
     for done, (spec, key, fields) in enumerate(missing):
         if progress is not None:
-            progress(f"training {spec.name} ({done + 1}/{len(missing)})")
+            seed = spec.config.seed
+            progress(f"training {spec.name}, seed {seed} ({done + 1}/{len(missing)})")
         start = time.perf_counter()
         # A finished run folder of the same settings is read back, except under "force".
         entries[key] = _train_run(
@@ -303,70 +372,129 @@ def run_sweep(
         )
         entries[key]["wall_seconds"] = round(time.perf_counter() - start, 1)
         # Rewritten after each run: an interrupted sweep keeps the rest.
-        stored = {"sweep_version": SWEEP_VERSION, "profile": plan.profile, "runs": entries}
+        stored = {
+            "sweep_version": SWEEP_VERSION,
+            "plan": plan.profile,
+            "data": description,
+            "cars": views,
+            "runs": entries,
+        }
         write_atomic(cache, json.dumps(stored, indent=1, sort_keys=True) + "\n")
     runs = [entries[key] for _, key, _ in keyed]
     return SweepResult(plan, runs, from_cache=len(keyed) - len(missing), trained=len(missing))
 
 
-def mistake_effects(result: SweepResult) -> dict[str, float]:
-    """The numbers chapter 7 states, each a difference on the same data and seed. Chapter 7."""
-    base, leaky = result.by_name("baseline"), result.by_name("random split")
-    image_only = result.by_name("image-only augmentation")["val_dice"]
-    nearest = result.by_name("nearest resize")["val_dice"]
-    definitions = base["dice_definitions"]
-    val_gap = leaky["val_dice"] - base["val_dice"]
-    holdout_gap = leaky["holdout_dice"] - base["holdout_dice"]
-    return {
-        "baseline_dice": base["val_dice"],
-        "image_only_dice": image_only,
-        "augment_gain": base["val_dice"] - image_only,
-        "leaky_val_dice": leaky["val_dice"],
-        "leaky_holdout_dice": leaky["holdout_dice"],
-        "carwise_val_dice": base["val_dice"],
-        "carwise_holdout_dice": base["holdout_dice"],
-        # What validation says the random split gains, what held-out cars say, and the difference:
-        # the part of the leaky score that only the leak explains.
-        "leak_val_gap": val_gap,
-        "leak_holdout_gap": holdout_gap,
-        "leak_optimism": val_gap - holdout_gap,
-        "carwise_gap": base["holdout_dice"] - base["val_dice"],
-        "nearest_dice": nearest,
-        "resize_gain": base["val_dice"] - nearest,
-        "batch_global_dice": definitions["batch_global"],
-        "batch_global_hard_dice": definitions["batch_global_hard"],
-        "per_image_dice": definitions["per_image"],
-        "per_image_min": definitions["per_image_min"],
+def read_sweep(cache: str | os.PathLike, plan: SweepPlan) -> SweepResult:
+    """A sweep's results read from its file alone, each run matched by its settings and the sweep
+    version: how chapter 7 shows runs on data it does not have (the real photos). Chapter 7."""
+    cache = Path(cache)
+    stored = list(_read_cache(cache).values())
+    entries = []
+    for spec in plan.runs():
+        wanted = {"sweep_version": SWEEP_VERSION, "run": spec.settings()}
+        found = [e for e in stored if all(e["key_fields"][k] == v for k, v in wanted.items())]
+        if not found:
+            raise CarvanaError(
+                f"{cache.name} has no run {spec.name!r} (seed {spec.config.seed}) of sweep "
+                f"version {SWEEP_VERSION}: run 'carvana-tutorial tune' on that data"
+            )
+        entries.append(found[0])
+    return SweepResult(plan, entries, from_cache=len(entries), trained=0)
+
+
+def effects(result: SweepResult) -> dict[str, Effect]:
+    """Each setting against the baseline, seed by seed, by full-size dice; for the random split,
+    what the leak adds to validation (its validation gain minus its gain on held-out cars), and
+    for the batch dice, how far the article's metric sits from the competition's. Chapter 7."""
+    base = result.scores("baseline")
+    found = {
+        name: paired_effect(base, result.scores(name))
+        for name in result.names()
+        if name not in ("baseline", "random split")
     }
+    gaps = {
+        name: [e["val_dice"] - e["holdout_dice"] for e in result.seeded(name)]
+        for name in ("baseline", "random split")
+    }
+    found["random split"] = paired_effect(gaps["baseline"], gaps["random split"])
+    definitions = [e["dice_definitions"] for e in result.seeded("baseline")]
+    found["batch dice"] = paired_effect(
+        [d["per_image"] for d in definitions], [d["batch_global"] for d in definitions]
+    )
+    return found
 
 
-def glue_values(result: SweepResult) -> dict[str, float | str]:
-    """Every number chapter 7's prose quotes, by its name there (``dice_size_32x48``). Chapter 7."""
-    base = result.by_name("baseline")
-    values: dict[str, float | str] = {"base_seconds": base["train_seconds"]}
-    for entry in result.entries:
-        key = re.sub(r"[^0-9A-Za-z]", "_", entry["name"])
+def glue_key(name: str) -> str:
+    """A setting's name as chapter 7's glue keys spell it: ``size=32x48`` -> ``size_32x48``."""
+    return re.sub(r"[^0-9A-Za-z]", "_", name)
+
+
+def glue_values(result: SweepResult, prefix: str = "") -> dict[str, float | str]:
+    """Every number chapter 7's prose quotes, by its name there (``delta_size_32x48``): per
+    setting the means over seeds, the paired effect, its interval and the rule's verdict.
+    ``prefix`` tells the real photos' values apart. Chapter 7."""
+    values: dict[str, float | str] = {}
+    for name in result.names():
+        runs, key = result.seeded(name), glue_key(name)
         values |= {
-            f"dice_{key}": entry["val_dice"],
-            f"delta_{key}": entry["val_dice"] - base["val_dice"],
-            f"seconds_{key}": entry["train_seconds"],
-            f"params_{key}": entry["params"],
+            f"dice_{key}": result.mean(name, "val_dice"),
+            f"full_{key}": result.mean(name),
+            f"seconds_{key}": float(np.mean([e["train_seconds"] for e in runs])),
+            f"epochs_{key}": float(np.mean([e["epochs_run"] for e in runs])),
+            f"params_{key}": runs[0]["params"],
         }
-    seeds = [e["val_dice"] for e in result.entries if e["group"] in ("baseline", "seed")]
-    values.update(seed_low=min(seeds), seed_high=max(seeds), seed_spread=max(seeds) - min(seeds))
-    changes = [e for e in result.entries if e["group"] not in ("mistake", "seed")]
-    best = max(changes, key=lambda e: e["val_dice"])
-    values.update(best_run=best["name"], best_dice=best["val_dice"])
-    return values | mistake_effects(result)
+    for name, effect in effects(result).items():
+        key = glue_key(name)
+        values |= {
+            f"delta_{key}": effect.mean,
+            f"low_{key}": effect.low,
+            f"high_{key}": effect.high,
+            f"verdict_{key}": effect.verdict,
+        }
+    base = result.seeded("baseline")
+    values |= {
+        "seeds": len(result.plan.seeds),
+        "holdout_baseline": float(np.mean([e["holdout_dice"] for e in base])),
+        "holdout_random_split": result.mean("random split", "holdout_dice"),
+        "max_epochs_baseline": max(e["epochs_run"] for e in base),
+        "epoch_cap": result.plan.baseline.config.epochs,
+    }
+    for definition in ("batch_global", "batch_global_hard", "per_image", "per_image_min"):
+        values[definition] = float(np.mean([e["dice_definitions"][definition] for e in base]))
+    return {f"{prefix}{name}": value for name, value in values.items()}
 
 
-def results_table(result: SweepResult) -> str:
-    """A markdown table of every run: what changed, dice, change from baseline, cost. Chapter 7."""
-    base = result.by_name("baseline")["val_dice"]
-    rows = [
-        f"| {e['group']} | {e['name']} | {e['val_dice']:.4f} | {e['val_dice'] - base:+.4f} | "
-        f"{e['train_seconds']:.0f} | {e['params']:,} | {e['epochs_run']} |"
-        for e in result.entries
-    ]
-    header = "| group | run | val dice (per image) | vs baseline | train s | parameters | epochs |"
-    return "\n".join([header, "|---|---|---:|---:|---:|---:|---:|", *rows])
+def _effect_cells(effect: Effect | None) -> list[str]:
+    if effect is None:
+        return ["", ""]
+    return [f"{effect.mean:+.4f} [{effect.low:+.4f}, {effect.high:+.4f}]", effect.verdict]
+
+
+def results_table(result: SweepResult, real: SweepResult | None = None) -> str:
+    """A markdown table, one row per setting: means over the seeds at the input size and at full
+    size, the paired effect with its interval and the rule's verdict, epochs run and training
+    time; with ``real``, the full-size dice and the effect on real photos beside them. The batch
+    dice is a second score of the baseline's runs. Chapter 7."""
+    found, on_real = effects(result), effects(real) if real else {}
+    header = ["group", "run", "dice, input size", "dice, full size", "effect [95% interval]"]
+    header += ["rule", "epochs", "train s"]
+    if real:
+        header += ["real: full size", "real: effect [95% interval]", "real: rule"]
+    rows = [header, ["---", "---", *["---:"] * 3, "---", "---:", "---:"]]
+    rows[1] += ["---:", "---:", "---"] if real else []
+    for name in [*result.names(), "batch dice"]:
+        if name == "batch dice":
+            row = ["mistake", "batch dice", "", "", *_effect_cells(found[name]), "", ""]
+        else:
+            runs = result.seeded(name)
+            row = [runs[0]["group"], name, f"{result.mean(name, 'val_dice'):.4f}"]
+            row += [f"{result.mean(name):.4f}", *_effect_cells(found.get(name))]
+            row += [f"{np.mean([e['epochs_run'] for e in runs]):.1f}"]
+            row += [f"{np.mean([e['train_seconds'] for e in runs]):.0f}"]
+        if real:
+            full = f"{real.mean(name):.4f}" if name in real.names() else ""
+            row += [full, *_effect_cells(on_real.get(name))]
+            if name != "batch dice" and name not in real.names():
+                row[-3:] = ["not run", "", ""]
+        rows.append(row)
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)

@@ -217,33 +217,45 @@ def throughput_chart(result: Mapping) -> Figure:
 
 
 def sweep_plot(result) -> Figure:
-    """Validation dice against training seconds of chapter 7's sweep, one colour per knob. The axis
-    starts just below the lowest run that reached 0.5: a run that failed to learn sits on its bottom
+    """Full-size dice against training seconds of chapter 7's sweep, one colour per knob: each
+    setting's mean over its seeds, with a bar from its lowest seed to its highest. The axis starts
+    just below the lowest setting that reached 0.5: one that failed to learn sits on its bottom
     edge as a triangle, rather than squash the rest. Chapter 7."""
     fig, (ax,) = _figure(8, 5)
-    scores = [e["val_dice"] for e in result.entries]
-    floor = min([d for d in scores if d >= 0.5] or scores) - 0.02
-    for index, group in enumerate(dict.fromkeys(e["group"] for e in result.entries)):
-        members = [e for e in result.entries if e["group"] == group]
-        colour, size = colormaps["tab10"](index), 90 if group == "baseline" else 30
-        for below, marker, label in (
-            (False, "*" if group == "baseline" else "o", group),
-            (True, "v", None),
-        ):
-            points = [e for e in members if (e["val_dice"] < floor) == below]
-            seconds = [e["train_seconds"] for e in points]
-            dice = [max(e["val_dice"], floor) for e in points]
-            ax.scatter(seconds, dice, color=colour, label=label, s=size, marker=marker)
-        for e in members:
-            label = e["name"] if e["val_dice"] >= floor else f"{e['name']} ({e['val_dice']:.2f})"
-            xy = (e["train_seconds"], max(e["val_dice"], floor))
-            ax.annotate(label, xy, fontsize=7, xytext=(3, 3), textcoords="offset points")
+    points = {
+        name: (
+            float(np.mean([e["train_seconds"] for e in result.seeded(name)])),
+            result.scores(name),
+            result.seeded(name)[0]["group"],
+        )
+        for name in result.names()
+    }
+    means = [float(np.mean(dice)) for _, dice, _ in points.values()]
+    floor = min([d for d in means if d >= 0.5] or means) - 0.02
+    groups = list(dict.fromkeys(group for _, _, group in points.values()))
+    for name, (seconds, dice, group) in points.items():
+        mean, colour = float(np.mean(dice)), colormaps["tab10"](groups.index(group))
+        below, first = mean < floor, next(n for n, p in points.items() if p[2] == group) == name
+        marker = "v" if below else ("*" if group == "baseline" else "o")
+        low, high = max(min(dice), floor), max(max(dice), floor)
+        ax.plot([seconds, seconds], [low, high], color=colour, alpha=0.5, linewidth=1)
+        ax.scatter(
+            [seconds],
+            [max(mean, floor)],
+            color=colour,
+            marker=marker,
+            s=90 if group == "baseline" else 30,
+            label=group if first else None,
+        )
+        label = name if not below else f"{name} ({mean:.2f})"
+        xy = (seconds, max(mean, floor))
+        ax.annotate(label, xy, fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set(
         ylim=(floor - 0.005, None),
         xscale="log",
-        xlabel="training time (s, log scale)",
+        xlabel="training time (s, mean over seeds, log scale)",
         title=f"One knob at a time around the {result.plan.profile} baseline",
-        ylabel="validation dice (mean per image)",
+        ylabel="full-size dice (mean over seeds; bar: lowest to highest seed)",
     )
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
