@@ -22,17 +22,17 @@ class Effect:
 
     differences: tuple[float, ...]
     mean: float
-    low: float
+    low: float  # the interval of the mean difference
     high: float
 
     @property
     def shown(self) -> bool:
-        """Shown: the interval of the mean difference excludes zero."""
+        """Shown: the interval excludes zero."""
         return self.low > 0 or self.high < 0
 
     @property
     def verdict(self) -> str:
-        """What the rule says about the score: not shown, or shown higher or lower."""
+        """What the rule says: not shown, or shown higher or lower."""
         if not self.shown:
             return "not shown"
         return "shown: higher" if self.mean > 0 else "shown: lower"
@@ -52,4 +52,5 @@ def paired_effect(
     t = stats.t.ppf((1 + confidence) / 2, df=n - 1)
     half = t * diffs.std(ddof=1) / math.sqrt(n)
     mean = float(diffs.mean())
-    return Effect(tuple(map(float, diffs)), mean, float(mean - half), float(mean + half))
+    low, high = float(mean - half), float(mean + half)
+    return Effect(tuple(map(float, diffs)), mean, low, high)

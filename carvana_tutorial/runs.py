@@ -57,12 +57,14 @@ def fingerprint(pairs: Sequence) -> str:
     return hashlib.sha1(files.encode()).hexdigest()[:12]
 
 
+#: Fields that older runs did not have: left out when ``None``, so those runs still match.
+UNSAID = ("depth", "schedule", "recipe")
+
+
 def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) -> dict:
     """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint
-    (``depth`` and ``recipe`` left out when unsaid, so older runs still match)."""
-    saved = {
-        k: v for k, v in asdict(config).items() if v is not None or k not in ("depth", "recipe")
-    }
+    (``depth``, ``schedule`` and ``recipe`` left out when unsaid, so older runs still match)."""
+    saved = {k: v for k, v in asdict(config).items() if v is not None or k not in UNSAID}
     saved["image_size"] = list(config.image_size)
     if config.recipe is not None:
         saved["recipe_values"] = recipe_changes(config.recipe)

@@ -5,6 +5,7 @@ that *restores the best weights*; the best epoch in a ``.keras`` file (Keras 3 r
 article's extension-less path); a final score that is the competition's metric computed from the
 *reloaded best checkpoint*, not from whatever the last epoch left in memory."""
 
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -59,6 +60,15 @@ def compile_model(config: TrainConfig) -> keras.Model:
     return model
 
 
+def cosine_schedule(config: TrainConfig) -> cb.Callback:
+    """Adam's rate, lowered along half a cosine to 0 at the epoch cap: large steps first, small
+    ones to settle into a minimum the constant rate keeps jumping around. Chapter 7."""
+    rate, cap = config.learning_rate, config.epochs
+    return cb.LearningRateScheduler(
+        lambda epoch: rate * 0.5 * (1 + math.cos(math.pi * epoch / cap))
+    )
+
+
 def train(
     config: TrainConfig,
     train_pairs: Sequence[Pair],
@@ -76,6 +86,7 @@ def train(
     train_ds, val_ds = datasets(config, train_pairs, val_pairs)
     model = compile_model(config)
     callbacks = [
+        *([cosine_schedule(config)] if config.schedule == "cosine" else []),
         cb.EarlyStopping(patience=config.patience, restore_best_weights=True),
         cb.ModelCheckpoint(out_dir / BEST, save_best_only=True),
         cb.CSVLogger(out_dir / HISTORY),

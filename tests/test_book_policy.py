@@ -427,6 +427,10 @@ SHOWN = {
         "carvana_tutorial.training.compile_model",
         "carvana_tutorial.training.train",
     ],
+    "07_tuning": [
+        "carvana_tutorial.effects.Effect",
+        "carvana_tutorial.effects.paired_effect",
+    ],
     "08_submission": [
         "carvana_tutorial.rle.rle_encode",
         "carvana_tutorial.inference.upsample_probabilities",

@@ -68,7 +68,8 @@ def test_train_writes_the_run_and_prints_its_metrics(run, capsys):
     config = saved["config"]
     assert (config["model"], config["filters"], config["batch_size"]) == ("simple", 2, 4)
     assert config["image_size"] == [64, 96]
-    assert config["loss"] == "dice" and config["augment"] == "joint" and config["seed"] == 5
+    # The default recipe (tuned) sets the loss; the seed is the one given.
+    assert config["loss"] == "bce_dice" and config["augment"] == "joint" and config["seed"] == 5
     assert config["depth"] == printed["depth"] == 2
     model = keras.models.load_model(out / "best.keras")
     assert sum(isinstance(layer, keras.layers.Conv2DTranspose) for layer in model.layers) == 2 * 2
@@ -206,6 +207,25 @@ def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(
     assert seen == [{"patience": 7, "restore_best_weights": True}]
 
 
+def test_train_defaults_to_the_tuned_recipe_and_pairs_seeds_on_one_split(data, tmp_path, capsys):
+    from carvana_tutorial.config import DEFAULT_RECIPE, TUNED
+
+    assert DEFAULT_RECIPE == "tuned"
+    small = ["--filters", "2", "--size", "64x96", "--epochs", "1", "--batch", "4", "--depth", "2"]
+    saved = {}
+    for name, seeds in {"a": [], "b": ["--seed", "7"], "c": ["--split-seed", "1"]}.items():
+        argv = ["train", str(data), "--model", "simple", "--profile", "quick", *small, *seeds]
+        assert main([*argv, "--out", str(tmp_path / name)]) == 0
+        saved[name] = json.loads((tmp_path / name / "metrics.json").read_text())["config"]
+    assert "recipe tuned" in capsys.readouterr().out
+    assert saved["a"]["recipe"] == "tuned"
+    assert (saved["a"]["loss"], saved["a"]["patience"]) == (TUNED.loss, TUNED.patience)
+    # --seed changes the weights and the shuffling, not which cars validate.
+    assert saved["b"]["seed"] == 7 and saved["b"]["val_split"] == saved["a"]["val_split"]
+    assert saved["c"]["seed"] == saved["a"]["seed"]
+    assert saved["c"]["val_split"] != saved["a"]["val_split"]
+
+
 def test_article_recipe_is_the_old_default(data):
     from dataclasses import replace
 
@@ -261,4 +281,4 @@ def test_train_picks_its_profile_like_the_chapters(
     (tmp_path / "file").write_text("")
     # Refused after the profile is chosen and announced: --out is a file, so nothing trains.
     assert main(["train", str(data), "--model", "simple", "--out", str(tmp_path / "file")]) == 2
-    assert f", profile {chosen}, recipe article:" in capsys.readouterr().out
+    assert f", profile {chosen}, recipe tuned:" in capsys.readouterr().out

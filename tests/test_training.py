@@ -163,6 +163,22 @@ def test_unet_trains_with_bce_dice_and_same_seed_gives_same_run(split, tmp_path)
     assert a.history == b.history
 
 
+def test_cosine_schedule_lowers_the_rate_to_zero_at_the_cap(split, tmp_path):
+    config = TrainConfig("simple", SIZE, filters=2, epochs=4, batch_size=4, learning_rate=1e-2)
+    schedule = training.cosine_schedule(config).schedule
+    rates = [schedule(epoch) for epoch in range(5)]
+    assert rates[0] == pytest.approx(1e-2) and rates[2] == pytest.approx(5e-3)
+    assert rates[4] == pytest.approx(0, abs=1e-12) and rates == sorted(rates, reverse=True)
+    # Training with it: the optimizer's rate follows the schedule, epoch by epoch.
+    train, val = split
+    cosine = replace(config, schedule="cosine", epochs=2, patience=5)
+    result = training.train(cosine, train[:4], val, tmp_path / "cosine", verbose=0)
+    assert result.config["schedule"] == "cosine"
+    assert result.history["learning_rate"] == pytest.approx([1e-2, 5e-3])
+    with pytest.raises(CarvanaError, match="unknown schedule 'steps'"):
+        replace(config, schedule="steps")
+
+
 def count_layers(model: keras.Model, kind: type) -> int:
     return sum(isinstance(layer, kind) for layer in model.layers)
 

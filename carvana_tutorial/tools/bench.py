@@ -18,7 +18,7 @@ from PIL import Image
 from tensorflow.python.framework import config as tf_config  # the op-determinism switch Keras reads
 from tqdm import tqdm
 
-from ..config import IMAGE_SIZE, PRESETS, QUICK, TUNED, TrainConfig, config_for
+from ..config import IMAGE_SIZE, PRESETS, REALISM_RUN, TrainConfig
 from ..errors import CarvanaError, DataError
 from ..inference import iter_masks, load_model, predict, segment_photos
 from ..layout import FULL_SIZE
@@ -334,8 +334,8 @@ def realism_benchmark(
     cars: int = 32,
     *,
     size: tuple[int, int] = FULL_SIZE,
-    epochs: int = TUNED.epochs,
-    patience: int = TUNED.patience,
+    epochs: int = REALISM_RUN.epochs,
+    patience: int = REALISM_RUN.patience,
     work_dir: str | os.PathLike | None = None,
     verbose: int = 0,
 ) -> dict:
@@ -355,9 +355,7 @@ def realism_benchmark(
             lambda: make_synthetic_set(Path(scratch) / "set", cars, size, seed, 0, zips=False)
         )
         train_pairs, val_pairs = split_by_car(pair_files(synthetic.root), seed=seed)
-        config = config_for(
-            QUICK, "unet", recipe="tuned", epochs=epochs, patience=patience, seed=seed
-        )
+        config = replace(REALISM_RUN, epochs=epochs, patience=patience, seed=seed)
         result, train_seconds, _ = _timed(
             lambda: train(config, train_pairs, val_pairs, Path(scratch) / "run", verbose=verbose)
         )

@@ -4,10 +4,10 @@
 import inspect
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..config import Profile, TrainConfig, config_for, get_profile
+from ..config import DEFAULT_RECIPE, Profile, TrainConfig, config_for, get_profile
 from ..data import Pair, pair_files, split_by_car
 from ..hardware import device_kind
 from ..runs import TrainResult
@@ -113,3 +113,13 @@ def trained(
     out_dir = runs_dir() / f"{name or config.model}-{ctx.profile.name}"
     pairs = ctx.train if train is None else train
     return train_or_reuse(config, pairs, ctx.val, out_dir, **options)
+
+
+def best_recipe(ctx: Chapter, model: str = "unet") -> TrainConfig:
+    """The recipe ``train`` uses by default (chapter 7's), for the chapters after 7. On the quick
+    profile at the profile's own input size, so that the book builds in minutes on a CPU: the
+    recipe's larger input is what ``train`` and the full profile use. Chapter 8."""
+    config = config_for(ctx.profile, model, recipe=DEFAULT_RECIPE, seed=ctx.seed)
+    if ctx.profile.name == "quick":
+        config = replace(config, image_size=ctx.profile.run.image_size)
+    return config

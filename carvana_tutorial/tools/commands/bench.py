@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ...config import IMAGE_SIZE, MODEL_NAMES, TUNED
+from ...config import IMAGE_SIZE, MODEL_NAMES, REALISM_RUN
 from ...layout import FULL_SIZE
 from ._args import non_negative_int, parse_size, positive
 
@@ -89,8 +89,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     real.add_argument(
         "--epochs",
         type=positive,
-        default=TUNED.epochs,
-        help=f"most epochs (default {TUNED.epochs}, patience {TUNED.patience})",
+        default=REALISM_RUN.epochs,
+        help=f"most epochs (default {REALISM_RUN.epochs}, patience {REALISM_RUN.patience})",
     )
     real.set_defaults(func=run_real)
 

@@ -9,12 +9,14 @@ from pathlib import Path
 from ...config import (
     ARTICLE,
     DEFAULT_DEPTH,
+    DEFAULT_RECIPE,
     ENV_PROFILE,
     FULL,
     LOSS_NAMES,
     MODEL_NAMES,
     PROFILES,
     RECIPES,
+    SCHEDULE_NAMES,
     TUNED,
     TrainConfig,
     config_for,
@@ -34,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"{ENV_PROFILE}, else full on a GPU or TPU and quick elsewhere); full is the article's "
         f"({ARTICLE.image_size[0]}x{ARTICLE.image_size[1]}, batch {ARTICLE.batch_size}, "
         f"{FULL.max_images} images, {ARTICLE.filters} filters, Adam {ARTICLE.learning_rate:g}, "
-        f"{ARTICLE.loss} loss, patience {ARTICLE.patience}); --recipe tuned takes the book's best "
-        "choices.",
+        f"{ARTICLE.loss} loss, patience {ARTICLE.patience}), changed by the recipe: "
+        f"{DEFAULT_RECIPE} unless --recipe says otherwise.",
     )
     train.add_argument(
         "data", type=Path, metavar="DATA", help="folder holding train_hq/ and train_masks/"
@@ -71,13 +73,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--max-images", type=positive, metavar="N", help="images kept before the split (whole cars)"
     )
+    size = "x".join(map(str, TUNED.image_size))
     train.add_argument(
         "--recipe",
         choices=RECIPES,
-        default="article",
-        help="article (default): the article's choices; tuned: BCE+dice, Adam "
-        f"{TUNED.learning_rate:g}, patience {TUNED.patience}, up to {TUNED.epochs} epochs. "
-        "Options given explicitly win over the recipe",
+        default=DEFAULT_RECIPE,
+        help=f"tuned (default; chapter 7): BCE+dice, Adam {TUNED.learning_rate:g} lowered along a "
+        f"cosine, {size} inputs, patience {TUNED.patience}, up to {TUNED.epochs} epochs; article: "
+        "the article's choices (chapters 4 and 6). Options given explicitly win over the recipe",
     )
     train.add_argument(
         "--patience",
@@ -96,10 +99,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--resize", choices=("area", "nearest"), help="downscaling (default area)")
     train.add_argument(
+        "--schedule",
+        choices=("constant", *SCHEDULE_NAMES),
+        help="learning rate over the epochs: constant (article), or cosine down to 0 at the "
+        "epoch cap",
+    )
+    train.add_argument(
         "--seed",
         type=non_negative_int,
         default=ARTICLE.seed,
-        help="seed of the split, the weights and the shuffling",
+        help=f"seed of the initial weights and the shuffling (default {ARTICLE.seed})",
+    )
+    train.add_argument(
+        "--split-seed",
+        type=non_negative_int,
+        default=ARTICLE.seed,
+        metavar="S",
+        help=f"seed of the car split (default {ARTICLE.seed}): runs of several --seed values "
+        "validate on the same cars, so their scores pair",
     )
     train.add_argument(
         "--overwrite",
@@ -175,7 +192,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     profile = get_profile(args.profile)
     train_pairs, val_pairs = split_by_car(
-        pair_files(args.data), seed=args.seed, max_images=args.max_images or profile.max_images
+        pair_files(args.data),
+        seed=args.split_seed,
+        max_images=args.max_images or profile.max_images,
     )
 
     from tqdm.keras import TqdmCallback
@@ -187,6 +206,8 @@ def run_train(args: argparse.Namespace) -> int:
     changes = {name: getattr(args, name) for name in named if getattr(args, name, None) is not None}
     if args.augment == "none":
         changes["augment"] = None
+    if args.schedule == "constant":
+        changes["schedule"] = None
     config = config_for(profile, args.model, recipe=args.recipe, **changes)
     size = config.image_size
     print(
