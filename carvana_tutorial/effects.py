@@ -38,6 +38,11 @@ class Effect:
         return "shown: higher" if self.mean > 0 else "shown: lower"
 
 
+def t_quantile(seeds: int, confidence: float = CONFIDENCE) -> float:
+    """How many standard errors the interval reaches each side: 4.3 for three seeds, 2.0 for 60."""
+    return float(stats.t.ppf((1 + confidence) / 2, df=seeds - 1))
+
+
 def paired_effect(
     baseline: Sequence[float],
     variant: Sequence[float],
@@ -49,8 +54,7 @@ def paired_effect(
         raise ValueError("an effect needs at least two paired seeds")
     diffs = np.asarray(variant, float) - np.asarray(baseline, float)
     n = len(diffs)
-    t = stats.t.ppf((1 + confidence) / 2, df=n - 1)
-    half = t * diffs.std(ddof=1) / math.sqrt(n)
+    half = t_quantile(n, confidence) * diffs.std(ddof=1) / math.sqrt(n)
     mean = float(diffs.mean())
     low, high = float(mean - half), float(mean + half)
     return Effect(tuple(map(float, diffs)), mean, low, high)
