@@ -62,7 +62,7 @@ class TrainConfig:
     seed: int = 42
     augment: str | None = "joint"  # or "image_only" (the article's bug)
     resize: str = "area"  # or "nearest" (the article's)
-    schedule: str | None = None  # None: Adam's rate throughout; "cosine": down to 0 by the cap
+    schedule: str | None = None  # or "cosine": down to 0 at the epoch cap
     recipe: str | None = None  # the RECIPES entry these values came from
 
     def __post_init__(self) -> None:

@@ -188,6 +188,7 @@ FAKE = {
     "random split": (0.85, 0.86),
     "nearest resize": (0.79, 0.82),
     "loss=dice": (0.86, 0.881),
+    "filters=2": (0.70, 0.71),
 }
 
 
@@ -291,6 +292,12 @@ def test_effects_table_and_plot_come_from_the_paired_seeds(dataset, tmp_path, fa
     beside = tuning.results_table(result, tuning.read_sweep(tmp_path / "s.json", fewer))
     assert beside.splitlines()[-2].endswith("| not run |  |  |")
     assert "| 0.8000 |  |  |" in beside.splitlines()[2]
+    other = replace(TINY, variations={"filters": (2,)})  # a knob only the real plan has
+    common = dict(root=root, description="d", out_dir=tmp_path / "runs", progress=None)
+    extra = tuning.run_sweep(pairs, cache=tmp_path / "o.json", plan=other, **common)
+    rows = tuning.results_table(result, extra).splitlines()
+    assert rows[-2].startswith("| filters | filters=2 | not run |")
+    assert "| 0.6950 | -0.1050 [" in rows[-2]
 
     fig = viz.sweep_plot(result)
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(result.names())

@@ -489,8 +489,12 @@ def results_table(result: SweepResult, real: SweepResult | None = None) -> str:
         header += ["real: full size", "real: effect [95% interval]", "real: rule"]
     rows = [header, ["---", "---", *["---:"] * 3, "---", "---:", "---:"]]
     rows[1] += ["---:", "---:", "---"] if real else []
-    for name in [*result.names(), "batch dice"]:
-        if name == "batch dice":
+    only_real = [name for name in real.names() if name not in result.names()] if real else []
+    for name in [*result.names(), *only_real, "batch dice"]:
+        if name in only_real:  # a setting only the real plan has (its car counts)
+            group = real.seeded(name)[0]["group"]
+            row = [group, name, "not run", "", "", "", "", ""]
+        elif name == "batch dice":
             row = ["mistake", "batch dice", "", "", *_effect_cells(found[name]), "", ""]
         else:
             runs = result.seeded(name)
