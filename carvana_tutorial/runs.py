@@ -65,7 +65,6 @@ def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) 
     """The configuration as ``metrics.json`` stores it, with the split's size and fingerprint
     (``depth``, ``schedule`` and ``recipe`` left out when unsaid, so older runs still match)."""
     saved = {k: v for k, v in asdict(config).items() if v is not None or k not in UNSAID}
-    saved["image_size"] = list(config.image_size)
     if config.recipe is not None:
         saved["recipe_values"] = recipe_changes(config.recipe)
     saved.update(
@@ -74,7 +73,7 @@ def run_config(config: TrainConfig, train_pairs: Sequence, val_pairs: Sequence) 
         train_split=fingerprint(train_pairs),
         val_split=fingerprint(val_pairs),
     )
-    return saved
+    return json.loads(json.dumps(saved))  # as metrics.json reads back: tuples become lists
 
 
 def new_run_dir(out_dir: str | os.PathLike, train_pairs: Sequence, val_pairs: Sequence) -> Path:

@@ -147,6 +147,17 @@ def test_reuse_trains_again_when_the_configuration_or_the_files_differ(
     assert len(calls) == 3
 
 
+def test_reuse_reads_back_a_run_of_a_recipe(split, tmp_path, monkeypatch):
+    """A recipe's values hold tuples (its input size), which metrics.json stores as lists: the
+    run must still be recognised, or every chapter after 7 trains its model again."""
+    train, val = split
+    config = config_for(QUICK, "simple", recipe="tuned", image_size=SIZE, filters=2, epochs=1)
+    first = reuse.train_or_reuse(config, train[:4], val, tmp_path / "tuned", verbose=0)
+    monkeypatch.setattr(reuse, "train", lambda *args, **kwargs: pytest.fail("trained again"))
+    again = reuse.train_or_reuse(config, train[:4], val, tmp_path / "tuned")
+    assert again.metrics == first.metrics and again.config["recipe"] == "tuned"
+
+
 def test_config_from_a_profile_takes_its_run_and_the_changes():
     config = config_for(QUICK, "unet", seed=7, loss="bce_dice")
     assert config == replace(QUICK.run, model="unet", seed=7, loss="bce_dice")

@@ -166,7 +166,8 @@ REAL_PLAN = SweepPlan(
 
 #: The same study at a GPU's scale, on the real data: a wider U-Net at 128x192 with the tuned loss
 #: and learning rate, 24 training cars and 16 validation cars. 39 runs of at most 40 epochs of 384
-#: photos; not timed here (no GPU with TensorFlow), budgeted at about an hour on one T4 or P100.
+#: photos: at most 600,000 photo passes, sized for about an hour of one T4 or P100 (an estimate; no
+#: GPU with TensorFlow was available to time it).
 FULL_PLAN = SweepPlan(
     profile="full",
     baseline=RunSpec(
