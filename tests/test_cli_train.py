@@ -196,7 +196,7 @@ def test_recipe_tuned_records_its_values_and_patience_reaches_early_stopping(
     assert "recipe tuned" in capsys.readouterr().out
     config = json.loads((out / "metrics.json").read_text())["config"]
     assert config["recipe"] == "tuned"
-    assert config["recipe_values"] == recipe_changes("tuned")
+    assert config["recipe_values"] == json.loads(json.dumps(recipe_changes("tuned")))
     # The recipe's choices, except where an option said otherwise (--epochs, --patience).
     assert (config["loss"], config["learning_rate"], config["augment"]) == (
         "bce_dice",

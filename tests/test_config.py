@@ -12,6 +12,7 @@ import pytest
 from carvana_tutorial import config
 from carvana_tutorial.config import (
     ARTICLE,
+    DEFAULT_RECIPE,
     FULL,
     QUICK,
     QUICK_RUN,
@@ -77,12 +78,16 @@ def test_profiles_point_at_the_presets_and_the_article_is_the_default():
     assert ARTICLE == TrainConfig() and FULL.run is ARTICLE and QUICK.run is QUICK_RUN
     assert set(RECIPES) == {"article", "tuned"} and RECIPES["tuned"] is TUNED
     assert recipe_changes("article") == {}
+    # What chapter 7 and the real photos support: train's default, on top of any profile's run.
     assert recipe_changes("tuned") == {
-        "epochs": 30,
+        "epochs": 40,
         "loss": "bce_dice",
         "learning_rate": TUNED.learning_rate,
-        "patience": 5,
+        "image_size": (192, 256),
+        "schedule": "cosine",
+        "patience": 8,
     }
+    assert DEFAULT_RECIPE == "tuned"
 
 
 def test_config_for_layers_profile_recipe_and_changes():
