@@ -285,19 +285,22 @@ def test_effects_table_and_plot_come_from_the_paired_seeds(dataset, tmp_path, fa
 
     table = tuning.results_table(result).splitlines()
     assert len(table) == 2 + len(result.names()) + 1  # and the batch dice's row
-    assert table[2].startswith("| baseline | baseline | 0.8100 | 0.8000 |  |  | 3.5 |")
-    assert "| loss | loss=dice | 0.8705 | 0.8605 | +0.0605 [" in table[-2]
+    assert table[2].startswith("| baseline | 0.8100 | 0.8000 |  |  | 3.5 |")
+    assert table[-2].startswith("| loss=dice | 0.8705 | 0.8605 | +0.0605 [")
     assert table[-2].endswith("| shown: higher | 3.5 | 10 |")
-    fewer = replace(TINY, variations={})  # the real plan runs fewer knobs
-    beside = tuning.results_table(result, tuning.read_sweep(tmp_path / "s.json", fewer))
-    assert beside.splitlines()[-2].endswith("| not run |  |  |")
-    assert "| 0.8000 |  |  |" in beside.splitlines()[2]
-    other = replace(TINY, variations={"filters": (2,)})  # a knob only the real plan has
+    assert table[-1].startswith("| batch dice (a score) |  |  | +0.0900 [")
+
+    # Side by side with a study that ran fewer knobs, and one that ran a knob of its own.
+    fewer = tuning.read_sweep(tmp_path / "s.json", replace(TINY, variations={}))
+    rows = tuning.comparison_table(result, fewer).splitlines()
+    assert rows[2] == "| baseline |  |  | 0.8000 |  |  |"
+    assert rows[-2].startswith("| loss=dice | +0.0605 [") and rows[-2].endswith("| not run |  |  |")
+    other = replace(TINY, variations={"filters": (2,)})
     common = dict(root=root, description="d", out_dir=tmp_path / "runs", progress=None)
     extra = tuning.run_sweep(pairs, cache=tmp_path / "o.json", plan=other, **common)
-    rows = tuning.results_table(result, extra).splitlines()
-    assert rows[-2].startswith("| filters | filters=2 | not run |")
-    assert "| 0.6950 | -0.1050 [" in rows[-2]
+    rows = tuning.comparison_table(result, extra).splitlines()
+    assert rows[-2].startswith("| filters=2 | not run |  | 0.6950 | -0.1050 [")
+    assert rows[-1].startswith("| batch dice (a score) | +0.0900 [")
 
     fig = viz.sweep_plot(result)
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == len(result.names())

@@ -478,35 +478,38 @@ def _effect_cells(effect: Effect | None) -> list[str]:
     return [f"{effect.mean:+.4f} [{effect.low:+.4f}, {effect.high:+.4f}]", effect.verdict]
 
 
-def results_table(result: SweepResult, real: SweepResult | None = None) -> str:
+def results_table(result: SweepResult) -> str:
     """A markdown table, one row per setting: means over the seeds at the input size and at full
     size, the paired effect with its interval and the rule's verdict, epochs run and training
-    time; with ``real``, the full-size dice and the effect on real photos beside them. The batch
-    dice is a second score of the baseline's runs. Chapter 7."""
-    found, on_real = effects(result), effects(real) if real else {}
-    header = ["group", "run", "dice, input size", "dice, full size", "effect [95% interval]"]
-    header += ["rule", "epochs", "train s"]
-    if real:
-        header += ["real: full size", "real: effect [95% interval]", "real: rule"]
-    rows = [header, ["---", "---", *["---:"] * 3, "---", "---:", "---:"]]
-    rows[1] += ["---:", "---:", "---"] if real else []
-    only_real = [name for name in real.names() if name not in result.names()] if real else []
-    for name in [*result.names(), *only_real, "batch dice"]:
-        if name in only_real:  # a setting only the real plan has (its car counts)
-            group = real.seeded(name)[0]["group"]
-            row = [group, name, "not run", "", "", "", "", ""]
-        elif name == "batch dice":
-            row = ["mistake", "batch dice", "", "", *_effect_cells(found[name]), "", ""]
-        else:
-            runs = result.seeded(name)
-            row = [runs[0]["group"], name, f"{result.mean(name, 'val_dice'):.4f}"]
-            row += [f"{result.mean(name):.4f}", *_effect_cells(found.get(name))]
-            row += [f"{np.mean([e['epochs_run'] for e in runs]):.1f}"]
-            row += [f"{np.mean([e['train_seconds'] for e in runs]):.0f}"]
-        if real:
-            full = f"{real.mean(name):.4f}" if name in real.names() else ""
-            row += [full, *_effect_cells(on_real.get(name))]
-            if name != "batch dice" and name not in real.names():
-                row[-3:] = ["not run", "", ""]
-        rows.append(row)
+    time. The batch dice is a second score of the baseline's runs. Chapter 7."""
+    found = effects(result)
+    header = ["run", "dice, input size", "dice, full size", "effect [95% interval]", "rule"]
+    rows = [[*header, "epochs", "train s"], ["---", *["---:"] * 3, "---", "---:", "---:"]]
+    for name in result.names():
+        runs = result.seeded(name)
+        row = [name, f"{result.mean(name, 'val_dice'):.4f}", f"{result.mean(name):.4f}"]
+        row += _effect_cells(found.get(name))
+        row += [f"{np.mean([e['epochs_run'] for e in runs]):.1f}"]
+        rows.append(row + [f"{np.mean([e['train_seconds'] for e in runs]):.0f}"])
+    rows.append(["batch dice (a score)", "", "", *_effect_cells(found["batch dice"]), "", ""])
+    return _markdown(rows)
+
+
+def comparison_table(result: SweepResult, real: SweepResult) -> str:
+    """The effects of both studies side by side, one row per setting either has: synthetic
+    effect and verdict, then the real photos' full-size dice, effect and verdict. Chapter 7."""
+    found, on_real = effects(result), effects(real)
+    names = [*result.names(), *(n for n in real.names() if n not in result.names())]
+    header = ["run", "synthetic: effect", "rule", "real: full size", "real: effect", "rule"]
+    rows = [header, ["---", "---:", "---", "---:", "---:", "---"]]
+    for name in names:
+        synthetic = _effect_cells(found.get(name)) if name in result.names() else ["not run", ""]
+        full = f"{real.mean(name):.4f}" if name in real.names() else "not run"
+        rows.append([name, *synthetic, full, *_effect_cells(on_real.get(name))])
+    batch = ["batch dice (a score)", *_effect_cells(found["batch dice"]), ""]
+    rows.append(batch + _effect_cells(on_real["batch dice"]))
+    return _markdown(rows)
+
+
+def _markdown(rows: list[list[str]]) -> str:
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
