@@ -60,8 +60,6 @@ class RunSpec:
     def settings(self) -> dict:
         """What changes results (the display name and group do not)."""
         config = {**asdict(self.config), "image_size": list(self.config.image_size)}
-        if config["schedule"] is None:  # unsaid: the keys of runs made before it existed
-            del config["schedule"]
         return {**config, "train_cars": self.train_cars, "split": self.split}
 
 

@@ -222,33 +222,28 @@ def sweep_plot(result) -> Figure:
     just below the lowest setting within 0.1 of the baseline: one further below sits on its bottom
     edge as a triangle, its mean in its label, rather than squash the rest. Chapter 7."""
     fig, (ax,) = _figure(8, 5)
-    points = {
-        name: (
-            float(np.mean([e["train_seconds"] for e in result.seeded(name)])),
-            result.scores(name),
-            result.seeded(name)[0]["group"],
-        )
-        for name in result.names()
-    }
-    means = [float(np.mean(dice)) for _, dice, _ in points.values()]
-    base = float(np.mean(points["baseline"][1]))
-    floor = min(d for d in means if d >= base - 0.1) - 0.02
-    groups = list(dict.fromkeys(group for _, _, group in points.values()))
-    for name, (seconds, dice, group) in points.items():
-        mean, colour = float(np.mean(dice)), colormaps["tab10"](groups.index(group))
-        below, first = mean < floor, next(n for n, p in points.items() if p[2] == group) == name
-        marker = "v" if below else ("*" if group == "baseline" else "o")
-        low, high = max(min(dice), floor), max(max(dice), floor)
-        ax.plot([seconds, seconds], [low, high], color=colour, alpha=0.5, linewidth=1)
+    names = result.names()
+    means = {name: result.mean(name) for name in names}
+    floor = min(m for m in means.values() if m >= means["baseline"] - 0.1) - 0.02
+    groups = list(dict.fromkeys(result.seeded(name)[0]["group"] for name in names))
+    labelled = set()  # each group named once in the legend
+    for name in names:
+        group = result.seeded(name)[0]["group"]
+        seconds = float(np.mean([e["train_seconds"] for e in result.seeded(name)]))
+        dice, mean = result.scores(name), means[name]
+        colour, below = colormaps["tab10"](groups.index(group)), mean < floor
+        bar = [max(min(dice), floor), max(max(dice), floor)]  # lowest seed to highest
+        ax.plot([seconds, seconds], bar, color=colour, alpha=0.5)
         ax.scatter(
             [seconds],
             [max(mean, floor)],
             color=colour,
-            marker=marker,
+            marker="v" if below else ("*" if group == "baseline" else "o"),
             s=90 if group == "baseline" else 30,
-            label=group if first else None,
+            label=None if group in labelled else group,
         )
-        label = name if not below else f"{name} ({mean:.2f})"
+        labelled.add(group)
+        label = f"{name} ({mean:.2f})" if below else name
         xy = (seconds, max(mean, floor))
         ax.annotate(label, xy, fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set(
